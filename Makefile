@@ -1,0 +1,42 @@
+# c2d — `make demo` and `make test` install whatever is missing, then run.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+JS_STAMP := js/node_modules/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test install lint typecheck unit bench clean
+
+demo: install
+	$(BIN)/c2d demo
+
+test: install $(JS_STAMP) lint typecheck
+	$(BIN)/pytest -q
+
+install: $(PY_STAMP) /usr/bin/bwrap
+
+$(PY_STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+/usr/bin/bwrap:
+	@echo "installing bubblewrap (the algorithm sandbox) from apt"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap
+
+$(JS_STAMP): js/package.json js/package-lock.json
+	cd js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) js/node_modules .c2d

@@ -1,0 +1,1 @@
+"""The HTTP edge: thin routes, request schemas, dependencies, error mapping."""

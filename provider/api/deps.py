@@ -1,0 +1,48 @@
+"""Typed dependencies the routes use: the services built by create_app, and the auth header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from eth_account.signers.local import LocalAccount
+from fastapi import Depends, Header, Request
+
+from provider.auth.authenticate import Authenticator
+from provider.auth.nonces import NonceStore
+from provider.auth.tokens import TokenService
+from provider.environments import ProviderConfig
+from provider.jobs.service import JobService
+from provider.settings import Settings
+from workflows.engines.base import Engine
+
+__all__ = ["AuthToken", "Services", "ServicesDep"]
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    config: ProviderConfig
+    account: LocalAccount
+    engine: Engine
+    nonces: NonceStore
+    tokens: TokenService
+    authenticator: Authenticator
+    jobs: JobService
+    sandbox_description: str
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _auth_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+    # Ocean clients send the raw token; tolerate the usual "Bearer " prefix too.
+    if not authorization:
+        return None
+    return authorization.removeprefix("Bearer ").strip() or None
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+AuthToken = Annotated[str | None, Depends(_auth_token)]

@@ -1,0 +1,1 @@
+"""Route modules, one per group of the Ocean Node API."""

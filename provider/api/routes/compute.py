@@ -1,0 +1,67 @@
+"""Start, status and stop of compute jobs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from provider.api.deps import AuthToken, ServicesDep
+from provider.api.schemas import ADDRESS_PATTERN, StartComputeRequest
+from provider.auth.signature import Command
+from provider.errors import BadRequest
+from provider.jobs.service import Credentials
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/services")
+
+Address = Annotated[str, Query(alias="consumerAddress", pattern=ADDRESS_PATTERN)]
+
+
+@router.post("/freeCompute")
+def free_compute(
+    body: StartComputeRequest, services: ServicesDep, token: AuthToken
+) -> list[dict[str, Any]]:
+    return services.jobs.start_free(body, token)
+
+
+@router.post("/compute")
+def paid_compute(
+    body: StartComputeRequest, services: ServicesDep, token: AuthToken
+) -> list[dict[str, Any]]:
+    services.authenticator.authenticate(
+        consumer_address=body.consumer_address,
+        command=Command.START_COMPUTE,
+        nonce=body.nonce,
+        signature=body.signature,
+        token=token,
+    )
+    env = services.jobs.environment(body.environment)
+    if env.free is not None:
+        raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
+    raise BadRequest(f"environment {env.id} has no prices for any chain this provider serves")
+
+
+@router.get("/compute")
+def compute_status(
+    services: ServicesDep,
+    token: AuthToken,
+    consumer_address: Address,
+    job_id: Annotated[str | None, Query(alias="jobId", max_length=64)] = None,
+    agreement_id: Annotated[str | None, Query(alias="agreementId", max_length=128)] = None,
+) -> list[dict[str, Any]]:
+    return services.jobs.status(consumer_address, job_id, agreement_id, token)
+
+
+@router.put("/compute")
+def compute_stop(
+    services: ServicesDep,
+    token: AuthToken,
+    consumer_address: Address,
+    job_id: Annotated[str, Query(alias="jobId", max_length=64)],
+    nonce: Annotated[str | None, Query(max_length=40)] = None,
+    signature: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[dict[str, Any]]:
+    credentials = Credentials(nonce=nonce, signature=signature, token=token)
+    return services.jobs.stop(consumer_address, job_id, credentials)

@@ -1,0 +1,62 @@
+"""GET computeEnvironments — the environments, their resources, prices and free limits."""
+
+from __future__ import annotations
+
+import platform
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from provider.api.deps import ServicesDep
+from provider.environments import EnvironmentConfig
+
+__all__ = ["render_environment", "router"]
+
+router = APIRouter(prefix="/api/services")
+
+
+@router.get("/computeEnvironments")
+def compute_environments(
+    services: ServicesDep, chain_id: Annotated[int | None, Query(alias="chainId")] = None
+) -> list[dict[str, Any]]:
+    # Free environments serve every chain; paid ones are listed for their chains (issue 3).
+    del chain_id
+    return [
+        render_environment(env, services.account.address, services.engine.active_jobs(env.id))
+        for env in services.config.environments
+    ]
+
+
+def render_environment(
+    env: EnvironmentConfig, provider_address: str, running: int
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": env.id,
+        "description": env.description,
+        "consumerAddress": provider_address,
+        "storageExpiry": env.storage_expiry,
+        "minJobDuration": env.min_job_duration,
+        "maxJobDuration": env.max_job_duration,
+        "maxJobs": env.max_jobs,
+        "runningJobs": running,
+        "runningfreeJobs": running if env.free else 0,
+        "queuedJobs": 0,
+        "queuedFreeJobs": 0,
+        "fees": {},
+        "resources": [
+            {"id": r.id, "total": r.total, "max": r.max, "min": r.min, "inUse": 0}
+            for r in env.resources
+        ],
+        "platform": {"architecture": platform.machine(), "os": "linux"},
+        "images": list(env.images),
+        "allowNetwork": env.allow_network,
+    }
+    if env.free:
+        body["free"] = {
+            "maxJobDuration": env.free.max_job_duration,
+            "maxJobs": env.free.max_jobs,
+            "resources": [
+                {"id": r.id, "max": env.free_max(r.id), "inUse": 0} for r in env.resources
+            ],
+        }
+    return body

@@ -1,0 +1,90 @@
+"""create_app(settings): builds every service once, then the FastAPI app around them."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from provider import __version__
+from provider.api.deps import Services
+from provider.api.errors import install_error_handlers
+from provider.api.limits import BodySizeLimit
+from provider.api.routes import auth, compute, discovery, environments, results
+from provider.assets.resolver import RegistryResolver
+from provider.auth.authenticate import Authenticator
+from provider.auth.nonces import NonceStore
+from provider.auth.tokens import TokenService
+from provider.engine_factory import build_local_engine
+from provider.environments import default_config, load_config
+from provider.jobs.service import JobService
+from provider.keys import auth_token_secret, load_provider_account
+from provider.settings import Settings
+
+__all__ = ["build_services", "create_app"]
+
+_log = logging.getLogger("c2d")
+
+
+def build_services(settings: Settings) -> Services:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    settings.assets_dir.mkdir(parents=True, exist_ok=True)
+    configured_key = settings.provider_private_key
+    account = load_provider_account(
+        configured_key.get_secret_value() if configured_key else None, settings.key_file
+    )
+    config = load_config(settings.config) if settings.config else default_config(settings.home)
+    engine, sandbox = build_local_engine(settings, config)
+    nonces = NonceStore(settings.state_dir / "provider.sqlite")
+    tokens = TokenService(
+        auth_token_secret(account),
+        settings.state_dir / "provider.sqlite",
+        lifetime=settings.auth_token_lifetime,
+        clock=time.time,
+    )
+    authenticator = Authenticator(nonces, tokens)
+    jobs = JobService(
+        config=config,
+        engine=engine,
+        resolver=RegistryResolver(settings.assets_dir),
+        authenticator=authenticator,
+        clock=time.time,
+    )
+    return Services(
+        settings=settings,
+        config=config,
+        account=account,
+        engine=engine,
+        nonces=nonces,
+        tokens=tokens,
+        authenticator=authenticator,
+        jobs=jobs,
+        sandbox_description=sandbox,
+    )
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    built = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        _log.info("c2d %s ready; sandbox: %s", __version__, built.sandbox_description)
+        yield
+        built.engine.close()
+
+    app = FastAPI(
+        title="c2d",
+        version=__version__,
+        description="Compute-to-Data provider, compatible with Ocean Node's compute API",
+        lifespan=lifespan,
+    )
+    app.state.services = built
+    install_error_handlers(app)
+    for module in (discovery, auth, environments, compute, results):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    return app

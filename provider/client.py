@@ -1,0 +1,141 @@
+"""A small Python client for the c2d / Ocean Node compute API (used by the demo, CLI and tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+__all__ = ["C2DClient", "ProviderError", "sign_request"]
+
+
+class ProviderError(Exception):
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(f"HTTP {status_code}: {message}")
+        self.status_code = status_code
+        self.message = message
+
+
+def sign_request(account: LocalAccount, nonce: int | str, command: str) -> str:
+    """Sign ``address + nonce + command`` the way Ocean clients do (EIP-191 over keccak256)."""
+    digest = keccak(text=f"{account.address}{nonce}{command}")
+    signed = account.sign_message(encode_defunct(primitive=digest))
+    return "0x" + bytes(signed.signature).hex()
+
+
+class C2DClient:
+    def __init__(self, base_url: str, account: LocalAccount, *, timeout: float = 30.0) -> None:
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self.account = account
+
+    def close(self) -> None:
+        self._http.close()
+
+    def url(self, path: str) -> str:
+        return str(self._http.base_url).rstrip("/") + path
+
+    def __enter__(self) -> C2DClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- discovery and auth ---------------------------------------------------------------
+    def discovery(self) -> dict[str, Any]:
+        return dict(self._json(self._http.get("/")))
+
+    def environments(self) -> list[dict[str, Any]]:
+        return list(self._json(self._http.get("/api/services/computeEnvironments")))
+
+    def next_nonce(self) -> int:
+        answer = self._json(
+            self._http.get("/api/services/nonce", params={"userAddress": self.account.address})
+        )
+        return int(answer["nonce"]) + 1
+
+    def login(self, valid_until: int | None = None) -> str:
+        """Get an auth token; later requests send it instead of signatures."""
+        body: dict[str, Any] = {"address": self.account.address, **self.signed("createAuthToken")}
+        if valid_until is not None:
+            body["validUntil"] = valid_until
+        token = str(self._json(self._http.post("/api/services/auth/token", json=body))["token"])
+        self._http.headers["Authorization"] = token
+        return token
+
+    def logout(self) -> None:
+        self._http.headers.pop("Authorization", None)
+
+    def signed(self, command: str) -> dict[str, str]:
+        nonce = self.next_nonce()
+        return {"nonce": str(nonce), "signature": sign_request(self.account, nonce, command)}
+
+    # --- jobs ------------------------------------------------------------------------------
+    def free_compute(self, body: dict[str, Any]) -> dict[str, Any]:
+        payload = {
+            "consumerAddress": self.account.address,
+            **self.signed("freeStartCompute"),
+            **body,
+        }
+        jobs = self._json(self._http.post("/api/services/freeCompute", json=payload))
+        return dict(jobs[0])
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        params = {"consumerAddress": self.account.address, "jobId": job_id}
+        return dict(self._json(self._http.get("/api/services/compute", params=params))[0])
+
+    def status_list(self) -> list[dict[str, Any]]:
+        """Every job of this client's address (unsigned: status, file names and sizes)."""
+        params = {"consumerAddress": self.account.address}
+        return list(self._json(self._http.get("/api/services/compute", params=params)))
+
+    def stop(self, job_id: str) -> dict[str, Any]:
+        params = {
+            "consumerAddress": self.account.address,
+            "jobId": job_id,
+            **self.signed("stopCompute"),
+        }
+        return dict(self._json(self._http.put("/api/services/compute", params=params))[0])
+
+    def result(self, job_id: str, index: int) -> bytes:
+        params = {
+            "consumerAddress": self.account.address,
+            "jobId": job_id,
+            "index": str(index),
+            **self.signed("getComputeResult"),
+        }
+        response = self._http.get("/api/services/computeResult", params=params)
+        self._check(response)
+        return response.content
+
+    def logs(self, job_id: str) -> Iterator[bytes]:
+        params = {
+            "consumerAddress": self.account.address,
+            "jobId": job_id,
+            **self.signed("getComputeStreamableLogs"),
+        }
+        with self._http.stream(
+            "GET", "/api/services/computeStreamableLogs", params=params, timeout=None
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                self._check(response)
+            yield from response.iter_bytes()
+
+    # --- plumbing --------------------------------------------------------------------------
+    def _json(self, response: httpx.Response) -> Any:
+        self._check(response)
+        return response.json()
+
+    @staticmethod
+    def _check(response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        try:
+            message = str(response.json().get("error", response.text))
+        except ValueError:
+            message = response.text
+        raise ProviderError(response.status_code, message)

@@ -1,0 +1,191 @@
+"""Compute environments: the operator's config file (YAML or JSON), validated, or defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from provider.errors import ConfigError
+
+__all__ = [
+    "EnvironmentConfig",
+    "FreeConfig",
+    "ProviderConfig",
+    "ResourceConfig",
+    "RuntimeConfig",
+    "default_config",
+    "load_config",
+]
+
+_GIB = 2**30
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ResourceConfig(_Config):
+    id: str = Field(pattern=r"^[a-zA-Z0-9_.-]{1,40}$")
+    total: float = Field(gt=0)
+    max: float = Field(gt=0)
+    min: float = Field(default=1, ge=0)
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResourceConfig:
+        if not self.min <= self.max <= self.total:
+            raise ValueError(f"resource {self.id}: need min <= max <= total")
+        return self
+
+
+class FreeResource(_Config):
+    id: str
+    max: float = Field(gt=0)
+
+
+class FreeConfig(_Config):
+    max_job_duration: int = Field(default=600, gt=0, alias="maxJobDuration")
+    max_jobs: int = Field(default=4, gt=0, alias="maxJobs")
+    resources: tuple[FreeResource, ...] = ()
+
+
+class RuntimeConfig(_Config):
+    """A local stand-in for container images: read-only host paths bound into the sandbox."""
+
+    images: tuple[str, ...] = Field(min_length=1)
+    binds: tuple[str, ...] = ("/usr",)
+    path: str = "/usr/local/bin:/usr/bin:/bin"
+
+    @field_validator("binds")
+    @classmethod
+    def _safe_binds(cls, binds: tuple[str, ...]) -> tuple[str, ...]:
+        for bind in binds:
+            resolved = os.path.realpath(bind)
+            if resolved == "/" or not os.path.isabs(bind):
+                raise ValueError(f"bind {bind!r} must be an absolute path other than /")
+        return binds
+
+
+class EnvironmentConfig(_Config):
+    id: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    description: str = ""
+    max_job_duration: int = Field(default=600, gt=0, alias="maxJobDuration")
+    min_job_duration: int = Field(default=1, gt=0, alias="minJobDuration")
+    storage_expiry: int = Field(default=7 * 86400, gt=0, alias="storageExpiry")
+    max_jobs: int = Field(default=4, gt=0, alias="maxJobs")
+    resources: tuple[ResourceConfig, ...] = Field(min_length=1)
+    free: FreeConfig | None = None
+    allow_network: bool = Field(default=False, alias="allowNetwork")
+    allow_raw_data: bool = Field(default=True, alias="allowRawData")
+    allow_raw_algorithm: bool = Field(default=True, alias="allowRawAlgorithm")
+    runtimes: tuple[RuntimeConfig, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EnvironmentConfig:
+        ids = [resource.id for resource in self.resources]
+        for required in ("cpu", "ram", "disk"):
+            if required not in ids:
+                raise ValueError(f"resources must include {required!r}")
+        if self.free:
+            for free_resource in self.free.resources:
+                if free_resource.id not in ids:
+                    raise ValueError(f"free.resources: unknown resource {free_resource.id!r}")
+        return self
+
+    def resource(self, resource_id: str) -> ResourceConfig | None:
+        return next((r for r in self.resources if r.id == resource_id), None)
+
+    def free_max(self, resource_id: str) -> float:
+        """Most a free job may ask of a resource: the free block's cap, else the resource's max."""
+        resource = self.resource(resource_id)
+        cap = resource.max if resource else 0.0
+        if self.free:
+            for free_resource in self.free.resources:
+                if free_resource.id == resource_id:
+                    return min(cap, free_resource.max)
+        return cap
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        return tuple(image for runtime in self.runtimes for image in runtime.images)
+
+
+class ProviderConfig(_Config):
+    environments: tuple[EnvironmentConfig, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ProviderConfig:
+        ids = [env.id for env in self.environments]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate environment ids: {', '.join(duplicates)}")
+        return self
+
+    def environment(self, env_id: str) -> EnvironmentConfig | None:
+        return next((env for env in self.environments if env.id == env_id), None)
+
+
+def load_config(path: Path) -> ProviderConfig:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from error
+    try:
+        raw: Any = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(
+            f"config file {path} is not valid {path.suffix or 'YAML'}: {error}"
+        ) from error
+    try:
+        return ProviderConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"config file {path} is invalid:\n{_describe(error)}") from error
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        lines.append(f"  {where}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def default_config(home: Path) -> ProviderConfig:
+    """One free environment sized from this machine; network denied; Python 3 as python:3.11."""
+    cpus = os.cpu_count() or 1
+    ram_gib = max(1, _memory_bytes() // _GIB)
+    home.mkdir(parents=True, exist_ok=True)
+    disk_gib = max(1, min(100, shutil.disk_usage(home).free // _GIB // 2))
+    environment = EnvironmentConfig.model_validate(
+        {
+            "id": "free",
+            "description": "Free compute on this machine (sandboxed, no network)",
+            "maxJobDuration": 600,
+            "resources": [
+                {"id": "cpu", "total": cpus, "max": cpus, "min": 1},
+                {"id": "ram", "total": ram_gib, "max": ram_gib, "min": 1},
+                {"id": "disk", "total": disk_gib, "max": disk_gib, "min": 1},
+            ],
+            "free": {
+                "maxJobDuration": 600,
+                "maxJobs": 4,
+                "resources": [
+                    {"id": "cpu", "max": cpus},
+                    {"id": "ram", "max": max(1, ram_gib // 2)},
+                    {"id": "disk", "max": min(disk_gib, 10)},
+                ],
+            },
+            "runtimes": [{"images": ["python:3.11", "python:3.11-slim"], "binds": ["/usr"]}],
+        }
+    )
+    return ProviderConfig(environments=(environment,))
+
+
+def _memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -1,0 +1,1 @@
+"""Jobs: admission (request → JobSpec), rendering (JobState → Ocean job JSON)."""

@@ -1,0 +1,277 @@
+"""Admission: a start request + environment + resolved assets → a JobSpec, or a typed refusal.
+
+Every check a start request goes through before anything runs lives here, in the order a
+client would want to hear about problems: environment, resources, image, algorithm, datasets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from provider.api.schemas import AlgorithmIn, ComputeAssetIn, StartComputeRequest
+from provider.assets.ddo import Ddo, Service, container_section_checksum, did_hex, service_by_id
+from provider.assets.policy import (
+    AlgorithmFacts,
+    authorize_algorithm,
+    check_credentials,
+    network_allowed,
+    split_files_checksum,
+)
+from provider.assets.resolver import AssetResolver
+from provider.environments import EnvironmentConfig
+from provider.errors import BadRequest, Forbidden, NotFound
+from workflows.spec import AlgorithmSpec, Container, FileObject, InputSpec, JobSpec, Limits
+
+__all__ = ["AdmissionContext", "admit_free_job", "parse_file_object"]
+
+_GIB = 2**30
+
+
+@dataclass(frozen=True)
+class AdmissionContext:
+    environment: EnvironmentConfig
+    resolver: AssetResolver
+    job_id: str
+    now: int
+
+
+@dataclass(frozen=True)
+class _Algorithm:
+    spec: AlgorithmSpec
+    facts: AlgorithmFacts
+
+
+def admit_free_job(request: StartComputeRequest, ctx: AdmissionContext) -> JobSpec:
+    env = ctx.environment
+    if env.free is None:
+        raise BadRequest(f"environment {env.id} is not free: start paid jobs with computeStart")
+    limits = _free_limits(request, env)
+    algorithm = _resolve_algorithm(request.algorithm, request.consumer_address, ctx)
+    _check_image(algorithm.spec.container, env)
+    inputs, network, trusted = _resolve_inputs(
+        request.datasets, algorithm, request.consumer_address, ctx
+    )
+    return JobSpec(
+        job_id=ctx.job_id,
+        owner=request.consumer_address,
+        environment=env.id,
+        created_at=ctx.now,
+        inputs=inputs,
+        algorithm=_with_trusted_checksums(algorithm.spec, trusted),
+        limits=limits,
+        network=network,
+        additional_viewers=tuple(request.additional_viewers),
+        metadata=request.metadata,
+    )
+
+
+# --- resources ------------------------------------------------------------------------------
+
+
+def _free_limits(request: StartComputeRequest, env: EnvironmentConfig) -> Limits:
+    assert env.free is not None
+    amounts = {resource.id: resource.min or 1.0 for resource in env.resources}
+    for wanted in request.resources:
+        if env.resource(wanted.id) is None:
+            offered = ", ".join(r.id for r in env.resources)
+            raise BadRequest(f"resources: unknown resource {wanted.id!r}; offered: {offered}")
+        cap = env.free_max(wanted.id)
+        if wanted.amount > cap:
+            raise BadRequest(
+                f"resources: {wanted.id} {wanted.amount:g} exceeds the free maximum {cap:g}"
+                f" of environment {env.id}"
+            )
+        amounts[wanted.id] = wanted.amount
+    duration_cap = min(env.free.max_job_duration, env.max_job_duration)
+    duration = int(request.max_job_duration or duration_cap)
+    if duration > duration_cap:
+        raise BadRequest(
+            f"maxJobDuration {duration} exceeds the free maximum {duration_cap} s"
+            f" of environment {env.id}"
+        )
+    disk_bytes = int(amounts["disk"] * _GIB)
+    return Limits(
+        cpus=max(amounts["cpu"], 0.1),
+        memory_bytes=int(max(amounts["ram"], 0.125) * _GIB),
+        disk_bytes=disk_bytes,
+        max_job_duration=max(duration, 1),
+        gpus=int(amounts.get("gpu", 0)),
+        max_download_bytes=disk_bytes,
+    )
+
+
+def _check_image(container: Container, env: EnvironmentConfig) -> None:
+    if container.reference not in env.images:
+        raise BadRequest(
+            f"image {container.reference} is not offered by environment {env.id};"
+            f" it offers: {', '.join(env.images)}"
+        )
+
+
+# --- algorithm ------------------------------------------------------------------------------
+
+
+def _resolve_algorithm(algo: AlgorithmIn, consumer: str, ctx: AdmissionContext) -> _Algorithm:
+    custom = {"custom_data": algo.algocustomdata, "envs": algo.envs or {}}
+    if algo.document_id:
+        ddo = ctx.resolver.resolve(algo.document_id)
+        if ddo.metadata.type != "algorithm":
+            raise BadRequest(f"algorithm: {algo.document_id} is not an algorithm asset")
+        check_credentials(ddo, consumer, label="algorithm")
+        service = _service(ddo, algo.service_id, label="algorithm")
+        meta_algorithm = ddo.metadata.algorithm
+        if meta_algorithm is None or meta_algorithm.container is None:
+            raise BadRequest(f"algorithm: {algo.document_id} has no container in its metadata")
+        container = Container(
+            **meta_algorithm.container.model_dump(
+                include={"entrypoint", "image", "tag", "checksum"}
+            )
+        )
+        spec = AlgorithmSpec(
+            container=container,
+            did=ddo.id,
+            service_id=service.id,
+            files=_service_files(service, label="algorithm"),
+            ddo=ddo.model_dump(mode="json", by_alias=True, exclude_none=True),
+            **custom,
+        )
+        facts = AlgorithmFacts(
+            raw=False,
+            did=ddo.id,
+            publisher=ddo.publisher,
+            container_checksum=container_section_checksum(meta_algorithm.container),
+            service_type=service.type,
+        )
+        return _Algorithm(spec, facts)
+    if algo.meta is None:
+        raise BadRequest("algorithm: give documentId and serviceId, or meta with rawcode or url")
+    if not ctx.environment.allow_raw_algorithm:
+        raise Forbidden(f"algorithm: environment {ctx.environment.id} does not run raw algorithms")
+    meta = algo.meta
+    container = Container(**meta.container.model_dump())
+    if meta.rawcode:
+        spec = AlgorithmSpec(container=container, rawcode=meta.rawcode, **custom)
+    elif meta.url:
+        file = parse_file_object({"type": "url", "url": meta.url}, label="algorithm.meta.url")
+        spec = AlgorithmSpec(container=container, files=(file,), **custom)
+    else:
+        raise BadRequest("algorithm.meta: needs rawcode or url")
+    facts = AlgorithmFacts(
+        raw=True, did=None, publisher=None, container_checksum=None, service_type=None
+    )
+    return _Algorithm(spec, facts)
+
+
+def _with_trusted_checksums(spec: AlgorithmSpec, trusted: list[str | None]) -> AlgorithmSpec:
+    """Pin the algorithm's files to the digests its datasets trust; configure enforces them."""
+    expected = {checksum for checksum in trusted if checksum}
+    if not expected:
+        return spec
+    if len(expected) > 1:
+        raise Forbidden("algorithm: datasets trust different filesChecksum values for it")
+    digests = split_files_checksum(expected.pop())
+    if len(digests) != len(spec.files):
+        raise Forbidden("algorithm: its files do not match the trusted filesChecksum")
+    files = tuple(
+        file.model_copy(update={"checksum": digest})
+        for file, digest in zip(spec.files, digests, strict=True)
+    )
+    return spec.model_copy(update={"files": files})
+
+
+# --- datasets -------------------------------------------------------------------------------
+
+
+def _resolve_inputs(
+    datasets: list[ComputeAssetIn], algorithm: _Algorithm, consumer: str, ctx: AdmissionContext
+) -> tuple[tuple[InputSpec, ...], bool, list[str | None]]:
+    """The datasets as job inputs, whether the job gets network, and the trusted algorithm files
+    checksums their policies carry."""
+    env = ctx.environment
+    inputs: list[InputSpec] = []
+    trusted: list[str | None] = []
+    network = env.allow_network
+    for position, dataset in enumerate(datasets):
+        label = f"datasets[{position}]"
+        if dataset.document_id:
+            ddo = ctx.resolver.resolve(dataset.document_id)
+            check_credentials(ddo, consumer, label=label)
+            service = _service(ddo, dataset.service_id, label=label)
+            # Raises Forbidden naming the input and the rule.
+            grant = authorize_algorithm(ddo, service, algorithm.facts, label=label)
+            trusted.append(grant.expected_files_checksum)
+            network = network and network_allowed(service, env.allow_network)
+            inputs.append(
+                InputSpec(
+                    folder=did_hex(ddo.id),
+                    did=ddo.id,
+                    service_id=service.id,
+                    files=_service_files(service, label=label),
+                    ddo=ddo.model_dump(mode="json", by_alias=True, exclude_none=True),
+                    userdata=dataset.userdata,
+                )
+            )
+        elif dataset.file_object is not None:
+            if not env.allow_raw_data:
+                raise Forbidden(f"{label}: environment {env.id} does not accept raw data")
+            file = parse_file_object(dataset.file_object, label=f"{label}.fileObject")
+            inputs.append(InputSpec(folder=str(position), files=(file,), userdata=dataset.userdata))
+        else:
+            raise BadRequest(f"{label}: give documentId and serviceId, or a fileObject")
+    return tuple(inputs), network, trusted
+
+
+def _service(ddo: Ddo, service_id: str | None, *, label: str) -> Service:
+    if service_id is None:
+        if not ddo.services:
+            raise NotFound(f"{label}: asset {ddo.id} has no services")
+        return ddo.services[0]
+    try:
+        return service_by_id(ddo, service_id)
+    except NotFound as error:
+        raise NotFound(f"{label}: {error.message}") from error
+
+
+def _service_files(service: Service, *, label: str) -> tuple[FileObject, ...]:
+    files = service.plain_files()
+    if files is None:
+        raise BadRequest(f"{label}: the service's files are encrypted and cannot be read here")
+    if not files:
+        raise BadRequest(f"{label}: the service lists no files")
+    return tuple(
+        parse_file_object(file, label=f"{label}.files[{i}]") for i, file in enumerate(files)
+    )
+
+
+def parse_file_object(raw: dict[str, Any], *, label: str) -> FileObject:
+    """A client's or a DDO's file object → FileObject; headers may be a dict or a list of dicts."""
+    kind = raw.get("type", "url")
+    if kind != "url":
+        raise BadRequest(f"{label}: file type {kind!r} is not supported (supported: url)")
+    headers = raw.get("headers") or {}
+    if isinstance(headers, list):
+        merged: dict[str, Any] = {}
+        for entry in headers:
+            if isinstance(entry, dict):
+                merged.update(entry)
+        headers = merged
+    try:
+        return FileObject(
+            url=raw.get("url", ""),
+            method=str(raw.get("method", "GET")).upper(),
+            headers={str(k): str(v) for k, v in dict(headers).items()},
+            checksum=raw.get("checksum") or None,
+        )
+    except (ValidationError, TypeError, ValueError) as error:
+        raise BadRequest(f"{label}: {_first_problem(error)}") from error
+
+
+def _first_problem(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        problem = error.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        return f"{where}: {problem['msg']}" if where else problem["msg"]
+    return str(error)

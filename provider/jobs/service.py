@@ -1,0 +1,149 @@
+"""The job use cases behind the compute routes: authenticate, admit, call the engine, render."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from provider.api.schemas import StartComputeRequest
+from provider.assets.resolver import AssetResolver
+from provider.auth.authenticate import Authenticator
+from provider.auth.signature import Command
+from provider.environments import EnvironmentConfig, ProviderConfig
+from provider.errors import Conflict, Forbidden, NotFound
+from provider.jobs.admission import AdmissionContext, admit_free_job
+from provider.jobs.render import render_job, render_job_public
+from workflows.engines.base import Engine, EngineError, JobNotFound, JobState, StoredResult
+
+__all__ = ["Credentials", "JobService"]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request carries to prove who it is: a signature + nonce, or an auth token."""
+
+    nonce: str | int | None = None
+    signature: str | None = None
+    token: str | None = None
+
+
+class JobService:
+    def __init__(
+        self,
+        *,
+        config: ProviderConfig,
+        engine: Engine,
+        resolver: AssetResolver,
+        authenticator: Authenticator,
+        clock: Callable[[], float],
+    ) -> None:
+        self._config = config
+        self._engine = engine
+        self._resolver = resolver
+        self._auth = authenticator
+        self._clock = clock
+
+    def start_free(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
+        self._auth.authenticate(
+            consumer_address=request.consumer_address,
+            command=Command.FREE_START_COMPUTE,
+            nonce=request.nonce,
+            signature=request.signature,
+            token=token,
+        )
+        env = self.environment(request.environment)
+        if env.free and self._engine.active_jobs(env.id) >= env.free.max_jobs:
+            raise Conflict(
+                f"environment {env.id} already runs its maximum of {env.free.max_jobs} free jobs;"
+                " try again when one finishes"
+            )
+        context = AdmissionContext(
+            environment=env,
+            resolver=self._resolver,
+            job_id=uuid.uuid4().hex,
+            now=int(self._clock()),
+        )
+        spec = admit_free_job(request, context)
+        try:
+            state = self._engine.submit(spec)
+        except EngineError as error:
+            raise Conflict(f"the engine refused the job: {error}") from error
+        return [self._render(state, env)]
+
+    def status(
+        self, consumer_address: str, job_id: str | None, agreement_id: str | None, token: str | None
+    ) -> list[dict[str, Any]]:
+        """Unsigned callers see status, file names and sizes; a valid token shows everything."""
+        full_view = False
+        if token:
+            self._auth.authenticate_token(consumer_address=consumer_address, token=token)
+            full_view = True
+        if job_id:
+            try:
+                states = [self._engine.get(job_id)]
+            except JobNotFound:
+                states = []
+            states = [s for s in states if s.spec.may_view(consumer_address)]
+        else:
+            states = self._engine.list_for_owner(consumer_address)
+        if agreement_id:
+            states = [s for s in states if s.spec.agreement_id == agreement_id]
+        if job_id and not states:
+            raise NotFound(f"job {job_id} not found for {consumer_address}")
+        if full_view:
+            return [self._render(s, self.environment(s.spec.environment)) for s in states]
+        return [render_job_public(s) for s in states]
+
+    def stop(
+        self, consumer_address: str, job_id: str, credentials: Credentials
+    ) -> list[dict[str, Any]]:
+        self._viewable_job(consumer_address, job_id, Command.STOP_COMPUTE, credentials)
+        state = self._engine.stop(job_id)
+        return [self._render(state, self.environment(state.spec.environment))]
+
+    def result(
+        self, consumer_address: str, job_id: str, index: int, credentials: Credentials
+    ) -> StoredResult:
+        self._viewable_job(consumer_address, job_id, Command.GET_COMPUTE_RESULT, credentials)
+        try:
+            return self._engine.result(job_id, index)
+        except JobNotFound as error:
+            raise NotFound(f"job {job_id} has no result with index {index}") from error
+
+    def logs(
+        self, consumer_address: str, job_id: str, credentials: Credentials
+    ) -> AsyncIterator[bytes]:
+        self._viewable_job(
+            consumer_address, job_id, Command.GET_COMPUTE_STREAMABLE_LOGS, credentials
+        )
+        return self._engine.algorithm_log(job_id)
+
+    def environment(self, env_id: str) -> EnvironmentConfig:
+        env = self._config.environment(env_id)
+        if env is None:
+            offered = ", ".join(e.id for e in self._config.environments)
+            raise NotFound(f"environment {env_id} not found; offered: {offered}")
+        return env
+
+    def _viewable_job(
+        self, consumer_address: str, job_id: str, command: str, credentials: Credentials
+    ) -> JobState:
+        address = self._auth.authenticate(
+            consumer_address=consumer_address,
+            command=command,
+            nonce=credentials.nonce,
+            signature=credentials.signature,
+            token=credentials.token,
+        )
+        try:
+            state = self._engine.get(job_id)
+        except JobNotFound as error:
+            raise NotFound(f"job {job_id} not found") from error
+        if not state.spec.may_view(address):
+            raise Forbidden(f"job {job_id} is not shared with {consumer_address}")
+        return state
+
+    def _render(self, state: JobState, env: EnvironmentConfig) -> dict[str, Any]:
+        return render_job(state, storage_expiry=env.storage_expiry)

@@ -1,0 +1,120 @@
+"""A real ``c2d serve`` process on loopback, a loopback file server, and signed clients."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from provider.client import C2DClient
+from provider.demo import assets
+from provider.demo.files import FileServer
+from provider.launch import ServerProcess, start_server
+from workflows.status import FAILED_STATUSES, JobStatus
+
+CONTAINER = dict(assets.CONTAINER)
+
+
+@pytest.fixture(scope="session")
+def files_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("files")
+    assets.write_csv(folder / "weather.csv", rows=50)
+    (folder / "stats.py").write_text(assets.ALGORITHM_CODE)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def file_server(files_dir: Path) -> Iterator[FileServer]:
+    server = FileServer(files_dir)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("c2d-home")
+
+
+@pytest.fixture(scope="session")
+def server(home: Path) -> Iterator[ServerProcess]:
+    process = start_server(home)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def consumer() -> LocalAccount:
+    account: LocalAccount = Account.create()
+    return account
+
+
+@pytest.fixture
+def client(server: ServerProcess, consumer: LocalAccount) -> Iterator[C2DClient]:
+    with C2DClient(server.url, consumer) as c2d:
+        yield c2d
+
+
+@pytest.fixture(scope="session")
+def registry(home: Path, file_server: FileServer, files_dir: Path) -> dict[str, Any]:
+    """A trusted algorithm, a dataset that trusts it, and a dataset whose policy lists nothing."""
+    from provider.assets.ddo import Container, container_section_checksum
+
+    publisher = Account.create().address
+    algorithm = assets.algorithm_ddo(file_server.url("stats.py"), publisher)
+    code = (files_dir / "stats.py").read_bytes()
+    trusting = assets.dataset_ddo(
+        file_server.url("weather.csv"),
+        trusted_did=algorithm["id"],
+        files_checksum=hashlib.sha256(code).hexdigest(),
+        container_checksum=container_section_checksum(Container(**CONTAINER)),
+        publisher=publisher,
+    )
+    private = assets.dataset_ddo(
+        file_server.url("weather.csv"),
+        trusted_did=algorithm["id"],
+        files_checksum="",
+        container_checksum="",
+        publisher=publisher,
+    )
+    private["services"][0]["compute"]["publisherTrustedAlgorithms"] = []
+    for name, ddo in {"algorithm": algorithm, "trusting": trusting, "private": private}.items():
+        assets.save(ddo, home / "assets", name)
+    return {"algorithm": algorithm, "trusting": trusting, "private": private}
+
+
+def raw_algorithm(code: str) -> dict[str, Any]:
+    return {"meta": {"rawcode": code, "container": CONTAINER}}
+
+
+def raw_dataset(url: str) -> dict[str, Any]:
+    return {"fileObject": {"type": "url", "url": url, "method": "GET"}}
+
+
+def wait_for(client: C2DClient, job_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.status(job_id)
+        status = JobStatus(job["status"])
+        if status == JobStatus.FINISHED or status in FAILED_STATUSES:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
+
+
+def wait_for_status(client: C2DClient, job_id: str, wanted: JobStatus, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.status(job_id)["status"] == wanted:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} never reached {wanted}")
+
+
+def result_of_type(job: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(r for r in job["results"] if r["type"] == kind)

@@ -1,0 +1,197 @@
+"""What the provider refuses over HTTP (policy, auth, images, bad input): JSON, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+
+from provider.client import C2DClient, ProviderError, sign_request
+from provider.launch import ServerProcess
+from tests.e2e.conftest import raw_algorithm, raw_dataset, result_of_type, wait_for
+
+
+def _env(client: C2DClient) -> str:
+    return str(client.environments()[0]["id"])
+
+
+def _refusal(client: C2DClient, body: dict[str, Any]) -> ProviderError:
+    with pytest.raises(ProviderError) as caught:
+        client.free_compute({"environment": _env(client), **body})
+    return caught.value
+
+
+def test_raw_algorithm_on_a_compute_only_dataset_is_403(
+    client: C2DClient, registry: dict[str, Any]
+) -> None:
+    error = _refusal(
+        client,
+        {
+            "datasets": [{"documentId": registry["trusting"]["id"], "serviceId": "compute"}],
+            "algorithm": raw_algorithm("print(1)"),
+        },
+    )
+    assert error.status_code == 403
+    assert error.message.startswith("datasets[0]:") and "raw" in error.message
+
+
+def test_dataset_that_lists_nothing_refuses_a_published_algorithm(
+    client: C2DClient, registry: dict[str, Any]
+) -> None:
+    error = _refusal(
+        client,
+        {
+            "datasets": [{"documentId": registry["private"]["id"], "serviceId": "compute"}],
+            "algorithm": {"documentId": registry["algorithm"]["id"], "serviceId": "compute"},
+        },
+    )
+    assert error.status_code == 403
+    assert "datasets[0]" in error.message and "not trusted" in error.message
+
+
+def test_unknown_asset_is_404(client: C2DClient) -> None:
+    error = _refusal(
+        client,
+        {
+            "datasets": [{"documentId": "did:op:" + "ab" * 32, "serviceId": "compute"}],
+            "algorithm": raw_algorithm("print(1)"),
+        },
+    )
+    assert error.status_code == 404
+
+
+def test_image_the_environment_does_not_offer_is_400_naming_both(client: C2DClient) -> None:
+    algorithm = {
+        "meta": {
+            "rawcode": "x",
+            "container": {"entrypoint": "node $ALGO", "image": "node", "tag": "20"},
+        }
+    }
+    error = _refusal(client, {"algorithm": algorithm})
+    assert error.status_code == 400
+    assert "node:20" in error.message and "python:3.11" in error.message
+
+
+def test_too_many_resources_is_400(client: C2DClient) -> None:
+    error = _refusal(
+        client,
+        {"algorithm": raw_algorithm("print(1)"), "resources": [{"id": "cpu", "amount": 10_000}]},
+    )
+    assert error.status_code == 400 and "cpu" in error.message
+
+
+def test_signature_by_another_key_is_401(server: ServerProcess) -> None:
+    victim, attacker = Account.create(), Account.create()
+    body = {
+        "consumerAddress": victim.address,
+        "nonce": "1",
+        "signature": sign_request(attacker, 1, "freeStartCompute"),
+        "environment": "free",
+        "algorithm": raw_algorithm("print(1)"),
+    }
+    response = httpx.post(server.url + "/api/services/freeCompute", json=body)
+    assert response.status_code == 401
+    assert "error" in response.json()
+
+
+def test_replayed_nonce_is_401(server: ServerProcess) -> None:
+    account = Account.create()
+    with C2DClient(server.url, account) as client:
+        signed = client.signed("freeStartCompute")
+        body = {
+            "consumerAddress": account.address,
+            **signed,
+            "environment": _env(client),
+            "algorithm": raw_algorithm("print(1)"),
+        }
+        first = httpx.post(server.url + "/api/services/freeCompute", json=body)
+        again = httpx.post(server.url + "/api/services/freeCompute", json=body)
+    assert first.status_code == 200
+    assert again.status_code == 401
+    assert "nonce" in again.json()["error"]
+
+
+def test_other_owner_cannot_read_results_logs_or_stop(
+    server: ServerProcess, file_server: Any
+) -> None:
+    owner, stranger, viewer = Account.create(), Account.create(), Account.create()
+    with C2DClient(server.url, owner) as client:
+        job = client.free_compute(
+            {
+                "environment": _env(client),
+                "algorithm": raw_algorithm("print('secret')"),
+                "additionalViewers": [viewer.address],
+            }
+        )
+        final = wait_for(client, job["jobId"])
+    index = result_of_type(final, "algorithmLog")["index"]
+    with C2DClient(server.url, stranger) as other:
+        for attempt in (
+            lambda: other.result(job["jobId"], index),
+            lambda: other.stop(job["jobId"]),
+            lambda: b"".join(other.logs(job["jobId"])),
+        ):
+            with pytest.raises(ProviderError) as caught:
+                attempt()
+            assert caught.value.status_code == 403
+        # The owner's jobs are not listed for someone else.
+        assert other.status_list() == []
+    with C2DClient(server.url, viewer) as shared:
+        assert b"secret" in shared.result(job["jobId"], index)
+
+
+def test_token_is_bound_to_its_address(server: ServerProcess) -> None:
+    owner, other = Account.create(), Account.create()
+    with C2DClient(server.url, owner) as client:
+        token = client.login()
+    body = {
+        "consumerAddress": other.address,
+        "environment": "free",
+        "algorithm": raw_algorithm("print(1)"),
+    }
+    response = httpx.post(
+        server.url + "/api/services/freeCompute", json=body, headers={"Authorization": token}
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]
+
+
+def test_invalid_json_and_oversized_bodies_get_json_errors(server: ServerProcess) -> None:
+    broken = httpx.post(
+        server.url + "/api/services/freeCompute",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert broken.status_code == 422 and "error" in broken.json()
+    huge = httpx.post(
+        server.url + "/api/services/freeCompute",
+        content=b"x" * (2 * 1024 * 1024),
+        headers={"Content-Type": "application/json"},
+    )
+    assert huge.status_code == 413 and "error" in huge.json()
+
+
+def test_unknown_job_is_404(client: C2DClient) -> None:
+    with pytest.raises(ProviderError) as caught:
+        client.stop("0" * 32)
+    assert caught.value.status_code == 404
+
+
+def test_unused_dataset_url_is_not_fetched_from_the_raw_refusal(
+    client: C2DClient, file_server: Any
+) -> None:
+    # A refused request starts nothing: no job appears for the consumer.
+    _refusal(
+        client,
+        {
+            "datasets": [raw_dataset(file_server.url("weather.csv"))],
+            "algorithm": {
+                "meta": {
+                    "container": {"entrypoint": "python3 $ALGO", "image": "python", "tag": "3.11"}
+                }
+            },
+        },
+    )
+    assert client.status_list() == []

@@ -1,0 +1,52 @@
+"""``c2d serve`` refuses a bad configuration with a message naming the field, not a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "provider.cli", "serve", "--port", "1"],
+        env={**os.environ, "C2D_HOME": str(tmp_path / "home"), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_invalid_environment_field_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "c2d.yaml"
+    config.write_text(
+        "environments:\n"
+        "  - id: gpu\n"
+        "    maxJobDuration: -5\n"
+        "    resources: [{id: cpu, total: 2, max: 2}, {id: ram, total: 4, max: 4},"
+        " {id: disk, total: 9, max: 9}]\n"
+        "    runtimes: [{images: ['python:3.11']}]\n"
+    )
+    done = _serve(tmp_path, C2D_CONFIG=str(config))
+    assert done.returncode == 2
+    assert "environments.0.maxJobDuration" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_resource_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "c2d.json"
+    config.write_text(
+        '{"environments": [{"id": "x", "resources": [{"id": "cpu", "total": 1, "max": 1}],'
+        ' "runtimes": [{"images": ["python:3.11"]}]}]}'
+    )
+    done = _serve(tmp_path, C2D_CONFIG=str(config))
+    assert done.returncode == 2
+    assert "ram" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unreadable_key_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    done = _serve(tmp_path, C2D_PROVIDER_PRIVATE_KEY="not-a-key-SECRET")
+    assert done.returncode == 2
+    assert "C2D_PROVIDER_PRIVATE_KEY" in done.stderr
+    assert "SECRET" not in done.stderr

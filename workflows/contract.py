@@ -1,0 +1,70 @@
+"""The container contract: every path, env name and exit code shared by the DAG, engines and steps.
+
+Paths inside the algorithm container follow Ocean's layout (DESIGN §6). Paths under ``/c2d`` are
+the trusted steps' own (the job spec, admin logs, result storage) and are never mounted into the
+algorithm container.
+"""
+
+from typing import Final
+
+__all__ = [
+    "ADMIN_LOGS",
+    "ALGORITHM_LOG",
+    "ALGORITHM_PATH",
+    "ALGO_CUSTOM_DATA",
+    "CONFIGURE_LOG",
+    "DATA",
+    "DDOS",
+    "EXIT_ALGORITHM_PROVISIONING_FAILED",
+    "EXIT_DATA_PROVISIONING_FAILED",
+    "EXIT_RESULTS_FETCH_FAILED",
+    "EXIT_RESULTS_UPLOAD_FAILED",
+    "INPUTS",
+    "LOGS",
+    "OUTPUTS",
+    "OUTPUTS_ARCHIVE",
+    "PUBLISH_LOG",
+    "RESULTS",
+    "RESULTS_MANIFEST",
+    "SPEC_DIR",
+    "SPEC_FILE",
+    "TRANSFORMATIONS",
+    "VOLUME_ADMIN",
+    "VOLUME_DATA",
+    "VOLUME_RESULTS",
+    "VOLUME_SPEC",
+]
+
+# --- the job volume, shared with the algorithm container -------------------------------------
+DATA: Final = "/data"
+INPUTS: Final = f"{DATA}/inputs"
+DDOS: Final = f"{DATA}/ddos"
+TRANSFORMATIONS: Final = f"{DATA}/transformations"
+ALGORITHM_PATH: Final = f"{TRANSFORMATIONS}/algorithm"
+ALGO_CUSTOM_DATA: Final = f"{INPUTS}/algoCustomData.json"
+OUTPUTS: Final = f"{DATA}/outputs"
+LOGS: Final = f"{DATA}/logs"
+ALGORITHM_LOG: Final = f"{LOGS}/algorithm.log"
+
+# --- trusted steps only ------------------------------------------------------------------------
+SPEC_DIR: Final = "/c2d/spec"
+SPEC_FILE: Final = f"{SPEC_DIR}/jobspec.json"
+ADMIN_LOGS: Final = "/c2d/logs"
+CONFIGURE_LOG: Final = f"{ADMIN_LOGS}/configure.log"
+PUBLISH_LOG: Final = f"{ADMIN_LOGS}/publish.log"
+RESULTS: Final = "/c2d/results"
+# Written by publish into result storage: the job's results[] list as JSON.
+RESULTS_MANIFEST: Final = "results.json"
+OUTPUTS_ARCHIVE: Final = "outputs.tar"
+
+# --- volume names in the Workflow (the local engine maps each to a host folder) ---------------
+VOLUME_DATA: Final = "data"
+VOLUME_SPEC: Final = "jobspec"
+VOLUME_ADMIN: Final = "admin-logs"
+VOLUME_RESULTS: Final = "results"
+
+# --- exit codes of the trusted steps, mapped by engines to status codes -----------------------
+EXIT_DATA_PROVISIONING_FAILED: Final = 31
+EXIT_ALGORITHM_PROVISIONING_FAILED: Final = 32
+EXIT_RESULTS_FETCH_FAILED: Final = 61
+EXIT_RESULTS_UPLOAD_FAILED: Final = 62

@@ -1,0 +1,94 @@
+"""The Engine protocol: what the provider may ask of any engine, and the job view it gets back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from workflows.spec import JobSpec
+from workflows.status import JobStatus
+
+__all__ = [
+    "Engine",
+    "EngineError",
+    "JobNotFound",
+    "JobState",
+    "ResultFile",
+    "ResultType",
+    "StoredResult",
+]
+
+ResultType = Literal["configurationLog", "algorithmLog", "output", "publishLog"]
+
+
+class EngineError(Exception):
+    """The engine cannot do what was asked (message is safe to show to a client)."""
+
+
+class JobNotFound(EngineError):
+    pass
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    filename: str
+    filesize: int
+    type: ResultType
+    index: int
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A result file as stored: where to stream it from."""
+
+    file: ResultFile
+    path: Path
+
+
+@dataclass(frozen=True)
+class JobState:
+    """One job as the engine sees it now; the provider renders it to the Ocean job JSON."""
+
+    spec: JobSpec
+    status: JobStatus
+    date_finished: int | None = None
+    results: tuple[ResultFile, ...] = ()
+    exit_code: int | None = None
+    oom_killed: bool = False
+    # Why the job ended this way, in words an owner can act on (never a secret).
+    reason: str = ""
+    algorithm_started_at: int | None = None
+    algorithm_finished_at: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    def submit(self, spec: JobSpec) -> JobState:
+        """Accept the job (persisted before returning) and start it."""
+        ...
+
+    def get(self, job_id: str) -> JobState:
+        """Raise ``JobNotFound`` for an unknown id."""
+        ...
+
+    def list_for_owner(self, owner: str) -> list[JobState]: ...
+
+    def active_jobs(self, environment: str) -> int:
+        """How many jobs of this environment have not finished yet (admission limits)."""
+        ...
+
+    def stop(self, job_id: str) -> JobState:
+        """Kill the job's processes; it ends with its logs published."""
+        ...
+
+    def result(self, job_id: str, index: int) -> StoredResult:
+        """Raise ``JobNotFound`` when the job or the index does not exist."""
+        ...
+
+    def algorithm_log(self, job_id: str) -> AsyncIterator[bytes]:
+        """The algorithm's output so far, then live until the algorithm ends."""
+        ...
+
+    def close(self) -> None: ...

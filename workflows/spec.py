@@ -1,0 +1,139 @@
+"""JobSpec: the frozen contract between the provider, the engines and the steps.
+
+The provider turns a start request into a ``JobSpec``; the DAG builder, both engines and the
+``configure``/``publish`` steps read only this. It carries secrets (file URLs and headers), so
+it is written to a file only the trusted steps see (a Kubernetes Secret on Argo).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "AlgorithmSpec",
+    "Container",
+    "FileObject",
+    "InputSpec",
+    "JobSpec",
+    "Limits",
+]
+
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_FOLDER = re.compile(r"^[0-9A-Za-z_-]{1,80}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FileObject(_Frozen):
+    """One file to fetch. Only ``url`` exists today; readers for other types register in steps."""
+
+    type: Literal["url"] = "url"
+    url: str
+    method: Literal["GET", "POST"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    # Expected sha256 of the content (hex); a mismatch fails provisioning.
+    checksum: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return url
+
+    @field_validator("checksum")
+    @classmethod
+    def _sha256(cls, checksum: str | None) -> str | None:
+        if checksum is None:
+            return None
+        digest = checksum.lower().removeprefix("sha256:")
+        if not _SHA256_HEX.match(digest):
+            raise ValueError("checksum must be a sha256 hex digest")
+        return digest
+
+
+class InputSpec(_Frozen):
+    """A dataset: its files land in ``/data/inputs/<folder>/<fileIndex>``."""
+
+    folder: Annotated[str, Field(pattern=_FOLDER.pattern)]
+    did: str | None = None
+    service_id: str | None = None
+    files: tuple[FileObject, ...]
+    # The DDO, written to /data/ddos/<folder> when the input is an asset.
+    ddo: dict[str, Any] | None = None
+    userdata: dict[str, Any] | None = None
+
+
+class Container(_Frozen):
+    entrypoint: str
+    image: str
+    tag: str = "latest"
+    checksum: str = ""
+
+    @property
+    def reference(self) -> str:
+        """``image:tag`` as an engine resolves it (a digest in ``tag`` is kept as is)."""
+        if self.tag.startswith("sha256:"):
+            return f"{self.image}@{self.tag}"
+        return f"{self.image}:{self.tag}"
+
+
+class AlgorithmSpec(_Frozen):
+    """The algorithm: raw code or files to fetch, and the container to run it in."""
+
+    container: Container
+    did: str | None = None
+    service_id: str | None = None
+    rawcode: str | None = None
+    files: tuple[FileObject, ...] = ()
+    ddo: dict[str, Any] | None = None
+    custom_data: dict[str, Any] | None = None
+    envs: dict[str, str] = Field(default_factory=dict)
+
+
+class Limits(_Frozen):
+    """What the job may use; engines enforce, the steps honour the download caps."""
+
+    cpus: float = Field(gt=0)
+    memory_bytes: int = Field(gt=0)
+    disk_bytes: int = Field(gt=0)
+    max_job_duration: int = Field(gt=0, description="wall-clock seconds for the algorithm")
+    max_processes: int = Field(default=256, gt=0)
+    gpus: int = Field(default=0, ge=0)
+    max_download_bytes: int = Field(gt=0)
+    download_timeout: float = Field(default=60.0, gt=0, description="seconds without progress")
+    log_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+
+
+class JobSpec(_Frozen):
+    job_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    owner: str
+    environment: str
+    created_at: int
+    inputs: tuple[InputSpec, ...]
+    algorithm: AlgorithmSpec
+    limits: Limits
+    network: bool = False
+    additional_viewers: tuple[str, ...] = ()
+    metadata: dict[str, Any] | None = None
+    agreement_id: str = ""
+
+    @property
+    def workflow_name(self) -> str:
+        return f"c2d-{self.job_id}"
+
+    @property
+    def input_dids(self) -> list[str]:
+        return [i.did for i in self.inputs if i.did]
+
+    def may_view(self, address: str) -> bool:
+        """Owner and additional viewers may read results and logs (addresses case-insensitive)."""
+        wanted = address.lower()
+        return wanted == self.owner.lower() or any(
+            wanted == viewer.lower() for viewer in self.additional_viewers
+        )
