@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 __all__ = ["C2DClient", "ProviderError", "sign_request"]
 

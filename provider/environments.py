@@ -61,6 +61,8 @@ class RuntimeConfig(_Config):
     images: tuple[str, ...] = Field(min_length=1)
     binds: tuple[str, ...] = ("/usr",)
     path: str = "/usr/local/bin:/usr/bin:/bin"
+    # Names the image provides that the host may lack, e.g. {"python": "/usr/bin/python3"}.
+    commands: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("binds")
     @classmethod
@@ -181,7 +183,13 @@ def default_config(home: Path) -> ProviderConfig:
                     {"id": "disk", "max": min(disk_gib, 10)},
                 ],
             },
-            "runtimes": [{"images": ["python:3.11", "python:3.11-slim"], "binds": ["/usr"]}],
+            "runtimes": [
+                {
+                    "images": ["python:3.11", "python:3.11-slim"],
+                    "binds": ["/usr"],
+                    "commands": {"python": "/usr/bin/python3"},
+                }
+            ],
         }
     )
     return ProviderConfig(environments=(environment,))

@@ -11,6 +11,7 @@ __all__ = [
     "ADMIN_LOGS",
     "ALGORITHM_LOG",
     "ALGORITHM_PATH",
+    "ALGORITHM_UID",
     "ALGO_CUSTOM_DATA",
     "CONFIGURE_LOG",
     "DATA",
@@ -45,6 +46,10 @@ ALGO_CUSTOM_DATA: Final = f"{INPUTS}/algoCustomData.json"
 OUTPUTS: Final = f"{DATA}/outputs"
 LOGS: Final = f"{DATA}/logs"
 ALGORITHM_LOG: Final = f"{LOGS}/algorithm.log"
+
+# The fixed non-root identity the algorithm runs as, in a pod and in the local sandbox; it owns
+# /data/outputs and /data/logs.
+ALGORITHM_UID: Final = 1000
 
 # --- trusted steps only ------------------------------------------------------------------------
 SPEC_DIR: Final = "/c2d/spec"

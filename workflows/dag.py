@@ -25,8 +25,7 @@ from workflows.spec import JobSpec
 __all__ = ["ALGORITHM_UID", "LABEL_PREFIX", "StepImages", "algorithm_argv", "build_workflow"]
 
 LABEL_PREFIX = "c2d"
-# The fixed non-root identity the algorithm runs as, in a pod and in the local sandbox.
-ALGORITHM_UID = 1000
+ALGORITHM_UID = contract.ALGORITHM_UID
 _ANY_END = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted")
 
 
@@ -108,7 +107,7 @@ def build_workflow(spec: JobSpec, images: StepImages) -> Workflow:
         active_deadline_seconds=spec.limits.max_job_duration + 3600,
     ) as workflow:
         for template in (configure, algorithm, publish):
-            workflow.templates.append(template)  # type: ignore[union-attr]
+            workflow.templates.append(template)
         with DAG(name="main"):
             configure_task = configure(name="configure")
             algorithm_task = algorithm(name="algorithm", depends="configure.Succeeded")

@@ -38,10 +38,12 @@ def _services(request: Request) -> Services:
 
 
 def _auth_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
-    # Ocean clients send the raw token; tolerate the usual "Bearer " prefix too.
-    if not authorization:
+    # Ocean clients send the raw token; tolerate the usual "Bearer " prefix too. ocean.js sends
+    # the literal text "undefined" when it signs instead of using a token.
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    if token in ("", "undefined", "null"):
         return None
-    return authorization.removeprefix("Bearer ").strip() or None
+    return token
 
 
 ServicesDep = Annotated[Services, Depends(_services)]

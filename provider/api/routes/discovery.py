@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 from fastapi import APIRouter
 
 from provider import __version__
@@ -31,7 +31,7 @@ SERVICE_ENDPOINTS: dict[str, tuple[str, str]] = {
 
 @router.get("/")
 def discovery(services: ServicesDep) -> dict[str, Any]:
-    public_key = keys.PrivateKey(bytes(services.account.key)).public_key.to_compressed_bytes()
+    public_key = PrivateKey(bytes(services.account.key)).public_key.to_compressed_bytes()
     return {
         "software": "c2d",
         "version": __version__,

@@ -1,0 +1,1 @@
+"""Assets: Ocean DDO models, the resolvers that find them, and the pure permission policy."""

@@ -1,0 +1,1 @@
+"""Who is asking: request signatures, per-address nonces and auth tokens."""

@@ -1,0 +1,65 @@
+"""The one place a request proves its consumerAddress: a signature and fresh nonce, or a token."""
+
+from __future__ import annotations
+
+import re
+
+from provider.auth._db import MAX_SQLITE_INTEGER
+from provider.auth.nonces import NonceStore
+from provider.auth.signature import recover_signer, request_message
+from provider.auth.tokens import TokenService
+from provider.errors import Unauthorized
+
+__all__ = ["Authenticator"]
+
+_NONCE_PATTERN = re.compile(r"[0-9]{1,19}")
+
+
+class Authenticator:
+    def __init__(self, nonces: NonceStore, tokens: TokenService) -> None:
+        self._nonces = nonces
+        self._tokens = tokens
+
+    def authenticate(
+        self,
+        *,
+        consumer_address: str,
+        command: str,
+        nonce: str | int | None,
+        signature: str | None,
+        token: str | None,
+    ) -> str:
+        """``consumer_address`` once proven by ``token``, or by ``signature`` over ``command``."""
+        if token:
+            return self.authenticate_token(consumer_address=consumer_address, token=token)
+        supplied = (("signature", signature), ("nonce", nonce))
+        missing = [name for name, value in supplied if value is None or value == ""]
+        if missing or signature is None or nonce is None:
+            raise Unauthorized(f"missing {' and '.join(missing)}: sign the request or send a token")
+        number = _parse_nonce(nonce)
+        signer = recover_signer(request_message(consumer_address, nonce, command), signature)
+        if signer.lower() != consumer_address.lower():
+            raise Unauthorized("signature does not match consumerAddress")
+        # Only after the signature checks out, so a forged request cannot burn a nonce.
+        self._nonces.consume(consumer_address, number)
+        return consumer_address
+
+    def authenticate_token(self, *, consumer_address: str, token: str) -> str:
+        address = self._tokens.verify(token)
+        if address.lower() != consumer_address.lower():
+            raise Unauthorized("token was issued for another address")
+        return consumer_address
+
+
+def _parse_nonce(nonce: str | int) -> int:
+    if isinstance(nonce, bool):
+        raise Unauthorized("nonce must be a non-negative integer")
+    if isinstance(nonce, int):
+        number = nonce
+    elif _NONCE_PATTERN.fullmatch(nonce):
+        number = int(nonce)
+    else:
+        raise Unauthorized("nonce must be a non-negative integer")
+    if not 0 <= number <= MAX_SQLITE_INTEGER:
+        raise Unauthorized(f"nonce must be between 0 and {MAX_SQLITE_INTEGER}")
+    return number

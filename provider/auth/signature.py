@@ -1,0 +1,64 @@
+"""The signed-request format Ocean clients use: the message, the commands, and signer recovery."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_keys.exceptions import BadSignature
+from eth_utils.crypto import keccak
+from eth_utils.exceptions import ValidationError
+
+from provider.errors import Unauthorized
+
+__all__ = ["Command", "recover_signer", "request_message"]
+
+_SIGNATURE_BYTES = 65
+
+
+class Command(StrEnum):
+    """The command names a client signs; each request kind signs its own."""
+
+    START_COMPUTE = "startCompute"
+    FREE_START_COMPUTE = "freeStartCompute"
+    STOP_COMPUTE = "stopCompute"
+    GET_COMPUTE_STREAMABLE_LOGS = "getComputeStreamableLogs"
+    GET_COMPUTE_RESULT = "getComputeResult"
+    CREATE_AUTH_TOKEN = "createAuthToken"  # noqa: S105 (a command name, not a secret)
+    INVALIDATE_AUTH_TOKEN = "invalidateAuthToken"  # noqa: S105
+    INITIALIZE_COMPUTE = "initializeCompute"
+
+
+def request_message(address: str, nonce: str | int, command: str) -> str:
+    """``address + nonce + command``, with the address exactly as the client sent it."""
+    return f"{address}{nonce}{command}"
+
+
+def recover_signer(message: str, signature: str) -> str:
+    """The checksummed address that signed keccak256(message) with EIP-191 personal_sign."""
+    raw = _signature_bytes(signature)
+    digest = keccak(text=message)
+    try:
+        signer: str = Account.recover_message(encode_defunct(primitive=digest), signature=raw)
+    except (BadSignature, ValidationError, ValueError) as error:
+        raise Unauthorized("signature is not a valid secp256k1 signature") from error
+    return signer
+
+
+def _signature_bytes(signature: str) -> bytes:
+    text = signature.strip()
+    text = text[2:] if text[:2].lower() == "0x" else text
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError as error:
+        raise Unauthorized("signature must be 0x-prefixed hex") from error
+    if len(raw) != _SIGNATURE_BYTES:
+        raise Unauthorized(f"signature must be {_SIGNATURE_BYTES} bytes, got {len(raw)}")
+    v = raw[-1]
+    # Wallets differ: some emit the recovery id (0/1), others 27/28 as in Ethereum transactions.
+    if v in (0, 1):
+        return raw[:-1] + bytes([v + 27])
+    if v in (27, 28):
+        return raw
+    raise Unauthorized(f"signature recovery byte v must be 0, 1, 27 or 28, got {v}")

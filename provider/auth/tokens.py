@@ -1,0 +1,132 @@
+"""Auth tokens: HS256 JWTs bound to one address, with revocations kept in SQLite."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+
+from provider.auth._db import connect, ensure_schema
+from provider.errors import BadRequest, Forbidden, Unauthorized
+
+__all__ = ["TokenService"]
+
+_ALGORITHM = "HS256"
+_MIN_SECRET_BYTES = 32
+# validUntil above this is taken as milliseconds (JavaScript's Date.now()); in seconds it is
+# the year 33658, so no real expiry in seconds is misread.
+_MILLISECONDS_THRESHOLD = 10**12
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)"
+)
+
+
+@dataclass(frozen=True)
+class _Claims:
+    address: str
+    expires_at: int
+    jti: str
+
+
+class TokenService:
+    """Issues, checks and revokes tokens; ``lifetime`` (seconds) caps every token's validity.
+
+    A client may ask for a shorter life with ``valid_until`` (unix seconds, or milliseconds as
+    ocean.js sends them) but never a longer one: a later ``valid_until`` is cut to now+lifetime.
+    """
+
+    def __init__(
+        self,
+        secret: bytes,
+        db_path: Path,
+        *,
+        lifetime: int,
+        clock: Callable[[], float],
+    ) -> None:
+        if len(secret) < _MIN_SECRET_BYTES:
+            raise ValueError(f"the auth token secret must be at least {_MIN_SECRET_BYTES} bytes")
+        if lifetime <= 0:
+            raise ValueError("the auth token lifetime must be positive")
+        self._secret = secret
+        self._db_path = db_path
+        self._lifetime = lifetime
+        self._clock = clock
+        ensure_schema(db_path, _SCHEMA)
+
+    def issue(self, address: str, valid_until: int | None = None) -> str:
+        now = self._clock()
+        expires_at = now + self._lifetime
+        if valid_until is not None:
+            requested = valid_until / 1000 if valid_until > _MILLISECONDS_THRESHOLD else valid_until
+            if requested <= now:
+                raise BadRequest("validUntil is in the past")
+            expires_at = min(expires_at, requested)
+        payload = {
+            "address": address,
+            "iat": math.floor(now),
+            "exp": math.floor(expires_at),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(payload, self._secret, algorithm=_ALGORITHM)
+
+    def verify(self, token: str) -> str:
+        """The address the token was issued to; Unauthorized if forged, expired or revoked."""
+        claims = self._decode(token)
+        if self._clock() >= claims.expires_at:
+            raise Unauthorized("auth token has expired")
+        if self._is_revoked(claims.jti):
+            raise Unauthorized("auth token has been invalidated")
+        return claims.address
+
+    def invalidate(self, token: str, owner: str) -> None:
+        """Revoke the token for good; only the address it was issued to may do so."""
+        claims = self._decode(token)
+        if claims.address.lower() != owner.lower():
+            raise Forbidden("only the address a token was issued to can invalidate it")
+        now = math.floor(self._clock())
+        with connect(self._db_path) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            # A revocation is needed only while the token could still pass verify().
+            connection.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?", (now,))
+            connection.execute(
+                "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
+                (claims.jti, claims.expires_at),
+            )
+            connection.execute("COMMIT")
+
+    def _decode(self, token: str) -> _Claims:
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                # Expiry is checked against the injected clock, not PyJWT's time.time().
+                options={
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                    "require": ["address", "exp", "jti"],
+                },
+            )
+        except jwt.InvalidTokenError as error:
+            raise Unauthorized("auth token is invalid") from error
+        address, expires_at, jti = payload["address"], payload["exp"], payload["jti"]
+        if (
+            not isinstance(address, str)
+            or not isinstance(jti, str)
+            or not isinstance(expires_at, int)
+            or isinstance(expires_at, bool)
+        ):
+            raise Unauthorized("auth token is invalid")
+        return _Claims(address=address, expires_at=expires_at, jti=jti)
+
+    def _is_revoked(self, jti: str) -> bool:
+        with connect(self._db_path) as connection:
+            row = connection.execute(
+                "SELECT 1 FROM revoked_tokens WHERE jti = ?", (jti,)
+            ).fetchone()
+        return row is not None

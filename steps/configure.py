@@ -1,0 +1,191 @@
+"""The configure step: lay out the job volume and fetch the datasets and the algorithm into it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from steps._files import atomic_writer
+from steps.download import DownloadBudget, download
+from steps.paths import PathMap, PathMapError
+from steps.readers import FetchError
+from steps.runtime import StepLog, read_spec
+from workflows import contract
+from workflows.spec import FileObject, JobSpec
+
+__all__ = ["ALGORITHM_UID", "main", "prepare_volume"]
+
+ALGORITHM_UID = contract.ALGORITHM_UID
+# Only the algorithm's own folders are writable; what it reads is not.
+_READ_ONLY_DIRS = (contract.INPUTS, contract.DDOS, contract.TRANSFORMATIONS)
+_ALGORITHM_DIRS = (contract.OUTPUTS, contract.LOGS)
+_READABLE = 0o755
+_WRITABLE_BY_ANYONE = 0o777
+
+
+@dataclass
+class ProvisioningFailed(Exception):
+    exit_code: int
+    what: str
+    reason: str
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    env = os.environ if environ is None else environ
+    try:
+        paths = PathMap.from_env(env)
+    except PathMapError as error:
+        print(f"configure: data provisioning failed: {error}", file=sys.stderr)
+        return contract.EXIT_DATA_PROVISIONING_FAILED
+    with StepLog(paths.resolve(contract.CONFIGURE_LOG)) as log:
+        try:
+            summary = _configure(paths, log)
+        except ProvisioningFailed as failure:
+            kind = (
+                "algorithm"
+                if failure.exit_code == contract.EXIT_ALGORITHM_PROVISIONING_FAILED
+                else "data"
+            )
+            log.event(f"{failure.what}: failed: {failure.reason}")
+            log.event(f"{kind} provisioning failed")
+            print(
+                f"configure: {kind} provisioning failed: {failure.what}: {failure.reason}",
+                file=sys.stderr,
+            )
+            return failure.exit_code
+        log.event(f"configured: {summary}")
+        print(f"configure: ok, {summary}", file=sys.stderr)
+        return 0
+
+
+def _configure(paths: PathMap, log: StepLog) -> str:
+    data_failed = contract.EXIT_DATA_PROVISIONING_FAILED
+    try:
+        spec = read_spec(paths)
+    except (OSError, ValidationError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "invalid JSON or fields"
+        raise ProvisioningFailed(data_failed, "job spec", str(reason)) from None
+    log.event(f"configure job {spec.job_id}: {len(spec.inputs)} input(s)")
+    try:
+        prepare_volume(paths)
+    except (OSError, PathMapError) as error:
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        raise ProvisioningFailed(data_failed, "volume", str(reason)) from None
+    budget = DownloadBudget(spec.limits.max_download_bytes)
+    # The algorithm first: it is small, and a bad one should not cost the datasets' downloads.
+    _provision_algorithm(spec, paths, budget, log)
+    _provision_inputs(spec, paths, budget, log)
+    return f"{budget.used} bytes downloaded"
+
+
+def prepare_volume(paths: PathMap) -> None:
+    """Create the Ocean layout under /data with the permissions the algorithm (uid 1000) needs."""
+    data = paths.resolve(contract.DATA)
+    data.mkdir(parents=True, exist_ok=True)
+    _set_mode(data, _READABLE)
+    for folder in _READ_ONLY_DIRS:
+        path = paths.resolve(folder)
+        path.mkdir(exist_ok=True)
+        _set_mode(path, _READABLE)
+    for folder in _ALGORITHM_DIRS:
+        path = paths.resolve(folder)
+        path.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            os.chown(path, ALGORITHM_UID, ALGORITHM_UID)
+            _set_mode(path, _READABLE)
+        else:
+            # Not root, so no chown: the algorithm may run under another uid than this step.
+            _set_mode(path, _WRITABLE_BY_ANYONE)
+    # The algorithm's log exists even when the algorithm never starts (stopped, crashed), so a
+    # consumer always gets an algorithmLog result.
+    log = paths.resolve(contract.ALGORITHM_LOG)
+    log.touch(exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(log, ALGORITHM_UID, ALGORITHM_UID)
+
+
+def _set_mode(path: Path, mode: int) -> None:
+    # Deliberately world-readable (the algorithm runs as another uid); explicit, not umask-bound.
+    os.chmod(path, mode)
+
+
+def _provision_algorithm(
+    spec: JobSpec, paths: PathMap, budget: DownloadBudget, log: StepLog
+) -> None:
+    failed = contract.EXIT_ALGORITHM_PROVISIONING_FAILED
+    algorithm = spec.algorithm
+    target = paths.resolve(contract.ALGORITHM_PATH)
+    try:
+        if algorithm.rawcode is not None:
+            code = algorithm.rawcode.encode()
+            with atomic_writer(target, 0o755) as out:
+                out.write(code)
+            log.event(f"algorithm: raw code, {len(code)} bytes")
+        elif algorithm.files:
+            # Ocean's convention: the first file is the algorithm; others are not fetched.
+            _fetch(algorithm.files[0], target, "algorithm file 0", spec, budget, log, failed)
+            if len(algorithm.files) > 1:
+                log.event(f"algorithm: {len(algorithm.files) - 1} further file(s) not fetched")
+        else:
+            raise ProvisioningFailed(failed, "algorithm", "neither raw code nor files given")
+        if algorithm.custom_data is not None:
+            _write_json(paths.resolve(contract.ALGO_CUSTOM_DATA), algorithm.custom_data)
+            log.event("algorithm: custom data written")
+    except OSError as error:
+        raise ProvisioningFailed(failed, "algorithm", f"cannot write ({error.strerror})") from None
+
+
+def _provision_inputs(spec: JobSpec, paths: PathMap, budget: DownloadBudget, log: StepLog) -> None:
+    failed = contract.EXIT_DATA_PROVISIONING_FAILED
+    folders = [item.folder for item in spec.inputs]
+    if len(set(folders)) != len(folders):
+        raise ProvisioningFailed(failed, "inputs", "two inputs share a folder name")
+    for i, item in enumerate(spec.inputs):
+        try:
+            folder = paths.resolve(f"{contract.INPUTS}/{item.folder}")
+            folder.mkdir(exist_ok=True)
+            _set_mode(folder, _READABLE)
+            if item.ddo is not None:
+                _write_json(paths.resolve(f"{contract.DDOS}/{item.folder}"), item.ddo)
+                log.event(f"input {i}: ddo written")
+        except OSError as error:
+            raise ProvisioningFailed(
+                failed, f"input {i}", f"cannot write ({error.strerror})"
+            ) from None
+        # userdata is not written: Ocean hands only algoCustomData to the algorithm, and an
+        # extra file would break algorithms that read every file of an input folder.
+        for j, file in enumerate(item.files):
+            _fetch(file, folder / str(j), f"input {i} file {j}", spec, budget, log, failed)
+
+
+def _fetch(
+    file: FileObject,
+    dest: Path,
+    what: str,
+    spec: JobSpec,
+    budget: DownloadBudget,
+    log: StepLog,
+    exit_code: int,
+) -> None:
+    try:
+        result = download(file, dest, budget=budget, timeout=spec.limits.download_timeout)
+    except FetchError as error:
+        raise ProvisioningFailed(exit_code, what, str(error)) from None
+    verdict = "sha256 ok" if result.checksum_verified else "no checksum given"
+    log.event(f"{what}: {result.size} bytes, {verdict}")
+
+
+def _write_json(dest: Path, document: Any) -> None:
+    with atomic_writer(dest) as out:
+        out.write(json.dumps(document, indent=2, sort_keys=True).encode())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

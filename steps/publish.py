@@ -1,0 +1,199 @@
+"""The publish step: outputs archive, logs and results.json into result storage (always runs)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tarfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+from pydantic import ValidationError
+
+from steps._files import NotRegular, atomic_writer, open_regular_at
+from steps.archive import OutputsUnreadable, archive_outputs
+from steps.manifest import write_manifest
+from steps.paths import PathMap, PathMapError
+from steps.runtime import StepLog, read_spec
+from workflows import contract
+from workflows.engines.base import ResultFile, ResultType
+from workflows.spec import Limits
+
+__all__ = ["main"]
+
+# Result file names as the consumer sees them (Ocean's names), and their manifest order.
+CONFIGURATION_LOG = "configuration.log"
+ALGORITHM_LOG = "algorithm.log"
+PUBLISH_LOG = "publish.log"
+_LOGS: tuple[tuple[str, str, ResultType], ...] = (
+    (contract.CONFIGURE_LOG, CONFIGURATION_LOG, "configurationLog"),
+    (contract.ALGORITHM_LOG, ALGORITHM_LOG, "algorithmLog"),
+)
+# Used when the job spec cannot be read: logs still come out, outputs do not.
+_FALLBACK_LOG_BYTES: int = Limits.model_fields["log_bytes"].default
+_COPY_CHUNK = 1024 * 1024
+_Published = list[tuple[str, ResultType]]
+
+
+class _UploadFailed(Exception):
+    """Writing into result storage failed (exit 62); the message is an OS reason."""
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    env = os.environ if environ is None else environ
+    try:
+        paths = PathMap.from_env(env)
+    except PathMapError as error:
+        print(f"publish: results upload failed: {error}", file=sys.stderr)
+        return contract.EXIT_RESULTS_UPLOAD_FAILED
+    results = paths.resolve(contract.RESULTS)
+    publish_log = paths.resolve(contract.PUBLISH_LOG)
+    with StepLog(publish_log) as log:
+        try:
+            results.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            log.event(f"results upload failed: cannot create the result folder ({error.strerror})")
+            print("publish: results upload failed: no result folder", file=sys.stderr)
+            return contract.EXIT_RESULTS_UPLOAD_FAILED
+        exit_code, published = _publish(paths, results, log)
+        log.event(f"publish finished with exit code {exit_code}")
+    # Own log last (so it holds every line above), then the manifest, last of all and atomic.
+    try:
+        if _copy_log(publish_log, results / PUBLISH_LOG, _FALLBACK_LOG_BYTES, _to_stderr):
+            published.append((PUBLISH_LOG, "publishLog"))
+        _write_manifest(results, published)
+    except (OSError, _UploadFailed) as error:
+        print(f"publish: results upload failed: {_reason(error)}", file=sys.stderr)
+        return contract.EXIT_RESULTS_UPLOAD_FAILED
+    outcome = "ok" if exit_code == 0 else f"failed with exit code {exit_code}"
+    print(f"publish: {outcome}, {len(published)} result file(s)", file=sys.stderr)
+    return exit_code
+
+
+def _publish(paths: PathMap, results: Path, log: StepLog) -> tuple[int, _Published]:
+    """Copy the logs and archive the outputs, best effort; 62 beats 61 beats 0."""
+    fetch_failed = upload_failed = False
+    limits: Limits | None = None
+    try:
+        spec = read_spec(paths)
+        limits = spec.limits
+        log.event(f"publish job {spec.job_id}")
+    except (OSError, ValidationError):
+        log.event("job spec unreadable: publishing logs only")
+        fetch_failed = True
+    log_cap = limits.log_bytes if limits else _FALLBACK_LOG_BYTES
+    published: _Published = []
+    for source, name, kind in _LOGS:
+        try:
+            if _copy_log(paths.resolve(source), results / name, log_cap, log.event):
+                published.append((name, kind))
+        except _UploadFailed as failure:
+            log.event(f"{name}: results upload failed ({failure})")
+            upload_failed = True
+    try:
+        fetch_failed |= not _archive(paths, results / contract.OUTPUTS_ARCHIVE, limits, log)
+        published.append((contract.OUTPUTS_ARCHIVE, "output"))
+    except _UploadFailed as failure:
+        log.event(f"{contract.OUTPUTS_ARCHIVE}: results upload failed ({failure})")
+        upload_failed = True
+    if upload_failed:
+        return contract.EXIT_RESULTS_UPLOAD_FAILED, published
+    return (contract.EXIT_RESULTS_FETCH_FAILED if fetch_failed else 0), published
+
+
+def _archive(paths: PathMap, dest: Path, limits: Limits | None, log: StepLog) -> bool:
+    """Always leave an archive (maybe empty); False when the outputs could not be read."""
+    try:
+        if limits is not None:
+            with atomic_writer(dest) as out:
+                report = archive_outputs(
+                    paths.resolve(contract.OUTPUTS), out, cap_bytes=limits.disk_bytes, log=log.event
+                )
+            capped = ", size cap reached" if report.capped else ""
+            log.event(
+                f"outputs: {report.files} file(s), {report.directories} folder(s), "
+                f"{report.content_bytes} bytes, {report.skipped} skipped{capped}"
+            )
+            return True
+    except OutputsUnreadable as why:
+        log.event(f"outputs folder unreadable ({why}): empty outputs archive")
+    except OSError as error:
+        raise _UploadFailed(_reason(error)) from None
+    try:
+        with atomic_writer(dest) as out:
+            tarfile.open(fileobj=out, mode="w").close()
+    except OSError as error:
+        raise _UploadFailed(_reason(error)) from None
+    return False
+
+
+def _copy_log(source: Path, dest: Path, cap: int, log: Callable[[str], None]) -> bool:
+    """Copy at most ``cap`` bytes of a log the algorithm may have tampered with.
+
+    Read problems (absent, a link, a fifo, unreadable) skip the log and return False; only
+    failures to write ``dest`` raise ``_UploadFailed``.
+    """
+    try:
+        parent = os.open(source.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            fd, _ = open_regular_at(source.name, parent)
+        finally:
+            os.close(parent)
+    except FileNotFoundError:
+        return False
+    except NotRegular as why:
+        log(f"{dest.name}: skipped, the log is a {why}")
+        return False
+    except OSError as error:
+        log(f"{dest.name}: skipped, unreadable ({error.strerror})")
+        return False
+    with os.fdopen(fd, "rb") as reader:
+        try:
+            with atomic_writer(dest) as out:
+                _copy_capped(reader, out, cap)
+        except OSError as error:
+            raise _UploadFailed(_reason(error)) from None
+    return True
+
+
+def _copy_capped(reader: BinaryIO, out: BinaryIO, cap: int) -> None:
+    left = cap
+    while left > 0:
+        chunk = _read_or_empty(reader, min(_COPY_CHUNK, left))
+        if not chunk:
+            return
+        out.write(chunk)
+        left -= len(chunk)
+    if _read_or_empty(reader, 1):
+        out.write(f"\n[truncated: log longer than {cap} bytes]\n".encode())
+
+
+def _read_or_empty(reader: BinaryIO, size: int) -> bytes:
+    # A read error on the algorithm's log ends the copy early; it is not an upload failure.
+    try:
+        return reader.read(size)
+    except OSError:
+        return b""
+
+
+def _write_manifest(results: Path, published: _Published) -> None:
+    files = [
+        ResultFile(filename=name, filesize=(results / name).stat().st_size, type=kind, index=i)
+        for i, (name, kind) in enumerate(published)
+    ]
+    write_manifest(results, files)
+
+
+def _to_stderr(message: str) -> None:
+    print(f"publish: {message}", file=sys.stderr)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

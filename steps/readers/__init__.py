@@ -1,0 +1,23 @@
+"""File-object readers keyed by ``FileObject.type``: adding a type is one module and one entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from steps.readers.base import FetchError, FileReader
+from steps.readers.url import UrlReader
+
+__all__ = ["READERS", "FetchError", "FileReader", "reader_for"]
+
+# Factories, not instances: nothing (clients, sessions) is created at import time.
+READERS: dict[str, Callable[[], FileReader]] = {
+    "url": UrlReader,
+}
+
+
+def reader_for(file_type: str) -> FileReader:
+    try:
+        factory = READERS[file_type]
+    except KeyError:
+        raise FetchError(f"no reader for file type {file_type!r}") from None
+    return factory()

@@ -1,0 +1,190 @@
+"""A loopback HTTP server with misbehaving endpoints, a mapped job folder, and a step runner."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from steps.paths import PATH_MAP_ENV
+from workflows import contract
+from workflows.spec import JobSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+BODY = bytes(range(256)) * 12  # 3072 bytes
+BODY_SHA256 = hashlib.sha256(BODY).hexdigest()
+ALGORITHM_CODE = b"print('hello')\n"
+TIMEOUT = 0.5
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_POST(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        # The client hanging up mid-body is what several tests provoke.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            getattr(self, "_" + path.strip("/").replace("-", "_"), self._not_found)()
+
+    def _send(self, body: bytes, status: int = 200, length: int | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _not_found(self) -> None:
+        self._send(b"nope", 404)
+
+    def _file(self) -> None:
+        self._send(BODY)
+
+    def _algorithm(self) -> None:
+        self._send(ALGORITHM_CODE)
+
+    def _error(self) -> None:
+        self._send(b"boom", 500)
+
+    def _private(self) -> None:
+        ok = self.headers.get("X-Token") == "s3cret" and self.command == "POST"
+        self._send(BODY if ok else b"denied", 200 if ok else 403)
+
+    def _hang(self) -> None:
+        time.sleep(TIMEOUT * 4)
+        self._send(BODY)
+
+    def _lying(self) -> None:
+        self._send(BODY[:100], length=1000)
+        self.close_connection = True
+
+    def _huge(self) -> None:
+        self._send(b"", length=10**12)
+
+    def _endless(self) -> None:
+        self.send_response(200)
+        self.end_headers()  # HTTP/1.0, no Content-Length: the body ends when the server closes
+        while True:
+            self.wfile.write(b"x" * 65536)
+
+    def _drip(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        for _ in range(100):
+            self.wfile.write(b"x")
+            self.wfile.flush()
+            time.sleep(0.05)
+
+    def _redirect(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "/file")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _loop(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "/loop")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class Server:
+    def __init__(self) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, name: str) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}/{name}"
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    running = Server()
+    yield running
+    running.httpd.shutdown()
+    running.httpd.server_close()
+
+
+@dataclass
+class Job:
+    root: Path
+    mounts: dict[str, str]
+
+    def host(self, contract_path: str) -> Path:
+        for mount in sorted(self.mounts, key=len, reverse=True):
+            if contract_path == mount or contract_path.startswith(mount + "/"):
+                return Path(self.mounts[mount] + contract_path[len(mount) :])
+        raise AssertionError(contract_path)
+
+    def write_spec(self, spec: JobSpec) -> None:
+        path = self.host(contract.SPEC_FILE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(spec.model_dump_json())
+
+    def run(self, step: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, PATH_MAP_ENV: json.dumps(self.mounts)}
+        return subprocess.run(
+            [sys.executable, "-m", f"steps.{step}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    def log(self, contract_path: str) -> str:
+        return self.host(contract_path).read_text()
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> Job:
+    volume = tmp_path / "volume"
+    mounts = {
+        contract.DATA: str(volume / "data"),
+        contract.ADMIN_LOGS: str(volume / "admin"),
+        contract.SPEC_DIR: str(tmp_path / "spec"),
+        contract.RESULTS: str(tmp_path / "results" / "job"),
+    }
+    return Job(tmp_path, mounts)
+
+
+def make_spec(inputs: Any = None, algorithm: Any = None, **limits: Any) -> JobSpec:
+    """A valid spec with short timeouts; ``limits`` override the defaults below."""
+    return JobSpec.model_validate(
+        {
+            "job_id": "ab" * 16,
+            "owner": "0x" + "1" * 40,
+            "environment": "local",
+            "created_at": 1_700_000_000,
+            "inputs": inputs or [],
+            "algorithm": {
+                "container": {"entrypoint": "python $ALGO", "image": "python", "tag": "3.11"},
+                **(algorithm or {"rawcode": "print(1)\n"}),
+            },
+            "limits": {
+                "cpus": 1,
+                "memory_bytes": 2**30,
+                "disk_bytes": 2**30,
+                "max_job_duration": 60,
+                "max_download_bytes": 1_000_000,
+                "download_timeout": TIMEOUT,
+                **limits,
+            },
+        }
+    )

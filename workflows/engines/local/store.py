@@ -1,0 +1,158 @@
+"""SQLite (WAL) record of every local job: its spec, where it is in the DAG, and how it ended."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from workflows.spec import JobSpec
+from workflows.status import JobStatus
+
+__all__ = ["JobRecord", "JobStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    outcomes TEXT NOT NULL DEFAULT '{}',
+    date_finished INTEGER,
+    exit_code INTEGER,
+    oom_killed INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT '',
+    algorithm_started_at INTEGER,
+    algorithm_finished_at INTEGER,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    failure INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner);
+"""
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    spec: JobSpec
+    status: JobStatus
+    # Outcome of every DAG task that has ended, e.g. {"configure": "Succeeded"}.
+    outcomes: dict[str, str] = field(default_factory=dict)
+    date_finished: int | None = None
+    exit_code: int | None = None
+    oom_killed: bool = False
+    reason: str = ""
+    algorithm_started_at: int | None = None
+    algorithm_finished_at: int | None = None
+    stop_requested: bool = False
+    # The failure status the job will end with, once publish has run.
+    failure: JobStatus | None = None
+
+
+class JobStore:
+    """Thread-safe; every write is committed before the call returns (nothing lost on a crash)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        path.chmod(0o600)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _cursor(self) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            cursor = self._db.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+
+    def insert(self, record: JobRecord) -> None:
+        spec = record.spec
+        with self._cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO jobs (job_id, owner, environment, spec, status) VALUES (?,?,?,?,?)",
+                (
+                    spec.job_id,
+                    spec.owner.lower(),
+                    spec.environment,
+                    spec.model_dump_json(),
+                    int(record.status),
+                ),
+            )
+
+    def save(self, record: JobRecord) -> None:
+        with self._cursor() as cursor:
+            cursor.execute(
+                "UPDATE jobs SET status=?, outcomes=?, date_finished=?, exit_code=?, oom_killed=?,"
+                " reason=?, algorithm_started_at=?, algorithm_finished_at=?, stop_requested=?,"
+                " failure=?"
+                " WHERE job_id=?",
+                (
+                    int(record.status),
+                    json.dumps(record.outcomes),
+                    record.date_finished,
+                    record.exit_code,
+                    int(record.oom_killed),
+                    record.reason,
+                    record.algorithm_started_at,
+                    record.algorithm_finished_at,
+                    int(record.stop_requested),
+                    None if record.failure is None else int(record.failure),
+                    record.spec.job_id,
+                ),
+            )
+
+    def update(self, record: JobRecord, **changes: Any) -> JobRecord:
+        updated = replace(record, **changes)
+        self.save(updated)
+        return updated
+
+    def get(self, job_id: str) -> JobRecord | None:
+        with self._cursor() as cursor:
+            row = cursor.execute(f"{_SELECT} WHERE job_id=?", (job_id,)).fetchone()
+        return _record(row) if row else None
+
+    def for_owner(self, owner: str) -> list[JobRecord]:
+        with self._cursor() as cursor:
+            rows = cursor.execute(f"{_SELECT} WHERE owner=? ORDER BY rowid", (owner.lower(),))
+            return [_record(row) for row in rows.fetchall()]
+
+    def unfinished(self) -> list[JobRecord]:
+        with self._cursor() as cursor:
+            rows = cursor.execute(f"{_SELECT} WHERE date_finished IS NULL ORDER BY rowid")
+            return [_record(row) for row in rows.fetchall()]
+
+
+_SELECT = (
+    "SELECT spec, status, outcomes, date_finished, exit_code, oom_killed, reason,"
+    " algorithm_started_at, algorithm_finished_at, stop_requested, failure FROM jobs"
+)
+
+
+def _record(row: tuple[Any, ...]) -> JobRecord:
+    return JobRecord(
+        spec=JobSpec.model_validate_json(row[0]),
+        status=JobStatus(row[1]),
+        outcomes=json.loads(row[2]),
+        date_finished=row[3],
+        exit_code=row[4],
+        oom_killed=bool(row[5]),
+        reason=row[6],
+        algorithm_started_at=row[7],
+        algorithm_finished_at=row[8],
+        stop_requested=bool(row[9]),
+        failure=None if row[10] is None else JobStatus(row[10]),
+    )
