@@ -22,6 +22,7 @@ from provider.engine_factory import build_local_engine
 from provider.environments import default_config, load_config
 from provider.jobs.service import JobService
 from provider.keys import auth_token_secret, load_provider_account
+from provider.payments import NoPayments
 from provider.settings import Settings
 
 __all__ = ["build_services", "create_app"]
@@ -52,6 +53,7 @@ def build_services(settings: Settings) -> Services:
         engine=engine,
         resolver=RegistryResolver(settings.assets_dir),
         authenticator=authenticator,
+        payments=NoPayments(),
         clock=time.time,
     )
     return Services(

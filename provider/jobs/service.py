@@ -12,9 +12,10 @@ from provider.assets.resolver import AssetResolver
 from provider.auth.authenticate import Authenticator
 from provider.auth.signature import Command
 from provider.environments import EnvironmentConfig, ProviderConfig
-from provider.errors import Conflict, Forbidden, NotFound
+from provider.errors import BadRequest, Conflict, Forbidden, NotFound
 from provider.jobs.admission import AdmissionContext, admit_free_job
 from provider.jobs.render import render_job, render_job_public
+from provider.payments import PaymentGate
 from workflows.engines.base import Engine, EngineError, JobNotFound, JobState, StoredResult
 
 __all__ = ["Credentials", "JobService"]
@@ -37,12 +38,14 @@ class JobService:
         engine: Engine,
         resolver: AssetResolver,
         authenticator: Authenticator,
+        payments: PaymentGate,
         clock: Callable[[], float],
     ) -> None:
         self._config = config
         self._engine = engine
         self._resolver = resolver
         self._auth = authenticator
+        self._payments = payments
         self._clock = clock
 
     def start_free(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
@@ -71,6 +74,20 @@ class JobService:
         except EngineError as error:
             raise Conflict(f"the engine refused the job: {error}") from error
         return [self._render(state, env)]
+
+    def start_paid(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
+        self._auth.authenticate(
+            consumer_address=request.consumer_address,
+            command=Command.START_COMPUTE,
+            nonce=request.nonce,
+            signature=request.signature,
+            token=token,
+        )
+        env = self.environment(request.environment)
+        if env.free is not None:
+            raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
+        self._payments.authorize(request, env)
+        raise BadRequest(f"environment {env.id}: paid jobs are not supported by this provider")
 
     def status(
         self, consumer_address: str, job_id: str | None, agreement_id: str | None, token: str | None

@@ -195,3 +195,28 @@ def test_unused_dataset_url_is_not_fetched_from_the_raw_refusal(
         },
     )
     assert client.status_list() == []
+
+
+def test_paid_start_on_a_free_environment_is_400(server: ServerProcess) -> None:
+    account = Account.create()
+    with C2DClient(server.url, account) as client:
+        body = {
+            "consumerAddress": account.address,
+            **client.signed("startCompute"),
+            "environment": _env(client),
+            "algorithm": raw_algorithm("print(1)"),
+        }
+    response = httpx.post(server.url + "/api/services/compute", json=body)
+    assert response.status_code == 400
+    assert "freeCompute" in response.json()["error"]
+
+
+def test_unsigned_paid_start_is_401(server: ServerProcess) -> None:
+    body = {
+        "consumerAddress": Account.create().address,
+        "environment": "free",
+        "algorithm": raw_algorithm("print(1)"),
+    }
+    response = httpx.post(server.url + "/api/services/compute", json=body)
+    assert response.status_code == 401
+    assert "signature" in response.json()["error"]

@@ -8,8 +8,6 @@ from fastapi import APIRouter, Query
 
 from provider.api.deps import AuthToken, ServicesDep
 from provider.api.schemas import ADDRESS_PATTERN, StartComputeRequest
-from provider.auth.signature import Command
-from provider.errors import BadRequest
 from provider.jobs.service import Credentials
 
 __all__ = ["router"]
@@ -30,17 +28,7 @@ def free_compute(
 def paid_compute(
     body: StartComputeRequest, services: ServicesDep, token: AuthToken
 ) -> list[dict[str, Any]]:
-    services.authenticator.authenticate(
-        consumer_address=body.consumer_address,
-        command=Command.START_COMPUTE,
-        nonce=body.nonce,
-        signature=body.signature,
-        token=token,
-    )
-    env = services.jobs.environment(body.environment)
-    if env.free is not None:
-        raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
-    raise BadRequest(f"environment {env.id} has no prices for any chain this provider serves")
+    return services.jobs.start_paid(body, token)
 
 
 @router.get("/compute")
