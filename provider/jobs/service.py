@@ -49,14 +49,7 @@ class JobService:
         self._clock = clock
 
     def start_free(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
-        self._auth.authenticate(
-            consumer_address=request.consumer_address,
-            command=Command.FREE_START_COMPUTE,
-            nonce=request.nonce,
-            signature=request.signature,
-            token=token,
-        )
-        env = self.environment(request.environment)
+        env = self._authenticated_start(request, Command.FREE_START_COMPUTE, token)
         if env.free and self._engine.active_jobs(env.id) >= env.free.max_jobs:
             raise Conflict(
                 f"environment {env.id} already runs its maximum of {env.free.max_jobs} free jobs;"
@@ -76,14 +69,7 @@ class JobService:
         return [self._render(state, env)]
 
     def start_paid(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
-        self._auth.authenticate(
-            consumer_address=request.consumer_address,
-            command=Command.START_COMPUTE,
-            nonce=request.nonce,
-            signature=request.signature,
-            token=token,
-        )
-        env = self.environment(request.environment)
+        env = self._authenticated_start(request, Command.START_COMPUTE, token)
         if env.free is not None:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
         self._payments.authorize(request, env)
@@ -143,6 +129,18 @@ class JobService:
             offered = ", ".join(e.id for e in self._config.environments)
             raise NotFound(f"environment {env_id} not found; offered: {offered}")
         return env
+
+    def _authenticated_start(
+        self, request: StartComputeRequest, command: str, token: str | None
+    ) -> EnvironmentConfig:
+        self._auth.authenticate(
+            consumer_address=request.consumer_address,
+            command=command,
+            nonce=request.nonce,
+            signature=request.signature,
+            token=token,
+        )
+        return self.environment(request.environment)
 
     def _viewable_job(
         self, consumer_address: str, job_id: str, command: str, credentials: Credentials
