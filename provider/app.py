@@ -32,7 +32,9 @@ _log = logging.getLogger("c2d")
 
 def build_services(settings: Settings) -> Services:
     settings.home.mkdir(parents=True, exist_ok=True)
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    # Job specs hold file URLs and headers (often secrets); only the provider reads its state.
+    settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.state_dir.chmod(0o700)
     settings.assets_dir.mkdir(parents=True, exist_ok=True)
     configured_key = settings.provider_private_key
     account = load_provider_account(

@@ -37,12 +37,12 @@ def _serve(host: str, port: int, log_level: str) -> int:
     import uvicorn
 
     from provider.app import create_app
-    from provider.settings import Settings
+    from provider.settings import load_settings
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    app = create_app(Settings())
+    app = create_app(load_settings())
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     return 0
 

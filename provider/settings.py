@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+from provider.errors import ConfigError
+
+__all__ = ["Settings", "load_settings"]
 
 
 class Settings(BaseSettings):
@@ -45,3 +47,16 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.home / "provider.key"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a ConfigError naming each bad ``C2D_*`` variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = [
+            f"  C2D_{str(problem['loc'][0]).upper()}: {problem['msg']}"
+            for problem in error.errors()
+            if problem["loc"]
+        ]
+        raise ConfigError("invalid settings:\n" + "\n".join(problems)) from None

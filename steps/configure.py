@@ -54,7 +54,8 @@ def main(environ: Mapping[str, str] | None = None) -> int:
                 else "data"
             )
             log.event(f"{failure.what}: failed: {failure.reason}")
-            log.event(f"{kind} provisioning failed")
+            # Last line: the engine shows it to the owner as the job's statusReason.
+            log.event(f"{kind} provisioning failed: {failure.what}: {failure.reason}")
             print(
                 f"configure: {kind} provisioning failed: {failure.what}: {failure.reason}",
                 file=sys.stderr,

@@ -66,7 +66,7 @@ class JobService:
             state = self._engine.submit(spec)
         except EngineError as error:
             raise Conflict(f"the engine refused the job: {error}") from error
-        return [self._render(state, env)]
+        return [self._render(state)]
 
     def start_paid(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
         env = self._authenticated_start(request, Command.START_COMPUTE, token)
@@ -96,7 +96,7 @@ class JobService:
         if job_id and not states:
             raise NotFound(f"job {job_id} not found for {consumer_address}")
         if full_view:
-            return [self._render(s, self.environment(s.spec.environment)) for s in states]
+            return [self._render(s) for s in states]
         return [render_job_public(s) for s in states]
 
     def stop(
@@ -104,7 +104,7 @@ class JobService:
     ) -> list[dict[str, Any]]:
         self._viewable_job(consumer_address, job_id, Command.STOP_COMPUTE, credentials)
         state = self._engine.stop(job_id)
-        return [self._render(state, self.environment(state.spec.environment))]
+        return [self._render(state)]
 
     def result(
         self, consumer_address: str, job_id: str, index: int, credentials: Credentials
@@ -160,5 +160,8 @@ class JobService:
             raise Forbidden(f"job {job_id} is not shared with {consumer_address}")
         return state
 
-    def _render(self, state: JobState, env: EnvironmentConfig) -> dict[str, Any]:
-        return render_job(state, storage_expiry=env.storage_expiry)
+    def _render(self, state: JobState) -> dict[str, Any]:
+        # A job outlives a config change that removes its environment; it still renders.
+        env = self._config.environment(state.spec.environment)
+        expiry = env.storage_expiry if env else self._config.environments[0].storage_expiry
+        return render_job(state, storage_expiry=expiry)

@@ -50,3 +50,10 @@ def test_unreadable_key_is_refused_without_echoing_it(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "C2D_PROVIDER_PRIVATE_KEY" in done.stderr
     assert "SECRET" not in done.stderr
+
+
+def test_invalid_setting_names_the_variable(tmp_path: Path) -> None:
+    done = _serve(tmp_path, C2D_MAX_REQUEST_BYTES="0")
+    assert done.returncode == 2
+    assert "C2D_MAX_REQUEST_BYTES" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -74,6 +74,9 @@ class LocalEngine:
     # --- Engine protocol ----------------------------------------------------------------------
     def submit(self, spec: JobSpec) -> JobState:
         self._runtime(spec)
+        if spec.network:
+            # The sandbox has no network namespace to share; say so rather than run offline.
+            raise EngineError("the local engine cannot give an algorithm network access")
         volume = self._jobs_dir / spec.job_id
         (volume / "spec").mkdir(parents=True, mode=0o700)
         spec_file = volume / "spec" / Path(contract.SPEC_FILE).name

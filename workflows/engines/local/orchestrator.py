@@ -126,6 +126,8 @@ class _Parser:
 
     def atom(self) -> bool:
         part = self._take()
+        if part in _OPERATORS - {"(", "!"}:
+            raise ValueError(f"expected a task where {part!r} stands in a depends expression")
         if part == "(":
             value = self.disjunction()
             if self._take() != ")":

@@ -129,6 +129,9 @@ def _bwrap(plan: StepPlan, runtime: Runtime, staged: dict[int, str], bwrap: str)
             args += ["--tmpfs", mount.target]
         else:
             args += ["--ro-bind" if mount.read_only else "--bind", staged[id(mount)], mount.target]
+    # Last of the mount operations: the root tmpfs (/, /data, /etc, ...) becomes read-only, as
+    # the pod's readOnlyRootFilesystem; the mounts above it (/tmp, /data/outputs) keep theirs.
+    args += ["--remount-ro", "/"]
     if plan.working_dir:
         args += ["--chdir", plan.working_dir]
     args.append("--clearenv")
