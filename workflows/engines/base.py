@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -89,6 +89,11 @@ class Engine(Protocol):
 
     def algorithm_log(self, job_id: str) -> AsyncIterator[bytes]:
         """The algorithm's output so far, then live until the algorithm ends."""
+        ...
+
+    def on_finished(self, listener: Callable[[JobState], None]) -> None:
+        """Call ``listener`` with the final state of every job that ends from now on (payment
+        settlement, metrics); a listener that raises is logged and does not affect the job."""
         ...
 
     def close(self) -> None: ...

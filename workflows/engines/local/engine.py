@@ -64,6 +64,7 @@ class LocalEngine:
         self._running: dict[str, RunningStep] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._closed = False
+        self._listeners: list[Callable[[JobState], None]] = []
         self._reconcile()
 
     @property
@@ -143,6 +144,10 @@ class LocalEngine:
             if handle is not None:
                 handle.close()
 
+    def on_finished(self, listener: Callable[[JobState], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -182,6 +187,16 @@ class LocalEngine:
             with self._lock:
                 self._threads.pop(job_id, None)
                 self._records[job_id] = record
+                listeners = list(self._listeners)
+        if record.date_finished is not None:
+            self._notify(listeners, self._state(record))
+
+    def _notify(self, listeners: list[Callable[[JobState], None]], state: JobState) -> None:
+        for listener in listeners:
+            try:
+                listener(state)
+            except Exception:
+                _log.exception("job %s: a finish listener failed", state.spec.job_id)
 
     def _walk(self, record: JobRecord) -> JobRecord:
         workflow = build_workflow(record.spec, self._images).to_dict()

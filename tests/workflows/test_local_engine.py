@@ -1,0 +1,82 @@
+"""The local engine driven directly (real bubblewrap, real steps): listeners and restarts."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from workflows.engines.base import EngineError, JobState
+from workflows.engines.local import LocalEngine, Runtime
+from workflows.spec import AlgorithmSpec, Container, JobSpec, Limits
+from workflows.status import JobStatus
+
+
+def _spec(code: str) -> JobSpec:
+    return JobSpec(
+        job_id=uuid.uuid4().hex,
+        owner="0x" + "ab" * 20,
+        environment="free",
+        created_at=int(time.time()),
+        inputs=(),
+        algorithm=AlgorithmSpec(
+            container=Container(entrypoint="python3 $ALGO", image="python", tag="3.11"),
+            rawcode=code,
+        ),
+        limits=Limits(
+            cpus=1,
+            memory_bytes=256 * 2**20,
+            disk_bytes=64 * 2**20,
+            max_job_duration=30,
+            max_download_bytes=64 * 2**20,
+        ),
+    )
+
+
+def _engine(home: Path) -> LocalEngine:
+    return LocalEngine(
+        jobs_dir=home / "jobs",
+        results_dir=home / "results",
+        db_path=home / "state" / "jobs.sqlite",
+        runtimes={"free": {"python:3.11": Runtime()}},
+    )
+
+
+def test_finish_listeners_get_the_final_state(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    finished: list[JobState] = []
+    done = threading.Event()
+
+    def listener(state: JobState) -> None:
+        finished.append(state)
+        done.set()
+
+    def broken_listener(state: JobState) -> None:
+        raise RuntimeError("a listener bug must not break the job")
+
+    engine.on_finished(broken_listener)
+    engine.on_finished(listener)
+    try:
+        spec = _spec("print('hello')")
+        engine.submit(spec)
+        assert done.wait(30)
+        (state,) = finished
+        assert state.spec.job_id == spec.job_id
+        assert state.status == JobStatus.FINISHED
+        assert {r.type for r in state.results} >= {"algorithmLog", "output"}
+        assert engine.get(spec.job_id).status == JobStatus.FINISHED
+    finally:
+        engine.close()
+
+
+def test_network_access_is_refused_at_submit_not_silently_dropped(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    try:
+        spec = _spec("print(1)").model_copy(update={"network": True})
+        with pytest.raises(EngineError, match="network"):
+            engine.submit(spec)
+    finally:
+        engine.close()
