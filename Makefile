@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 JS_STAMP := js/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install lint typecheck unit bench clean
+.PHONY: demo test install lint typecheck unit bench clean image
 
 demo: install
 	$(BIN)/c2d demo
@@ -16,6 +16,14 @@ test: install $(JS_STAMP) lint typecheck
 	$(BIN)/pytest -q
 
 install: $(PY_STAMP) /usr/bin/bwrap
+
+# Figures against a real `c2d serve` (docs/operations.md); not part of `make test`.
+bench: install /usr/bin/curl
+	$(BIN)/python -m bench
+
+/usr/bin/curl:
+	@echo "installing curl (the data-path baseline of make bench) from apt"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq curl
 
 $(PY_STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +45,11 @@ lint: $(PY_STAMP)
 
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy
+
+# The provider + steps image (needs a Docker engine; not part of `make test`).
+IMAGE ?= c2d:0.1.0
+image:
+	docker build -t $(IMAGE) .
 
 clean:
 	rm -rf $(VENV) js/node_modules .c2d

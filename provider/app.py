@@ -13,17 +13,29 @@ from provider import __version__
 from provider.api.deps import Services
 from provider.api.errors import install_error_handlers
 from provider.api.limits import BodySizeLimit
-from provider.api.routes import auth, compute, discovery, environments, results
+from provider.api.ratelimit import RateLimit, RatePolicy
+from provider.api.routes import (
+    auth,
+    compute,
+    discovery,
+    environments,
+    metrics,
+    payments,
+    results,
+)
 from provider.assets.resolver import RegistryResolver
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
-from provider.engine_factory import build_local_engine
-from provider.environments import default_config, load_config
+from provider.engine_factory import build_engine
+from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
 from provider.keys import auth_token_secret, load_provider_account
-from provider.payments import NoPayments
+from provider.observability.metrics import Metrics
+from provider.observability.middleware import RequestMetrics
+from provider.payments.setup import build_chain_setup
 from provider.settings import Settings
+from workflows.engines.base import Engine
 
 __all__ = ["build_services", "create_app"]
 
@@ -40,8 +52,21 @@ def build_services(settings: Settings) -> Services:
     account = load_provider_account(
         configured_key.get_secret_value() if configured_key else None, settings.key_file
     )
-    config = load_config(settings.config) if settings.config else default_config(settings.home)
-    engine, sandbox = build_local_engine(settings, config)
+    chain = build_chain_setup(
+        settings.home,
+        account,
+        RegistryResolver(settings.assets_dir),
+        settings.state_dir / "payments.sqlite",
+    )
+    config = (
+        load_config(settings.config)
+        if settings.config
+        else default_config(settings.home, paid_fees=chain.fees)
+    )
+    engine, sandbox = build_engine(settings, config)
+    if chain.settler is not None:
+        engine.on_finished(chain.settler.settle)
+        chain.settler.resume(engine)
     nonces = NonceStore(settings.state_dir / "provider.sqlite")
     tokens = TokenService(
         auth_token_secret(account),
@@ -53,9 +78,9 @@ def build_services(settings: Settings) -> Services:
     jobs = JobService(
         config=config,
         engine=engine,
-        resolver=RegistryResolver(settings.assets_dir),
+        resolver=chain.resolver,
         authenticator=authenticator,
-        payments=NoPayments(),
+        payments=chain.payments,
         clock=time.time,
     )
     return Services(
@@ -68,7 +93,14 @@ def build_services(settings: Settings) -> Services:
         authenticator=authenticator,
         jobs=jobs,
         sandbox_description=sandbox,
+        metrics=_metrics(config, engine),
     )
+
+
+def _metrics(config: ProviderConfig, engine: Engine) -> Metrics:
+    collected = Metrics(env.id for env in config.environments)
+    collected.watch(engine)
+    return collected
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -88,7 +120,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = built
     install_error_handlers(app)
-    for module in (discovery, auth, environments, compute, results):
+    for module in (discovery, auth, environments, compute, payments, results, metrics):
         app.include_router(module.router)
+    # Inside the size limit (added later, so outer): the address limit reads capped bodies only.
+    app.add_middleware(
+        RateLimit,
+        per_ip=RatePolicy(settings.rate_limit_ip, settings.rate_limit_ip_burst),
+        per_address=RatePolicy(settings.rate_limit_address, settings.rate_limit_address_burst),
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    # Outermost: times every request, refusals by the size limit included.
+    app.add_middleware(RequestMetrics, metrics=built.metrics)
     return app

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from provider.environments import ProviderConfig
+from provider.environments import EnvironmentConfig, ProviderConfig
 from provider.settings import Settings
-from workflows.dag import StepImages
+from steps.readers.guard import SOURCE_NETWORKS_ENV
+from workflows.dag import Placement, StepImages
 from workflows.engines.base import Engine, EngineError
 from workflows.engines.local import LocalEngine, Runtime, SandboxUnavailable
 
-__all__ = ["build_local_engine"]
+__all__ = [
+    "argo_images",
+    "argo_placements",
+    "build_argo_engine",
+    "build_engine",
+    "build_local_engine",
+]
+
+
+def build_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
+    """The engine ``C2D_ENGINE`` names and a one-line description of it (logged at start)."""
+    if settings.engine == "argo":
+        return build_argo_engine(settings, config)
+    return build_local_engine(settings, config)
 
 
 def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
-    """The local engine and a one-line description of its sandbox (logged at start)."""
+    """The local engine and a one-line description of its sandbox."""
     runtimes = {
         env.id: {
             image: Runtime(binds=rt.binds, path=rt.path, commands=dict(rt.commands))
@@ -28,7 +42,80 @@ def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engi
             db_path=settings.state_dir / "jobs.sqlite",
             runtimes=runtimes,
             images=StepImages(steps=settings.steps_image),
+            concurrency={env.id: _slots(env, settings) for env in config.environments},
+            default_concurrency=settings.max_concurrent_jobs,
+            max_queued=settings.max_queued_jobs,
+            step_env={SOURCE_NETWORKS_ENV: settings.source_networks},
         )
     except SandboxUnavailable as error:
         raise EngineError(f"cannot start the local engine: {error}") from error
     return engine, engine.sandbox_description
+
+
+def _slots(env: EnvironmentConfig, settings: Settings) -> int:
+    """Jobs of an environment that run at once; the others wait in its queue."""
+    limits = [env.max_jobs, settings.max_concurrent_jobs]
+    if env.free is not None:
+        limits.append(env.free.max_jobs)
+    return min(limits)
+
+
+# --- the cluster engine (C2D_ENGINE=argo) -------------------------------------------------------
+
+
+def argo_images(settings: Settings) -> StepImages:
+    return StepImages(
+        steps=settings.steps_image,
+        service_account=settings.argo_service_account,
+        archive_logs=settings.argo_archive_logs,
+    )
+
+
+def argo_placements(config: ProviderConfig) -> dict[str, Placement]:
+    """Each environment's ``kubernetes`` block as the algorithm pods' placement."""
+    return {
+        env.id: Placement(
+            runtime_class_name=env.kubernetes.runtime_class_name,
+            node_selector=dict(env.kubernetes.node_selector),
+            tolerations=tuple(env.kubernetes.tolerations),
+        )
+        for env in config.environments
+        if env.kubernetes is not None
+    }
+
+
+def build_argo_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
+    """The Argo engine: Workflows through the Argo Server when C2D_ARGO_SERVER is set, else
+    through the Kubernetes API (in-cluster service account, ~/.kube/config, or C2D_KUBE_API)."""
+    from kubernetes import client
+    from kubernetes import config as kube_config
+
+    from workflows.engines.argo import ArgoEngine, ArgoServerApi, ClusterApi, KubernetesApi
+
+    configuration = client.Configuration()
+    if settings.kube_api:
+        configuration.host = settings.kube_api
+    else:
+        try:
+            kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        except kube_config.ConfigException:
+            try:
+                kube_config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            except (kube_config.ConfigException, OSError) as error:
+                raise EngineError(
+                    f"no Kubernetes credentials for the Argo engine: {error}"
+                ) from None
+    api: ClusterApi = KubernetesApi(client.ApiClient(configuration), settings.argo_namespace)
+    if settings.argo_server:
+        token = settings.argo_token.get_secret_value() if settings.argo_token else None
+        api = ArgoServerApi(
+            settings.argo_server, kube=api, token=token, verify=settings.argo_verify_tls
+        )
+    settings.results_dir.mkdir(parents=True, exist_ok=True)
+    engine = ArgoEngine(
+        api,
+        results_dir=settings.results_dir,
+        images=argo_images(settings),
+        placements=argo_placements(config),
+    )
+    return engine, engine.description

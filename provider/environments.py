@@ -15,7 +15,10 @@ from provider.errors import ConfigError
 
 __all__ = [
     "EnvironmentConfig",
+    "FeeConfig",
     "FreeConfig",
+    "KubernetesConfig",
+    "PriceConfig",
     "ProviderConfig",
     "ResourceConfig",
     "RuntimeConfig",
@@ -55,6 +58,28 @@ class FreeConfig(_Config):
     resources: tuple[FreeResource, ...] = ()
 
 
+class PriceConfig(_Config):
+    id: str
+    price: float = Field(ge=0, description="fee tokens per unit of the resource per minute")
+
+
+class FeeConfig(_Config):
+    """How a paid environment is paid on one chain: a token and per-minute resource prices."""
+
+    fee_token: str = Field(alias="feeToken", pattern=r"^0x[0-9a-fA-F]{40}$")
+    prices: tuple[PriceConfig, ...] = ()
+
+
+class KubernetesConfig(_Config):
+    """Where the Argo engine places an environment's algorithm pods (ignored by the local one)."""
+
+    runtime_class_name: str | None = Field(
+        default=None, alias="runtimeClassName", description="e.g. gvisor"
+    )
+    node_selector: dict[str, str] = Field(default_factory=dict, alias="nodeSelector")
+    tolerations: tuple[dict[str, Any], ...] = ()
+
+
 class RuntimeConfig(_Config):
     """A local stand-in for container images: read-only host paths bound into the sandbox."""
 
@@ -87,6 +112,9 @@ class EnvironmentConfig(_Config):
     allow_raw_data: bool = Field(default=True, alias="allowRawData")
     allow_raw_algorithm: bool = Field(default=True, alias="allowRawAlgorithm")
     runtimes: tuple[RuntimeConfig, ...] = Field(min_length=1)
+    kubernetes: KubernetesConfig | None = None
+    # Paid environments: per chain id (a decimal string, as Ocean writes it), how to pay.
+    fees: dict[str, tuple[FeeConfig, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> EnvironmentConfig:
@@ -99,6 +127,13 @@ class EnvironmentConfig(_Config):
                 if free_resource.id not in ids:
                     raise ValueError(f"free.resources: unknown resource {free_resource.id!r}")
         return self
+
+    def fee(self, chain_id: int, token: str | None = None) -> FeeConfig | None:
+        """The fee on ``chain_id`` (in ``token`` when given), or None when not paid there."""
+        for fee in self.fees.get(str(chain_id), ()):
+            if token is None or fee.fee_token.lower() == token.lower():
+                return fee
+        return None
 
     def resource(self, resource_id: str) -> ResourceConfig | None:
         return next((r for r in self.resources if r.id == resource_id), None)
@@ -158,8 +193,12 @@ def _describe(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def default_config(home: Path) -> ProviderConfig:
-    """One free environment sized from this machine; network denied; Python 3 as python:3.11."""
+def default_config(home: Path, paid_fees: dict[str, Any] | None = None) -> ProviderConfig:
+    """One free environment sized from this machine; network denied; Python 3 as python:3.11.
+
+    With ``paid_fees`` (Ocean's ``fees`` shape, e.g. for the dev chain in C2D_HOME) a second,
+    paid environment ``paid`` with the same resources and runtimes is offered beside it.
+    """
     cpus = os.cpu_count() or 1
     ram_gib = max(1, _memory_bytes() // _GIB)
     home.mkdir(parents=True, exist_ok=True)
@@ -192,7 +231,17 @@ def default_config(home: Path) -> ProviderConfig:
             ],
         }
     )
-    return ProviderConfig(environments=(environment,))
+    if not paid_fees:
+        return ProviderConfig(environments=(environment,))
+    paid = EnvironmentConfig.model_validate(
+        {
+            **environment.model_dump(by_alias=True, exclude={"free", "fees"}),
+            "id": "paid",
+            "description": "Paid compute on this machine (sandboxed, no network), per minute",
+            "fees": paid_fees,
+        }
+    )
+    return ProviderConfig(environments=(environment, paid))
 
 
 def _memory_bytes() -> int:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provider.errors import ConfigError
+from steps.readers.guard import SourcePolicy
 
 __all__ = ["Settings", "load_settings"]
 
@@ -26,7 +28,53 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(default=1024 * 1024, gt=0)
     auth_token_lifetime: int = Field(default=3600, gt=0, description="seconds")
-    max_concurrent_jobs: int = Field(default=4, gt=0)
+    max_concurrent_jobs: int = Field(
+        default=4, gt=0, description="jobs run at once per environment (also capped by maxJobs)"
+    )
+    max_queued_jobs: int = Field(default=1000, gt=0, description="jobs waiting per environment")
+    rate_limit_ip: float = Field(
+        default=100.0, ge=0, description="requests per second per client IP (0: no limit)"
+    )
+    rate_limit_ip_burst: int = Field(default=1000, gt=0, description="requests at once per IP")
+    rate_limit_address: float = Field(
+        default=50.0, ge=0, description="requests per second per consumer address (0: no limit)"
+    )
+    rate_limit_address_burst: int = Field(
+        default=500, gt=0, description="requests at once per consumer address"
+    )
+    source_networks: str = Field(
+        default="",
+        description="comma-separated CIDRs that file URLs may reach besides public addresses"
+        " (e.g. 127.0.0.0/8 for a demo serving files on loopback); empty: public only",
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="json when stderr is not a terminal, text when it is"
+    )
+
+    engine: Literal["local", "argo"] = Field(
+        default="local", description="local: this machine (bubblewrap); argo: Argo Workflows"
+    )
+    argo_namespace: str = Field(default="c2d-jobs", description="namespace of the jobs")
+    argo_server: str | None = Field(
+        default=None, description="Argo Server URL; unset: Workflows through the Kubernetes API"
+    )
+    argo_token: SecretStr | None = Field(default=None, description="Argo Server bearer token")
+    argo_verify_tls: bool = True
+    kube_api: str | None = Field(
+        default=None,
+        description="Kubernetes API URL without credentials (e.g. kubectl proxy);"
+        " unset: in-cluster service account, else ~/.kube/config",
+    )
+    argo_service_account: str = Field(
+        default="c2d-workflow", description="service account of the jobs' Workflow pods"
+    )
+    argo_archive_logs: bool = Field(default=False, description="archive step logs (artifacts)")
+
+    @field_validator("source_networks")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        SourcePolicy.parse(value)  # a ValueError names the bad entry
+        return value
 
     @property
     def state_dir(self) -> Path:

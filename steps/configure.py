@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from steps._files import atomic_writer
 from steps.download import DownloadBudget, download
 from steps.paths import PathMap, PathMapError
-from steps.readers import FetchError
+from steps.readers import FetchError, SourcePolicy
 from steps.runtime import StepLog, read_spec
 from workflows import contract
 from workflows.spec import FileObject, JobSpec
@@ -41,12 +41,13 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     env = os.environ if environ is None else environ
     try:
         paths = PathMap.from_env(env)
-    except PathMapError as error:
+        policy = SourcePolicy.from_env(env)
+    except (PathMapError, ValueError) as error:
         print(f"configure: data provisioning failed: {error}", file=sys.stderr)
         return contract.EXIT_DATA_PROVISIONING_FAILED
     with StepLog(paths.resolve(contract.CONFIGURE_LOG)) as log:
         try:
-            summary = _configure(paths, log)
+            summary = _configure(paths, log, policy)
         except ProvisioningFailed as failure:
             kind = (
                 "algorithm"
@@ -66,7 +67,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         return 0
 
 
-def _configure(paths: PathMap, log: StepLog) -> str:
+def _configure(paths: PathMap, log: StepLog, policy: SourcePolicy) -> str:
     data_failed = contract.EXIT_DATA_PROVISIONING_FAILED
     try:
         spec = read_spec(paths)
@@ -81,8 +82,9 @@ def _configure(paths: PathMap, log: StepLog) -> str:
         raise ProvisioningFailed(data_failed, "volume", str(reason)) from None
     budget = DownloadBudget(spec.limits.max_download_bytes)
     # The algorithm first: it is small, and a bad one should not cost the datasets' downloads.
-    _provision_algorithm(spec, paths, budget, log)
-    _provision_inputs(spec, paths, budget, log)
+    fetch = _Fetcher(spec, budget, log, policy)
+    _provision_algorithm(spec, paths, fetch)
+    _provision_inputs(spec, paths, fetch)
     return f"{budget.used} bytes downloaded"
 
 
@@ -117,9 +119,8 @@ def _set_mode(path: Path, mode: int) -> None:
     os.chmod(path, mode)
 
 
-def _provision_algorithm(
-    spec: JobSpec, paths: PathMap, budget: DownloadBudget, log: StepLog
-) -> None:
+def _provision_algorithm(spec: JobSpec, paths: PathMap, fetch: _Fetcher) -> None:
+    log = fetch.log
     failed = contract.EXIT_ALGORITHM_PROVISIONING_FAILED
     algorithm = spec.algorithm
     target = paths.resolve(contract.ALGORITHM_PATH)
@@ -131,7 +132,7 @@ def _provision_algorithm(
             log.event(f"algorithm: raw code, {len(code)} bytes")
         elif algorithm.files:
             # Ocean's convention: the first file is the algorithm; others are not fetched.
-            _fetch(algorithm.files[0], target, "algorithm file 0", spec, budget, log, failed)
+            fetch(algorithm.files[0], target, "algorithm file 0", failed)
             if len(algorithm.files) > 1:
                 log.event(f"algorithm: {len(algorithm.files) - 1} further file(s) not fetched")
         else:
@@ -143,7 +144,8 @@ def _provision_algorithm(
         raise ProvisioningFailed(failed, "algorithm", f"cannot write ({error.strerror})") from None
 
 
-def _provision_inputs(spec: JobSpec, paths: PathMap, budget: DownloadBudget, log: StepLog) -> None:
+def _provision_inputs(spec: JobSpec, paths: PathMap, fetch: _Fetcher) -> None:
+    log = fetch.log
     failed = contract.EXIT_DATA_PROVISIONING_FAILED
     folders = [item.folder for item in spec.inputs]
     if len(set(folders)) != len(folders):
@@ -163,24 +165,31 @@ def _provision_inputs(spec: JobSpec, paths: PathMap, budget: DownloadBudget, log
         # userdata is not written: Ocean hands only algoCustomData to the algorithm, and an
         # extra file would break algorithms that read every file of an input folder.
         for j, file in enumerate(item.files):
-            _fetch(file, folder / str(j), f"input {i} file {j}", spec, budget, log, failed)
+            fetch(file, folder / str(j), f"input {i} file {j}", failed)
 
 
-def _fetch(
-    file: FileObject,
-    dest: Path,
-    what: str,
-    spec: JobSpec,
-    budget: DownloadBudget,
-    log: StepLog,
-    exit_code: int,
-) -> None:
-    try:
-        result = download(file, dest, budget=budget, timeout=spec.limits.download_timeout)
-    except FetchError as error:
-        raise ProvisioningFailed(exit_code, what, str(error)) from None
-    verdict = "sha256 ok" if result.checksum_verified else "no checksum given"
-    log.event(f"{what}: {result.size} bytes, {verdict}")
+@dataclass(frozen=True)
+class _Fetcher:
+    """Downloads of one job: its budget, timeout, log and SSRF policy."""
+
+    spec: JobSpec
+    budget: DownloadBudget
+    log: StepLog
+    policy: SourcePolicy
+
+    def __call__(self, file: FileObject, dest: Path, what: str, exit_code: int) -> None:
+        try:
+            result = download(
+                file,
+                dest,
+                budget=self.budget,
+                timeout=self.spec.limits.download_timeout,
+                policy=self.policy,
+            )
+        except FetchError as error:
+            raise ProvisioningFailed(exit_code, what, str(error)) from None
+        verdict = "sha256 ok" if result.checksum_verified else "no checksum given"
+        self.log.event(f"{what}: {result.size} bytes, {verdict}")
 
 
 def _write_json(dest: Path, document: Any) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from steps._files import temp_name
-from steps.readers import FetchError, reader_for
+from steps.readers import FetchError, SourcePolicy, reader_for
 from workflows.spec import FileObject
 
 __all__ = ["MIN_RATE", "DownloadBudget", "Downloaded", "download"]
@@ -40,10 +40,19 @@ class Downloaded:
 
 
 def download(
-    file: FileObject, dest: Path, *, budget: DownloadBudget, timeout: float, mode: int = 0o644
+    file: FileObject,
+    dest: Path,
+    *,
+    budget: DownloadBudget,
+    timeout: float,
+    mode: int = 0o644,
+    policy: SourcePolicy | None = None,
 ) -> Downloaded:
-    """Stream ``file`` to ``dest``; raises ``FetchError`` and leaves no partial file behind."""
-    reader = reader_for(file.type)
+    """Stream ``file`` to ``dest``; raises ``FetchError`` and leaves no partial file behind.
+
+    ``policy`` says which addresses may be reached (default: public ones only).
+    """
+    reader = reader_for(file.type, policy)
     allowed_seconds = timeout + budget.remaining / MIN_RATE
     deadline = time.monotonic() + allowed_seconds
     digest = hashlib.sha256()

@@ -56,8 +56,9 @@ def main(environ: Mapping[str, str] | None = None) -> int:
             log.event(f"results upload failed: cannot create the result folder ({error.strerror})")
             print("publish: results upload failed: no result folder", file=sys.stderr)
             return contract.EXIT_RESULTS_UPLOAD_FAILED
-        exit_code, published = _publish(paths, results, log)
-        log.event(f"publish finished with exit code {exit_code}")
+        exit_code, published, why = _publish(paths, results, log)
+        # Last line: the engine shows it to the owner as the job's statusReason.
+        log.event(f"publish finished with exit code {exit_code}{why}")
     # Own log last (so it holds every line above), then the manifest, last of all and atomic.
     try:
         if _copy_log(publish_log, results / PUBLISH_LOG, _FALLBACK_LOG_BYTES, _to_stderr):
@@ -71,9 +72,13 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     return exit_code
 
 
-def _publish(paths: PathMap, results: Path, log: StepLog) -> tuple[int, _Published]:
-    """Copy the logs and archive the outputs, best effort; 62 beats 61 beats 0."""
+def _publish(paths: PathMap, results: Path, log: StepLog) -> tuple[int, _Published, str]:
+    """Copy the logs and archive the outputs, best effort; 62 beats 61 beats 0.
+
+    The third item is ``": <reason>"`` of the first upload failure, else empty.
+    """
     fetch_failed = upload_failed = False
+    why = ""
     limits: Limits | None = None
     try:
         spec = read_spec(paths)
@@ -90,16 +95,18 @@ def _publish(paths: PathMap, results: Path, log: StepLog) -> tuple[int, _Publish
                 published.append((name, kind))
         except _UploadFailed as failure:
             log.event(f"{name}: results upload failed ({failure})")
+            why = why or f": results upload failed ({failure})"
             upload_failed = True
     try:
         fetch_failed |= not _archive(paths, results / contract.OUTPUTS_ARCHIVE, limits, log)
         published.append((contract.OUTPUTS_ARCHIVE, "output"))
     except _UploadFailed as failure:
         log.event(f"{contract.OUTPUTS_ARCHIVE}: results upload failed ({failure})")
+        why = why or f": results upload failed ({failure})"
         upload_failed = True
     if upload_failed:
-        return contract.EXIT_RESULTS_UPLOAD_FAILED, published
-    return (contract.EXIT_RESULTS_FETCH_FAILED if fetch_failed else 0), published
+        return contract.EXIT_RESULTS_UPLOAD_FAILED, published, why
+    return (contract.EXIT_RESULTS_FETCH_FAILED if fetch_failed else 0), published, ""
 
 
 def _archive(paths: PathMap, dest: Path, limits: Limits | None, log: StepLog) -> bool:

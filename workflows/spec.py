@@ -122,6 +122,9 @@ class JobSpec(_Frozen):
     additional_viewers: tuple[str, ...] = ()
     metadata: dict[str, Any] | None = None
     agreement_id: str = ""
+    # Seconds the job may wait for a free slot of its environment (status 1), from created_at;
+    # then it ends with status 2. 0: no expiry (the provider refuses a full environment instead).
+    queue_max_wait_time: int = Field(default=0, ge=0)
 
     @property
     def workflow_name(self) -> str:

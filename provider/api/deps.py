@@ -13,6 +13,7 @@ from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
 from provider.environments import ProviderConfig
 from provider.jobs.service import JobService
+from provider.observability.metrics import Metrics
 from provider.settings import Settings
 from workflows.engines.base import Engine
 
@@ -30,6 +31,7 @@ class Services:
     authenticator: Authenticator
     jobs: JobService
     sandbox_description: str
+    metrics: Metrics
 
 
 def _services(request: Request) -> Services:

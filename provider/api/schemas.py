@@ -13,6 +13,7 @@ __all__ = [
     "AuthTokenRequest",
     "ComputeAssetIn",
     "ContainerIn",
+    "InitializeComputeRequest",
     "InvalidateTokenRequest",
     "ResourceRequest",
     "StartComputeRequest",
@@ -92,6 +93,35 @@ class StartComputeRequest(_Wire):
             if not re.match(ADDRESS_PATTERN, viewer):
                 raise ValueError(f"additionalViewers: {viewer!r} is not an address")
         return viewers
+
+
+class InitializeComputeRequest(_Wire):
+    """initializeCompute: the start request to be, unsigned; ocean.js puts ``resources`` and
+    the chain inside ``payment``."""
+
+    consumer_address: str = Field(alias="consumerAddress", pattern=ADDRESS_PATTERN)
+    environment: str = Field(max_length=128)
+    algorithm: AlgorithmIn
+    datasets: list[ComputeAssetIn] = Field(default_factory=list, max_length=32)
+    max_job_duration: float | None = Field(default=None, alias="maxJobDuration", ge=0)
+    resources: list[ResourceRequest] = Field(default_factory=list, max_length=16)
+    payment: dict[str, Any] | None = None
+    chain_id: int | None = Field(default=None, alias="chainId")
+
+    def as_start(self) -> StartComputeRequest:
+        payment = self.payment or {}
+        raw_resources = payment.get("resources") or []
+        resources = self.resources or [ResourceRequest.model_validate(r) for r in raw_resources]
+        return StartComputeRequest(
+            consumer_address=self.consumer_address,
+            environment=self.environment,
+            algorithm=self.algorithm,
+            datasets=self.datasets,
+            max_job_duration=self.max_job_duration,
+            resources=resources,
+            payment=payment,
+            chain_id=self.chain_id,
+        )
 
 
 class AuthTokenRequest(_Wire):

@@ -106,6 +106,8 @@ class Service(_DdoModel):
     timeout: int = 0
     compute: ComputePolicy | None = None
     credentials: Credentials | None = None
+    # The files as published when this provider decrypted them (never dumped).
+    encrypted_files: str | None = Field(default=None, exclude=True)
 
     def plain_files(self) -> list[dict[str, Any]] | None:
         """The file objects, or None when they are encrypted for another provider to read."""
@@ -123,6 +125,14 @@ class Ddo(_DdoModel):
     services: list[Service] = Field(default_factory=list)
     credentials: Credentials | None = None
     nft: dict[str, Any] | None = None
+
+    def as_published(self) -> dict[str, Any]:
+        """The DDO as JSON the way it was published: decrypted files encrypted again."""
+        dumped = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for service, raw in zip(self.services, dumped.get("services", []), strict=True):
+            if service.encrypted_files is not None:
+                raw["files"] = service.encrypted_files
+        return dumped
 
     @property
     def publisher(self) -> str | None:

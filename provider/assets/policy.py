@@ -47,9 +47,15 @@ class AlgorithmGrant:
 
 
 def authorize_algorithm(
-    ddo: Ddo, service: Service, algorithm: AlgorithmFacts, *, label: str
+    ddo: Ddo, service: Service, algorithm: AlgorithmFacts, *, label: str, additional: bool = False
 ) -> AlgorithmGrant:
-    """Grant or refuse running ``algorithm`` on ``service`` of dataset ``ddo``."""
+    """Grant or refuse running ``algorithm`` on ``service`` of dataset ``ddo``.
+
+    The first dataset must offer a compute service; an ``additional`` dataset may also be
+    an access service, whose data its buyer may download anyway: any algorithm may read it.
+    """
+    if additional and service.type == "access":
+        return AlgorithmGrant(expected_files_checksum=None)
     if service.type != "compute":
         raise Forbidden(f"{label}: service {service.id} is not a compute service")
     policy = service.compute

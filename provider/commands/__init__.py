@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 from types import ModuleType
 
-from provider.commands import demo, serve
+from provider.commands import chain, demo, jobs, logs, publish, render, results, serve
 
 __all__ = ["COMMANDS", "add_commands"]
 
-COMMANDS: tuple[ModuleType, ...] = (serve, demo)
+COMMANDS: tuple[ModuleType, ...] = (serve, demo, chain, publish, render, jobs, logs, results)
 
 
 def add_commands(parser: argparse.ArgumentParser) -> None:

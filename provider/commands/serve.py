@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -21,11 +20,19 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from provider.app import create_app
+    from provider.observability.logs import configure_logging
     from provider.settings import load_settings
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    settings = load_settings()
+    configure_logging(args.log_level, settings.log_format)
+    app = create_app(settings)
+    # log_config=None: uvicorn's own lines go through the same (JSON or text) handler.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        log_config=None,
     )
-    app = create_app(load_settings())
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0

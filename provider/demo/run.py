@@ -38,7 +38,8 @@ def run_demo(*, keep: bool = False) -> int:
     server = None
     try:
         _say("1/6", f"starting a provider (C2D_HOME={workdir / 'home'})")
-        server = start_server(workdir / "home")
+        # The demo serves its files on loopback, which the SSRF guard refuses unless opted in.
+        server = start_server(workdir / "home", env={"C2D_SOURCE_NETWORKS": "127.0.0.0/8"})
         dataset_did, algorithm_did = _publish(workdir, files, file_server)
         consumer = Account.create()
         with C2DClient(server.url, consumer) as client:

@@ -23,11 +23,15 @@ from provider.assets.policy import (
 from provider.assets.resolver import AssetResolver
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden, NotFound
+from provider.jobs.resources import job_limits
 from workflows.spec import AlgorithmSpec, Container, FileObject, InputSpec, JobSpec, Limits
 
-__all__ = ["AdmissionContext", "admit_free_job", "parse_file_object"]
-
-_GIB = 2**30
+__all__ = [
+    "AdmissionContext",
+    "admit_free_job",
+    "admit_paid_job",
+    "parse_file_object",
+]
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,20 @@ def admit_free_job(request: StartComputeRequest, ctx: AdmissionContext) -> JobSp
     env = ctx.environment
     if env.free is None:
         raise BadRequest(f"environment {env.id} is not free: start paid jobs with computeStart")
-    limits = _free_limits(request, env)
+    return _admit(request, ctx, job_limits(request, env, free=True))
+
+
+def admit_paid_job(request: StartComputeRequest, ctx: AdmissionContext) -> JobSpec:
+    """As a free job, within the environment's own (not its free) limits; payment is checked
+    afterwards by the PaymentGate."""
+    env = ctx.environment
+    if env.free is not None:
+        raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
+    return _admit(request, ctx, job_limits(request, env, free=False))
+
+
+def _admit(request: StartComputeRequest, ctx: AdmissionContext, limits: Limits) -> JobSpec:
+    env = ctx.environment
     algorithm = _resolve_algorithm(request.algorithm, request.consumer_address, ctx)
     _check_image(algorithm.spec.container, env)
     inputs, network, trusted = _resolve_inputs(
@@ -68,39 +85,7 @@ def admit_free_job(request: StartComputeRequest, ctx: AdmissionContext) -> JobSp
     )
 
 
-# --- resources ------------------------------------------------------------------------------
-
-
-def _free_limits(request: StartComputeRequest, env: EnvironmentConfig) -> Limits:
-    assert env.free is not None
-    amounts = {resource.id: resource.min or 1.0 for resource in env.resources}
-    for wanted in request.resources:
-        if env.resource(wanted.id) is None:
-            offered = ", ".join(r.id for r in env.resources)
-            raise BadRequest(f"resources: unknown resource {wanted.id!r}; offered: {offered}")
-        cap = env.free_max(wanted.id)
-        if wanted.amount > cap:
-            raise BadRequest(
-                f"resources: {wanted.id} {wanted.amount:g} exceeds the free maximum {cap:g}"
-                f" of environment {env.id}"
-            )
-        amounts[wanted.id] = wanted.amount
-    duration_cap = min(env.free.max_job_duration, env.max_job_duration)
-    duration = int(request.max_job_duration or duration_cap)
-    if duration > duration_cap:
-        raise BadRequest(
-            f"maxJobDuration {duration} exceeds the free maximum {duration_cap} s"
-            f" of environment {env.id}"
-        )
-    disk_bytes = int(amounts["disk"] * _GIB)
-    return Limits(
-        cpus=max(amounts["cpu"], 0.1),
-        memory_bytes=int(max(amounts["ram"], 0.125) * _GIB),
-        disk_bytes=disk_bytes,
-        max_job_duration=max(duration, 1),
-        gpus=int(amounts.get("gpu", 0)),
-        max_download_bytes=disk_bytes,
-    )
+# --- image ----------------------------------------------------------------------------------
 
 
 def _check_image(container: Container, env: EnvironmentConfig) -> None:
@@ -135,7 +120,7 @@ def _resolve_algorithm(algo: AlgorithmIn, consumer: str, ctx: AdmissionContext) 
             did=ddo.id,
             service_id=service.id,
             files=_service_files(service, label="algorithm"),
-            ddo=ddo.model_dump(mode="json", by_alias=True, exclude_none=True),
+            ddo=ddo.as_published(),
             **custom,
         )
         facts = AlgorithmFacts(
@@ -201,7 +186,9 @@ def _resolve_inputs(
             check_credentials(ddo, consumer, label=label)
             service = _service(ddo, dataset.service_id, label=label)
             # Raises Forbidden naming the input and the rule.
-            grant = authorize_algorithm(ddo, service, algorithm.facts, label=label)
+            grant = authorize_algorithm(
+                ddo, service, algorithm.facts, label=label, additional=position > 0
+            )
             trusted.append(grant.expected_files_checksum)
             network = network and network_allowed(service, env.allow_network)
             inputs.append(
@@ -210,7 +197,7 @@ def _resolve_inputs(
                     did=ddo.id,
                     service_id=service.id,
                     files=_service_files(service, label=label),
-                    ddo=ddo.model_dump(mode="json", by_alias=True, exclude_none=True),
+                    ddo=ddo.as_published(),
                     userdata=dataset.userdata,
                 )
             )

@@ -13,7 +13,7 @@ from provider.auth.authenticate import Authenticator
 from provider.auth.signature import Command
 from provider.environments import EnvironmentConfig, ProviderConfig
 from provider.errors import BadRequest, Conflict, Forbidden, NotFound
-from provider.jobs.admission import AdmissionContext, admit_free_job
+from provider.jobs.admission import AdmissionContext, admit_free_job, admit_paid_job
 from provider.jobs.render import render_job, render_job_public
 from provider.payments import PaymentGate
 from workflows.engines.base import Engine, EngineError, JobNotFound, JobState, StoredResult
@@ -50,7 +50,9 @@ class JobService:
 
     def start_free(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
         env = self._authenticated_start(request, Command.FREE_START_COMPUTE, token)
-        if env.free and self._engine.active_jobs(env.id) >= env.free.max_jobs:
+        # With queueMaxWaitTime the job waits for a slot (status 1); without, a full env refuses.
+        wait = int(request.queue_max_wait_time or 0)
+        if env.free and not wait and self._engine.active_jobs(env.id) >= env.free.max_jobs:
             raise Conflict(
                 f"environment {env.id} already runs its maximum of {env.free.max_jobs} free jobs;"
                 " try again when one finishes"
@@ -61,7 +63,7 @@ class JobService:
             job_id=uuid.uuid4().hex,
             now=int(self._clock()),
         )
-        spec = admit_free_job(request, context)
+        spec = admit_free_job(request, context).model_copy(update={"queue_max_wait_time": wait})
         try:
             state = self._engine.submit(spec)
         except EngineError as error:
@@ -72,8 +74,31 @@ class JobService:
         env = self._authenticated_start(request, Command.START_COMPUTE, token)
         if env.free is not None:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
-        self._payments.authorize(request, env)
-        raise BadRequest(f"environment {env.id}: paid jobs are not supported by this provider")
+        spec = admit_paid_job(request, self._admission(env))
+        grant = self._payments.authorize(request, env, spec)
+        spec = spec.model_copy(update={"agreement_id": grant.agreement_id})
+        try:
+            state = self._engine.submit(spec)
+        except EngineError as error:
+            self._payments.abandon(spec.job_id)
+            raise Conflict(f"the engine refused the job: {error}") from error
+        return [self._render(state)]
+
+    def initialize(self, request: StartComputeRequest) -> dict[str, Any]:
+        """initializeCompute: admit the would-be job (policy included), then price its orders."""
+        env = self.environment(request.environment)
+        if env.free is not None:
+            raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
+        spec = admit_paid_job(request, self._admission(env))
+        return self._payments.initialize(request, env, spec)
+
+    def _admission(self, env: EnvironmentConfig) -> AdmissionContext:
+        return AdmissionContext(
+            environment=env,
+            resolver=self._resolver,
+            job_id=uuid.uuid4().hex,
+            now=int(self._clock()),
+        )
 
     def status(
         self, consumer_address: str, job_id: str | None, agreement_id: str | None, token: str | None
@@ -97,7 +122,7 @@ class JobService:
             raise NotFound(f"job {job_id} not found for {consumer_address}")
         if full_view:
             return [self._render(s) for s in states]
-        return [render_job_public(s) for s in states]
+        return [render_job_public(self._payments.view(s)) for s in states]
 
     def stop(
         self, consumer_address: str, job_id: str, credentials: Credentials
@@ -164,4 +189,4 @@ class JobService:
         # A job outlives a config change that removes its environment; it still renders.
         env = self._config.environment(state.spec.environment)
         expiry = env.storage_expiry if env else self._config.environments[0].storage_expiry
-        return render_job(state, storage_expiry=expiry)
+        return render_job(self._payments.view(state), storage_expiry=expiry)

@@ -1,14 +1,15 @@
-"""The PaymentGate protocol: verify what a paid start paid, then settle when its job ends."""
+"""The PaymentGate protocol: price and verify what a paid start paid, then settle its job."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from provider.api.schemas import StartComputeRequest
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest
 from workflows.engines.base import JobState
+from workflows.spec import JobSpec
 
 __all__ = ["NoPayments", "PaymentGate", "PaymentGrant"]
 
@@ -22,27 +23,56 @@ class PaymentGrant:
 
 
 class PaymentGate(Protocol):
+    def initialize(
+        self, request: StartComputeRequest, environment: EnvironmentConfig, spec: JobSpec
+    ) -> dict[str, Any]:
+        """initializeCompute's answer for an admitted job: per-input orders and the price."""
+        ...
+
     def authorize(
-        self, request: StartComputeRequest, environment: EnvironmentConfig
+        self, request: StartComputeRequest, environment: EnvironmentConfig, spec: JobSpec
     ) -> PaymentGrant:
         """Check the orders and lock the price, or raise a C2DError saying what is missing."""
+        ...
+
+    def abandon(self, job_id: str) -> None:
+        """The job was authorized but never submitted: release what was locked for it."""
         ...
 
     def settle(self, job: JobState) -> None:
         """Claim what the finished job used and release the rest."""
         ...
 
+    def view(self, job: JobState) -> JobState:
+        """The job as clients see it: a finished paid job is settling (71) until settled."""
+        ...
+
 
 class NoPayments:
     """A provider that serves no chain: every paid start is refused with the reason."""
 
+    def initialize(
+        self, request: StartComputeRequest, environment: EnvironmentConfig, spec: JobSpec
+    ) -> dict[str, Any]:
+        raise self._refusal(environment)
+
     def authorize(
-        self, request: StartComputeRequest, environment: EnvironmentConfig
+        self, request: StartComputeRequest, environment: EnvironmentConfig, spec: JobSpec
     ) -> PaymentGrant:
-        raise BadRequest(
-            f"environment {environment.id} is paid, and this provider is not connected to a"
-            " chain to verify orders and escrow; use a free environment"
-        )
+        raise self._refusal(environment)
+
+    def abandon(self, job_id: str) -> None:
+        return None
 
     def settle(self, job: JobState) -> None:
         return None
+
+    def view(self, job: JobState) -> JobState:
+        return job
+
+    @staticmethod
+    def _refusal(environment: EnvironmentConfig) -> BadRequest:
+        return BadRequest(
+            f"environment {environment.id} is paid, and this provider is not connected to a"
+            " chain to verify orders and escrow; use a free environment"
+        )

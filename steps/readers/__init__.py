@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from steps.readers.base import FetchError, FileReader
+from steps.readers.guard import SourcePolicy
 from steps.readers.url import UrlReader
 
-__all__ = ["READERS", "FetchError", "FileReader", "reader_for"]
+__all__ = ["READERS", "FetchError", "FileReader", "SourcePolicy", "reader_for"]
 
-# Factories, not instances: nothing (clients, sessions) is created at import time.
-READERS: dict[str, Callable[[], FileReader]] = {
+# Factories, not instances: nothing (clients, sessions) is created at import time. Each gets the
+# SSRF policy: whatever the reader connects to must pass it.
+READERS: dict[str, Callable[[SourcePolicy], FileReader]] = {
     "url": UrlReader,
 }
 
 
-def reader_for(file_type: str) -> FileReader:
+def reader_for(file_type: str, policy: SourcePolicy | None = None) -> FileReader:
     try:
         factory = READERS[file_type]
     except KeyError:
         raise FetchError(f"no reader for file type {file_type!r}") from None
-    return factory()
+    return factory(policy or SourcePolicy())

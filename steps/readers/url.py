@@ -9,6 +9,7 @@ from collections.abc import Generator
 import httpx
 
 from steps.readers.base import FetchError
+from steps.readers.guard import SourcePolicy, guarded_transport, refusal_reason
 from workflows.spec import FileObject
 
 __all__ = ["MAX_REDIRECTS", "UrlReader"]
@@ -17,7 +18,13 @@ MAX_REDIRECTS = 5
 
 
 class UrlReader:
-    """Streams one URL; every failure becomes a ``FetchError`` worded without the URL."""
+    """Streams one URL; every failure becomes a ``FetchError`` worded without the URL.
+
+    Every connection, redirects included, goes to an address ``policy`` permits (see guard.py).
+    """
+
+    def __init__(self, policy: SourcePolicy | None = None) -> None:
+        self._policy = policy or SourcePolicy()
 
     def read(
         self, file: FileObject, *, timeout: float, max_bytes: int
@@ -37,6 +44,7 @@ class UrlReader:
                     follow_redirects=True,
                     max_redirects=MAX_REDIRECTS,
                     trust_env=False,
+                    transport=guarded_transport(self._policy),
                 ) as client,
                 client.stream(file.method, file.url, headers=headers) as response,
             ):
@@ -69,7 +77,7 @@ def _describe(error: Exception, timeout: float) -> str:
     if isinstance(error, httpx.TimeoutException):
         return f"timeout after {timeout:g} s without progress"
     if isinstance(error, httpx.ConnectError):
-        return _connect_reason(error)
+        return refusal_reason(error) or _connect_reason(error)
     if isinstance(error, httpx.UnsupportedProtocol):
         return "redirected to an unsupported URL scheme"
     if isinstance(error, httpx.RemoteProtocolError):

@@ -28,6 +28,8 @@ def test_job_interrupted_by_a_crash_ends_with_a_reason_and_keeps_its_logs(tmp_pa
                 }
             )
             wait_for_status(client, job["jobId"], JobStatus.RUNNING_ALGORITHM)
+            # The live log shows the line as soon as it is written: crash only after that.
+            assert b"before the crash" in next(client.logs(job["jobId"]))
     finally:
         server.kill()
 

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from steps.paths import PATH_MAP_ENV
+from steps.readers.guard import SOURCE_NETWORKS_ENV
 from workflows import contract
 from workflows.spec import JobSpec
 
@@ -125,6 +126,7 @@ def server() -> Iterator[Server]:
 class Job:
     root: Path
     mounts: dict[str, str]
+    extra_env: dict[str, str] = field(default_factory=lambda: {SOURCE_NETWORKS_ENV: "127.0.0.0/8"})
 
     def host(self, contract_path: str) -> Path:
         for mount in sorted(self.mounts, key=len, reverse=True):
@@ -138,7 +140,8 @@ class Job:
         path.write_text(spec.model_dump_json())
 
     def run(self, step: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, PATH_MAP_ENV: json.dumps(self.mounts)}
+        # The test server is on loopback: allowed explicitly, as the SSRF guard refuses it.
+        env = {**os.environ, PATH_MAP_ENV: json.dumps(self.mounts), **self.extra_env}
         return subprocess.run(
             [sys.executable, "-m", f"steps.{step}"],
             cwd=ROOT,

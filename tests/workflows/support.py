@@ -9,6 +9,7 @@ import yaml
 
 from workflows.dag import StepImages, build_workflow
 from workflows.spec import JobSpec
+from workflows.templates import inline_template_refs
 
 REPO = Path(__file__).resolve().parents[2]
 JOB_ID = "ab" * 16
@@ -112,8 +113,8 @@ SPECS = {"raw": raw_spec, "dids": did_spec, "gpu": gpu_spec}
 
 
 def workflow_dict(spec: JobSpec) -> dict[str, Any]:
-    workflow: dict[str, Any] = build_workflow(spec, StepImages()).to_dict()
-    return workflow
+    """The Workflow as the local engine walks it: the trusted steps' ``templateRef``s inlined."""
+    return inline_template_refs(build_workflow(spec, StepImages()).to_dict())
 
 
 def template(workflow: dict[str, Any], name: str) -> dict[str, Any]:

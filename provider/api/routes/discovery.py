@@ -26,6 +26,8 @@ SERVICE_ENDPOINTS: dict[str, tuple[str, str]] = {
     "computeStreamableLogs": ("GET", "/api/services/computeStreamableLogs"),
     "generateAuthToken": ("POST", "/api/services/auth/token"),
     "invalidateAuthToken": ("POST", "/api/services/auth/token/invalidate"),
+    "initializeCompute": ("POST", "/api/services/initializeCompute"),
+    "encrypt": ("POST", "/api/services/encrypt"),
 }
 
 
@@ -35,7 +37,9 @@ def discovery(services: ServicesDep) -> dict[str, Any]:
     return {
         "software": "c2d",
         "version": __version__,
-        "chainIds": [],
+        "chainIds": sorted(
+            {int(chain) for env in services.config.environments for chain in env.fees}
+        ),
         "providerAddress": services.account.address,
         "nodePublicKey": "0x" + public_key.hex(),
         "serviceEndpoints": {name: list(route) for name, route in SERVICE_ENDPOINTS.items()},

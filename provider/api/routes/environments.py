@@ -19,11 +19,11 @@ router = APIRouter(prefix="/api/services")
 def compute_environments(
     services: ServicesDep, chain_id: Annotated[int | None, Query(alias="chainId")] = None
 ) -> list[dict[str, Any]]:
-    # Free environments serve every chain; paid ones are listed for their chains (issue 3).
-    del chain_id
+    # Free environments serve every chain; paid ones are listed for the chains they are paid on.
     return [
         render_environment(env, services.account.address, services.engine.active_jobs(env.id))
         for env in services.config.environments
+        if chain_id is None or env.free is not None or str(chain_id) in env.fees
     ]
 
 
@@ -42,7 +42,10 @@ def render_environment(
         "runningfreeJobs": running if env.free else 0,
         "queuedJobs": 0,
         "queuedFreeJobs": 0,
-        "fees": {},
+        "fees": {
+            chain: [fee.model_dump(by_alias=True) for fee in fees]
+            for chain, fees in env.fees.items()
+        },
         "resources": [
             {"id": r.id, "total": r.total, "max": r.max, "min": r.min, "inUse": 0}
             for r in env.resources

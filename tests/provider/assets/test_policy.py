@@ -272,3 +272,12 @@ def test_split_files_checksum() -> None:
 def test_split_files_checksum_refuses_malformed(value: str) -> None:
     with pytest.raises(Forbidden, match="filesChecksum is malformed"):
         split_files_checksum(value)
+
+
+def test_additional_dataset_may_be_an_access_service(
+    dataset_json: dict[str, Any], facts: AlgorithmFacts
+) -> None:
+    dataset_json["services"][0]["type"] = "access"
+    ddo = Ddo.model_validate(dataset_json)
+    grant = authorize_algorithm(ddo, ddo.services[0], facts, label="datasets[1]", additional=True)
+    assert grant.expected_files_checksum is None

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 
 from workflows import contract
+from workflows.templates import inline_template_refs
 
 __all__ = ["JobVolumes", "Mount", "StepPlan", "parse_quantity", "plan_step"]
 
@@ -73,6 +74,8 @@ def parse_quantity(value: str | int | float) -> float:
 
 
 def plan_step(workflow: Mapping[str, Any], template_name: str, volumes: JobVolumes) -> StepPlan:
+    """The plan of one template; ``templateRef``s to the trusted steps resolve as in the cluster."""
+    workflow = inline_template_refs(workflow)
     template = next(t for t in workflow["spec"]["templates"] if t["name"] == template_name)
     if "container" in template:
         return _container_step(workflow, template, volumes)

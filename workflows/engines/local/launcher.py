@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from workflows import contract
 from workflows.engines.local.cgroups import CgroupLimits, Cgroups, JobCgroup
 from workflows.engines.local.dispatcher import StepPlan
+from workflows.engines.local.quota import DiskQuotas, QuotaMount
 from workflows.engines.local.runtime import Runtime
 from workflows.engines.local.sandbox import (
     SandboxLimits,
@@ -20,6 +22,7 @@ from workflows.engines.local.sandbox import (
     cpu_seconds,
     trusted_step_command,
 )
+from workflows.engines.local.seccomp import SeccompUnavailable, filter_bpf, filter_fd
 from workflows.spec import Limits
 
 __all__ = ["Launcher", "RunningStep", "StepExit"]
@@ -34,6 +37,7 @@ class StepExit:
     timed_out: bool = False
     stopped: bool = False
     oom_killed: bool = False
+    disk_full: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -41,9 +45,15 @@ class StepExit:
 
 
 class RunningStep:
-    def __init__(self, process: subprocess.Popen[bytes], cgroup: JobCgroup | None) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        cgroup: JobCgroup | None,
+        quota: QuotaMount | None = None,
+    ) -> None:
         self._process = process
         self._cgroup = cgroup
+        self._quota = quota
         self._stopped = threading.Event()
 
     def stop(self) -> None:
@@ -73,24 +83,52 @@ class RunningStep:
             self._cgroup.remove()
         # A negative code is a signal to our direct child; report it the way a shell would.
         exit_code = code if code >= 0 else 128 - code
-        return StepExit(exit_code, timed_out, self._stopped.is_set(), oom)
+        disk_full = self._quota.full() if self._quota is not None else False
+        return StepExit(exit_code, timed_out, self._stopped.is_set(), oom, disk_full)
 
 
 class Launcher:
     def __init__(
-        self, *, tools: Mapping[str, str], cgroups: Cgroups | None, python: str, log_dir: Path
+        self,
+        *,
+        tools: Mapping[str, str],
+        cgroups: Cgroups | None,
+        python: str,
+        log_dir: Path,
+        quotas: DiskQuotas | None = None,
+        seccomp: bool = True,
+        step_env: Mapping[str, str] | None = None,
     ) -> None:
+        """``step_env``: operator settings for the trusted steps (e.g. ``C2D_SOURCE_NETWORKS``)."""
+        self._step_env = dict(step_env or {})
         self._tools = tools
         self._cgroups = cgroups
         self._python = python
         self._log_dir = log_dir
+        self._quotas = quotas
+        self._seccomp = seccomp and _seccomp_available()
+
+    def describe(self) -> str:
+        """The active mechanisms, one line (logged when the provider starts)."""
+        limits = self._cgroups.describe() if self._cgroups else "rlimits only (no cgroups)"
+        disk = self._quotas.describe() if self._quotas else "per-file rlimit only (no loop devices)"
+        syscalls = "seccomp filter" if self._seccomp else "no seccomp filter (libseccomp missing)"
+        return (
+            f"bubblewrap, no network, uid 1000, {syscalls}, limits: {limits} + rlimits,"
+            f" disk: {disk}"
+        )
+
+    def release(self, work_dir: Path) -> None:
+        """Free what a job's algorithm held on the host (its disk quota mounts)."""
+        if self._quotas is not None:
+            self._quotas.release(work_dir)
 
     @property
     def deadline_for_trusted_steps(self) -> int:
         return _TRUSTED_STEP_DEADLINE
 
     def start_trusted(self, plan: StepPlan, stderr: Path) -> RunningStep:
-        argv, env = trusted_step_command(plan, self._python)
+        argv, env = trusted_step_command(plan, self._python, self._step_env)
         with stderr.open("ab") as err:
             process = subprocess.Popen(
                 argv,
@@ -104,8 +142,14 @@ class Launcher:
         return RunningStep(process, None)
 
     def start_algorithm(
-        self, plan: StepPlan, runtime: Runtime, limits: Limits, group_name: str
+        self,
+        plan: StepPlan,
+        runtime: Runtime,
+        limits: Limits,
+        group_name: str,
+        work_dir: Path | None = None,
     ) -> RunningStep:
+        quota = self._attach_quota(plan, limits, work_dir)
         cgroup = None
         if self._cgroups is not None:
             cgroup = self._cgroups.create(
@@ -121,16 +165,47 @@ class Launcher:
             file_size_bytes=limits.disk_bytes,
             address_space_bytes=None if cgroup else limits.memory_bytes + 2**30,
         )
+        seccomp_fd = filter_fd() if self._seccomp else None
         argv = algorithm_command(
-            plan, runtime, sandbox_limits, cgroup.procs_files if cgroup else [], self._tools
+            plan,
+            runtime,
+            sandbox_limits,
+            cgroup.procs_files if cgroup else [],
+            self._tools,
+            seccomp_fd=seccomp_fd,
         )
-        process = subprocess.Popen(
-            argv,
-            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=(self._log_dir / "sandbox.stderr").open("ab"),
-            start_new_session=True,
-            cwd="/",
-        )
-        return RunningStep(process, cgroup)
+        try:
+            with (self._log_dir / "sandbox.stderr").open("ab") as stderr:
+                process = subprocess.Popen(
+                    argv,
+                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    start_new_session=True,
+                    cwd="/",
+                    pass_fds=() if seccomp_fd is None else (seccomp_fd,),
+                )
+        finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
+        return RunningStep(process, cgroup, quota)
+
+    def _attach_quota(
+        self, plan: StepPlan, limits: Limits, work_dir: Path | None
+    ) -> QuotaMount | None:
+        if self._quotas is None or work_dir is None:
+            return None
+        sources = {m.target: m.source for m in plan.mounts if m.source is not None}
+        outputs, logs = sources.get(contract.OUTPUTS), sources.get(contract.LOGS)
+        if outputs is None or logs is None:
+            return None
+        return self._quotas.attach(work_dir, outputs, logs, limits.disk_bytes)
+
+
+def _seccomp_available() -> bool:
+    try:
+        filter_bpf()
+    except SeccompUnavailable:
+        return False
+    return True

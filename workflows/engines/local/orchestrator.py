@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from workflows.templates import inline_template_refs
+
 __all__ = ["DagTask", "Outcome", "evaluate_depends", "next_tasks", "read_dag"]
 
 Outcome = Literal["Succeeded", "Failed", "Errored", "Skipped", "Omitted"]
@@ -27,8 +29,8 @@ class DagTask:
 
 
 def read_dag(workflow: Mapping[str, Any]) -> list[DagTask]:
-    """The tasks of the entrypoint DAG of a Workflow in its JSON form."""
-    spec = workflow["spec"]
+    """The tasks of the entrypoint DAG of a Workflow in its JSON form (``templateRef``s inlined)."""
+    spec = inline_template_refs(workflow)["spec"]
     entry = next(t for t in spec["templates"] if t["name"] == spec["entrypoint"])
     return [
         DagTask(name=t["name"], template=t["template"], depends=t.get("depends", ""))

@@ -74,6 +74,13 @@ def _after_algorithm(exit: StepExit, record: JobRecord) -> dict[str, Any]:
             "oom_killed": True,
             "reason": f"killed: out of memory (limit {mib} MiB)",
         }
+    if exit.disk_full and exit.exit_code != 0:
+        limit = record.spec.limits.disk_bytes
+        return {
+            **changes,
+            "failure": JobStatus.DISK_QUOTA_EXCEEDED,
+            "reason": f"disk quota exceeded: outputs and logs may hold at most {limit} bytes",
+        }
     if exit.exit_code != 0:
         return {
             **changes,

@@ -46,14 +46,20 @@ def path_map(plan: StepPlan) -> dict[str, str]:
     return {mount.target: str(mount.source) for mount in plan.mounts if mount.source is not None}
 
 
-def trusted_step_command(plan: StepPlan, python: str) -> tuple[list[str], dict[str, str]]:
-    """argv and env of a trusted step (configure, publish) run with this installation's Python."""
+def trusted_step_command(
+    plan: StepPlan, python: str, settings: Mapping[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """argv and env of a trusted step (configure, publish) run with this installation's Python.
+
+    ``settings`` are the operator's variables for the steps; the plan's own env wins over them.
+    """
     argv = list(plan.argv)
     if argv and argv[0] in ("python", "python3"):
         argv[0] = python
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
+        **(settings or {}),
         PATH_MAP_ENV: json.dumps(path_map(plan)),
         **plan.env,
     }
@@ -67,7 +73,9 @@ def algorithm_command(
     limits: SandboxLimits,
     cgroup_procs: list[Path],
     tools: Mapping[str, str],
+    seccomp_fd: int | None = None,
 ) -> list[str]:
+    """The layered command line; ``seccomp_fd`` (inherited by the chain) holds a BPF filter."""
     staged = [(f"{_STAGING}/{i}", m) for i, m in enumerate(plan.mounts) if m.source is not None]
     lines = ["set -e"]
     lines += [f"echo $$ > {shlex.quote(str(procs))}" for procs in cgroup_procs]
@@ -102,13 +110,18 @@ def algorithm_command(
         *rlimits,
         "--",
         *drop,
-        *_bwrap(plan, runtime, dict((id(m), s) for s, m in staged), tools["bwrap"]),
+        *_bwrap(plan, runtime, dict((id(m), s) for s, m in staged), tools["bwrap"], seccomp_fd),
     ]
 
 
-def _bwrap(plan: StepPlan, runtime: Runtime, staged: dict[int, str], bwrap: str) -> list[str]:
+def _bwrap(
+    plan: StepPlan, runtime: Runtime, staged: dict[int, str], bwrap: str, seccomp_fd: int | None
+) -> list[str]:
     uid = str(ALGORITHM_UID)
     args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
+    if seccomp_fd is not None:
+        # Applied by bwrap right before it executes the algorithm (see seccomp.py).
+        args += ["--seccomp", str(seccomp_fd)]
     args += ["--die-with-parent", "--new-session", "--uid", uid, "--gid", uid]
     args += ["--hostname", "c2d", "--tmpfs", "/", "--dev", "/dev", "--proc", "/proc"]
     for bind in runtime.binds:

@@ -57,10 +57,15 @@ class JobRecord:
 class JobStore:
     """Thread-safe; every write is committed before the call returns (nothing lost on a crash)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self._lock = threading.Lock()
+        if read_only:
+            # Operators' commands read a running provider's state without taking any lock on it.
+            uri = f"file:{path.resolve()}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -129,6 +134,28 @@ class JobStore:
         with self._cursor() as cursor:
             rows = cursor.execute(f"{_SELECT} WHERE owner=? ORDER BY rowid", (owner.lower(),))
             return [_record(row) for row in rows.fetchall()]
+
+    def ids_for_owner(self, owner: str) -> list[str]:
+        with self._cursor() as cursor:
+            rows = cursor.execute(
+                "SELECT job_id FROM jobs WHERE owner=? ORDER BY rowid", (owner.lower(),)
+            )
+            return [str(row[0]) for row in rows.fetchall()]
+
+    def finished_counts(self) -> dict[tuple[str, int], int]:
+        """How many finished jobs ended in each (environment, status)."""
+        with self._cursor() as cursor:
+            rows = cursor.execute(
+                "SELECT environment, status, count(*) FROM jobs"
+                " WHERE date_finished IS NOT NULL GROUP BY environment, status"
+            )
+            return {(str(env), int(status)): int(n) for env, status, n in rows.fetchall()}
+
+    def recent(self, limit: int) -> list[JobRecord]:
+        """The last ``limit`` jobs, oldest first."""
+        with self._cursor() as cursor:
+            rows = cursor.execute(f"{_SELECT} ORDER BY rowid DESC LIMIT ?", (limit,))
+            return [_record(row) for row in reversed(rows.fetchall())]
 
     def unfinished(self) -> list[JobRecord]:
         with self._cursor() as cursor:

@@ -1,0 +1,107 @@
+"""Figure 3: computeStatus latency at a fixed rate and signed freeCompute admissions per second,
+each against a bare FastAPI endpoint, the load coming from a separate process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.figures import Figure, percentile
+from bench.jobs import TRIVIAL
+from bench.service import Bench, free_start_body, wait_final
+from provider.launch import free_port
+
+__all__ = ["measure_api"]
+
+
+def _load(spec: dict[str, Any]) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(spec, handle)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.load", handle.name],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
+    finally:
+        Path(handle.name).unlink()
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def _bare_server() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.bare", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            httpx.get(url + "/", timeout=1)
+            return process, url
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the bare baseline server did not start")
+
+
+def measure_api(bench: Bench, rate: float, duration: float, admissions: int) -> list[Figure]:
+    body = free_start_body(TRIVIAL)
+    job = bench.start(body)
+    wait_final(bench, body["consumerAddress"], job["jobId"])
+    params = {"consumerAddress": body["consumerAddress"], "jobId": job["jobId"]}
+    status_spec: dict[str, Any] = {
+        "mode": "rate",
+        "path": "/api/services/compute",
+        "params": params,
+    }
+    status_spec |= {"rate": rate, "duration": duration}
+    bodies = [free_start_body(TRIVIAL, wait=3600) for _ in range(admissions)]
+    start_spec = {"mode": "post", "path": "/api/services/freeCompute", "concurrency": 4}
+    ours = _load({**status_spec, "url": bench.url})
+    admitted = _load({**start_spec, "bodies": bodies, "url": bench.url})
+    bare, bare_url = _bare_server()
+    try:
+        theirs = _load({**status_spec, "url": bare_url})
+        bare_start = _load({**start_spec, "bodies": bodies, "url": bare_url})
+    finally:
+        bare.terminate()
+        bare.wait()
+    if ours["errors"] or admitted["errors"]:
+        raise RuntimeError(
+            f"errors under load: {ours['errors']} status, {admitted['errors']} start"
+        )
+    return [
+        Figure(
+            "status_p50_ms",
+            percentile(ours["latencies"], 0.5) * 1000,
+            "ms",
+            percentile(theirs["latencies"], 0.5) * 1000,
+            f"at {rate:g} req/s (achieved {ours['per_s']:.0f})",
+        ),
+        Figure(
+            "status_p99_ms",
+            percentile(ours["latencies"], 0.99) * 1000,
+            "ms",
+            percentile(theirs["latencies"], 0.99) * 1000,
+            f"<= 10 at {rate:g} req/s",
+        ),
+        Figure(
+            "start_admission_per_s",
+            admitted["per_s"],
+            "req/s",
+            bare_start["per_s"],
+            f"signed freeCompute, {admissions} requests, 4 connections",
+        ),
+    ]

@@ -1,0 +1,132 @@
+"""Figures 1 and 2: per-job overhead against the bare sandbox, and throughput of 200 jobs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+
+from bench.dag import _spec
+from bench.figures import Figure, percentile
+from bench.service import Bench, free_start_body, wait_final
+from provider.client import sign_request
+from workflows import contract
+from workflows.dag import StepImages, build_workflow
+from workflows.engines.local.cgroups import Cgroups
+from workflows.engines.local.dispatcher import JobVolumes, plan_step
+from workflows.engines.local.launcher import Launcher
+from workflows.engines.local.runtime import Runtime, require_sandbox_tools
+from workflows.status import JobStatus
+
+__all__ = ["measure_overhead", "measure_throughput"]
+
+TRIVIAL = "print('hello')\n"
+_RUNTIME = Runtime(binds=("/usr",), commands={"python": "/usr/bin/python3"})
+
+
+def sandbox_run_seconds(work: Path, rounds: int) -> list[float]:
+    """The trivial program run directly under the engine's own sandbox command line."""
+    launcher = Launcher(
+        tools=require_sandbox_tools(), cgroups=Cgroups.detect(), python=sys.executable, log_dir=work
+    )
+    spec = _spec(0)
+    workflow = build_workflow(spec, StepImages()).to_dict()
+    times = []
+    for i in range(rounds):
+        volume = work / f"bare-{i}"
+        plan = plan_step(workflow, "algorithm", JobVolumes(volume, work / "spec", work / "res"))
+        for mount in plan.mounts:
+            if mount.source is not None:
+                mount.source.mkdir(parents=True, exist_ok=True)
+                os.chmod(mount.source, 0o777)  # noqa: S103 (as configure leaves them)
+        (volume / contract.ALGORITHM_PATH.lstrip("/")).write_text(TRIVIAL)
+        started = time.perf_counter()
+        step = launcher.start_algorithm(plan, _RUNTIME, spec.limits, f"bench-{os.getpid()}-{i}")
+        exit = step.wait(60)
+        times.append(time.perf_counter() - started)
+        if exit.exit_code != 0:
+            raise RuntimeError(f"the bare sandbox run failed with {exit.exit_code}")
+        shutil.rmtree(volume, ignore_errors=True)
+    return times
+
+
+def _one_job(bench: Bench) -> float:
+    account = Account.create()
+    body = free_start_body(TRIVIAL, account=account)
+    result_params = {
+        "consumerAddress": account.address,
+        "nonce": "2",
+        "signature": sign_request(account, 2, "getComputeResult"),
+    }
+    started = time.perf_counter()
+    job = bench.start(body)
+    final = wait_final(bench, account.address, job["jobId"])
+    if final["status"] != JobStatus.FINISHED:
+        raise RuntimeError(f"a trivial job ended with {final['status']}: {final.get('statusText')}")
+    output = next(r for r in final["results"] if r["type"] == "output")
+    response = bench.http.get(
+        "/api/services/computeResult",
+        params={**result_params, "jobId": job["jobId"], "index": str(output["index"])},
+    )
+    response.raise_for_status()
+    return time.perf_counter() - started
+
+
+def measure_overhead(bench: Bench, work: Path, jobs: int) -> list[Figure]:
+    _one_job(bench)  # warm-up: first imports, first cgroup
+    totals = [_one_job(bench) for _ in range(jobs)]
+    bare = sandbox_run_seconds(work, jobs)
+    bare_p50 = percentile(bare, 0.5)
+    overheads = [(t - bare_p50) * 1000 for t in totals]
+    return [
+        Figure(
+            "job_overhead_p50_ms",
+            percentile(overheads, 0.5),
+            "ms",
+            bare_p50 * 1000,
+            f"<= 150 (baseline: bare sandbox run; {jobs} jobs)",
+        ),
+        Figure(
+            "job_overhead_p95_ms",
+            percentile(overheads, 0.95),
+            "ms",
+            percentile(bare, 0.95) * 1000,
+            "baseline: bare sandbox run p95",
+        ),
+    ]
+
+
+def measure_throughput(bench: Bench, jobs: int) -> list[Figure]:
+    bodies = [free_start_body(TRIVIAL, wait=3600) for _ in range(jobs)]
+    accepted: list[dict[str, Any]] = []
+
+    def submit(body: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            return bench.start(body)
+        except Exception:
+            return None
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        accepted = [job for job in pool.map(submit, bodies) if job is not None]
+    finished = 0
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        finals = pool.map(lambda job: wait_final(bench, job["owner"], job["jobId"]), accepted)
+        finished = sum(1 for final in finals if final["status"] == JobStatus.FINISHED)
+    elapsed = time.perf_counter() - started
+    return [
+        Figure(
+            "throughput_jobs_per_s",
+            finished / elapsed,
+            "jobs/s",
+            None,
+            f">= 20 ({jobs} jobs submitted at once)",
+        ),
+        Figure("jobs_lost", float(jobs - finished), "jobs", None, "0"),
+    ]

@@ -1,0 +1,75 @@
+"""``c2d results JOB``: wait for a job (with progress), list its result files, copy them out."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provider.commands._local import Progress
+
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
+
+NAME = "results"
+HELP = "wait for a job to finish, list its result files (--output DIR: copy them there)"
+_CHUNK = 1024 * 1024
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job", help="job id (or a unique prefix of at least 4 characters)")
+    parser.add_argument("-o", "--output", type=Path, help="copy the result files to this folder")
+    parser.add_argument("--no-wait", action="store_true", help="do not wait for the job to end")
+
+
+def run(args: argparse.Namespace) -> int:
+    from provider.commands._local import LocalState, Progress, wait_for_change
+    from steps.manifest import read_manifest
+    from workflows.status import status_text
+
+    state = LocalState()
+    progress = Progress()
+    try:
+        record = state.job(args.job)
+        job_id = record.spec.job_id
+        if record.date_finished is None and not args.no_wait:
+            while record.date_finished is None:
+                progress.job(record)
+                wait_for_change(state)
+                record = state.job(job_id)
+            progress.job(record)
+            progress.done()
+        print(f"job {job_id}: {int(record.status)} {status_text(record.status)}")
+        if record.reason:
+            print(f"reason: {record.reason}")
+        if record.date_finished is None:
+            print("not finished yet: no results")
+            return 1
+        folder = state.result_dir(job_id)
+        try:
+            files = list(read_manifest(folder))
+        except (OSError, ValueError):
+            files = []
+        for file in files:
+            print(f"  {file.index:>3}  {file.type:<17} {file.filesize:>12}  {file.filename}")
+        if args.output is not None:
+            args.output.mkdir(parents=True, exist_ok=True)
+            for file in files:
+                _copy(folder / file.filename, args.output / file.filename, progress)
+            progress.done()
+            print(f"copied {len(files)} files to {args.output}")
+    finally:
+        state.close()
+    return 0 if record.date_finished is not None else 1
+
+
+def _copy(source: Path, target: Path, progress: Progress) -> None:
+    total = source.stat().st_size
+    done = 0
+    with source.open("rb") as reader, target.open("wb") as writer:
+        while chunk := reader.read(_CHUNK):
+            writer.write(chunk)
+            done += len(chunk)
+            progress.bytes(done, total, source.name)
+    shutil.copystat(source, target)

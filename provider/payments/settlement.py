@@ -1,0 +1,126 @@
+"""Settlement of paid jobs: claim the used minutes, release the rest; resumable after restarts."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+
+from web3.exceptions import Web3Exception
+
+from provider.chain.client import ChainError
+from provider.chain.escrow import EscrowClient
+from provider.payments.pricing import claim_amount
+from provider.payments.store import Settlement, SettlementState, SettlementStore
+from workflows.engines.base import Engine, JobNotFound, JobState
+from workflows.status import JobStatus
+
+__all__ = ["Settler"]
+
+_log = logging.getLogger("c2d.payments")
+
+
+class Settler:
+    """Turns finished paid jobs into claims. Each settlement row moves locked → settling →
+    settled in SQLite; a provider that stops half-way picks the row up again in ``resume``."""
+
+    def __init__(
+        self, *, escrow: EscrowClient, store: SettlementStore, clock: Callable[[], float]
+    ) -> None:
+        self._escrow = escrow
+        self._store = store
+        self._clock = clock
+
+    def settle(self, job: JobState) -> None:
+        """Engine finish listener: settle ``job`` if it is a paid job still locked."""
+        row = self._store.begin_settling(job.spec.job_id)
+        if row is not None:
+            self._settle(row, job)
+
+    def abandon(self, job_id: str) -> None:
+        row = self._store.get(job_id)
+        if row is None:
+            return
+        note = "released: the job was not accepted by the engine"
+        if row.locked and row.lock_tx and not self._release(row, note=note):
+            return  # kept: the next start retries the release
+        self._store.delete(job_id)
+
+    def resume(self, engine: Engine) -> threading.Thread:
+        """Settle, in the background, what a previous run left locked or half-settled."""
+        thread = threading.Thread(
+            target=self._resume, args=(engine,), name="settlement-resume", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def settling_view(self, job: JobState) -> JobState:
+        if job.status != JobStatus.FINISHED:
+            return job
+        row = self._store.get(job.spec.job_id)
+        if row is None or row.state == SettlementState.SETTLED:
+            return job
+        return dataclasses.replace(job, status=JobStatus.SETTLING)
+
+    def _resume(self, engine: Engine) -> None:
+        for row in self._store.unsettled():
+            try:
+                job = engine.get(row.job_id)
+            except JobNotFound:
+                self.abandon(row.job_id)
+                continue
+            if job.date_finished is None:
+                continue  # still running: the engine's finish listener settles it
+            if row.state == SettlementState.LOCKED:
+                claimed = self._store.begin_settling(row.job_id)
+                if claimed is None:
+                    continue
+                row = claimed
+            self._settle(row, job)
+
+    def _settle(self, row: Settlement, job: JobState) -> None:
+        if row.locked == 0 or not row.lock_tx:
+            self._store.finish(row.job_id, claimed=0, settle_tx="", note="nothing was locked")
+            return
+        amount = claim_amount(
+            row.per_minute,
+            row.locked,
+            job.algorithm_started_at,
+            job.algorithm_finished_at or job.date_finished,
+        )
+        if amount == 0:
+            self._release(row, note="released: the algorithm never started")
+            return
+        try:
+            expiry = self._escrow.lock_expiry(row.escrow_job_id, row.token, row.payer)
+            if expiry is None:
+                note = "the lock was no longer open (settled or canceled before)"
+                self._store.finish(row.job_id, claimed=0, settle_tx="", note=note)
+                return
+            if expiry <= self._chain_time():
+                # Claiming an expired lock silently cancels it: say so instead.
+                tx = self._escrow.cancel_expired(row.escrow_job_id, row.token, row.payer)
+                note = "the lock expired before the claim; nothing was claimed"
+                self._store.finish(row.job_id, claimed=0, settle_tx=tx, note=note)
+                return
+            claim = self._escrow.claim(row.escrow_job_id, row.token, row.payer, amount)
+        except (ChainError, Web3Exception, OSError) as error:
+            _log.warning("job %s: settlement failed, retried at next start: %s", row.job_id, error)
+            return
+        self._store.finish(
+            row.job_id, claimed=claim.claimed, settle_tx=claim.tx, note=f"claimed {amount} wei"
+        )
+        _log.info("job %s: settled, claimed %d of %d wei", row.job_id, claim.claimed, row.locked)
+
+    def _release(self, row: Settlement, *, note: str) -> bool:
+        try:
+            claim = self._escrow.claim(row.escrow_job_id, row.token, row.payer, 0)
+        except (ChainError, Web3Exception, OSError) as error:
+            _log.warning("job %s: release failed, retried at next start: %s", row.job_id, error)
+            return False
+        self._store.finish(row.job_id, claimed=0, settle_tx=claim.tx, note=note)
+        return True
+
+    def _chain_time(self) -> int:
+        return self._escrow.chain_time()

@@ -1,0 +1,114 @@
+"""SSRF guard: which addresses a file URL may reach, checked on the address actually connected to.
+
+By default only globally routable addresses: no loopback, private ranges (RFC 1918, ULA),
+link-local (cloud metadata at 169.254.169.254), CGNAT, multicast or reserved ones, so that a
+consumer's raw dataset URL cannot make the provider's trusted step read the provider's own
+services or the operator's LAN. The operator opts networks in with ``C2D_SOURCE_NETWORKS``
+(comma-separated CIDRs, e.g. ``127.0.0.0/8`` for a demo serving files from loopback). The
+check runs in the HTTP client's connect, per connection and per redirect hop, on the resolved
+IP the socket then connects to, so DNS rebinding between check and connect is impossible.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import httpcore
+import httpx
+
+__all__ = ["SOURCE_NETWORKS_ENV", "SourcePolicy", "guarded_transport", "refusal_reason"]
+
+SOURCE_NETWORKS_ENV = "C2D_SOURCE_NETWORKS"
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class SourcePolicy:
+    """Public addresses, plus the operator's ``allowed`` networks."""
+
+    allowed: tuple[_Network, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> SourcePolicy:
+        """From ``"10.0.0.0/8, 127.0.0.1"``; ValueError names a malformed entry."""
+        networks = []
+        for item in text.split(","):
+            if item.strip():
+                try:
+                    networks.append(ipaddress.ip_network(item.strip(), strict=False))
+                except ValueError:
+                    raise ValueError(
+                        f"{SOURCE_NETWORKS_ENV}: {item.strip()!r} is no CIDR"
+                    ) from None
+        return cls(tuple(networks))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SourcePolicy:
+        return cls.parse(environ.get(SOURCE_NETWORKS_ENV, ""))
+
+    def permits(self, address: str) -> bool:
+        ip: _Address = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if any(ip in network for network in self.allowed):
+            return True
+        return ip.is_global and not ip.is_multicast
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    def __init__(self, policy: SourcePolicy) -> None:
+        self._policy = policy
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        address = self._checked_address(host, port)
+        return super().connect_tcp(address, port, timeout, local_address, socket_options)
+
+    def _checked_address(self, host: str, port: int) -> str:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            raise httpcore.ConnectError("host name could not be resolved") from None
+        addresses = [str(info[4][0]) for info in infos]
+        # Every answer must pass: a name resolving to one public and one private address is out.
+        if not addresses or not all(self._policy.permits(a) for a in addresses):
+            raise _Refused("the source's address is not allowed (private, loopback or reserved)")
+        return addresses[0]
+
+
+class _Refused(httpcore.ConnectError):
+    """Raised inside httpcore so the connection pool cleans up; reported as a FetchError."""
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, policy: SourcePolicy) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            network_backend=_GuardedBackend(policy),
+        )
+
+
+def guarded_transport(policy: SourcePolicy) -> httpx.BaseTransport:
+    """An httpx transport whose every connection goes through ``policy``."""
+    return _GuardedTransport(policy)
+
+
+def refusal_reason(error: BaseException) -> str | None:
+    """The guard's message when ``error`` (or its cause) is a refusal, else None."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, _Refused):
+            return str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return None

@@ -1,0 +1,39 @@
+"""The Dockerfile: multi-stage, non-root, no build tools at run time, the project's Python."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from tests.workflows.support import REPO
+from workflows.dag import StepImages
+
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+
+
+def _stages() -> list[str]:
+    return re.split(r"^FROM ", DOCKERFILE, flags=re.MULTILINE)[1:]
+
+
+def test_two_stages_and_the_last_runs_as_uid_1000() -> None:
+    build, run = _stages()
+    assert " AS build" in build.splitlines()[0]
+    assert "COPY --from=build /opt/c2d /opt/c2d" in run
+    assert re.search(r"^USER 1000(:1000)?$", run, flags=re.MULTILINE)
+    for tool in ("gcc", "build-essential", "apt-get install", "pip install"):
+        assert tool not in run
+
+
+def test_python_matches_the_project() -> None:
+    requires = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"]
+    minor = re.search(r">=3\.(\d+)", requires)
+    assert minor is not None
+    assert f"ARG PYTHON_IMAGE=python:3.{minor.group(1)}-" in DOCKERFILE
+
+
+def test_one_image_serves_the_provider_and_the_steps() -> None:
+    assert 'ENTRYPOINT ["c2d"]' in DOCKERFILE
+    for package in ("provider", "workflows", "steps"):
+        assert f"COPY {package} ./{package}" in DOCKERFILE
+    assert StepImages().steps == "c2d:0.1.0"
+    assert "IMAGE ?= c2d:0.1.0" in (REPO / "Makefile").read_text()

@@ -1,0 +1,59 @@
+"""Exhaustion: a disk filler ends with 42, a log flood is truncated with a note, and the provider
+keeps answering meanwhile. (Memory and fork bombs, spinners: tests/e2e/test_limits.py.)"""
+
+from __future__ import annotations
+
+import time
+
+from provider.client import C2DClient
+from tests.attacks.conftest import algorithm_log, outputs, run, start
+from tests.e2e.conftest import wait_for
+from workflows.status import JobStatus
+
+_GIB = 2**30
+
+DISK_FILLER = r"""
+import os
+print("filling", flush=True)
+for i in range(1000):
+    with open(os.path.join(os.environ["OUTPUTS"], "fill-%d.bin" % i), "wb") as out:
+        out.write(b"x" * (1 << 20))
+print("never full", flush=True)
+"""
+
+
+def test_disk_filler_ends_with_42_and_the_provider_keeps_answering(attacker: C2DClient) -> None:
+    # 0.01 GiB ≈ 10 MiB for outputs and logs together; the filler writes 1 MiB files.
+    job_id = start(attacker, DISK_FILLER, resources=[{"id": "disk", "amount": 0.01}])
+    began = time.monotonic()
+    while attacker.status(job_id)["status"] < JobStatus.PUBLISHING_RESULTS:
+        assert time.monotonic() - began < 60
+        polled = time.monotonic()
+        attacker.environments()
+        assert time.monotonic() - polled < 2, "the provider stalled during the disk filler"
+        time.sleep(0.05)
+    job = wait_for(attacker, job_id)
+    assert job["status"] == JobStatus.DISK_QUOTA_EXCEEDED, job
+    assert "disk quota" in job["statusReason"], job
+    assert b"No space left on device" in algorithm_log(attacker, job)
+    with outputs(attacker, job) as tar:
+        total = sum(m.size for m in tar.getmembers())
+    assert 0 < total <= int(0.01 * _GIB)
+
+
+LOG_FLOOD = r"""
+import sys
+line = "flood " * 20 + "\n"
+for _ in range(200_000):  # about 24 MiB, more than the 16 MiB a log may keep
+    sys.stdout.write(line)
+print("end of flood", flush=True)
+"""
+
+
+def test_log_flood_is_truncated_with_a_note(attacker: C2DClient) -> None:
+    job = run(attacker, LOG_FLOOD, resources=[{"id": "disk", "amount": 0.1}])
+    assert job["status"] == JobStatus.FINISHED, job
+    log = algorithm_log(attacker, job)
+    assert len(log) <= 16 * 2**20 + 200
+    assert log.rstrip().endswith(b"]") and b"[truncated: log longer than" in log[-200:]
+    assert b"end of flood" not in log

@@ -1,0 +1,249 @@
+"""A consumer's and publisher's tools in one helper: publish, order, fund escrow, start jobs."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import httpx
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from provider.assets.ddo import Container, container_section_checksum
+from provider.chain.client import ChainClient
+from provider.chain.consumer import authorize_escrow, deposit_escrow, start_order
+from provider.chain.files import DevChain
+from provider.chain.provider_link import ProviderLink
+from provider.chain.publish import AssetDraft, Published, mint_datatokens, publish_asset
+from provider.client import C2DClient
+from provider.demo import assets
+from provider.demo.files import FileServer
+from workflows.status import FAILED_STATUSES, JobStatus
+
+CONTAINER = dict(assets.CONTAINER, checksum="sha256:" + "ab" * 32)
+UNIT = 10**18
+
+
+class Market:
+    def __init__(
+        self, client: ChainClient, chain: DevChain, provider_url: str, publisher: LocalAccount
+    ) -> None:
+        self.client = client
+        self.chain = chain
+        self.provider_url = provider_url
+        self.publisher = publisher
+        self.link = ProviderLink(provider_url, publisher, chain_id=chain.chain_id)
+        self.provider_address = self.link.address
+        self.files: FileServer
+        self._funder = Account.from_key(chain.accounts[2].private_key)
+
+    def __enter__(self) -> Market:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.link.close()
+
+    # --- publisher ---------------------------------------------------------------------------
+    def publish(self, draft: AssetDraft, publisher: LocalAccount | None = None) -> Published:
+        who = publisher or self.publisher
+        link = (
+            self.link
+            if publisher is None
+            else ProviderLink(self.provider_url, who, chain_id=self.chain.chain_id)
+        )
+        return publish_asset(
+            self.client,
+            self.chain,
+            who,
+            draft,
+            provider_url=self.provider_url,
+            provider_address=self.provider_address,
+            encrypt=link.encrypt,
+        )
+
+    def algorithm(self, name: str = "stats.py", **changes: Any) -> Published:
+        files = [{"type": "url", "url": self.files.url(name), "method": "GET"}]
+        draft = AssetDraft(
+            name=f"algorithm {name}",
+            type="algorithm",
+            files=files,
+            container=dict(CONTAINER),
+            **changes,
+        )
+        return self.publish(draft)
+
+    def dataset(self, compute: dict[str, Any] | None, **changes: Any) -> Published:
+        files = [{"type": "url", "url": self.files.url("weather.csv"), "method": "GET"}]
+        draft = AssetDraft(name="weather", type="dataset", files=files, compute=compute, **changes)
+        return self.publish(draft)
+
+    def trusting(self, algorithm: Published, name: str = "stats.py") -> dict[str, Any]:
+        """A compute policy trusting ``algorithm`` pinned by files and container checksums."""
+        code = (self.files.folder / name).read_bytes()  # type: ignore[attr-defined]
+        return {
+            "publisherTrustedAlgorithms": [
+                {
+                    "did": algorithm.did,
+                    "filesChecksum": hashlib.sha256(code).hexdigest(),
+                    "containerSectionChecksum": container_section_checksum(Container(**CONTAINER)),
+                }
+            ]
+        }
+
+    # --- consumer ----------------------------------------------------------------------------
+    def new_consumer(self, ocean: int = 1000) -> LocalAccount:
+        account: LocalAccount = Account.create()
+        w3 = self.client.w3
+        tx = {
+            "to": account.address,
+            "value": 10**18,
+            "from": self._funder.address,
+            "nonce": w3.eth.get_transaction_count(self._funder.address, "pending"),
+            "chainId": self.chain.chain_id,
+            "gas": 21000,
+            "gasPrice": w3.eth.gas_price,
+        }
+        signed = self._funder.sign_transaction(tx)
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+        token = self.client.contract("OceanToken", self.chain.ocean)
+        self.client.transact(
+            self._funder, token.functions.transfer(account.address, ocean * UNIT), "fund"
+        )
+        return account
+
+    def give_datatokens(self, asset: Published, to: str, amount: int = 5) -> None:
+        mint_datatokens(self.client, self.publisher, asset.datatoken, to, amount * UNIT)
+
+    def fund_escrow(
+        self, consumer: LocalAccount, *, deposit: float, authorize: float, seconds: int = 7200
+    ) -> None:
+        if deposit:
+            deposit_escrow(
+                self.client, consumer, self.chain.escrow, self.chain.ocean, int(deposit * UNIT)
+            )
+        if authorize:
+            authorize_escrow(
+                self.client,
+                consumer,
+                self.chain.escrow,
+                self.chain.ocean,
+                self.provider_address,
+                max_locked=int(authorize * UNIT),
+                max_seconds=seconds,
+                max_counts=10,
+            )
+
+    def order(self, consumer: LocalAccount, asset: Published, init: dict[str, Any]) -> str:
+        """Order ``asset`` with the provider fee initializeCompute gave for it."""
+        return start_order(
+            self.client,
+            consumer,
+            asset.datatoken,
+            consumer=init["consumerAddress"],
+            service_index=0,
+            provider_fee=init["providerFee"],
+        )
+
+    def initialize(self, consumer: LocalAccount, body: dict[str, Any]) -> httpx.Response:
+        payload = {
+            **body,
+            "consumerAddress": consumer.address,
+            "payment": {"chainId": self.chain.chain_id, "token": self.chain.ocean},
+        }
+        return httpx.post(f"{self.provider_url}/api/services/initializeCompute", json=payload)
+
+    def start(self, consumer: LocalAccount, body: dict[str, Any]) -> httpx.Response:
+        with C2DClient(self.provider_url, consumer) as c2d:
+            signed = c2d.signed("startCompute")
+        payload = {
+            **body,
+            "consumerAddress": consumer.address,
+            **signed,
+            "payment": {"chainId": self.chain.chain_id, "token": self.chain.ocean},
+        }
+        return httpx.post(f"{self.provider_url}/api/services/compute", json=payload, timeout=60)
+
+    def ordered_start(
+        self,
+        consumer: LocalAccount,
+        body: dict[str, Any],
+        assets_in_order: list[Published],
+        *,
+        tweak: Any = None,
+    ) -> httpx.Response:
+        """initializeCompute, order each DID input with its fee, then computeStart."""
+        init = self.initialize(consumer, body)
+        assert init.status_code == 200, init.text
+        answer = init.json()
+        entries = [answer["algorithm"], *answer["datasets"]]
+        txs = []
+        for asset, entry in zip(assets_in_order, [e for e in entries if e], strict=True):
+            self.give_datatokens(asset, consumer.address, 1)
+            if tweak is not None:
+                entry = tweak(entry)
+            txs.append(self.order(consumer, asset, entry))
+        body = _with_orders(body, txs)
+        return self.start(consumer, body)
+
+    def escrow_funds(self, payer: str) -> tuple[int, int]:
+        escrow = self.client.contract("Escrow", self.chain.escrow)
+        available, locked = escrow.functions.getUserFunds(payer, self.chain.ocean).call()
+        return int(available), int(locked)
+
+    def ocean_balance(self, address: str) -> int:
+        token = self.client.contract("OceanToken", self.chain.ocean)
+        return int(token.functions.balanceOf(address).call())
+
+
+def job_body(
+    algorithm: Published | dict[str, Any], datasets: list[Any], *, duration: int = 120
+) -> dict[str, Any]:
+    algo = (
+        {"documentId": algorithm.did, "serviceId": algorithm.ddo["services"][0]["id"]}
+        if isinstance(algorithm, Published)
+        else algorithm
+    )
+    sets = [
+        {"documentId": d.did, "serviceId": d.ddo["services"][0]["id"]}
+        if isinstance(d, Published)
+        else d
+        for d in datasets
+    ]
+    return {
+        "environment": "paid",
+        "algorithm": algo,
+        "datasets": sets,
+        "maxJobDuration": duration,
+        "resources": [
+            {"id": "cpu", "amount": 1},
+            {"id": "ram", "amount": 1},
+            {"id": "disk", "amount": 1},
+        ],
+    }
+
+
+def _with_orders(body: dict[str, Any], txs: list[str]) -> dict[str, Any]:
+    remaining = list(txs)
+    algorithm = dict(body["algorithm"])
+    if "documentId" in algorithm:
+        algorithm["transferTxId"] = remaining.pop(0)
+    datasets = []
+    for dataset in body["datasets"]:
+        entry = dict(dataset)
+        if "documentId" in entry:
+            entry["transferTxId"] = remaining.pop(0)
+        datasets.append(entry)
+    return {**body, "algorithm": algorithm, "datasets": datasets}
+
+
+def wait_settled(client: C2DClient, job_id: str, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        job = client.status(job_id)
+        status = JobStatus(job["status"])
+        if status == JobStatus.FINISHED or status in FAILED_STATUSES:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {job.get('status')} after {timeout} s")

@@ -1,0 +1,115 @@
+"""Settlement view and state machine, with a fake escrow: 71 until settled, then 70."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from provider.chain.escrow import Claim
+from provider.payments.escrow_rules import EscrowFacts
+from provider.payments.settlement import Settler
+from provider.payments.store import Settlement, SettlementState, SettlementStore
+from workflows.engines.base import JobState
+from workflows.spec import AlgorithmSpec, Container, JobSpec, Limits
+from workflows.status import JobStatus
+
+JOB = "a" * 32
+
+
+class FakeEscrow:
+    def __init__(self) -> None:
+        self.claims: list[int] = []
+        self.expiry = 10**12
+
+    def facts(self, payer: str, token: str) -> EscrowFacts:
+        return EscrowFacts(available=0, authorized=False)
+
+    def lock_expiry(self, job_id: int, token: str, payer: str) -> int | None:
+        return self.expiry
+
+    def claim(self, job_id: int, token: str, payer: str, amount: int) -> Claim:
+        self.claims.append(amount)
+        return Claim(tx="0xclaim", claimed=amount)
+
+    def cancel_expired(self, job_id: int, token: str, payer: str) -> str:
+        return "0xcancel"
+
+    def chain_time(self) -> int:
+        return 1000
+
+
+def state(status: JobStatus, started: int | None = 100, finished: int | None = 130) -> JobState:
+    spec = JobSpec(
+        job_id=JOB,
+        owner="0xowner",
+        environment="paid",
+        created_at=1,
+        inputs=(),
+        algorithm=AlgorithmSpec(
+            container=Container(entrypoint="python3 $ALGO", image="python", tag="3.11"),
+            rawcode="print(1)",
+        ),
+        limits=Limits(
+            cpus=1, memory_bytes=2**30, disk_bytes=2**30, max_job_duration=60, max_download_bytes=1
+        ),
+    )
+    return JobState(
+        spec=spec,
+        status=status,
+        date_finished=finished,
+        algorithm_started_at=started,
+        algorithm_finished_at=finished,
+    )
+
+
+def settler(tmp_path: Path) -> tuple[Settler, FakeEscrow, SettlementStore]:
+    store = SettlementStore(tmp_path / "payments.sqlite")
+    store.insert(
+        Settlement(
+            job_id=JOB,
+            chain_id=8996,
+            token="0xtoken",
+            payer="0xpayer",
+            escrow_job_id=7,
+            per_minute=100,
+            locked=300,
+            state=SettlementState.LOCKED,
+            lock_tx="0xlock",
+        )
+    )
+    escrow = FakeEscrow()
+    return Settler(escrow=escrow, store=store, clock=lambda: 0.0), escrow, store  # type: ignore[arg-type]
+
+
+def test_finished_paid_job_is_settling_until_claimed(tmp_path: Path) -> None:
+    gate, escrow, store = settler(tmp_path)
+    finished = state(JobStatus.FINISHED)
+    assert gate.settling_view(finished).status == JobStatus.SETTLING
+    gate.settle(finished)
+    assert escrow.claims == [100]
+    assert gate.settling_view(finished).status == JobStatus.FINISHED
+    row = store.get(JOB)
+    assert row is not None and row.state == SettlementState.SETTLED and row.claimed == 100
+
+
+def test_job_that_never_ran_its_algorithm_is_released(tmp_path: Path) -> None:
+    gate, escrow, store = settler(tmp_path)
+    gate.settle(state(JobStatus.DATA_PROVISIONING_FAILED, started=None))
+    assert escrow.claims == [0]
+    row = store.get(JOB)
+    assert row is not None and row.note.startswith("released")
+
+
+def test_expired_lock_is_canceled_not_claimed(tmp_path: Path) -> None:
+    gate, escrow, store = settler(tmp_path)
+    escrow.expiry = 999
+    gate.settle(state(JobStatus.FINISHED))
+    assert escrow.claims == []
+    row = store.get(JOB)
+    assert row is not None and row.settle_tx == "0xcancel" and "expired" in row.note
+
+
+def test_a_job_is_settled_once(tmp_path: Path) -> None:
+    gate, escrow, _ = settler(tmp_path)
+    gate.settle(state(JobStatus.FINISHED))
+    gate.settle(state(JobStatus.FINISHED))
+    assert escrow.claims == [100]

@@ -1,0 +1,44 @@
+"""``c2d jobs`` formatting and the read-only view of a provider's job state."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from provider.commands._local import LocalState
+from provider.commands.jobs import format_jobs
+from provider.settings import Settings
+from tests.workflows.support import make_spec
+from workflows.engines.local.store import JobRecord, JobStore
+from workflows.status import JobStatus
+
+
+def test_jobs_table_shows_each_job_with_status_and_reason(tmp_path: Path) -> None:
+    spec = make_spec()
+    running = JobRecord(spec=spec, status=JobStatus.QUEUED)
+    failed = JobRecord(
+        spec=make_spec().model_copy(update={"job_id": "cd" * 16}),
+        status=JobStatus.ALGORITHM_FAILED,
+        date_finished=spec.created_at + 7,
+        reason="algorithm exited with code 3",
+    )
+    text = format_jobs([running, failed], now=spec.created_at + 60)
+    lines = text.splitlines()
+    assert lines[0].split()[:3] == ["JOB", "STATUS", "ENVIRONMENT"]
+    assert spec.job_id in lines[1] and "1 queued" in lines[1] and "60s" in lines[1]
+    assert "41 algorithm_failed" in lines[2] and "7s" in lines[2] and "code 3" in lines[2]
+    assert format_jobs([], now=time.time()).endswith("(no jobs)")
+
+
+def test_local_state_reads_jobs_by_id_or_prefix_without_writing(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    store = JobStore(settings.state_dir / "jobs.sqlite")
+    spec = make_spec()
+    store.insert(JobRecord(spec=spec, status=JobStatus.STARTED))
+    store.close()
+    state = LocalState(settings)
+    try:
+        assert state.job(spec.job_id[:8]).spec.job_id == spec.job_id
+        assert state.live_log(spec.job_id).name == "algorithm.log"
+    finally:
+        state.close()

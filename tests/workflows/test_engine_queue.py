@@ -1,0 +1,136 @@
+"""The local engine's queue (status 1 → runs; expiry → 2; restart keeps it) and live logs."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from workflows.engines.base import JobState
+from workflows.engines.local import LocalEngine, Runtime
+from workflows.spec import AlgorithmSpec, Container, JobSpec, Limits
+from workflows.status import JobStatus
+
+SLEEPER = "import time\nprint('ready', flush=True)\ntime.sleep(120)\n"
+
+
+def _spec(code: str, *, wait: int = 0, created_at: int | None = None) -> JobSpec:
+    return JobSpec(
+        job_id=uuid.uuid4().hex,
+        owner="0x" + "ab" * 20,
+        environment="free",
+        created_at=int(time.time()) if created_at is None else created_at,
+        inputs=(),
+        algorithm=AlgorithmSpec(
+            container=Container(entrypoint="python3 $ALGO", image="python", tag="3.11"),
+            rawcode=code,
+        ),
+        limits=Limits(
+            cpus=1,
+            memory_bytes=256 * 2**20,
+            disk_bytes=64 * 2**20,
+            max_job_duration=300,
+            max_download_bytes=64 * 2**20,
+        ),
+        queue_max_wait_time=wait,
+    )
+
+
+class _Finished:
+    """Collects final states; wait(job_id) blocks until that job has ended."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, JobState] = {}
+        self._changed = threading.Condition()
+
+    def __call__(self, state: JobState) -> None:
+        with self._changed:
+            self._states[state.spec.job_id] = state
+            self._changed.notify_all()
+
+    def wait(self, job_id: str, timeout: float = 60) -> JobState:
+        with self._changed:
+            assert self._changed.wait_for(lambda: job_id in self._states, timeout)
+            return self._states[job_id]
+
+
+def _engine(home: Path, finished: _Finished) -> LocalEngine:
+    engine = LocalEngine(
+        jobs_dir=home / "jobs",
+        results_dir=home / "results",
+        db_path=home / "state" / "jobs.sqlite",
+        runtimes={"free": {"python:3.11": Runtime()}},
+        concurrency={"free": 1},
+    )
+    engine.on_finished(finished)
+    return engine
+
+
+async def _first_chunk(engine: LocalEngine, job_id: str) -> bytes:
+    async for chunk in engine.algorithm_log(job_id):
+        return chunk
+    return b""
+
+
+def test_a_queued_job_waits_with_status_1_then_runs(tmp_path: Path) -> None:
+    finished = _Finished()
+    engine = _engine(tmp_path, finished)
+    try:
+        blocker = engine.submit(_spec(SLEEPER))
+        queued = engine.submit(_spec("print('after the queue')", wait=600))
+        assert queued.status == JobStatus.QUEUED
+        assert engine.queue_depths() == {"free": 1}
+        # The live log arrives while the algorithm still runs: no need to wait for its end.
+        assert b"ready" in asyncio.run(_first_chunk(engine, blocker.spec.job_id))
+        assert engine.get(blocker.spec.job_id).status == JobStatus.RUNNING_ALGORITHM
+        assert engine.get(queued.spec.job_id).status == JobStatus.QUEUED
+        engine.stop(blocker.spec.job_id)
+        assert finished.wait(blocker.spec.job_id).reason == "stopped on request"
+        done = finished.wait(queued.spec.job_id)
+        assert done.status == JobStatus.FINISHED
+        assert engine.queue_depths() == {"free": 0}
+        counts = engine.job_counts()
+        assert counts[("free", int(JobStatus.FINISHED))] >= 1
+    finally:
+        engine.close()
+
+
+def test_a_job_past_its_queue_deadline_ends_with_status_2(tmp_path: Path) -> None:
+    finished = _Finished()
+    engine = _engine(tmp_path, finished)
+    try:
+        blocker = engine.submit(_spec(SLEEPER))
+        late = engine.submit(_spec("print(1)", wait=1, created_at=int(time.time()) - 10))
+        state = finished.wait(late.spec.job_id)
+        assert state.status == JobStatus.QUEUE_EXPIRED
+        assert "queueMaxWaitTime" in state.reason
+        assert state.date_finished is not None
+        assert not (tmp_path / "jobs" / late.spec.job_id).exists()
+        engine.stop(blocker.spec.job_id)
+        finished.wait(blocker.spec.job_id)
+    finally:
+        engine.close()
+
+
+def test_a_restart_keeps_queued_jobs_queued_and_runs_them(tmp_path: Path) -> None:
+    first = _engine(tmp_path, _Finished())
+    blocker = first.submit(_spec(SLEEPER))
+    queued = first.submit(_spec("print('resumed')", wait=3600))
+    asyncio.run(_first_chunk(first, blocker.spec.job_id))
+    first.close()  # the provider stops: the running algorithm is killed, the queue stays
+
+    finished = _Finished()
+    second = _engine(tmp_path, finished)
+    try:
+        interrupted = finished.wait(blocker.spec.job_id)
+        assert interrupted.status == JobStatus.ALGORITHM_FAILED
+        assert "restart" in interrupted.reason
+        assert finished.wait(queued.spec.job_id).status == JobStatus.FINISHED
+        assert [s.spec.job_id for s in second.list_for_owner("0x" + "AB" * 20)] == [
+            blocker.spec.job_id,
+            queued.spec.job_id,
+        ]
+    finally:
+        second.close()

@@ -1,0 +1,141 @@
+"""The algorithm as a plain Pod manifest, created by the DAG's ``resource`` template (DESIGN §6).
+
+No Argo sidecar, nothing to talk to: the pod gets no service account token, runs as uid 1000
+with no capabilities on a read-only root, requests = limits, and only its own ``/data`` folders.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflows import contract
+from workflows.spec import JobSpec
+
+__all__ = ["Placement", "algorithm_argv", "algorithm_pod", "pod_quantities"]
+
+ALGORITHM_UID = contract.ALGORITHM_UID
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an environment's algorithm pods may run (cluster only; empty by default)."""
+
+    runtime_class_name: str | None = None
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, Any], ...] = ()
+
+
+def algorithm_argv(spec: JobSpec) -> list[str]:
+    """The algorithm's command line: ``$ALGO`` in the entrypoint becomes the algorithm path."""
+    entrypoint = spec.algorithm.container.entrypoint.replace("$ALGO", contract.ALGORITHM_PATH)
+    return shlex.split(entrypoint)
+
+
+def pod_quantities(spec: JobSpec) -> dict[str, str]:
+    """Requests and limits (equal) of the algorithm container."""
+    limits = spec.limits
+    quantities = {
+        "cpu": f"{int(limits.cpus * 1000)}m",
+        "memory": f"{limits.memory_bytes}",
+        # The root filesystem is read-only: only /tmp (an emptyDir) and container logs count.
+        "ephemeral-storage": "1Gi",
+    }
+    if limits.gpus:
+        quantities["nvidia.com/gpu"] = str(limits.gpus)
+    return quantities
+
+
+def _algorithm_env(spec: JobSpec) -> list[dict[str, str]]:
+    env = {
+        **spec.algorithm.envs,
+        "DIDS": json.dumps([i.did.removeprefix("did:op:") for i in spec.inputs if i.did]),
+        "TRANSFORMATION_DID": (spec.algorithm.did or "").removeprefix("did:op:"),
+        "VOLUME": contract.DATA,
+        "INPUTS": contract.INPUTS,
+        "OUTPUTS": contract.OUTPUTS,
+        "LOGS": contract.LOGS,
+        "ALGO": contract.ALGORITHM_PATH,
+        "HOME": "/tmp",
+    }
+    return [{"name": name, "value": value} for name, value in env.items()]
+
+
+def algorithm_pod(
+    spec: JobSpec, labels: Mapping[str, str], placement: Placement | None = None
+) -> dict[str, Any]:
+    """The Pod manifest; ``labels`` are the job's, ``c2d/step: algorithm`` is added."""
+    quantities = pod_quantities(spec)
+    data_mounts = [
+        ("inputs", contract.INPUTS, True),
+        ("ddos", contract.DDOS, True),
+        ("transformations", contract.TRANSFORMATIONS, True),
+        ("outputs", contract.OUTPUTS, False),
+        ("logs", contract.LOGS, False),
+    ]
+    mounts: list[dict[str, Any]] = [
+        {"name": contract.VOLUME_DATA, "mountPath": path, "subPath": f"data/{sub}", "readOnly": ro}
+        for sub, path, ro in data_mounts
+    ]
+    mounts.append({"name": "tmp", "mountPath": "/tmp"})
+    # The shell only redirects: the algorithm's output is its log, kept on the job volume
+    # so that publish can store it without talking to the Kubernetes API.
+    command = ["/bin/sh", "-c", f'exec "$@" >{contract.ALGORITHM_LOG} 2>&1', "algorithm"]
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "activeDeadlineSeconds": spec.limits.max_job_duration,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": ALGORITHM_UID,
+            "runAsGroup": ALGORITHM_UID,
+            "fsGroup": ALGORITHM_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [
+            {
+                "name": "algorithm",
+                "image": spec.algorithm.container.reference,
+                "command": command + algorithm_argv(spec),
+                "workingDir": contract.OUTPUTS,
+                "env": _algorithm_env(spec),
+                "resources": {"requests": dict(quantities), "limits": dict(quantities)},
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                    "readOnlyRootFilesystem": True,
+                    "privileged": False,
+                },
+                "volumeMounts": mounts,
+            }
+        ],
+        "volumes": [
+            {
+                "name": contract.VOLUME_DATA,
+                "persistentVolumeClaim": {
+                    "claimName": f"{spec.workflow_name}-{contract.VOLUME_DATA}"
+                },
+            },
+            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+        ],
+    }
+    if placement is not None:
+        if placement.runtime_class_name:
+            pod_spec["runtimeClassName"] = placement.runtime_class_name
+        if placement.node_selector:
+            pod_spec["nodeSelector"] = dict(placement.node_selector)
+        if placement.tolerations:
+            pod_spec["tolerations"] = [dict(t) for t in placement.tolerations]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": f"{spec.workflow_name}-algorithm",
+            "labels": {**labels, "c2d/step": "algorithm"},
+        },
+        "spec": pod_spec,
+    }

@@ -1,0 +1,15 @@
+"""The Argo engine: jobs as Argo Workflows on a Kubernetes cluster (DESIGN §1, §6)."""
+
+from workflows.engines.argo.api import ClusterApi, ClusterError
+from workflows.engines.argo.engine import ArgoEngine, workflow_for
+from workflows.engines.argo.kube import KubernetesApi
+from workflows.engines.argo.server import ArgoServerApi
+
+__all__ = [
+    "ArgoEngine",
+    "ArgoServerApi",
+    "ClusterApi",
+    "ClusterError",
+    "KubernetesApi",
+    "workflow_for",
+]

@@ -1,0 +1,248 @@
+"""ArgoEngine: every job submitted as an Argo Workflow; its state read from a watch-fed cache.
+
+The provider keeps no job database in this mode: a Workflow carries the job's labels and its
+public spec (``workflows.annotations``), so a restarted provider lists them and knows every job
+again. Results are read from result storage (the ``c2d-results`` volume, mounted by the provider
+at ``results_dir``), where the ``publish`` step wrote them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from workflows import contract
+from workflows.annotations import spec_from_annotations
+from workflows.dag import Placement, StepImages, build_workflow
+from workflows.engines.argo.api import ClusterApi, ClusterError, Kind
+from workflows.engines.argo.cache import ClusterCache
+from workflows.engines.argo.status_map import image_pull_failure, is_finished, map_status
+from workflows.engines.base import EngineError, JobNotFound, JobState, ResultFile, StoredResult
+from workflows.spec import JobSpec
+
+__all__ = ["ArgoEngine", "workflow_for"]
+
+_log = logging.getLogger("c2d.engine.argo")
+_LOG_CHUNK = 64 * 1024
+
+
+class ArgoEngine:
+    def __init__(
+        self,
+        api: ClusterApi,
+        *,
+        results_dir: Path,
+        images: StepImages | None = None,
+        placements: Mapping[str, Placement] | None = None,
+        watch_timeout: int = 300,
+        retry_seconds: float = 2.0,
+        sync_timeout: float = 30.0,
+    ) -> None:
+        self._api = api
+        self._results_dir = results_dir
+        self._images = images or StepImages()
+        self._placements = dict(placements or {})
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[JobState], None]] = []
+        self._finished: set[str] = set()
+        self._pull_stopped: set[str] = set()
+        self._cache = ClusterCache(
+            api, watch_timeout=watch_timeout, retry_seconds=retry_seconds, on_change=self._changed
+        )
+        self._cache.start()
+        if not self._cache.wait_synced(sync_timeout):
+            self._cache.close()
+            raise EngineError(f"cannot list the jobs in namespace {api.namespace}")
+
+    @property
+    def description(self) -> str:
+        return f"Argo Workflows in namespace {self._api.namespace}"
+
+    def workflow_for(self, spec: JobSpec) -> dict[str, Any]:
+        return workflow_for(spec, self._images, self._placements)
+
+    # --- Engine protocol ----------------------------------------------------------------------
+    def submit(self, spec: JobSpec) -> JobState:
+        workflow = self.workflow_for(spec)
+        labels = dict(workflow["metadata"]["labels"])
+        secret = f"{spec.workflow_name}-jobspec"
+        spec_file = Path(contract.SPEC_FILE).name
+        try:
+            self._api.create_secret(secret, {spec_file: spec.model_dump_json()}, labels)
+            created = self._api.create_workflow(workflow)
+            uid = created.get("metadata", {}).get("uid")
+            if uid:
+                owner = {
+                    "apiVersion": "argoproj.io/v1alpha1",
+                    "kind": "Workflow",
+                    "name": spec.workflow_name,
+                    "uid": uid,
+                }
+                self._api.adopt_secret(secret, owner)
+        except ClusterError as error:
+            raise EngineError(f"the cluster refused the job: {error}") from error
+        self._cache.put("workflows", created)
+        return self.get(spec.job_id)
+
+    def get(self, job_id: str) -> JobState:
+        workflow = self._cache.get("workflows", job_id)
+        state = self._state(workflow) if workflow is not None else None
+        if state is None:
+            raise JobNotFound(f"job {job_id} not found")
+        return state
+
+    def list_for_owner(self, owner: str) -> list[JobState]:
+        wanted = owner.lower()
+        states = (
+            self._state(w) for w in self._cache.all("workflows") if _label(w, "owner") == wanted
+        )
+        return sorted((s for s in states if s), key=lambda s: s.spec.created_at)
+
+    def active_jobs(self, environment: str) -> int:
+        return sum(
+            1
+            for w in self._cache.all("workflows")
+            if _label(w, "environment") == environment and not is_finished(w)
+        )
+
+    def stop(self, job_id: str) -> JobState:
+        state = self.get(job_id)
+        if state.date_finished is None:
+            self._halt(state.spec)
+        return self.get(job_id)
+
+    def result(self, job_id: str, index: int) -> StoredResult:
+        for file in self._results(self.get(job_id)):
+            if file.index == index:
+                return StoredResult(file, self._results_dir / job_id / file.filename)
+        raise JobNotFound(f"job {job_id} has no result {index}")
+
+    async def algorithm_log(self, job_id: str) -> AsyncIterator[bytes]:
+        state = self.get(job_id)
+        stored = self._results_dir / job_id / "algorithm.log"
+        if state.date_finished is not None:
+            with contextlib.suppress(OSError), stored.open("rb") as handle:
+                while chunk := handle.read(_LOG_CHUNK):
+                    yield chunk
+            return
+        stream = self._api.pod_log(f"{state.spec.workflow_name}-algorithm", "algorithm", True)
+        while True:
+            chunk = await asyncio.to_thread(_next_chunk, stream)
+            if not chunk:
+                return
+            yield chunk
+
+    def on_finished(self, listener: Callable[[JobState], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def close(self) -> None:
+        self._cache.close()
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _halt(self, spec: JobSpec) -> None:
+        """Argo ``stop``, and delete the algorithm Pod: Argo does not own a Pod that a
+        ``resource`` template created, so stopping the Workflow alone leaves it running."""
+        try:
+            self._api.stop_workflow(spec.workflow_name)
+            self._api.delete_pod(f"{spec.workflow_name}-algorithm")
+        except ClusterError as error:
+            raise EngineError(f"cannot stop job {spec.job_id}: {error}") from error
+
+    def _state(self, workflow: dict[str, Any]) -> JobState | None:
+        spec = spec_from_annotations(workflow.get("metadata", {}).get("annotations") or {})
+        if spec is None:
+            return None
+        mapped = map_status(spec, workflow, self._cache.get("pods", spec.job_id))
+        state = JobState(
+            spec=spec,
+            status=mapped.status,
+            date_finished=mapped.date_finished,
+            exit_code=mapped.exit_code,
+            oom_killed=mapped.oom_killed,
+            reason=mapped.reason,
+            algorithm_started_at=mapped.algorithm_started_at,
+            algorithm_finished_at=mapped.algorithm_finished_at,
+        )
+        if state.date_finished is None:
+            return state
+        return JobState(**{**state.__dict__, "results": tuple(self._results(state))})
+
+    def _results(self, state: JobState) -> list[ResultFile]:
+        from steps.manifest import read_manifest
+
+        if state.date_finished is None:
+            return []
+        try:
+            return list(read_manifest(self._results_dir / state.spec.job_id))
+        except (OSError, ValueError):
+            return []
+
+    def _changed(self, kind: Kind, job_id: str) -> None:
+        workflow = self._cache.get("workflows", job_id)
+        if workflow is None:
+            return
+        if kind == "pods":
+            self._stop_on_pull_failure(job_id, workflow)
+            return
+        if not is_finished(workflow):
+            return
+        with self._lock:
+            if job_id in self._finished:
+                return
+            self._finished.add(job_id)
+            listeners = list(self._listeners)
+        state = self._state(workflow)
+        for listener in listeners if state else ():
+            try:
+                listener(state)  # type: ignore[arg-type]
+            except Exception:
+                _log.exception("job %s: a finish listener failed", job_id)
+
+    def _stop_on_pull_failure(self, job_id: str, workflow: dict[str, Any]) -> None:
+        # A Pod whose image cannot be pulled waits forever; end the job (status 32) instead.
+        if is_finished(workflow) or image_pull_failure(self._cache.get("pods", job_id)) is None:
+            return
+        with self._lock:
+            if job_id in self._pull_stopped:
+                return
+            self._pull_stopped.add(job_id)
+        # The Pod stays (it runs nothing) so that the final status can name the pull error.
+        _log.info("job %s: the algorithm image cannot be pulled; stopping", job_id)
+        with contextlib.suppress(ClusterError):
+            self._api.stop_workflow(str(workflow["metadata"]["name"]))
+
+
+def workflow_for(
+    spec: JobSpec, images: StepImages, placements: Mapping[str, Placement]
+) -> dict[str, Any]:
+    """Exactly the Workflow ``ArgoEngine.submit`` creates for ``spec`` (``c2d render`` prints it).
+
+    What the cluster cannot do is refused here, before anything is created.
+    """
+    if spec.network:
+        raise EngineError(
+            "the Argo engine cannot give an algorithm network access:"
+            " its pods are selected by a deny-all NetworkPolicy"
+        )
+    built: dict[str, Any] = build_workflow(spec, images, placements.get(spec.environment)).to_dict()
+    return built
+
+
+def _label(workflow: Mapping[str, Any], name: str) -> str | None:
+    labels = workflow.get("metadata", {}).get("labels") or {}
+    value = labels.get(f"c2d/{name}")
+    return None if value is None else str(value)
+
+
+def _next_chunk(stream: Iterator[bytes]) -> bytes:
+    """The next chunk, or b"" at the end of the stream (or when the cluster stops answering)."""
+    try:
+        return next(stream)
+    except (StopIteration, ClusterError):
+        return b""

@@ -1,0 +1,201 @@
+"""Walk one job's Workflow: launch each ready step, wait for its exit, record what it did."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from workflows.dag import StepImages, build_workflow
+from workflows.engines.base import EngineError
+from workflows.engines.local import outcomes as judge
+from workflows.engines.local.board import JobBoard, StepEvent
+from workflows.engines.local.dispatcher import JobVolumes, StepPlan, plan_step
+from workflows.engines.local.launcher import Launcher, RunningStep, StepExit
+from workflows.engines.local.orchestrator import DagTask, next_tasks, read_dag
+from workflows.engines.local.runtime import Runtime
+from workflows.engines.local.store import JobRecord
+from workflows.spec import JobSpec
+
+__all__ = ["JobRunner", "ShuttingDown", "log_fields"]
+
+_log = logging.getLogger("c2d.engine")
+
+
+class ShuttingDown(Exception):
+    """A step was killed because the provider stops; a restart resumes the job."""
+
+
+class JobRunner:
+    def __init__(
+        self,
+        *,
+        board: JobBoard,
+        launcher: Launcher,
+        runtimes: Mapping[str, Mapping[str, Runtime]],
+        images: StepImages,
+        jobs_dir: Path,
+        results_dir: Path,
+        clock: Callable[[], float],
+    ) -> None:
+        self._board = board
+        self._launcher = launcher
+        self._runtimes = runtimes
+        self._images = images
+        self._jobs_dir = jobs_dir
+        self._results_dir = results_dir
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._running: dict[str, RunningStep] = {}
+        self._closed = False
+        self._step_listeners: list[Callable[[StepEvent], None]] = []
+
+    def on_step(self, listener: Callable[[StepEvent], None]) -> None:
+        with self._lock:
+            self._step_listeners.append(listener)
+
+    def stop(self, job_id: str) -> None:
+        """Kill the job's running step, if it may be stopped (publish may not)."""
+        with self._lock:
+            running = self._running.get(job_id)
+        if running is not None:
+            running.stop()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            running = list(self._running.values())
+        for step in running:
+            step.stop()
+
+    def runtime(self, spec: JobSpec) -> Runtime:
+        images = self._runtimes.get(spec.environment, {})
+        runtime = images.get(spec.algorithm.container.reference)
+        if runtime is None:
+            raise EngineError(
+                f"image {spec.algorithm.container.reference} has no local runtime in environment"
+                f" {spec.environment}; it offers: {', '.join(images) or 'none'}"
+            )
+        return runtime
+
+    def walk(self, record: JobRecord) -> JobRecord:
+        """Run every task the DAG allows, in order, until none is left."""
+        workflow = build_workflow(record.spec, self._images).to_dict()
+        tasks = read_dag(workflow)
+        while True:
+            ready, omitted = next_tasks(tasks, record.outcomes)
+            for task in omitted:
+                record = self._board.save(
+                    record, outcomes={**record.outcomes, task.name: "Omitted"}
+                )
+            if not ready:
+                if omitted:
+                    continue
+                return record
+            for task in ready:
+                record = self._run_task(record, task, workflow)
+
+    def _run_task(self, record: JobRecord, task: DagTask, workflow: dict[str, Any]) -> JobRecord:
+        job_id = record.spec.job_id
+        plan = plan_step(workflow, task.template, self._volumes(record.spec))
+        if record.stop_requested and plan.kind == "algorithm":
+            return self._board.save(record, outcomes={**record.outcomes, task.name: "Skipped"})
+        record = self._board.save(record, **judge.before(task.name, self._now()))
+        started = time.monotonic()
+        step = self._launch(record, plan)
+        # Started (its folders mounted): live log readers look again at what they follow.
+        self._board.events.publish(job_id)
+        # publish always runs to its end: it is what gets the logs out of a stopped job.
+        stoppable = task.name != "publish"
+        with self._lock:
+            if stoppable:
+                self._running[job_id] = step
+                if self._closed:
+                    step.stop()
+        if stoppable and self._board.record(job_id).stop_requested:
+            step.stop()
+        deadline = plan.deadline_seconds or self._launcher.deadline_for_trusted_steps
+        exit = step.wait(deadline)
+        with self._lock:
+            self._running.pop(job_id, None)
+        stop_requested = self._board.record(job_id).stop_requested
+        changes = judge.after(
+            task.name, exit, record, self._admin_log_tail(job_id, task.name), self._now()
+        )
+        self._step_ended(record.spec, task.name, exit, time.monotonic() - started, stop_requested)
+        if exit.stopped and not stop_requested:
+            raise ShuttingDown
+        return self._board.save(
+            record, outcomes={**record.outcomes, task.name: _outcome(exit)}, **changes
+        )
+
+    def _step_ended(
+        self, spec: JobSpec, step: str, exit: StepExit, seconds: float, stop_requested: bool
+    ) -> None:
+        killed = ""
+        if exit.oom_killed:
+            killed = "oom"
+        elif exit.timed_out:
+            killed = "deadline"
+        elif exit.stopped:
+            killed = "stop" if stop_requested else "shutdown"
+        event = StepEvent(
+            spec.job_id, spec.environment, step, seconds, _outcome(exit), exit.exit_code, killed
+        )
+        _log.info(
+            "step ended: %s in %.3f s%s",
+            event.outcome.lower(),
+            seconds,
+            f" (killed: {killed})" if killed else "",
+            extra=log_fields(spec, step),
+        )
+        with self._lock:
+            listeners = list(self._step_listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:
+                _log.exception("a step listener failed", extra=log_fields(spec, step))
+
+    def _launch(self, record: JobRecord, plan: StepPlan) -> RunningStep:
+        job_dir = self._jobs_dir / record.spec.job_id
+        if plan.kind == "trusted":
+            for mount in plan.mounts:
+                if mount.source is not None and not mount.read_only:
+                    mount.source.mkdir(parents=True, exist_ok=True)
+            return self._launcher.start_trusted(plan, job_dir / "steps.stderr")
+        return self._launcher.start_algorithm(
+            plan,
+            self.runtime(record.spec),
+            record.spec.limits,
+            f"job-{record.spec.job_id}",
+            work_dir=job_dir,
+        )
+
+    def _volumes(self, spec: JobSpec) -> JobVolumes:
+        job_dir = self._jobs_dir / spec.job_id
+        return JobVolumes(data=job_dir / "volume", spec=job_dir / "spec", results=self._results_dir)
+
+    def _admin_log_tail(self, job_id: str, task: str) -> str:
+        log = self._jobs_dir / job_id / "volume" / "admin" / f"{task}.log"
+        try:
+            lines = log.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return lines[-1] if lines else ""
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+
+def _outcome(exit: StepExit) -> str:
+    return "Succeeded" if exit.succeeded else "Failed"
+
+
+def log_fields(spec: JobSpec, step: str = "") -> dict[str, str]:
+    """What every engine log line carries (read by the structured log formatter)."""
+    fields = {"job_id": spec.job_id, "owner": spec.owner, "environment": spec.environment}
+    return {**fields, "step": step} if step else fields

@@ -1,0 +1,141 @@
+"""Per-environment job slots and a FIFO queue whose entries expire at their deadline.
+
+No polling: one thread sleeps on a condition until the earliest queue deadline or until a
+submit or a finished job wakes it. Callbacks run outside the lock, so they may call back in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["QueueFull", "Scheduler"]
+
+
+class QueueFull(Exception):
+    """The environment's queue holds as many jobs as it may."""
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    job_id: str
+    deadline: float | None  # wall-clock seconds; None: waits as long as it takes
+
+
+class Scheduler:
+    """Runs at most ``limits[env]`` jobs of an environment at once; the rest wait in order."""
+
+    def __init__(
+        self,
+        *,
+        limits: Mapping[str, int],
+        default_limit: int,
+        max_queued: int,
+        start: Callable[[str], None],
+        expire: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._limits = dict(limits)
+        self._default = default_limit
+        self._max_queued = max_queued
+        self._start = start
+        self._expire = expire
+        self._clock = clock
+        self._changed = threading.Condition()
+        self._running: dict[str, set[str]] = {}
+        self._queues: dict[str, deque[_Waiting]] = {}
+        self._closed = False
+        self._thread = threading.Thread(target=self._expire_loop, name="c2d-queue", daemon=True)
+        self._thread.start()
+
+    def limit(self, environment: str) -> int:
+        return self._limits.get(environment, self._default)
+
+    def admit(self, job_id: str, environment: str, deadline: float | None) -> bool:
+        """Start the job now (True) or queue it (False); QueueFull when the queue is full."""
+        with self._changed:
+            running = self._running.setdefault(environment, set())
+            queue = self._queues.setdefault(environment, deque())
+            if not queue and len(running) < self.limit(environment):
+                running.add(job_id)
+                start = True
+            elif len(queue) >= self._max_queued:
+                raise QueueFull(f"environment {environment} already queues {len(queue)} jobs")
+            else:
+                queue.append(_Waiting(job_id, deadline))
+                start = False
+            self._changed.notify_all()
+        if start:
+            self._start(job_id)
+        return start
+
+    def release(self, job_id: str, environment: str) -> None:
+        """The job has ended: its slot goes to the next job in the queue."""
+        with self._changed:
+            self._running.get(environment, set()).discard(job_id)
+            started, expired = self._advance(environment)
+            self._changed.notify_all()
+        self._dispatch(started, expired)
+
+    def running(self, environment: str) -> int:
+        with self._changed:
+            return len(self._running.get(environment, ()))
+
+    def queued(self, environment: str) -> int:
+        with self._changed:
+            return len(self._queues.get(environment, ()))
+
+    def depths(self) -> dict[str, int]:
+        """Queued jobs per environment (every environment seen so far, zeros included)."""
+        with self._changed:
+            return {env: len(queue) for env, queue in self._queues.items()}
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        self._thread.join(timeout=5)
+
+    def _advance(self, environment: str) -> tuple[list[str], list[str]]:
+        """Under the lock: drop expired entries, fill free slots from the queue's head."""
+        now = self._clock()
+        queue = self._queues.get(environment, deque())
+        expired = [w.job_id for w in queue if w.deadline is not None and w.deadline <= now]
+        if expired:
+            self._queues[environment] = queue = deque(w for w in queue if w.job_id not in expired)
+        running = self._running.setdefault(environment, set())
+        started: list[str] = []
+        while queue and len(running) < self.limit(environment):
+            job_id = queue.popleft().job_id
+            running.add(job_id)
+            started.append(job_id)
+        return started, expired
+
+    def _dispatch(self, started: list[str], expired: list[str]) -> None:
+        for job_id in expired:
+            self._expire(job_id)
+        for job_id in started:
+            self._start(job_id)
+
+    def _expire_loop(self) -> None:
+        while True:
+            with self._changed:
+                if self._closed:
+                    return
+                deadlines = [
+                    w.deadline
+                    for queue in self._queues.values()
+                    for w in queue
+                    if w.deadline is not None
+                ]
+                timeout = max(0.0, min(deadlines) - self._clock()) if deadlines else None
+                if timeout is None or timeout > 0:
+                    self._changed.wait(timeout)
+                if self._closed:
+                    return
+                actions = [self._advance(env) for env in list(self._queues)]
+            for started, expired in actions:
+                self._dispatch(started, expired)

@@ -1,0 +1,186 @@
+"""The trusted steps as WorkflowTemplates (``templateRef`` targets) and their local resolution.
+
+``configure`` and ``publish`` live in WorkflowTemplates installed by the operator (``argo/`` holds
+their YAML, generated from ``step_templates`` and golden-tested); each job's Workflow refers to
+them with ``templateRef``. The local engine has no cluster to look them up in, so
+``inline_template_refs`` replaces every reference by the very template built here, with the
+task's arguments substituted, before the Workflow is walked.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from hera.workflows import models as m
+from hera.workflows.container import Container
+from hera.workflows.parameter import Parameter
+from hera.workflows.workflow_template import WorkflowTemplate
+
+from workflows import contract
+
+__all__ = [
+    "CONFIGURE_TEMPLATE",
+    "JOB_ID_PARAMETER",
+    "PUBLISH_TEMPLATE",
+    "STEP_LABEL",
+    "inline_template_refs",
+    "restricted_security_context",
+    "step_template_dicts",
+    "step_templates",
+]
+
+STEP_LABEL = "c2d/step"
+CONFIGURE_TEMPLATE = "c2d-configure"
+PUBLISH_TEMPLATE = "c2d-publish"
+JOB_ID_PARAMETER = "job-id"
+_PARAMETER = re.compile(r"\{\{\s*inputs\.parameters\.([A-Za-z0-9_-]+)\s*\}\}")
+
+
+def restricted_security_context() -> m.SecurityContext:
+    """Non-root uid 1000, no privilege escalation, no capabilities, read-only root, seccomp."""
+    return m.SecurityContext(
+        run_as_non_root=True,
+        run_as_user=contract.ALGORITHM_UID,
+        run_as_group=contract.ALGORITHM_UID,
+        allow_privilege_escalation=False,
+        capabilities=m.Capabilities(drop=["ALL"]),
+        read_only_root_filesystem=True,
+        seccomp_profile=m.SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def _mount(
+    volume: str, path: str, *, sub_path: str | None = None, read_only: bool = False
+) -> m.VolumeMount:
+    return m.VolumeMount(
+        name=volume, mount_path=path, sub_path=sub_path, read_only=read_only or None
+    )
+
+
+def step_templates(steps_image: str) -> list[WorkflowTemplate]:
+    """The two WorkflowTemplates: ``c2d-configure`` (template ``configure``) and ``c2d-publish``.
+
+    Their volume mounts name the volumes every job Workflow declares (the job volume, the spec
+    Secret, result storage); the job id arrives as the ``job-id`` parameter.
+    """
+    configure = Container(
+        name="configure",
+        image=steps_image,
+        command=["python", "-m", "steps.configure"],
+        volume_mounts=[
+            _mount(contract.VOLUME_DATA, contract.DATA, sub_path="data"),
+            _mount(contract.VOLUME_DATA, contract.ADMIN_LOGS, sub_path="admin"),
+            _mount(contract.VOLUME_SPEC, contract.SPEC_DIR, read_only=True),
+        ],
+        security_context=restricted_security_context(),
+        labels={STEP_LABEL: "configure"},
+    )
+    publish = Container(
+        name="publish",
+        image=steps_image,
+        command=["python", "-m", "steps.publish"],
+        inputs=[Parameter(name=JOB_ID_PARAMETER)],
+        volume_mounts=[
+            _mount(contract.VOLUME_DATA, contract.DATA, sub_path="data", read_only=True),
+            _mount(contract.VOLUME_DATA, contract.ADMIN_LOGS, sub_path="admin"),
+            _mount(contract.VOLUME_SPEC, contract.SPEC_DIR, read_only=True),
+            _mount(
+                contract.VOLUME_RESULTS,
+                contract.RESULTS,
+                sub_path=f"{{{{inputs.parameters.{JOB_ID_PARAMETER}}}}}",
+            ),
+        ],
+        security_context=restricted_security_context(),
+        labels={STEP_LABEL: "publish"},
+    )
+    labels = {"app.kubernetes.io/part-of": "c2d"}
+    built = []
+    for name, container in ((CONFIGURE_TEMPLATE, configure), (PUBLISH_TEMPLATE, publish)):
+        with WorkflowTemplate(name=name, labels=labels) as template:
+            template.templates.append(container)
+        built.append(template)
+    return built
+
+
+def step_template_dicts(steps_image: str) -> dict[str, dict[str, Any]]:
+    """``step_templates`` as JSON objects, by WorkflowTemplate name."""
+    return {t.name or "": t.to_dict() for t in step_templates(steps_image)}
+
+
+def inline_template_refs(
+    workflow: Mapping[str, Any], library: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A copy of ``workflow`` whose DAG tasks name local templates instead of ``templateRef``s.
+
+    Each referenced template is copied from ``library`` (default: ``step_template_dicts`` with
+    the default image) under its own name, its ``{{inputs.parameters.x}}`` replaced by the
+    task's arguments. A reference to an unknown WorkflowTemplate is a ``ValueError``.
+    """
+    resolved: dict[str, Any] = copy.deepcopy(dict(workflow))
+    templates: list[dict[str, Any]] = resolved["spec"]["templates"]
+    known = {t["name"] for t in templates}
+    for dag_template in [t for t in templates if "dag" in t]:
+        for task in dag_template["dag"]["tasks"]:
+            ref = task.pop("templateRef", None)
+            if ref is None:
+                continue
+            found = _referenced(ref, library if library is not None else _default_library())
+            arguments = {
+                p["name"]: str(p.get("value", ""))
+                for p in task.pop("arguments", {}).get("parameters", [])
+            }
+            inlined = _substitute(found, _parameter_values(found, arguments))
+            inlined.pop("inputs", None)
+            name = inlined["name"]
+            if name in known:
+                raise ValueError(f"templateRef {ref['name']}/{name}: a template has that name")
+            templates.append(inlined)
+            known.add(name)
+            task["template"] = name
+    return resolved
+
+
+def _default_library() -> dict[str, dict[str, Any]]:
+    return step_template_dicts("c2d:0.1.0")
+
+
+def _referenced(ref: Mapping[str, Any], library: Mapping[str, Mapping[str, Any]]) -> Any:
+    source = library.get(ref["name"])
+    if source is None:
+        raise ValueError(f"templateRef names an unknown WorkflowTemplate {ref['name']!r}")
+    for template in source["spec"]["templates"]:
+        if template["name"] == ref["template"]:
+            return copy.deepcopy(template)
+    raise ValueError(f"WorkflowTemplate {ref['name']!r} has no template {ref['template']!r}")
+
+
+def _parameter_values(template: Mapping[str, Any], arguments: Mapping[str, str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for parameter in template.get("inputs", {}).get("parameters", []):
+        name = parameter["name"]
+        if name in arguments:
+            values[name] = arguments[name]
+        elif "default" in parameter:
+            values[name] = str(parameter["default"])
+        else:
+            raise ValueError(f"template {template['name']!r}: no value for parameter {name!r}")
+    return values
+
+
+def _substitute(node: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(node, str):
+
+        def value(match: re.Match[str]) -> str:
+            if match.group(1) not in values:
+                raise ValueError(f"unknown parameter {match.group(1)!r}")
+            return values[match.group(1)]
+
+        return _PARAMETER.sub(value, node)
+    if isinstance(node, list):
+        return [_substitute(item, values) for item in node]
+    if isinstance(node, dict):
+        return {key: _substitute(item, values) for key, item in node.items()}
+    return node
