@@ -72,11 +72,13 @@ class Bench:
         return job
 
 
-def wait_final(bench: Bench, owner: str, job_id: str, timeout: float = 600) -> dict[str, Any]:
+def wait_final(
+    bench: Bench, owner: str, job_id: str, timeout: float = 600, poll: float = _POLL_SECONDS
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = bench.status(owner, job_id)
         if JobStatus(job["status"]) in TERMINAL_STATUSES:
             return job
-        time.sleep(_POLL_SECONDS)
+        time.sleep(poll)
     raise TimeoutError(f"job {job_id} did not finish within {timeout} s")

@@ -46,10 +46,17 @@ def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engi
             default_concurrency=settings.max_concurrent_jobs,
             max_queued=settings.max_queued_jobs,
             step_env={SOURCE_NETWORKS_ENV: settings.source_networks},
+            storage_expiry=lambda env_id: _storage_expiry(config, env_id),
         )
     except SandboxUnavailable as error:
         raise EngineError(f"cannot start the local engine: {error}") from error
     return engine, engine.sandbox_description
+
+
+def _storage_expiry(config: ProviderConfig, env_id: str) -> int:
+    """Seconds results are kept; a job whose environment left the config keeps the first's."""
+    env = config.environment(env_id) or config.environments[0]
+    return env.storage_expiry
 
 
 def _slots(env: EnvironmentConfig, settings: Settings) -> int:

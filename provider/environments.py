@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -105,6 +105,8 @@ class EnvironmentConfig(_Config):
     max_job_duration: int = Field(default=600, gt=0, alias="maxJobDuration")
     min_job_duration: int = Field(default=1, gt=0, alias="minJobDuration")
     storage_expiry: int = Field(default=7 * 86400, gt=0, alias="storageExpiry")
+    # Seconds a data source may stay silent before configure gives up (status 31/32).
+    download_timeout: float = Field(default=60, gt=0, le=3600, alias="downloadTimeout")
     max_jobs: int = Field(default=4, gt=0, alias="maxJobs")
     resources: tuple[ResourceConfig, ...] = Field(min_length=1)
     free: FreeConfig | None = None
@@ -113,6 +115,10 @@ class EnvironmentConfig(_Config):
     allow_raw_algorithm: bool = Field(default=True, alias="allowRawAlgorithm")
     runtimes: tuple[RuntimeConfig, ...] = Field(min_length=1)
     kubernetes: KubernetesConfig | None = None
+    # Publisher WorkflowTemplates a dataset may name to preprocess its inputs (an allow-list).
+    publisher_templates: tuple[
+        Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")], ...
+    ] = Field(default=(), alias="publisherTemplates")
     # Paid environments: per chain id (a decimal string, as Ocean writes it), how to pay.
     fees: dict[str, tuple[FeeConfig, ...]] = Field(default_factory=dict)
 

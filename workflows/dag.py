@@ -1,8 +1,15 @@
-"""JobSpec → one hera Workflow: configure → algorithm → publish (DESIGN §6).
+"""JobSpec → one hera Workflow: configure → [preprocess →] algorithm, then publish (DESIGN §6).
+
+``publish`` is the Workflow's exit handler (``onExit``): it runs however the DAG ended —
+failed, or stopped with Argo's ``stop`` (not ``terminate``), which skips DAG tasks that have not
+started but still runs exit handlers — so a stopped job's logs come out on both engines. A
+dataset's publisher template (``spec.preprocess_template``) runs between configure and the
+algorithm (``workflows.publisher_templates``).
 
 Pure: reads no environment, clock or network. Both engines take the Workflow built here; the
 Argo engine submits it, the local engine executes it on this machine after resolving the
-``templateRef``s of the trusted steps (``workflows.templates.inline_template_refs``).
+``templateRef``s (``workflows.templates.inline_template_refs``) and walks the exit handler
+after the DAG as Argo does.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from hera.workflows.workflow import Workflow
 from workflows import contract
 from workflows.algorithm_pod import Placement, algorithm_argv, algorithm_pod
 from workflows.annotations import LABEL_PREFIX, job_annotations, job_labels
+from workflows.publisher_templates import PREPROCESS_STEP
 from workflows.spec import JobSpec
 from workflows.templates import (
     CONFIGURE_TEMPLATE,
@@ -29,6 +37,7 @@ from workflows.templates import (
 
 __all__ = [
     "ALGORITHM_UID",
+    "EXIT_HANDLER",
     "LABEL_PREFIX",
     "Placement",
     "StepImages",
@@ -37,7 +46,9 @@ __all__ = [
 ]
 
 ALGORITHM_UID = contract.ALGORITHM_UID
-_ANY_END = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted")
+# The template ``spec.onExit`` names: a DAG whose one task is publish (onExit names a template
+# of the Workflow, so the templateRef to c2d-publish sits one level down).
+EXIT_HANDLER = "exit-handler"
 # Finished Workflows (and, with them, their volume claim and spec Secret) go after a day.
 _TTL_SECONDS = 86400
 
@@ -94,6 +105,7 @@ def build_workflow(
         ttl_strategy=m.TTLStrategy(seconds_after_completion=_TTL_SECONDS),
         active_deadline_seconds=spec.limits.max_job_duration + 3600,
         archive_logs=True if images.archive_logs else None,
+        on_exit=EXIT_HANDLER,
     ) as workflow:
         workflow.templates.append(algorithm)
         with DAG(name="main"):
@@ -101,12 +113,22 @@ def build_workflow(
                 name="configure",
                 template_ref=m.TemplateRef(name=CONFIGURE_TEMPLATE, template="configure"),
             )
-            algorithm(name="algorithm", depends="configure.Succeeded")
+            before_algorithm = "configure"
+            if spec.preprocess_template:
+                Task(
+                    name=PREPROCESS_STEP,
+                    template_ref=m.TemplateRef(
+                        name=spec.preprocess_template, template=PREPROCESS_STEP
+                    ),
+                    depends="configure.Succeeded",
+                )
+                before_algorithm = PREPROCESS_STEP
+            algorithm(name="algorithm", depends=f"{before_algorithm}.Succeeded")
+        with DAG(name=EXIT_HANDLER):
             Task(
                 name="publish",
                 template_ref=m.TemplateRef(name=PUBLISH_TEMPLATE, template="publish"),
                 arguments=[m.Parameter(name=JOB_ID_PARAMETER, value=spec.job_id)],
-                depends=" || ".join(f"algorithm.{result}" for result in _ANY_END),
             )
     return workflow
 

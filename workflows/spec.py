@@ -125,6 +125,11 @@ class JobSpec(_Frozen):
     # Seconds the job may wait for a free slot of its environment (status 1), from created_at;
     # then it ends with status 2. 0: no expiry (the provider refuses a full environment instead).
     queue_max_wait_time: int = Field(default=0, ge=0)
+    # A publisher-defined WorkflowTemplate (its ``preprocess`` template) named by the datasets'
+    # compute service and allowed by the environment: it runs between configure and the algorithm.
+    preprocess_template: (
+        Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")] | None
+    ) = None
 
     @property
     def workflow_name(self) -> str:

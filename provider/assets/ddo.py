@@ -75,6 +75,9 @@ class ComputePolicy(_DdoModel):
     publisher_trusted_algorithm_publishers: list[str] = Field(
         default_factory=list, alias="publisherTrustedAlgorithmPublishers"
     )
+    # c2d's extension (Ocean tooling ignores it): a WorkflowTemplate run before the algorithm,
+    # accepted only when the environment allows it (provider/jobs/preprocess.py).
+    preprocess_template: str | None = Field(default=None, alias="preprocessTemplate")
 
 
 class Credential(_DdoModel):

@@ -23,6 +23,7 @@ from provider.assets.policy import (
 from provider.assets.resolver import AssetResolver
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden, NotFound
+from provider.jobs.preprocess import preprocess_template
 from provider.jobs.resources import job_limits
 from workflows.spec import AlgorithmSpec, Container, FileObject, InputSpec, JobSpec, Limits
 
@@ -40,6 +41,8 @@ class AdmissionContext:
     resolver: AssetResolver
     job_id: str
     now: int
+    # The job runs on this machine: a publisher template needs a local definition and runtime.
+    local_engine: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ def admit_paid_job(request: StartComputeRequest, ctx: AdmissionContext) -> JobSp
 
 def _admit(request: StartComputeRequest, ctx: AdmissionContext, limits: Limits) -> JobSpec:
     env = ctx.environment
+    # How long configure waits on a silent data source (steps/download.py), per environment.
+    limits = limits.model_copy(update={"download_timeout": env.download_timeout})
     algorithm = _resolve_algorithm(request.algorithm, request.consumer_address, ctx)
     _check_image(algorithm.spec.container, env)
     inputs, network, trusted = _resolve_inputs(
@@ -82,6 +87,7 @@ def _admit(request: StartComputeRequest, ctx: AdmissionContext, limits: Limits) 
         network=network,
         additional_viewers=tuple(request.additional_viewers),
         metadata=request.metadata,
+        preprocess_template=preprocess_template(inputs, env, local_engine=ctx.local_engine),
     )
 
 

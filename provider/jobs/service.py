@@ -16,7 +16,15 @@ from provider.errors import BadRequest, Conflict, Forbidden, NotFound
 from provider.jobs.admission import AdmissionContext, admit_free_job, admit_paid_job
 from provider.jobs.render import render_job, render_job_public
 from provider.payments import PaymentGate
-from workflows.engines.base import Engine, EngineError, JobNotFound, JobState, StoredResult
+from workflows.engines.base import (
+    Engine,
+    EngineError,
+    JobNotFound,
+    JobState,
+    ResultsExpired,
+    StoredResult,
+)
+from workflows.engines.local import LocalEngine
 
 __all__ = ["Credentials", "JobService"]
 
@@ -62,6 +70,7 @@ class JobService:
             resolver=self._resolver,
             job_id=uuid.uuid4().hex,
             now=int(self._clock()),
+            local_engine=isinstance(self._engine, LocalEngine),
         )
         spec = admit_free_job(request, context).model_copy(update={"queue_max_wait_time": wait})
         try:
@@ -98,6 +107,7 @@ class JobService:
             resolver=self._resolver,
             job_id=uuid.uuid4().hex,
             now=int(self._clock()),
+            local_engine=isinstance(self._engine, LocalEngine),
         )
 
     def status(
@@ -137,6 +147,8 @@ class JobService:
         self._viewable_job(consumer_address, job_id, Command.GET_COMPUTE_RESULT, credentials)
         try:
             return self._engine.result(job_id, index)
+        except ResultsExpired as error:
+            raise NotFound(str(error)) from error
         except JobNotFound as error:
             raise NotFound(f"job {job_id} has no result with index {index}") from error
 
@@ -189,4 +201,8 @@ class JobService:
         # A job outlives a config change that removes its environment; it still renders.
         env = self._config.environment(state.spec.environment)
         expiry = env.storage_expiry if env else self._config.environments[0].storage_expiry
-        return render_job(self._payments.view(state), storage_expiry=expiry)
+        body = render_job(self._payments.view(state), storage_expiry=expiry)
+        payment = self._payments.describe(state.spec.job_id)
+        if payment is not None:
+            body["payment"] = payment
+        return body

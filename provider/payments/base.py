@@ -47,6 +47,10 @@ class PaymentGate(Protocol):
         """The job as clients see it: a finished paid job is settling (71) until settled."""
         ...
 
+    def describe(self, job_id: str) -> dict[str, Any] | None:
+        """The job's ``payment`` block for its owner (Ocean Node's shape), None if free."""
+        ...
+
 
 class NoPayments:
     """A provider that serves no chain: every paid start is refused with the reason."""
@@ -69,6 +73,9 @@ class NoPayments:
 
     def view(self, job: JobState) -> JobState:
         return job
+
+    def describe(self, job_id: str) -> dict[str, Any] | None:
+        return None
 
     @staticmethod
     def _refusal(environment: EnvironmentConfig) -> BadRequest:

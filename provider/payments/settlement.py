@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
 from web3.exceptions import Web3Exception
 
 from provider.chain.client import ChainError
 from provider.chain.escrow import EscrowClient
-from provider.payments.pricing import claim_amount
+from provider.payments.pricing import claim_amount, from_wei
 from provider.payments.store import Settlement, SettlementState, SettlementStore
 from workflows.engines.base import Engine, JobNotFound, JobState
 from workflows.status import JobStatus
@@ -23,7 +25,7 @@ _log = logging.getLogger("c2d.payments")
 
 class Settler:
     """Turns finished paid jobs into claims. Each settlement row moves locked → settling →
-    settled in SQLite; a provider that stops half-way picks the row up again in ``resume``."""
+    settled in SQLite; ``resume`` picks up what a stopped provider or a failed claim left."""
 
     def __init__(
         self, *, escrow: EscrowClient, store: SettlementStore, clock: Callable[[], float]
@@ -31,6 +33,9 @@ class Settler:
         self._escrow = escrow
         self._store = store
         self._clock = clock
+        self._started = int(clock())
+        self._busy_lock = threading.Lock()
+        self._busy: set[str] = set()
 
     def settle(self, job: JobState) -> None:
         """Engine finish listener: settle ``job`` if it is a paid job still locked."""
@@ -47,28 +52,41 @@ class Settler:
             return  # kept: the next start retries the release
         self._store.delete(job_id)
 
-    def resume(self, engine: Engine) -> threading.Thread:
-        """Settle, in the background, what a previous run left locked or half-settled."""
+    def resume(self, engine: Engine, *, every: float = 30.0) -> threading.Thread:
+        """Settle, in the background now and then every ``every`` seconds, the ended jobs whose
+        rows are still locked or settling (left by a previous run or a failed claim)."""
         thread = threading.Thread(
-            target=self._resume, args=(engine,), name="settlement-resume", daemon=True
+            target=self._sweep_forever, args=(engine, every), name="settlement", daemon=True
         )
         thread.start()
         return thread
 
-    def settling_view(self, job: JobState) -> JobState:
-        if job.status != JobStatus.FINISHED:
-            return job
-        row = self._store.get(job.spec.job_id)
-        if row is None or row.state == SettlementState.SETTLED:
-            return job
-        return dataclasses.replace(job, status=JobStatus.SETTLING)
+    def describe(self, job_id: str) -> dict[str, Any] | None:
+        row = self._store.get(job_id)
+        if row is None:
+            return None
+        settled = row.state == SettlementState.SETTLED
+        released = settled and row.claimed == 0
+        return {
+            "chainId": row.chain_id,
+            "token": row.token,
+            "lockTx": row.lock_tx or None,
+            "claimTx": row.settle_tx if settled and not released else None,
+            "cancelTx": row.settle_tx if released and row.settle_tx else None,
+            "cost": float(from_wei(row.claimed if settled else row.locked)),
+            "state": row.state.value,
+        }
 
-    def _resume(self, engine: Engine) -> None:
+    def sweep(self, engine: Engine) -> None:
+        """One pass over the unsettled rows."""
         for row in self._store.unsettled():
             try:
                 job = engine.get(row.job_id)
             except JobNotFound:
-                self.abandon(row.job_id)
+                # Only rows of a previous run: a row of this run may belong to a start
+                # request between its lock and its submit.
+                if row.updated_at < self._started:
+                    self.abandon(row.job_id)
                 continue
             if job.date_finished is None:
                 continue  # still running: the engine's finish listener settles it
@@ -79,7 +97,36 @@ class Settler:
                 row = claimed
             self._settle(row, job)
 
+    def settling_view(self, job: JobState) -> JobState:
+        if job.status != JobStatus.FINISHED:
+            return job
+        row = self._store.get(job.spec.job_id)
+        if row is None or row.state == SettlementState.SETTLED:
+            return job
+        return dataclasses.replace(job, status=JobStatus.SETTLING)
+
+    def _sweep_forever(self, engine: Engine, every: float) -> None:
+        while True:
+            try:
+                self.sweep(engine)
+            except Exception:
+                _log.exception("settlement sweep failed; next try in %s s", every)
+            time.sleep(every)
+
     def _settle(self, row: Settlement, job: JobState) -> None:
+        with self._busy_lock:
+            if row.job_id in self._busy:
+                return  # the listener and a sweep met: one claim is enough
+            self._busy.add(row.job_id)
+        try:
+            current = self._store.get(row.job_id)  # the row may have been settled meanwhile
+            if current is not None and current.state == SettlementState.SETTLING:
+                self._settle_once(current, job)
+        finally:
+            with self._busy_lock:
+                self._busy.discard(row.job_id)
+
+    def _settle_once(self, row: Settlement, job: JobState) -> None:
         if row.locked == 0 or not row.lock_tx:
             self._store.finish(row.job_id, claimed=0, settle_tx="", note="nothing was locked")
             return

@@ -30,6 +30,7 @@ _COLUMNS = (
     "job_id, chain_id, token, payer, escrow_job_id, per_minute, locked, state, claimed,"
     " lock_tx, settle_tx, note"
 )
+_READ = _COLUMNS + ", updated_at"
 
 
 class SettlementState(StrEnum):
@@ -52,6 +53,7 @@ class Settlement:
     lock_tx: str = ""
     settle_tx: str = ""
     note: str = ""
+    updated_at: int = 0  # unix seconds of the last change (set by the store)
 
 
 class SettlementStore:
@@ -70,7 +72,7 @@ class SettlementStore:
     def get(self, job_id: str) -> Settlement | None:
         with connect(self._db_path) as connection:
             found = connection.execute(
-                f"SELECT {_COLUMNS} FROM settlements WHERE job_id = ?",  # noqa: S608
+                f"SELECT {_READ} FROM settlements WHERE job_id = ?",  # noqa: S608
                 (job_id,),
             ).fetchone()
         return _row(found) if found else None
@@ -78,7 +80,7 @@ class SettlementStore:
     def unsettled(self) -> list[Settlement]:
         with connect(self._db_path) as connection:
             rows = connection.execute(
-                f"SELECT {_COLUMNS} FROM settlements WHERE state != ?",  # noqa: S608
+                f"SELECT {_READ} FROM settlements WHERE state != ?",  # noqa: S608
                 (SettlementState.SETTLED.value,),
             ).fetchall()
         return [_row(r) for r in rows]
@@ -143,4 +145,5 @@ def _row(raw: tuple[object, ...]) -> Settlement:
         lock_tx=str(raw[9]),
         settle_tx=str(raw[10]),
         note=str(raw[11]),
+        updated_at=int(str(raw[12])),
     )

@@ -75,7 +75,8 @@ class FakeCluster:
         if method == "GET" and name is None:
             if watching:
                 return ("lines", self._events(kind, query, False))
-            selector = (query.get("labelSelector") or query.get("listOptions.labelSelector"))[0]
+            selectors = query.get("labelSelector") or query.get("listOptions.labelSelector")
+            selector = (selectors or [""])[0]
             items = [o for o in getattr(self, kind).values() if _selects(selector, o)]
             return {"metadata": {"resourceVersion": str(self.version)}, "items": items}
         if method == "POST" and name is None:

@@ -11,7 +11,11 @@ T0 = "2026-11-25T10:00:00Z"
 T1 = "2026-11-25T10:00:10Z"
 T2 = "2026-11-25T10:01:10Z"
 T3 = "2026-11-25T10:01:20Z"
-STEP_TEMPLATES = {"configure": "c2d-configure", "publish": "c2d-publish"}
+STEP_TEMPLATES = {
+    "configure": "c2d-configure",
+    "publish": "c2d-publish",
+    "preprocess": "publisher-preprocess-csv",
+}
 
 
 def node(
@@ -24,9 +28,11 @@ def node(
     started: str = T1,
     finished: str | None = T2,
 ) -> dict[str, Any]:
+    # publish runs in the exit handler: Argo names its nodes under "<workflow>.onExit".
+    parent = f"{workflow}.onExit" if task == "publish" else workflow
     found: dict[str, Any] = {
         "id": f"{workflow}-{abs(hash(task)) % 10**10}",
-        "name": f"{workflow}.{task}",
+        "name": f"{parent}.{task}",
         "displayName": task,
         "type": "Skipped" if phase == "Omitted" else "Pod",
         "phase": phase,
@@ -75,6 +81,17 @@ def workflow(
     }
     for step in steps or []:
         nodes[step["id"]] = step
+        if step["displayName"] == "publish":
+            exit_node = f"{name}.onExit"
+            nodes[exit_node] = {
+                "id": exit_node,
+                "name": exit_node,
+                "displayName": exit_node,
+                "type": "DAG",
+                "templateName": "exit-handler",
+                "phase": step["phase"],
+                "startedAt": step["startedAt"],
+            }
     status: dict[str, Any] = {"phase": phase, "startedAt": T0, "nodes": nodes}
     if phase in ("Succeeded", "Failed", "Error"):
         status["finishedAt"] = T3

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
+from provider.environments import ProviderConfig
 from tests.argo.schemas import errors
 from tests.workflows.support import REPO
+from workflows.publisher_templates import PUBLISHER_TEMPLATE_LABEL, REGISTERED
 from workflows.templates import step_templates
 
 ARGO = REPO / "argo"
@@ -19,6 +21,15 @@ GENERATED = BASE / "workflow-templates.yaml"
 HEADER = (
     "# Generated from workflows/templates.py (tests/argo/test_manifests.py); do not edit by hand.\n"
 )
+EXAMPLE = ARGO / "examples" / "preprocess-template.yaml"
+EXAMPLE_HEADER = """\
+# A publisher-defined step: a WorkflowTemplate a dataset's compute service may name
+# (compute.preprocessTemplate) to prepare its inputs before the algorithm; here: drop a header
+# row from every input file. Install it (kubectl -n c2d-jobs apply -f this file) and list its
+# name in the environment's publisherTemplates: the provider runs no other. docs/deploy.md §9.
+# Generated from workflows/publisher_templates.py (tests/argo/test_manifests.py); do not edit
+# by hand: the local engine runs the same definition.
+"""
 
 
 def _documents(path: Path) -> list[dict[str, Any]]:
@@ -80,6 +91,28 @@ def test_workflow_templates_are_generated_from_the_python_definition() -> None:
     assert GENERATED.read_text() == text, "regenerate with C2D_UPDATE_GOLDEN=1"
 
 
+def test_publisher_template_example_is_generated_from_the_registered_definition() -> None:
+    text = EXAMPLE_HEADER + yaml.safe_dump_all(
+        [build().to_dict() for build in REGISTERED.values()], sort_keys=False
+    )
+    if os.environ.get("C2D_UPDATE_GOLDEN") == "1":
+        EXAMPLE.write_text(text)
+    assert EXAMPLE.read_text() == text, "regenerate with C2D_UPDATE_GOLDEN=1"
+    for document in _documents(EXAMPLE):
+        assert document["metadata"]["labels"][PUBLISHER_TEMPLATE_LABEL] == "true"
+        (step,) = document["spec"]["templates"]
+        assert step["name"] == "preprocess"
+        assert step["metadata"]["labels"]["c2d/step"] == "preprocess"
+
+
+def test_overlay_environments_allow_only_templates_shipped_here() -> None:
+    patch = _documents(ARGO / "overlays" / "example" / "environments.yaml")[0]
+    config = ProviderConfig.model_validate(yaml.safe_load(patch["data"]["environments.yaml"]))
+    shipped = {d["metadata"]["name"] for d in _documents(EXAMPLE)}
+    allowed = {name for env in config.environments for name in env.publisher_templates}
+    assert allowed and allowed <= shipped
+
+
 def test_provider_role_is_namespaced_and_minimal() -> None:
     kinds = {d["kind"] for d in _base_objects()}
     assert "ClusterRole" not in kinds and "ClusterRoleBinding" not in kinds
@@ -115,12 +148,18 @@ def test_the_algorithm_gets_no_traffic_and_the_steps_no_private_addresses() -> N
     assert deny["podSelector"] == {"matchLabels": {"c2d/step": "algorithm"}}
     assert set(deny["policyTypes"]) == {"Ingress", "Egress"}
     assert not deny.get("ingress") and not deny.get("egress")
+    selected = {}
     for name in ("c2d-steps-cluster-egress", "c2d-steps-data-sources"):
         policy = _named("NetworkPolicy", name)["spec"]
         (expression,) = policy["podSelector"]["matchExpressions"]
         assert "algorithm" not in expression["values"]
         assert {"configure", "publish"} <= set(expression["values"])
         assert not policy.get("ingress")
+        selected[name] = set(expression["values"])
+    # A publisher's preprocess step: selected by an egress policy (else it could reach anything),
+    # the cluster one only: no data sources.
+    assert "preprocess" in selected["c2d-steps-cluster-egress"]
+    assert "preprocess" not in selected["c2d-steps-data-sources"]
     sources = _named("NetworkPolicy", "c2d-steps-data-sources")["spec"]["egress"]
     (block,) = [peer["ipBlock"] for rule in sources for peer in rule["to"]]
     assert block["cidr"] == "0.0.0.0/0"

@@ -18,6 +18,7 @@ import yaml
 from provider.assets.ddo import Container, container_section_checksum, did_for
 from provider.cli import main
 from provider.demo import assets as demo
+from tests.argo.schemas import errors
 from workflows.annotations import spec_from_annotations
 
 GOLDEN = Path(__file__).parents[1] / "workflows" / "golden" / "render_did_job.yaml"
@@ -137,3 +138,65 @@ def test_render_refuses_what_admission_refuses(
     request.write_text("[]")
     code, out, err = _render(request, capsys)
     assert code == 2 and "JSON object" in err
+
+
+def _with_template(
+    home: Path, tmp_path: Path, allowed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The DID request, its dataset naming a template only the cluster has, and a config."""
+    request, _, _ = _request(home, tmp_path)
+    path = home / "assets" / "dataset.json"
+    ddo = json.loads(path.read_text())
+    ddo["services"][0]["compute"]["preprocessTemplate"] = "cluster-only-template"
+    path.write_text(json.dumps(ddo))
+    environment = {
+        "id": "free",
+        "resources": [
+            {"id": "cpu", "total": 4, "max": 2},
+            {"id": "ram", "total": 4, "max": 2},
+            {"id": "disk", "total": 4, "max": 2},
+        ],
+        "free": {"maxJobDuration": 600},
+        "runtimes": [{"images": ["python:3.11"]}],
+        "publisherTemplates": allowed,
+    }
+    config = tmp_path / "environments.yaml"
+    config.write_text(yaml.safe_dump({"environments": [environment]}))
+    monkeypatch.setenv("C2D_CONFIG", str(config))
+    return request
+
+
+def test_render_runs_an_allowed_publisher_template_before_the_algorithm(
+    home: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a cluster the template need not be registered locally: the operator installed it.
+    request = _with_template(home, tmp_path, ["cluster-only-template"], monkeypatch)
+    code, out, err = _render(request, capsys)
+    assert (code, err) == (0, "")
+    workflow = yaml.safe_load(out)
+    assert errors(workflow) == []
+    main_dag = next(t for t in workflow["spec"]["templates"] if t["name"] == "main")
+    tasks = {t["name"]: t for t in main_dag["dag"]["tasks"]}
+    assert tasks["preprocess"]["templateRef"] == {
+        "name": "cluster-only-template",
+        "template": "preprocess",
+    }
+    assert tasks["algorithm"]["depends"] == "preprocess.Succeeded"
+    assert workflow["spec"]["onExit"] == "exit-handler"
+    spec = spec_from_annotations(workflow["metadata"]["annotations"])
+    assert spec is not None and spec.preprocess_template == "cluster-only-template"
+
+
+def test_render_refuses_a_template_the_environment_does_not_allow(
+    home: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    request = _with_template(home, tmp_path, [], monkeypatch)
+    code, out, err = _render(request, capsys)
+    assert code == 2 and out == ""
+    assert "preprocess template cluster-only-template is not allowed in environment free" in err

@@ -92,12 +92,15 @@ def test_key_state_config_and_other_processes_are_unreadable(
     assert len(found["proc"]) <= 4, found["proc"]
     for pid, listing in found["proc"].items():
         assert "root" not in listing and "work" not in listing, (pid, listing)
-    # The mount table names the host folders behind the job's binds (bubblewrap shows bind
-    # sources; docs/security.md), but nothing else of the host: no home, no provider state.
+    # The mount table names no host path of the job's folders: the read-only ones are overlays
+    # staged under relative names, the writable ones the job's own file system (sandbox.py).
+    assert str(home) not in found["mounts"], found["mounts"]
+    assert job["jobId"] not in found["mounts"], found["mounts"]
     mounted = [line.split(" ")[3] for line in found["mounts"].splitlines()]
-    job_dirs = [m for m in mounted if m.startswith(str(home))]
-    assert all(m.startswith(str(home / "jobs")) for m in job_dirs), mounted
-    assert not any(m.startswith(("/work", "/root", str(home / "state"))) for m in mounted)
+    assert not any(m.startswith(("/work", "/root", "/tmp", "/home")) for m in mounted), mounted
+    for target in ("/data/inputs", "/data/ddos", "/data/transformations"):
+        line = next(m for m in found["mounts"].splitlines() if f" {target} " in m)
+        assert line.split(" ")[3] == "/" and " overlay " in line, line
     # /data/outputs and /data/logs are on the job's own size-limited file system.
     writable = [line for line in found["mounts"].splitlines() if " /data/outputs " in line]
     assert writable and "/dev/loop" in writable[0], found["mounts"]

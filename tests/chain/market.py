@@ -191,9 +191,12 @@ class Market:
         available, locked = escrow.functions.getUserFunds(payer, self.chain.ocean).call()
         return int(available), int(locked)
 
-    def ocean_balance(self, address: str) -> int:
+    def paid_to(self, address: str, tx: str) -> int:
+        """OCEAN transferred to ``address`` by transaction ``tx``."""
         token = self.client.contract("OceanToken", self.chain.ocean)
-        return int(token.functions.balanceOf(address).call())
+        receipt = self.client.w3.eth.get_transaction_receipt(tx)  # type: ignore[arg-type]
+        transfers = self.client.events(token, "Transfer", receipt)
+        return sum(int(t["args"]["value"]) for t in transfers if t["args"]["to"] == address)
 
 
 def job_body(

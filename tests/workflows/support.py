@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from workflows.dag import StepImages, build_workflow
+from workflows.publisher_templates import local_template_library
 from workflows.spec import JobSpec
 from workflows.templates import inline_template_refs
 
@@ -109,12 +110,23 @@ def gpu_spec() -> JobSpec:
     return make_spec(gpus=1, cpus=4, memory_bytes=8 * 2**30, max_job_duration=3600)
 
 
-SPECS = {"raw": raw_spec, "dids": did_spec, "gpu": gpu_spec}
+PREPROCESS_TEMPLATE = "publisher-preprocess-csv"
+
+
+def preprocess_spec() -> JobSpec:
+    """The DID job, its datasets naming the registered publisher template."""
+    return JobSpec.model_validate(
+        {**did_spec().model_dump(), "preprocess_template": PREPROCESS_TEMPLATE}
+    )
+
+
+SPECS = {"raw": raw_spec, "dids": did_spec, "gpu": gpu_spec, "preprocess": preprocess_spec}
 
 
 def workflow_dict(spec: JobSpec) -> dict[str, Any]:
-    """The Workflow as the local engine walks it: the trusted steps' ``templateRef``s inlined."""
-    return inline_template_refs(build_workflow(spec, StepImages()).to_dict())
+    """The Workflow as the local engine walks it: its ``templateRef``s inlined."""
+    workflow = build_workflow(spec, StepImages()).to_dict()
+    return inline_template_refs(workflow, local_template_library())
 
 
 def template(workflow: dict[str, Any], name: str) -> dict[str, Any]:

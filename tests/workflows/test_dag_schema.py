@@ -29,7 +29,6 @@ from tests.workflows.support import (
 )
 from workflows import contract
 from workflows.dag import StepImages, build_workflow
-from workflows.engines.local.orchestrator import evaluate_depends
 from workflows.spec import JobSpec
 
 SCHEMA_FILE = (
@@ -37,7 +36,6 @@ SCHEMA_FILE = (
 )
 WORKFLOW_DEF = "io.argoproj.workflow.v1alpha1.Workflow"
 INT_OR_STRING_DEF = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
-END_STATES = {"Succeeded", "Failed", "Errored", "Skipped", "Omitted"}
 # Fields of core/v1 PodSpec: Argo's schema has no PodSpec, so the manifest's keys are checked here.
 POD_SPEC_FIELDS = {
     "activeDeadlineSeconds", "affinity", "automountServiceAccountToken", "containers",
@@ -309,22 +307,6 @@ def test_labels_are_valid_and_name_the_job(make: Callable[[], JobSpec]) -> None:
 
 
 # --- the rest of the Workflow -----------------------------------------------------------------
-
-
-@spec_factories
-def test_publish_depends_on_every_end_state_of_the_algorithm(
-    make: Callable[[], JobSpec],
-) -> None:
-    tasks = {t["name"]: t for t in template(workflow_dict(make()), "main")["dag"]["tasks"]}
-    assert set(tasks) == {"configure", "algorithm", "publish"}
-    assert "depends" not in tasks["configure"]
-    assert tasks["algorithm"]["depends"] == "configure.Succeeded"
-    depends = tasks["publish"]["depends"]
-    terms = [term.strip() for term in depends.split("||")]
-    assert {term.partition(".")[0] for term in terms} == {"algorithm"}
-    assert {term.partition(".")[2] for term in terms} == END_STATES
-    for state in END_STATES:
-        assert evaluate_depends(depends, {"configure": "Failed", "algorithm": state})
 
 
 @spec_factories

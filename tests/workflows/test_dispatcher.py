@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.workflows.support import did_spec, raw_spec, template, workflow_dict
+from tests.workflows.support import (
+    did_spec,
+    preprocess_spec,
+    raw_spec,
+    template,
+    workflow_dict,
+)
 from workflows import contract
 from workflows.engines.local.dispatcher import (
     JobVolumes,
     Mount,
     StepPlan,
+    hand_over_writable_mounts,
     parse_quantity,
     plan_step,
 )
@@ -216,3 +224,55 @@ def test_only_a_created_pod_runs(volumes: JobVolumes) -> None:
 def test_a_dag_template_is_not_a_step(volumes: JobVolumes) -> None:
     with pytest.raises(ValueError, match="only container and resource"):
         plan_step(workflow_dict(raw_spec()), "main", volumes)
+
+
+# --- a publisher template ----------------------------------------------------------------------
+
+
+def test_a_publisher_template_runs_sandboxed_with_only_the_inputs(volumes: JobVolumes) -> None:
+    plan = plan_step(workflow_dict(preprocess_spec()), "preprocess", volumes)
+    assert plan.kind == "publisher"  # the algorithm's sandbox, never the trusted steps' host
+    assert plan.image == "python:3.11-slim"
+    assert plan.argv[:2] == ("python", "-c")
+    assert plan.deadline_seconds == 600
+    mounts = _mounts(plan)
+    assert set(mounts) == {contract.INPUTS, contract.DDOS}
+    assert mounts[contract.INPUTS].source == volumes.data / "data" / "inputs"
+    assert not mounts[contract.INPUTS].read_only
+    assert mounts[contract.DDOS].read_only
+
+
+def test_a_template_ref_the_local_engine_cannot_resolve_is_refused(volumes: JobVolumes) -> None:
+    workflow = workflow_dict(raw_spec())
+    workflow = copy.deepcopy(workflow)
+    main = template(workflow, "main")
+    main["dag"]["tasks"].append(
+        {"name": "extra", "templateRef": {"name": "someone-elses", "template": "preprocess"}}
+    )
+    with pytest.raises(ValueError, match="unknown WorkflowTemplate 'someone-elses'"):
+        plan_step(workflow, "configure", volumes)
+
+
+def test_writable_mounts_are_handed_to_the_sandbox_uid(tmp_path: Path) -> None:
+    inputs, ddos = tmp_path / "inputs", tmp_path / "ddos"
+    (inputs / "a").mkdir(parents=True)
+    (inputs / "a" / "0").write_text("x")
+    ddos.mkdir()
+    plan = StepPlan(
+        task="preprocess",
+        kind="publisher",
+        argv=("true",),
+        env={},
+        mounts=(Mount("/data/inputs", inputs), Mount("/data/ddos", ddos, read_only=True)),
+    )
+    hand_over_writable_mounts(plan, uid=4321)
+    if os.geteuid() != 0:
+        assert (inputs / "a" / "0").stat().st_uid == os.geteuid()
+        return
+    for path in (inputs, inputs / "a", inputs / "a" / "0"):
+        assert path.stat().st_uid == 4321, path
+    assert ddos.stat().st_uid == 0
+    trusted = StepPlan(task="configure", kind="trusted", argv=(), env={}, mounts=plan.mounts)
+    (inputs / "b").write_text("y")
+    hand_over_writable_mounts(trusted, uid=4321)
+    assert (inputs / "b").stat().st_uid == 0

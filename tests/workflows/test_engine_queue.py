@@ -134,3 +134,25 @@ def test_a_restart_keeps_queued_jobs_queued_and_runs_them(tmp_path: Path) -> Non
         ]
     finally:
         second.close()
+
+
+def test_a_stopped_queued_job_leaves_the_queue_at_once_with_a_reason(tmp_path: Path) -> None:
+    finished = _Finished()
+    engine = _engine(tmp_path, finished)
+    try:
+        blocker = engine.submit(_spec(SLEEPER))
+        queued = engine.submit(_spec("print('never')", wait=600))
+        assert engine.queue_depths() == {"free": 1}
+        stopped = engine.stop(queued.spec.job_id)
+        # Ended by the stop call itself, while the blocker still holds the only slot.
+        assert stopped.date_finished is not None
+        assert "stopped on request" in stopped.reason
+        assert stopped.results == ()
+        assert engine.queue_depths() == {"free": 0}
+        assert finished.wait(queued.spec.job_id).spec.job_id == queued.spec.job_id
+        assert not (tmp_path / "jobs" / queued.spec.job_id).exists()
+        assert engine.get(blocker.spec.job_id).date_finished is None
+        engine.stop(blocker.spec.job_id)
+        finished.wait(blocker.spec.job_id)
+    finally:
+        engine.close()

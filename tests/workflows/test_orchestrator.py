@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.workflows.support import raw_spec, workflow_dict
+from tests.workflows.support import preprocess_spec, raw_spec, workflow_dict
 from workflows.engines.local.orchestrator import DagTask, evaluate_depends, next_tasks, read_dag
 
 END_STATES = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted")
@@ -185,3 +185,62 @@ def test_real_dag_publishes_after_any_algorithm_end(tasks: list[DagTask], state:
 def test_an_operator_is_never_a_task_name(expression: str) -> None:
     with pytest.raises(ValueError):
         evaluate_depends(expression, {"a": "Succeeded"})
+
+
+# --- the exit handler and the publisher's preprocess step ----------------------------------
+
+
+def test_exit_handler_tasks_follow_the_whole_dag() -> None:
+    workflow = {
+        "spec": {
+            "entrypoint": "main",
+            "onExit": "bye",
+            "templates": [
+                {"name": "t", "container": {"image": "x"}},
+                {"name": "bye", "dag": {"tasks": [{"name": "z", "template": "t"}]}},
+                {
+                    "name": "main",
+                    "dag": {
+                        "tasks": [
+                            {"name": "one", "template": "t"},
+                            {"name": "two", "template": "t", "depends": "one.Succeeded"},
+                        ]
+                    },
+                },
+            ],
+        }
+    }
+    tasks = read_dag(workflow)
+    assert tasks[-1] == DagTask("z", "t", "", on_exit=True)
+    # No depends of its own, yet it waits for every DAG task, including an omitted one.
+    assert _names(next_tasks(tasks, {})) == (["one"], [])
+    assert _names(next_tasks(tasks, {"one": "Failed"})) == ([], ["two"])
+    assert _names(next_tasks(tasks, {"one": "Failed", "two": "Omitted"})) == (["z"], [])
+    # A stopped job: the algorithm Skipped, publish still runs.
+    assert _names(next_tasks(tasks, {"one": "Succeeded", "two": "Skipped"})) == (["z"], [])
+
+
+def test_exit_handler_must_be_a_dag_with_its_own_task_names() -> None:
+    workflow = workflow_dict(raw_spec())
+    workflow["spec"]["onExit"] = "algorithm"
+    with pytest.raises(ValueError, match="DAG templates only"):
+        read_dag(workflow)
+    workflow = workflow_dict(raw_spec())
+    exit_handler = next(t for t in workflow["spec"]["templates"] if t["name"] == "exit-handler")
+    exit_handler["dag"]["tasks"][0]["name"] = "configure"
+    with pytest.raises(ValueError, match="share a task name"):
+        read_dag(workflow)
+
+
+def test_real_dag_with_a_preprocess_step() -> None:
+    tasks = read_dag(workflow_dict(preprocess_spec()))
+    assert [(t.name, t.template, t.on_exit) for t in tasks] == [
+        ("configure", "configure", False),
+        ("preprocess", "preprocess", False),
+        ("algorithm", "algorithm", False),
+        ("publish", "publish", True),
+    ]
+    assert _names(next_tasks(tasks, {"configure": "Succeeded"})) == (["preprocess"], [])
+    failed = {"configure": "Succeeded", "preprocess": "Failed"}
+    assert _names(next_tasks(tasks, failed)) == ([], ["algorithm"])
+    assert _names(next_tasks(tasks, {**failed, "algorithm": "Omitted"})) == (["publish"], [])

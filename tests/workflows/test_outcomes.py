@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.workflows.support import raw_spec
+from tests.workflows.support import preprocess_spec, raw_spec
 from workflows import contract
 from workflows.engines.local import outcomes
 from workflows.engines.local.launcher import StepExit
@@ -204,3 +204,26 @@ def test_interrupted_algorithm_fails_and_never_runs_twice() -> None:
 def test_interrupted_configure_and_publish_resume(status: JobStatus, done: dict[str, str]) -> None:
     record = JobRecord(spec=raw_spec(), status=status, outcomes=done)
     assert outcomes.interrupted(record, NOW) == {}
+
+
+# --- a publisher's preprocess step ---------------------------------------------------------------
+
+
+def _preprocess(exit: StepExit) -> dict[str, Any]:
+    record = JobRecord(spec=preprocess_spec(), status=JobStatus.PROVISIONING)
+    return outcomes.after("preprocess", exit, record, "", NOW)
+
+
+def test_preprocess_keeps_the_provisioning_status() -> None:
+    assert outcomes.before("preprocess", NOW) == {}
+    assert _preprocess(StepExit(0)) == {}
+
+
+def test_a_failed_preprocess_is_a_data_provisioning_failure() -> None:
+    assert _preprocess(StepExit(3)) == {
+        "failure": JobStatus.DATA_PROVISIONING_FAILED,
+        "reason": "preprocess publisher-preprocess-csv exited with code 3",
+    }
+    timed_out = _preprocess(StepExit(137, timed_out=True))
+    assert timed_out["reason"] == "preprocess publisher-preprocess-csv took too long"
+    assert _preprocess(StepExit(137, stopped=True)) == {"reason": "stopped on request"}

@@ -78,3 +78,20 @@ def test_a_full_queue_refuses() -> None:
             scheduler.admit("c", "small", None)
     finally:
         scheduler.close()
+
+
+def test_a_withdrawn_job_leaves_the_queue_and_a_running_one_cannot_be_withdrawn() -> None:
+    calls, now = _Calls(), [0.0]
+    scheduler = _scheduler(calls, now)
+    try:
+        assert scheduler.admit("a", "small", None)
+        assert not scheduler.admit("b", "small", None)
+        assert not scheduler.admit("c", "small", None)
+        assert not scheduler.withdraw("a", "small")
+        assert scheduler.withdraw("b", "small")
+        assert not scheduler.withdraw("b", "small")
+        assert scheduler.queued("small") == 1
+        scheduler.release("a", "small")
+        assert calls.started == ["a", "c"]
+    finally:
+        scheduler.close()

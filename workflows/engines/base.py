@@ -17,6 +17,7 @@ __all__ = [
     "JobState",
     "ResultFile",
     "ResultType",
+    "ResultsExpired",
     "StoredResult",
 ]
 
@@ -29,6 +30,10 @@ class EngineError(Exception):
 
 class JobNotFound(EngineError):
     pass
+
+
+class ResultsExpired(JobNotFound):
+    """The job's results were removed at its storage expiry (the message says when)."""
 
 
 @dataclass(frozen=True)

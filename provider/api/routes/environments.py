@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from provider.api.deps import ServicesDep
 from provider.environments import EnvironmentConfig
+from provider.observability.metrics import JobCounter
 
 __all__ = ["render_environment", "router"]
 
@@ -20,16 +21,22 @@ def compute_environments(
     services: ServicesDep, chain_id: Annotated[int | None, Query(alias="chainId")] = None
 ) -> list[dict[str, Any]]:
     # Free environments serve every chain; paid ones are listed for the chains they are paid on.
+    engine = services.engine
+    depths = engine.queue_depths() if isinstance(engine, JobCounter) else {}
     return [
-        render_environment(env, services.account.address, services.engine.active_jobs(env.id))
+        render_environment(
+            env, services.account.address, engine.active_jobs(env.id), depths.get(env.id, 0)
+        )
         for env in services.config.environments
         if chain_id is None or env.free is not None or str(chain_id) in env.fees
     ]
 
 
 def render_environment(
-    env: EnvironmentConfig, provider_address: str, running: int
+    env: EnvironmentConfig, provider_address: str, active: int, queued: int = 0
 ) -> dict[str, Any]:
+    """``active``: unfinished jobs of the environment, of which ``queued`` wait for a slot."""
+    running = max(0, active - queued)
     body: dict[str, Any] = {
         "id": env.id,
         "description": env.description,
@@ -40,8 +47,8 @@ def render_environment(
         "maxJobs": env.max_jobs,
         "runningJobs": running,
         "runningfreeJobs": running if env.free else 0,
-        "queuedJobs": 0,
-        "queuedFreeJobs": 0,
+        "queuedJobs": queued,
+        "queuedFreeJobs": queued if env.free else 0,
         "fees": {
             chain: [fee.model_dump(by_alias=True) for fee in fees]
             for chain, fees in env.fees.items()

@@ -118,7 +118,7 @@ async function main() {
   summary.lockedWhileRunning = locked.toString();
   const seen = new Set();
   let job;
-  const deadline = Date.now() + 120000;
+  const deadline = Date.now() + 180000;
   while (Date.now() < deadline) {
     job = pickJob(await ProviderInstance.computeStatus(providerUrl, wallet, started.jobId),
       started.jobId);

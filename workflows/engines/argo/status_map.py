@@ -3,7 +3,9 @@
 The Workflow says which step runs and how each ended; only the algorithm Pod, created by a
 ``resource`` template, knows why the algorithm ended (OOMKilled, deadline, image pull error).
 Like the local engine, a failure becomes the status only once the Workflow has finished, so a
-client never sees a final status while ``publish`` still stores the logs.
+client never sees a final status while ``publish`` still stores the logs. ``publish`` is the
+exit handler: it runs after a stop too (not after a terminate), so its failure counts then.
+A publisher's ``preprocess`` step that fails is a data provisioning failure (31).
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ def _failure(
     pod: Mapping[str, Any] | None,
 ) -> tuple[JobStatus | None, str]:
     configure = nodes.get("configure", {})
+    preprocess = nodes.get("preprocess", {})
     algorithm = nodes.get("algorithm", {})
     publish = nodes.get("publish", {})
     if configure.get("phase") in _FAILED and not _stopped(workflow):
@@ -119,6 +122,10 @@ def _failure(
             else JobStatus.DATA_PROVISIONING_FAILED
         )
         return status, _message(configure, f"configure exited with code {code}")
+    if preprocess.get("phase") in _FAILED and not _stopped(workflow):
+        code = _exit_code(preprocess)
+        fallback = f"preprocess {spec.preprocess_template} exited with code {code}"
+        return JobStatus.DATA_PROVISIONING_FAILED, _message(preprocess, fallback)
     pull = image_pull_failure(pod)
     if pull is not None:
         image = spec.algorithm.container.reference
@@ -129,7 +136,7 @@ def _failure(
             return JobStatus.ALGORITHM_FAILED, algorithm_failure
         if not _stopped(workflow):
             return JobStatus.ALGORITHM_FAILED, _message(algorithm, "the algorithm failed")
-    if publish.get("phase") in _FAILED and not _stopped(workflow):
+    if publish.get("phase") in _FAILED and not _workflow_terminated(workflow):
         code = _exit_code(publish)
         status = (
             JobStatus.RESULTS_FETCH_FAILED
@@ -140,7 +147,8 @@ def _failure(
     if _status(workflow).get("phase") in _FAILED and not _stopped(workflow):
         # The Workflow failed outside the steps (its deadline, a volume it could not create).
         message = str(_status(workflow).get("message") or "the workflow failed")
-        if configure.get("phase") != "Succeeded":
+        provisioned = [configure] + ([preprocess] if spec.preprocess_template else [])
+        if any(step.get("phase") != "Succeeded" for step in provisioned):
             return JobStatus.DATA_PROVISIONING_FAILED, message
         if algorithm.get("phase") != "Succeeded":
             return JobStatus.ALGORITHM_FAILED, message
@@ -169,6 +177,13 @@ def _stopped(workflow: Mapping[str, Any]) -> bool:
     if workflow.get("spec", {}).get("shutdown") in ("Stop", "Terminate"):
         return True
     return "Stopped with strategy" in str(_status(workflow).get("message", ""))
+
+
+def _workflow_terminated(workflow: Mapping[str, Any]) -> bool:
+    """Argo's ``terminate`` (unlike ``stop``) kills exit handlers too: publish never finished."""
+    if workflow.get("spec", {}).get("shutdown") == "Terminate":
+        return True
+    return "Stopped with strategy 'Terminate'" in str(_status(workflow).get("message", ""))
 
 
 def _status(workflow: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -129,6 +129,12 @@ class JobBoard:
             snapshot = list(ids)
         return [self.state(job_id) for job_id in snapshot]
 
+    def forget(self, job_id: str) -> None:
+        """Drop the cached view of a finished job (its results were removed at expiry)."""
+        with self._lock:
+            self._done.pop(job_id, None)
+        self.events.publish(job_id)
+
     def unfinished(self) -> list[JobRecord]:
         with self._lock:
             return list(self._live.values())

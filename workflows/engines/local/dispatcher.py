@@ -2,10 +2,14 @@
 
 The dispatcher reads the same Workflow JSON the Argo engine submits; only volume sources differ:
 each Workflow volume becomes a host folder of the job (or a fresh tmpfs for an ``emptyDir``).
+``templateRef``s resolve against the local template library: c2d's own steps (``trusted``, run
+with this installation's Python) and the registered publisher templates (``publisher``, run in
+the algorithm's sandbox with the runtime of their image, as uid 1000).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,10 +19,24 @@ from typing import Any, Literal
 import yaml
 
 from workflows import contract
+from workflows.publisher_templates import local_template_library
 from workflows.templates import inline_template_refs
 
-__all__ = ["JobVolumes", "Mount", "StepPlan", "parse_quantity", "plan_step"]
+__all__ = [
+    "TRUSTED_STEPS",
+    "JobVolumes",
+    "Mount",
+    "StepPlan",
+    "hand_over_writable_mounts",
+    "parse_quantity",
+    "plan_step",
+]
 
+# Templates of c2d's own WorkflowTemplates: the only ones that run outside the sandbox.
+TRUSTED_STEPS = frozenset({"configure", "publish"})
+
+# libyaml's safe loader when present: the pure-Python one takes ~8 ms per algorithm pod.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _QUANTITY = re.compile(r"^([0-9.]+)([A-Za-z]*)$")
 _SUFFIXES = {
     "": 1,
@@ -54,7 +72,7 @@ class Mount:
 @dataclass(frozen=True)
 class StepPlan:
     task: str
-    kind: Literal["trusted", "algorithm"]
+    kind: Literal["trusted", "algorithm", "publisher"]
     argv: tuple[str, ...]
     env: dict[str, str]
     mounts: tuple[Mount, ...]
@@ -74,8 +92,8 @@ def parse_quantity(value: str | int | float) -> float:
 
 
 def plan_step(workflow: Mapping[str, Any], template_name: str, volumes: JobVolumes) -> StepPlan:
-    """The plan of one template; ``templateRef``s to the trusted steps resolve as in the cluster."""
-    workflow = inline_template_refs(workflow)
+    """The plan of one template; ``templateRef``s resolve as in the cluster (local library)."""
+    workflow = inline_template_refs(workflow, local_template_library())
     template = next(t for t in workflow["spec"]["templates"] if t["name"] == template_name)
     if "container" in template:
         return _container_step(workflow, template, volumes)
@@ -90,19 +108,40 @@ def _container_step(
     container = template["container"]
     sources = _workflow_volume_sources(workflow, volumes)
     mounts = tuple(_mount(mount, sources) for mount in container.get("volumeMounts", []))
+    trusted = template["name"] in TRUSTED_STEPS
+    limits = container.get("resources", {}).get("limits", {})
+    deadline = template.get("activeDeadlineSeconds")
     return StepPlan(
         task=template["name"],
-        kind="trusted",
+        kind="trusted" if trusted else "publisher",
         argv=tuple(container.get("command", [])) + tuple(container.get("args", [])),
         env={e["name"]: e.get("value", "") for e in container.get("env", [])},
         mounts=mounts,
+        working_dir=None if trusted else container.get("workingDir"),
         image=container.get("image", ""),
+        deadline_seconds=None if trusted or deadline is None else int(deadline),
+        cpus=parse_quantity(limits["cpu"]) if "cpu" in limits else None,
+        memory_bytes=int(parse_quantity(limits["memory"])) if "memory" in limits else None,
     )
+
+
+def hand_over_writable_mounts(plan: StepPlan, uid: int = contract.ALGORITHM_UID) -> None:
+    """Let a sandboxed publisher step (uid 1000) write its writable mounts, as in a pod where
+    configure itself ran as uid 1000; a no-op unless this process may change owners (root)."""
+    if plan.kind != "publisher" or os.geteuid() != 0:
+        return
+    for mount in plan.mounts:
+        if mount.source is None or mount.read_only or not mount.source.exists():
+            continue
+        os.chown(mount.source, uid, uid)
+        for folder, dirs, files in os.walk(mount.source):
+            for name in dirs + files:
+                os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
 
 
 def _pod_step(template: Mapping[str, Any], volumes: JobVolumes) -> StepPlan:
     resource = template["resource"]
-    pod = yaml.safe_load(resource["manifest"])
+    pod = yaml.load(resource["manifest"], Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     if resource.get("action") != "create" or pod.get("kind") != "Pod":
         raise ValueError(f"template {template['name']!r}: only a created Pod runs here")
     spec = pod["spec"]

@@ -17,12 +17,15 @@ from workflows.engines.base import EngineError, JobNotFound, JobState, StoredRes
 from workflows.engines.local import outcomes as judge
 from workflows.engines.local.board import JobBoard, StepEvent
 from workflows.engines.local.cgroups import Cgroups
+from workflows.engines.local.expiry import Lifetime, ResultExpiry
 from workflows.engines.local.follow import follow_log
 from workflows.engines.local.launcher import Launcher
 from workflows.engines.local.quota import DiskQuotas
+from workflows.engines.local.restart import resumable_jobs
 from workflows.engines.local.runner import JobRunner, ShuttingDown, log_fields
 from workflows.engines.local.runtime import Runtime, require_sandbox_tools
 from workflows.engines.local.scheduler import QueueFull, Scheduler
+from workflows.engines.local.stepserver import StepServer
 from workflows.engines.local.store import JobRecord, JobStore
 from workflows.spec import JobSpec
 from workflows.status import JobStatus
@@ -30,6 +33,7 @@ from workflows.status import JobStatus
 __all__ = ["LocalEngine"]
 
 _log = logging.getLogger("c2d.engine")
+_STOPPED_QUEUED = "stopped on request while queued (it never started)"
 
 
 class LocalEngine:
@@ -46,7 +50,10 @@ class LocalEngine:
         default_concurrency: int = 4,
         max_queued: int = 1000,
         step_env: Mapping[str, str] | None = None,
+        fork_steps: bool = True,
+        storage_expiry: Lifetime | None = None,
     ) -> None:
+        """``fork_steps``: run configure and publish from the pre-started step server."""
         tools = require_sandbox_tools()
         self._cgroups = Cgroups.detect()
         # Absolute: these paths are handed to mount and to the steps, whatever the cwd.
@@ -55,6 +62,9 @@ class LocalEngine:
         self._clock = clock
         for folder in (jobs_dir, results_dir):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._step_server = (
+            StepServer(log_file=jobs_dir / "stepserver.stderr") if fork_steps else None
+        )
         self._launcher = Launcher(
             tools=tools,
             cgroups=self._cgroups,
@@ -62,9 +72,14 @@ class LocalEngine:
             log_dir=jobs_dir,
             quotas=DiskQuotas.detect(),
             step_env=step_env,
+            step_server=self._step_server,
         )
         self._store = JobStore(db_path)
         self._board = JobBoard(self._store, results_dir)
+        # storage_expiry: environment → seconds results are kept (None: forever); see expiry.py.
+        self._expiry = ResultExpiry(
+            results_dir, storage_expiry, removed=self._board.forget, clock=clock
+        )
         self._runner = JobRunner(
             board=self._board,
             launcher=self._launcher,
@@ -86,7 +101,9 @@ class LocalEngine:
             expire=self._expire,
             clock=clock,
         )
+        self.on_finished(self._expiry.finished)
         self._reconcile()
+        self._expiry.start(self._store)
 
     @property
     def sandbox_description(self) -> str:
@@ -119,7 +136,12 @@ class LocalEngine:
         return sum(1 for r in self._board.unfinished() if r.spec.environment == environment)
 
     def stop(self, job_id: str) -> JobState:
-        if self._board.record(job_id).date_finished is None:
+        record = self._board.record(job_id)
+        if record.date_finished is None:
+            if self._scheduler.withdraw(job_id, record.spec.environment):
+                # It never started: it leaves the queue now, with nothing to run or publish.
+                self._end_unstarted(record, JobStatus.FINISHED, _STOPPED_QUEUED)
+                return self._board.state(job_id)
             self._board.request_stop(job_id)
             self._runner.stop(job_id)
         return self._board.state(job_id)
@@ -128,6 +150,7 @@ class LocalEngine:
         for file in self._board.state(job_id).results:
             if file.index == index:
                 return StoredResult(file, self._results_dir / job_id / file.filename)
+        self._expiry.check(self._board.state(job_id))
         raise JobNotFound(f"job {job_id} has no result {index}")
 
     def algorithm_log(self, job_id: str) -> AsyncIterator[bytes]:
@@ -151,9 +174,12 @@ class LocalEngine:
         with self._lock:
             self._closed = True
         self._scheduler.close()
+        self._expiry.close()
         self._runner.close()
         for thread in list(self._threads.values()):
             thread.join(timeout=10)
+        if self._step_server is not None:
+            self._step_server.close()
         self._store.close()
 
     # --- what this engine adds: metrics and queue views ---------------------------------------
@@ -189,14 +215,18 @@ class LocalEngine:
     def _expire(self, job_id: str) -> None:
         record = self._board.record(job_id)
         wait = record.spec.queue_max_wait_time
-        shutil.rmtree(self._jobs_dir / job_id, ignore_errors=True)
-        record = self._board.save(
-            record,
-            status=JobStatus.QUEUE_EXPIRED,
-            date_finished=self._now(),
-            reason=f"no slot became free within queueMaxWaitTime ({wait} s)",
-        )
+        reason = f"no slot became free within queueMaxWaitTime ({wait} s)"
+        self._end_unstarted(record, JobStatus.QUEUE_EXPIRED, reason)
         _log.info("job expired in the queue", extra=log_fields(record.spec))
+
+    def _end_unstarted(self, record: JobRecord, status: JobStatus, reason: str) -> None:
+        """A job that leaves the queue without running: its files go, its end is announced."""
+        job_id = record.spec.job_id
+        shutil.rmtree(self._jobs_dir / job_id, ignore_errors=True)
+        stopped = {"stop_requested": True} if reason == _STOPPED_QUEUED else {}
+        self._board.save(record, status=status, date_finished=self._now(), reason=reason, **stopped)
+        if stopped:
+            _log.info("job stopped in the queue", extra=log_fields(record.spec))
         self._notify(self._board.state(job_id))
 
     # --- running a job ------------------------------------------------------------------------
@@ -258,18 +288,7 @@ class LocalEngine:
     # --- restart ------------------------------------------------------------------------------
     def _reconcile(self) -> None:
         """Unfinished jobs go back in order: queued ones keep their deadline, others resume."""
-        unfinished = self._store.unfinished()
-        # Jobs that were running take the slots first; queued ones follow in their order.
-        unfinished.sort(key=lambda r: r.status == JobStatus.QUEUED)
-        for record in unfinished:
-            job_id = record.spec.job_id
-            if self._cgroups is not None:
-                leftover = self._cgroups.existing(f"job-{job_id}")
-                if leftover is not None:
-                    leftover.remove()
-            changes = judge.interrupted(record, self._now())
-            if changes:
-                record = self._store.update(record, **changes)
+        for record in resumable_jobs(self._store, self._cgroups, self._now()):
             self._board.add(record, stored=True)
             _log.info("job resumed after a restart", extra=log_fields(record.spec))
             try:

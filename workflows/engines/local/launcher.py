@@ -23,6 +23,7 @@ from workflows.engines.local.sandbox import (
     trusted_step_command,
 )
 from workflows.engines.local.seccomp import SeccompUnavailable, filter_bpf, filter_fd
+from workflows.engines.local.stepserver import ForkedStep, StepServer, step_module
 from workflows.spec import Limits
 
 __all__ = ["Launcher", "RunningStep", "StepExit"]
@@ -47,7 +48,7 @@ class StepExit:
 class RunningStep:
     def __init__(
         self,
-        process: subprocess.Popen[bytes],
+        process: subprocess.Popen[bytes] | ForkedStep,
         cgroup: JobCgroup | None,
         quota: QuotaMount | None = None,
     ) -> None:
@@ -62,8 +63,11 @@ class RunningStep:
         self._kill()
 
     def _kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self._process.pid, signal.SIGKILL)
+        if isinstance(self._process, ForkedStep):
+            self._process.kill()
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
         if self._cgroup is not None:
             self._cgroup.kill_all()
 
@@ -98,9 +102,13 @@ class Launcher:
         quotas: DiskQuotas | None = None,
         seccomp: bool = True,
         step_env: Mapping[str, str] | None = None,
+        step_server: StepServer | None = None,
     ) -> None:
-        """``step_env``: operator settings for the trusted steps (e.g. ``C2D_SOURCE_NETWORKS``)."""
+        """``step_env``: operator settings for the trusted steps (e.g. ``C2D_SOURCE_NETWORKS``);
+        ``step_server``: forks the trusted steps from a pre-started helper (else one process
+        each)."""
         self._step_env = dict(step_env or {})
+        self._step_server = step_server
         self._tools = tools
         self._cgroups = cgroups
         self._python = python
@@ -129,6 +137,10 @@ class Launcher:
 
     def start_trusted(self, plan: StepPlan, stderr: Path) -> RunningStep:
         argv, env = trusted_step_command(plan, self._python, self._step_env)
+        server = self._step_server
+        module = step_module(plan.argv, server.modules) if server is not None else None
+        if server is not None and module is not None:
+            return RunningStep(server.start(module[0], module[1], env, stderr), None)
         with stderr.open("ab") as err:
             process = subprocess.Popen(
                 argv,

@@ -1,7 +1,9 @@
 """Pure DAG walk: which tasks of a Workflow's DAG are ready, given the outcomes so far.
 
 Argo's ``depends`` expressions (``task.Succeeded || task.Failed && !other.Skipped``) are
-evaluated here the way Argo does, so the local engine follows the very DAG it would submit.
+evaluated here the way Argo does, so the local engine follows the very DAG it would submit. The
+tasks of the exit handler (``spec.onExit``, a DAG template) follow once every task of the
+entrypoint DAG has ended, whatever its outcome, as Argo runs ``onExit`` after the DAG.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from workflows.publisher_templates import local_template_library
 from workflows.templates import inline_template_refs
 
 __all__ = ["DagTask", "Outcome", "evaluate_depends", "next_tasks", "read_dag"]
@@ -26,26 +29,45 @@ class DagTask:
     name: str
     template: str
     depends: str
+    # A task of the exit handler: runs after every task of the entrypoint DAG has ended.
+    on_exit: bool = False
 
 
 def read_dag(workflow: Mapping[str, Any]) -> list[DagTask]:
-    """The tasks of the entrypoint DAG of a Workflow in its JSON form (``templateRef``s inlined)."""
-    spec = inline_template_refs(workflow)["spec"]
-    entry = next(t for t in spec["templates"] if t["name"] == spec["entrypoint"])
+    """The tasks of the entrypoint DAG, then those of the ``onExit`` DAG, of a Workflow in its
+    JSON form (``templateRef``s inlined from the local engine's template library)."""
+    spec = inline_template_refs(workflow, local_template_library())["spec"]
+    tasks = _dag_tasks(spec, spec["entrypoint"], on_exit=False)
+    if spec.get("onExit"):
+        tasks += _dag_tasks(spec, spec["onExit"], on_exit=True)
+    names = [task.name for task in tasks]
+    if len(set(names)) != len(names):
+        raise ValueError("the entrypoint and exit handler DAGs share a task name")
+    return tasks
+
+
+def _dag_tasks(spec: Mapping[str, Any], template: str, *, on_exit: bool) -> list[DagTask]:
+    found = next((t for t in spec["templates"] if t["name"] == template), None)
+    if found is None or "dag" not in found:
+        raise ValueError(f"template {template!r}: the local engine runs DAG templates only here")
     return [
-        DagTask(name=t["name"], template=t["template"], depends=t.get("depends", ""))
-        for t in entry["dag"]["tasks"]
+        DagTask(t["name"], t["template"], t.get("depends", ""), on_exit)
+        for t in found["dag"]["tasks"]
     ]
 
 
 def next_tasks(
     tasks: list[DagTask], outcomes: Mapping[str, str]
 ) -> tuple[list[DagTask], list[DagTask]]:
-    """(tasks to run now, tasks that can never run and are Omitted) among those not yet done."""
+    """(tasks to run now, tasks that can never run and are Omitted) among those not yet done.
+
+    Exit handler tasks wait until every entrypoint task has an outcome.
+    """
     ready: list[DagTask] = []
     omitted: list[DagTask] = []
+    dag_ended = all(task.name in outcomes for task in tasks if not task.on_exit)
     for task in tasks:
-        if task.name in outcomes:
+        if task.name in outcomes or (task.on_exit and not dag_ended):
             continue
         upstream = _referenced_tasks(task.depends)
         if not upstream.issubset(outcomes):

@@ -34,6 +34,8 @@ def after(task: str, exit: StepExit, record: JobRecord, log_tail: str, now: int)
         return _after_configure(exit, log_tail)
     if task == "algorithm":
         return {"algorithm_finished_at": now, **_after_algorithm(exit, record)}
+    if task == "preprocess":
+        return _after_preprocess(exit, record)
     if task == "publish":
         return _after_publish(exit, record, log_tail)
     return {}
@@ -53,6 +55,17 @@ def _after_configure(exit: StepExit, log_tail: str) -> dict[str, Any]:
     else:
         reason = _step_reason(log_tail, f"configure exited with code {exit.exit_code}")
     return {"failure": status, "reason": reason}
+
+
+def _after_preprocess(exit: StepExit, record: JobRecord) -> dict[str, Any]:
+    """A publisher template that prepares the inputs: its failure is a data provisioning one."""
+    if exit.stopped:
+        return {"reason": STOPPED_REASON}
+    if exit.succeeded:
+        return {}
+    how = "took too long" if exit.timed_out else f"exited with code {exit.exit_code}"
+    template = record.spec.preprocess_template
+    return {"failure": JobStatus.DATA_PROVISIONING_FAILED, "reason": f"preprocess {template} {how}"}
 
 
 def _after_algorithm(exit: StepExit, record: JobRecord) -> dict[str, Any]:

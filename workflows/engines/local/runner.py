@@ -13,7 +13,12 @@ from workflows.dag import StepImages, build_workflow
 from workflows.engines.base import EngineError
 from workflows.engines.local import outcomes as judge
 from workflows.engines.local.board import JobBoard, StepEvent
-from workflows.engines.local.dispatcher import JobVolumes, StepPlan, plan_step
+from workflows.engines.local.dispatcher import (
+    JobVolumes,
+    StepPlan,
+    hand_over_writable_mounts,
+    plan_step,
+)
 from workflows.engines.local.launcher import Launcher, RunningStep, StepExit
 from workflows.engines.local.orchestrator import DagTask, next_tasks, read_dag
 from workflows.engines.local.runtime import Runtime
@@ -101,7 +106,7 @@ class JobRunner:
     def _run_task(self, record: JobRecord, task: DagTask, workflow: dict[str, Any]) -> JobRecord:
         job_id = record.spec.job_id
         plan = plan_step(workflow, task.template, self._volumes(record.spec))
-        if record.stop_requested and plan.kind == "algorithm":
+        if record.stop_requested and plan.kind != "trusted":
             return self._board.save(record, outcomes={**record.outcomes, task.name: "Skipped"})
         record = self._board.save(record, **judge.before(task.name, self._now()))
         started = time.monotonic()
@@ -167,6 +172,15 @@ class JobRunner:
                 if mount.source is not None and not mount.read_only:
                     mount.source.mkdir(parents=True, exist_ok=True)
             return self._launcher.start_trusted(plan, job_dir / "steps.stderr")
+        if plan.kind == "publisher":
+            # A publisher template (preprocess): the algorithm's sandbox, its image's runtime.
+            hand_over_writable_mounts(plan)
+            runtime = self._runtimes.get(record.spec.environment, {}).get(plan.image)
+            if runtime is None:
+                raise EngineError(f"image {plan.image} of step {plan.task} has no local runtime")
+            return self._launcher.start_algorithm(
+                plan, runtime, record.spec.limits, f"job-{record.spec.job_id}-{plan.task}"
+            )
         return self._launcher.start_algorithm(
             plan,
             self.runtime(record.spec),

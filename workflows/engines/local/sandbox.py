@@ -2,7 +2,8 @@
 
 The algorithm's command line is built in layers, each with one job:
 ``unshare`` (a private mount namespace, as root) → ``sh`` (join the job's cgroups, stage the
-job's folders under a tmpfs that the unprivileged user can reach) → ``prlimit`` (rlimits) →
+job's folders under a tmpfs that the unprivileged user can reach; read-only ones behind an
+overlay, so that ``/proc/self/mountinfo`` in the sandbox names no host path) → ``prlimit`` →
 ``setpriv`` (drop to the algorithm's uid, no capabilities) → ``bwrap`` (the sandbox itself).
 Pure: builds argv lists, starts nothing.
 """
@@ -27,6 +28,8 @@ __all__ = ["SandboxLimits", "algorithm_command", "path_map", "trusted_step_comma
 # Staging point for the job's folders inside the private mount namespace: it only has to exist on
 # the host; a tmpfs hides whatever is there, for this namespace only.
 _STAGING = "/mnt"
+# An empty lower layer: overlayfs wants two when it has no upper one.
+_EMPTY_LAYER = ".empty"
 _COMMANDS_DIR = "/opt/c2d/bin"
 _USR_SYMLINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
@@ -80,9 +83,12 @@ def algorithm_command(
     lines = ["set -e"]
     lines += [f"echo $$ > {shlex.quote(str(procs))}" for procs in cgroup_procs]
     lines.append(f"mount -t tmpfs -o mode=0755,size=64k c2d-staging {_STAGING}")
+    lines.append(f"mkdir {_STAGING}/{_EMPTY_LAYER}")
     for stage, mount in staged:
         lines.append(f"mkdir {stage}")
         lines.append(f"mount --bind {shlex.quote(str(mount.source))} {stage}")
+        if mount.read_only:
+            lines.append(_hide_source(stage))
     lines.append('exec "$@"')
     script = "\n".join(lines)
     rlimits = [
@@ -112,6 +118,19 @@ def algorithm_command(
         *drop,
         *_bwrap(plan, runtime, dict((id(m), s) for s, m in staged), tools["bwrap"], seccomp_fd),
     ]
+
+
+def _hide_source(stage: str) -> str:
+    """Cover a staged read-only bind with a read-only overlay of itself.
+
+    A bind mount keeps its source's path in the mount table (mountinfo's root field: the host
+    path of the job folder); an overlay is a file system of its own whose root is ``/``, and its
+    options show the layers as given: relative to the staging tmpfs, they name nothing of the
+    host. Where overlayfs is missing the plain bind stays (and the path shows).
+    """
+    name = os.path.basename(stage)
+    options = f"ro,lowerdir={name}:{_EMPTY_LAYER}"
+    return f"(cd {_STAGING} && mount -t overlay -o {options} c2d-ro {name}) || true"
 
 
 def _bwrap(

@@ -80,6 +80,17 @@ class Scheduler:
             self._changed.notify_all()
         self._dispatch(started, expired)
 
+    def withdraw(self, job_id: str, environment: str) -> bool:
+        """Take a waiting job out of the queue: True if it was waiting, False if it runs."""
+        with self._changed:
+            queue = self._queues.get(environment, deque())
+            kept = deque(w for w in queue if w.job_id != job_id)
+            if len(kept) == len(queue):
+                return False
+            self._queues[environment] = kept
+            self._changed.notify_all()
+            return True
+
     def running(self, environment: str) -> int:
         with self._changed:
             return len(self._running.get(environment, ()))
