@@ -9,6 +9,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["BodySizeLimit"]
 
 
+_MAX_QUERY_BYTES = 8192
+
+
 class _TooLarge(Exception):
     pass
 
@@ -26,8 +29,8 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self._max:
             await self._refuse(send)
             return
-        if len(scope.get("query_string", b"")) > 8192:
-            await self._refuse(send, what="query string")
+        if len(scope.get("query_string", b"")) > _MAX_QUERY_BYTES:
+            await self._refuse(send, what="query string", limit=_MAX_QUERY_BYTES)
             return
         received = 0
         started = False
@@ -53,8 +56,11 @@ class BodySizeLimit:
             if not started:
                 await self._refuse(send)
 
-    async def _refuse(self, send: Send, what: str = "request body") -> None:
-        body = json.dumps({"error": f"{what} too large (limit {self._max} bytes)"}).encode()
+    async def _refuse(
+        self, send: Send, what: str = "request body", limit: int | None = None
+    ) -> None:
+        limit = self._max if limit is None else limit
+        body = json.dumps({"error": f"{what} too large (limit {limit} bytes)"}).encode()
         await send(
             {
                 "type": "http.response.start",

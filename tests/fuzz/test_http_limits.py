@@ -36,6 +36,7 @@ def test_oversized_body_and_query_are_413_json(strict: ServerProcess) -> None:
         assert body.status_code == 413 and "too large" in body.json()["error"]
         query = http.get(_NONCE, params={"userAddress": "0x" + "a" * 9000})
         assert query.status_code == 413 and "query string" in query.json()["error"]
+        assert "limit 8192 bytes" in query.json()["error"]
 
 
 def test_rate_limits_per_address_then_per_ip(strict: ServerProcess) -> None:

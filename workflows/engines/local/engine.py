@@ -148,8 +148,9 @@ class LocalEngine:
 
     def result(self, job_id: str, index: int) -> StoredResult:
         for file in self._board.state(job_id).results:
-            if file.index == index:
-                return StoredResult(file, self._results_dir / job_id / file.filename)
+            path = self._results_dir / job_id / file.filename
+            if file.index == index and path.is_file():
+                return StoredResult(file, path)
         self._expiry.check(self._board.state(job_id))
         raise JobNotFound(f"job {job_id} has no result {index}")
 
