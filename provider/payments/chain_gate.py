@@ -23,7 +23,7 @@ from provider.chain.orders import (
     check_order_itself,
 )
 from provider.environments import EnvironmentConfig, FeeConfig
-from provider.errors import BadRequest, C2DError
+from provider.errors import BadRequest, C2DError, ServiceUnavailable
 from provider.jobs.resources import resource_amounts
 from provider.payments.base import PaymentGrant
 from provider.payments.escrow_rules import LockRequest, check_escrow
@@ -115,6 +115,8 @@ class ChainPayments(Settler):
                 entry["validOrder"] = item.transfer_tx
                 check_order(facts, want)
                 renew = False
+            except ServiceUnavailable:
+                raise  # the chain did not answer: say so rather than ask for a new order
             except C2DError:
                 pass  # not usable as is: a new order, or a reuse with the fee below
         if renew:
