@@ -38,6 +38,10 @@ class Credentials:
     token: str | None = None
 
 
+# Paid jobs hold an escrow lock of maxJobDuration + 900 s; a queue wait must fit in that grace.
+_PAID_MAX_QUEUE_WAIT = 600
+
+
 class JobService:
     def __init__(
         self,
@@ -58,21 +62,9 @@ class JobService:
 
     def start_free(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
         env = self._authenticated_start(request, Command.FREE_START_COMPUTE, token)
-        # With queueMaxWaitTime the job waits for a slot (status 1); without, a full env refuses.
-        wait = int(request.queue_max_wait_time or 0)
-        if env.free and not wait and self._engine.active_jobs(env.id) >= env.free.max_jobs:
-            raise Conflict(
-                f"environment {env.id} already runs its maximum of {env.free.max_jobs} free jobs;"
-                " try again when one finishes"
-            )
-        context = AdmissionContext(
-            environment=env,
-            resolver=self._resolver,
-            job_id=uuid.uuid4().hex,
-            now=int(self._clock()),
-            local_engine=isinstance(self._engine, LocalEngine),
-        )
-        spec = admit_free_job(request, context).model_copy(update={"queue_max_wait_time": wait})
+        spec = admit_free_job(request, self._admission(env))
+        wait = self._queue_wait(request, env, env.free.max_jobs if env.free else env.max_jobs)
+        spec = spec.model_copy(update={"queue_max_wait_time": wait})
         try:
             state = self._engine.submit(spec)
         except EngineError as error:
@@ -84,14 +76,32 @@ class JobService:
         if env.free is not None:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
         spec = admit_paid_job(request, self._admission(env))
+        wait = self._queue_wait(request, env, env.max_jobs)
+        if wait > _PAID_MAX_QUEUE_WAIT:
+            raise BadRequest(
+                f"queueMaxWaitTime {wait} s is more than a paid job may wait"
+                f" ({_PAID_MAX_QUEUE_WAIT} s): the escrow lock must outlast the wait"
+            )
         grant = self._payments.authorize(request, env, spec)
-        spec = spec.model_copy(update={"agreement_id": grant.agreement_id})
+        spec = spec.model_copy(
+            update={"agreement_id": grant.agreement_id, "queue_max_wait_time": wait}
+        )
         try:
             state = self._engine.submit(spec)
         except EngineError as error:
             self._payments.abandon(spec.job_id)
             raise Conflict(f"the engine refused the job: {error}") from error
         return [self._render(state)]
+
+    def _queue_wait(self, request: StartComputeRequest, env: EnvironmentConfig, slots: int) -> int:
+        """With queueMaxWaitTime a job waits for a slot (status 1); without, a full env refuses."""
+        wait = int(request.queue_max_wait_time or 0)
+        if not wait and self._engine.active_jobs(env.id) >= slots:
+            raise Conflict(
+                f"environment {env.id} already runs its maximum of {slots} jobs;"
+                " try again when one finishes, or give queueMaxWaitTime to wait in the queue"
+            )
+        return wait
 
     def initialize(self, request: StartComputeRequest) -> dict[str, Any]:
         """initializeCompute: admit the would-be job (policy included), then price its orders."""

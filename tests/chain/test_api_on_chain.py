@@ -111,3 +111,14 @@ def test_publish_command_prints_a_did_the_provider_resolves(
     assert answer.json()["datasets"][0]["providerFee"]["providerFeeAddress"] == (
         market.provider_address
     )
+
+
+def test_a_paid_job_may_not_queue_longer_than_its_escrow_lock(
+    market: Market, buyer: LocalAccount
+) -> None:
+    algorithm = market.algorithm()
+    dataset = market.dataset(market.trusting(algorithm))
+    body = {**job_body(algorithm, [dataset]), "queueMaxWaitTime": 3600}
+    answer = market.start(buyer, body)
+    assert answer.status_code == 400
+    assert "queueMaxWaitTime 3600 s" in answer.json()["error"]
