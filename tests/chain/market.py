@@ -241,12 +241,17 @@ def _with_orders(body: dict[str, Any], txs: list[str]) -> dict[str, Any]:
 
 
 def wait_settled(client: C2DClient, job_id: str, timeout: float = 90) -> dict[str, Any]:
+    """The job once it ended and its payment settled (a failed job keeps its failure status
+    while it settles, so the payment block says when settlement is done)."""
     deadline = time.monotonic() + timeout
     job: dict[str, Any] = {}
+    client.login()
     while time.monotonic() < deadline:
         job = client.status(job_id)
         status = JobStatus(job["status"])
-        if status == JobStatus.FINISHED or status in FAILED_STATUSES:
+        ended = status == JobStatus.FINISHED or status in FAILED_STATUSES
+        payment = job.get("payment")
+        if ended and (payment is None or payment["state"] == "settled"):
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} still {job.get('status')} after {timeout} s")

@@ -62,9 +62,8 @@ class LocalEngine:
         self._clock = clock
         for folder in (jobs_dir, results_dir):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._step_server = (
-            StepServer(log_file=jobs_dir / "stepserver.stderr") if fork_steps else None
-        )
+        server = StepServer(log_file=jobs_dir / "stepserver.stderr") if fork_steps else None
+        self._step_server = server
         self._launcher = Launcher(
             tools=tools,
             cgroups=self._cgroups,
