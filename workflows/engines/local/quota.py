@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workflows.contract import ALGORITHM_UID
+from workflows.engines.local import mounts
 
 __all__ = ["DiskQuotas", "QuotaMount", "mounts_under"]
 
@@ -58,7 +59,8 @@ class DiskQuotas:
         """None when loop devices or the tools are missing (then only per-file rlimits remain)."""
         if os.geteuid() != 0 or not Path("/dev/loop-control").exists():
             return None
-        tools = {name: shutil.which(name) for name in ("mkfs.ext4", "mount", "umount")}
+        # Mounts, loop devices and unmounts are system calls (mounts.py); only mkfs is a program.
+        tools = {name: shutil.which(name) for name in ("mkfs.ext4",)}
         if any(path is None for path in tools.values()):
             return None
         return cls({name: path for name, path in tools.items() if path is not None})
@@ -80,7 +82,7 @@ class DiskQuotas:
             "-N", str(inodes), str(image),
         )  # fmt: skip
         root.mkdir(mode=0o700, exist_ok=True)
-        self._run(self._tools["mount"], "-o", "loop,nosuid,nodev", str(image), str(root))
+        mounts.attach_loop(image, root, mounts.MS_NOSUID | mounts.MS_NODEV)
         for folder, target in (("outputs", outputs), ("logs", logs)):
             inside = root / folder
             inside.mkdir(exist_ok=True)
@@ -92,18 +94,18 @@ class DiskQuotas:
                 if entry.is_file() and not entry.is_symlink():
                     shutil.copy2(entry, inside / entry.name)
                     os.chown(inside / entry.name, ALGORITHM_UID, ALGORITHM_UID)
-            self._run(self._tools["mount"], "--bind", str(inside), str(target))
+            mounts.mount(str(inside), target, None, mounts.MS_BIND)
         return QuotaMount(root=root, limit_bytes=limit_bytes)
 
     def release(self, work_dir: Path) -> None:
         """Unmount everything under ``work_dir`` (deepest first); loop devices free themselves."""
         for point in mounts_under(work_dir):
             try:
-                self._run(self._tools["umount"], point)
-            except RuntimeError:
+                mounts.umount(point)
+            except OSError:
                 # Busy (a process of the job not yet reaped): detach now, freed when it exits.
-                with contextlib.suppress(RuntimeError):
-                    self._run(self._tools["umount"], "-l", point)
+                with contextlib.suppress(OSError):
+                    mounts.umount(point, detach=True)
         with contextlib.suppress(OSError):
             (work_dir / _IMAGE).unlink()
 
