@@ -29,6 +29,17 @@ class Placement:
     tolerations: tuple[Mapping[str, Any], ...] = ()
 
 
+# The algorithm's output is its log on the job volume (publish stores it without talking to the
+# Kubernetes API); `tail --pid` echoes it to the container's stdout while it runs, so the pod
+# API serves live logs. The shell ends with the algorithm's own exit code as soon as the
+# algorithm ends: no pipe is held open by processes it left behind, which die with the pod (or
+# the local sandbox's pid namespace). An image without GNU tail just has no live log.
+_RUN_AND_FOLLOW = (
+    f'"$@" >{contract.ALGORITHM_LOG} 2>&1 & pid=$!;'
+    f' tail -n +1 -f {contract.ALGORITHM_LOG} --pid="$pid" 2>/dev/null & wait "$pid"'
+)
+
+
 def algorithm_argv(spec: JobSpec) -> list[str]:
     """The algorithm's command line: ``$ALGO`` in the entrypoint becomes the algorithm path."""
     entrypoint = spec.algorithm.container.entrypoint.replace("$ALGO", contract.ALGORITHM_PATH)
@@ -81,9 +92,7 @@ def algorithm_pod(
         for sub, path, ro in data_mounts
     ]
     mounts.append({"name": "tmp", "mountPath": "/tmp"})
-    # The shell only redirects: the algorithm's output is its log, kept on the job volume
-    # so that publish can store it without talking to the Kubernetes API.
-    command = ["/bin/sh", "-c", f'exec "$@" >{contract.ALGORITHM_LOG} 2>&1', "algorithm"]
+    command = ["/bin/sh", "-c", _RUN_AND_FOLLOW, "algorithm"]
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,

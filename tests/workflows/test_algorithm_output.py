@@ -1,0 +1,60 @@
+"""The algorithm Pod's command run by a real shell: the log file, live stdout, the exit code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.workflows.support import algorithm_pod, raw_spec, workflow_dict
+from workflows import contract
+
+
+def _run(tmp_path: Path, code: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    (container,) = algorithm_pod(workflow_dict(raw_spec()))["spec"]["containers"]
+    shell, flag, script, name = container["command"][:4]
+    log = tmp_path / "algorithm.log"
+    script = script.replace(contract.ALGORITHM_LOG, str(log))
+    done = subprocess.run(
+        [shell, flag, script, name, sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+    )
+    return done, log.read_text()
+
+
+def test_output_goes_to_the_log_file_and_the_exit_code_is_the_algorithms(
+    tmp_path: Path,
+) -> None:
+    done, log = _run(tmp_path, "import sys; print('to out'); print('to err', file=sys.stderr)")
+    assert done.returncode == 0
+    assert "to out" in log and "to err" in log
+    failed, log = _run(tmp_path, "import sys; print('failing', flush=True); sys.exit(7)")
+    assert failed.returncode == 7 and "failing" in log
+
+
+def test_output_is_echoed_to_stdout_while_the_algorithm_runs(tmp_path: Path) -> None:
+    done, _ = _run(tmp_path, "import time; print('tick', flush=True); time.sleep(1.5)")
+    assert "tick" in done.stdout
+
+
+def test_a_child_left_behind_does_not_keep_the_step_alive(tmp_path: Path) -> None:
+    (container,) = algorithm_pod(workflow_dict(raw_spec()))["spec"]["containers"]
+    shell, flag, script, name = container["command"][:4]
+    script = script.replace(contract.ALGORITHM_LOG, str(tmp_path / "algorithm.log"))
+    code = "import os, time\nif os.fork() == 0:\n    time.sleep(300)\nprint('parent done')"
+    step = subprocess.Popen(
+        [shell, flag, script, name, sys.executable, "-c", code],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        # The shell ends with the algorithm; in a pod (or the sandbox) the child dies with it.
+        assert step.wait(timeout=60) == 0
+    finally:
+        os.killpg(step.pid, signal.SIGKILL)
+    assert "parent done" in (tmp_path / "algorithm.log").read_text()
