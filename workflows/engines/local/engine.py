@@ -178,8 +178,7 @@ class LocalEngine:
         self._runner.close()
         for thread in list(self._threads.values()):
             thread.join(timeout=10)
-        if self._step_server is not None:
-            self._step_server.close()
+        self._launcher.close()  # the spare quota images and the step server
         self._store.close()
 
     # --- what this engine adds: metrics and queue views ---------------------------------------

@@ -131,6 +131,13 @@ class Launcher:
         if self._quotas is not None:
             self._quotas.release(work_dir)
 
+    def close(self) -> None:
+        """Delete the spare quota images and stop the step server."""
+        if self._quotas is not None:
+            self._quotas.close()
+        if self._step_server is not None:
+            self._step_server.close()
+
     @property
     def deadline_for_trusted_steps(self) -> int:
         return _TRUSTED_STEP_DEADLINE

@@ -22,12 +22,15 @@ from pathlib import Path
 
 from workflows.contract import ALGORITHM_UID
 from workflows.engines.local import mounts
+from workflows.engines.local.imagepool import ImagePool
 
 __all__ = ["DiskQuotas", "QuotaMount", "mounts_under"]
 
 _log = logging.getLogger("c2d.quota")
 _IMAGE = "disk.img"
 _MOUNT = "disk"
+# Spare images (imagepool.py), next to the jobs' folders so that taking one is a rename.
+_POOL = ".quota-images"
 # Considered full when less than this is left (ext4 keeps a few blocks it never hands out).
 _FULL_MARGIN = 1024 * 1024
 _MIN_INODES = 4096
@@ -53,6 +56,7 @@ class DiskQuotas:
 
     def __init__(self, tools: dict[str, str]) -> None:
         self._tools = tools
+        self._pool = ImagePool(self._format)
 
     @classmethod
     def detect(cls) -> DiskQuotas | None:
@@ -65,6 +69,10 @@ class DiskQuotas:
             return None
         return cls({name: path for name, path in tools.items() if path is not None})
 
+    def close(self) -> None:
+        """Stop preparing spare images and delete them."""
+        self._pool.close()
+
     def describe(self) -> str:
         return "per-job ext4 loop image for /data/outputs and /data/logs"
 
@@ -74,13 +82,9 @@ class DiskQuotas:
         root = work_dir / _MOUNT
         self.release(work_dir)
         image.unlink(missing_ok=True)
-        with image.open("wb") as handle:
-            handle.truncate(limit_bytes + limit_bytes // 16 + 4 * 1024 * 1024)
-        inodes = max(_MIN_INODES, limit_bytes // 65536)
-        self._run(
-            self._tools["mkfs.ext4"], "-q", "-F", "-m", "0", "-O", "^has_journal",
-            "-N", str(inodes), str(image),
-        )  # fmt: skip
+        # A spare image formatted in the background (never used before), else a new one now.
+        if not self._pool.take(work_dir.parent / _POOL, limit_bytes, image):
+            self._format(image, limit_bytes)
         root.mkdir(mode=0o700, exist_ok=True)
         mounts.attach_loop(image, root, mounts.MS_NOSUID | mounts.MS_NODEV)
         for folder, target in (("outputs", outputs), ("logs", logs)):
@@ -108,6 +112,16 @@ class DiskQuotas:
                     mounts.umount(point, detach=True)
         with contextlib.suppress(OSError):
             (work_dir / _IMAGE).unlink()
+
+    def _format(self, image: Path, limit_bytes: int) -> None:
+        """A new sparse image a little larger than ``limit_bytes``, formatted ext4."""
+        with image.open("wb") as handle:
+            handle.truncate(limit_bytes + limit_bytes // 16 + 4 * 1024 * 1024)
+        inodes = max(_MIN_INODES, limit_bytes // 65536)
+        self._run(
+            self._tools["mkfs.ext4"], "-q", "-F", "-m", "0", "-O", "^has_journal",
+            "-N", str(inodes), str(image),
+        )  # fmt: skip
 
     def _run(self, *argv: str) -> None:
         done = subprocess.run(
