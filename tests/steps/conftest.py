@@ -20,6 +20,7 @@ import pytest
 
 from steps.paths import PATH_MAP_ENV
 from steps.readers.guard import SOURCE_NETWORKS_ENV
+from tests.workflows.support import make_spec as workflow_spec
 from workflows import contract
 from workflows.spec import JobSpec
 
@@ -168,26 +169,9 @@ def job(tmp_path: Path) -> Job:
 
 
 def make_spec(inputs: Any = None, algorithm: Any = None, **limits: Any) -> JobSpec:
-    """A valid spec with short timeouts; ``limits`` override the defaults below."""
-    return JobSpec.model_validate(
-        {
-            "job_id": "ab" * 16,
-            "owner": "0x" + "1" * 40,
-            "environment": "local",
-            "created_at": 1_700_000_000,
-            "inputs": inputs or [],
-            "algorithm": {
-                "container": {"entrypoint": "python $ALGO", "image": "python", "tag": "3.11"},
-                **(algorithm or {"rawcode": "print(1)\n"}),
-            },
-            "limits": {
-                "cpus": 1,
-                "memory_bytes": 2**30,
-                "disk_bytes": 2**30,
-                "max_job_duration": 60,
-                "max_download_bytes": 1_000_000,
-                "download_timeout": TIMEOUT,
-                **limits,
-            },
-        }
+    """The workflows tests' spec, with short download timeouts; ``limits`` override them."""
+    return workflow_spec(
+        inputs=inputs,
+        algorithm=algorithm or {"rawcode": "print(1)\n"},
+        **{"download_timeout": TIMEOUT, **limits},
     )

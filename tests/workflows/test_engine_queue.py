@@ -5,37 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
 from pathlib import Path
 
+from tests.workflows.engine_support import local_engine, sandboxed_spec
 from workflows.engines.base import JobState
-from workflows.engines.local import LocalEngine, Runtime
-from workflows.spec import AlgorithmSpec, Container, JobSpec, Limits
+from workflows.engines.local import LocalEngine
 from workflows.status import JobStatus
 
 SLEEPER = "import time\nprint('ready', flush=True)\ntime.sleep(120)\n"
-
-
-def _spec(code: str, *, wait: int = 0, created_at: int | None = None) -> JobSpec:
-    return JobSpec(
-        job_id=uuid.uuid4().hex,
-        owner="0x" + "ab" * 20,
-        environment="free",
-        created_at=int(time.time()) if created_at is None else created_at,
-        inputs=(),
-        algorithm=AlgorithmSpec(
-            container=Container(entrypoint="python3 $ALGO", image="python", tag="3.11"),
-            rawcode=code,
-        ),
-        limits=Limits(
-            cpus=1,
-            memory_bytes=256 * 2**20,
-            disk_bytes=64 * 2**20,
-            max_job_duration=300,
-            max_download_bytes=64 * 2**20,
-        ),
-        queue_max_wait_time=wait,
-    )
 
 
 class _Finished:
@@ -57,13 +34,7 @@ class _Finished:
 
 
 def _engine(home: Path, finished: _Finished) -> LocalEngine:
-    engine = LocalEngine(
-        jobs_dir=home / "jobs",
-        results_dir=home / "results",
-        db_path=home / "state" / "jobs.sqlite",
-        runtimes={"free": {"python:3.11": Runtime()}},
-        concurrency={"free": 1},
-    )
+    engine = local_engine(home, concurrency={"free": 1})
     engine.on_finished(finished)
     return engine
 
@@ -78,8 +49,8 @@ def test_a_queued_job_waits_with_status_1_then_runs(tmp_path: Path) -> None:
     finished = _Finished()
     engine = _engine(tmp_path, finished)
     try:
-        blocker = engine.submit(_spec(SLEEPER))
-        queued = engine.submit(_spec("print('after the queue')", wait=600))
+        blocker = engine.submit(sandboxed_spec(SLEEPER))
+        queued = engine.submit(sandboxed_spec("print('after the queue')", wait=600))
         assert queued.status == JobStatus.QUEUED
         assert engine.queue_depths() == {"free": 1}
         # The live log arrives while the algorithm still runs: no need to wait for its end.
@@ -101,8 +72,8 @@ def test_a_job_past_its_queue_deadline_ends_with_status_2(tmp_path: Path) -> Non
     finished = _Finished()
     engine = _engine(tmp_path, finished)
     try:
-        blocker = engine.submit(_spec(SLEEPER))
-        late = engine.submit(_spec("print(1)", wait=1, created_at=int(time.time()) - 10))
+        blocker = engine.submit(sandboxed_spec(SLEEPER))
+        late = engine.submit(sandboxed_spec("print(1)", wait=1, created_at=int(time.time()) - 10))
         state = finished.wait(late.spec.job_id)
         assert state.status == JobStatus.QUEUE_EXPIRED
         assert "queueMaxWaitTime" in state.reason
@@ -116,8 +87,8 @@ def test_a_job_past_its_queue_deadline_ends_with_status_2(tmp_path: Path) -> Non
 
 def test_a_restart_keeps_queued_jobs_queued_and_runs_them(tmp_path: Path) -> None:
     first = _engine(tmp_path, _Finished())
-    blocker = first.submit(_spec(SLEEPER))
-    queued = first.submit(_spec("print('resumed')", wait=3600))
+    blocker = first.submit(sandboxed_spec(SLEEPER))
+    queued = first.submit(sandboxed_spec("print('resumed')", wait=3600))
     asyncio.run(_first_chunk(first, blocker.spec.job_id))
     first.close()  # the provider stops: the running algorithm is killed, the queue stays
 
@@ -140,8 +111,8 @@ def test_a_stopped_queued_job_leaves_the_queue_at_once_with_a_reason(tmp_path: P
     finished = _Finished()
     engine = _engine(tmp_path, finished)
     try:
-        blocker = engine.submit(_spec(SLEEPER))
-        queued = engine.submit(_spec("print('never')", wait=600))
+        blocker = engine.submit(sandboxed_spec(SLEEPER))
+        queued = engine.submit(sandboxed_spec("print('never')", wait=600))
         assert engine.queue_depths() == {"free": 1}
         stopped = engine.stop(queued.spec.job_id)
         # Ended by the stop call itself, while the blocker still holds the only slot.

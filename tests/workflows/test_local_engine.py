@@ -3,50 +3,22 @@
 from __future__ import annotations
 
 import threading
-import time
-import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.workflows.engine_support import local_engine, sandboxed_spec
 from workflows.engines.base import EngineError, JobState
-from workflows.engines.local import LocalEngine, Runtime
-from workflows.spec import AlgorithmSpec, Container, JobSpec, Limits
+from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
 
 def _spec(code: str) -> JobSpec:
-    return JobSpec(
-        job_id=uuid.uuid4().hex,
-        owner="0x" + "ab" * 20,
-        environment="free",
-        created_at=int(time.time()),
-        inputs=(),
-        algorithm=AlgorithmSpec(
-            container=Container(entrypoint="python3 $ALGO", image="python", tag="3.11"),
-            rawcode=code,
-        ),
-        limits=Limits(
-            cpus=1,
-            memory_bytes=256 * 2**20,
-            disk_bytes=64 * 2**20,
-            max_job_duration=30,
-            max_download_bytes=64 * 2**20,
-        ),
-    )
-
-
-def _engine(home: Path) -> LocalEngine:
-    return LocalEngine(
-        jobs_dir=home / "jobs",
-        results_dir=home / "results",
-        db_path=home / "state" / "jobs.sqlite",
-        runtimes={"free": {"python:3.11": Runtime()}},
-    )
+    return sandboxed_spec(code, max_job_duration=30)
 
 
 def test_finish_listeners_get_the_final_state(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+    engine = local_engine(tmp_path)
     finished: list[JobState] = []
     done = threading.Event()
 
@@ -73,7 +45,7 @@ def test_finish_listeners_get_the_final_state(tmp_path: Path) -> None:
 
 
 def test_network_access_is_refused_at_submit_not_silently_dropped(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+    engine = local_engine(tmp_path)
     try:
         spec = _spec("print(1)").model_copy(update={"network": True})
         with pytest.raises(EngineError, match="network"):
