@@ -27,7 +27,7 @@ class Command(StrEnum):
     GET_COMPUTE_RESULT = "getComputeResult"
     CREATE_AUTH_TOKEN = "createAuthToken"  # noqa: S105 (a command name, not a secret)
     INVALIDATE_AUTH_TOKEN = "invalidateAuthToken"  # noqa: S105
-    INITIALIZE_COMPUTE = "initializeCompute"
+    ENCRYPT = "encrypt"  # Ocean Node's name for the encrypt route's command
 
 
 def request_message(address: str, nonce: str | int, command: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from eth_account.signers.local import LocalAccount
 
+from provider.auth.signature import Command
 from provider.client import sign_request
 from provider.errors import BadRequest
 
@@ -35,7 +36,7 @@ class ProviderLink:
             "chainId": str(self._chain_id),
             "consumerAddress": self._account.address,
             "nonce": str(nonce),
-            "signature": sign_request(self._account, nonce, "encrypt"),
+            "signature": sign_request(self._account, nonce, Command.ENCRYPT),
         }
         response = self._http.post(
             "/api/services/encrypt",

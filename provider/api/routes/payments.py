@@ -12,14 +12,12 @@ from pydantic import ValidationError
 from provider.api.deps import AuthToken, ServicesDep
 from provider.api.schemas import ADDRESS_PATTERN, InitializeComputeRequest
 from provider.assets.encryption import encrypt
+from provider.auth.signature import Command
 from provider.errors import BadRequest
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/services")
-
-# The command a client signs to encrypt (Ocean Node's name for it).
-_ENCRYPT_COMMAND = "encrypt"
 
 
 @router.post("/initializeCompute")
@@ -43,7 +41,7 @@ async def encrypt_data(
     """Encrypt the body for this provider only; answers ``0x`` + hex, as Ocean Node does."""
     services.authenticator.authenticate(
         consumer_address=consumer_address,
-        command=_ENCRYPT_COMMAND,
+        command=Command.ENCRYPT,
         nonce=nonce,
         signature=signature,
         token=token,
