@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from provider.api.sendfile import SendfileHttpProtocol
     from provider.app import create_app
     from provider.observability.logs import configure_logging
     from provider.settings import load_settings
@@ -34,5 +35,8 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=False,
         log_config=None,
+        # The asyncio loop: its transports implement sendfile, which results are sent by.
+        loop="asyncio",
+        http=SendfileHttpProtocol,
     )
     return 0
