@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -9,8 +10,9 @@ import pytest
 from eth_account import Account
 
 from provider.client import C2DClient, ProviderError, sign_request
-from provider.launch import ServerProcess
+from provider.launch import ServerProcess, start_server
 from tests.e2e.conftest import raw_algorithm, raw_dataset, result_of_type, wait_for
+from workflows.status import JobStatus
 
 
 def _env(client: C2DClient) -> str:
@@ -220,3 +222,46 @@ def test_unsigned_paid_start_is_401(server: ServerProcess) -> None:
     response = httpx.post(server.url + "/api/services/compute", json=body)
     assert response.status_code == 401
     assert "signature" in response.json()["error"]
+
+
+def test_a_start_refused_for_a_full_queue_leaves_no_job_and_spends_its_nonce(
+    tmp_path: Path,
+) -> None:
+    # One slot and one place in the queue: the third start finds the queue full.
+    server = start_server(
+        tmp_path / "home", env={"C2D_MAX_CONCURRENT_JOBS": "1", "C2D_MAX_QUEUED_JOBS": "1"}
+    )
+    try:
+        account = Account.create()
+        with C2DClient(server.url, account) as client:
+            env = _env(client)
+            sleeper = {
+                "environment": env,
+                "algorithm": raw_algorithm("import time\ntime.sleep(300)"),
+            }
+            running = client.free_compute(sleeper)
+            queued = client.free_compute({**sleeper, "queueMaxWaitTime": 600})
+            assert queued["status"] == JobStatus.QUEUED
+            nonce = client.next_nonce()
+            body = {
+                **sleeper,
+                "consumerAddress": account.address,
+                "nonce": str(nonce),
+                "signature": sign_request(account, nonce, "freeStartCompute"),
+                "queueMaxWaitTime": 600,
+            }
+            refused = httpx.post(server.url + "/api/services/freeCompute", json=body)
+            assert refused.status_code == 409
+            assert refused.json() == {
+                "error": f"the engine refused the job: environment {env} already queues 1 jobs"
+            }
+            # As documented, a refused request has spent its nonce; it has left no job behind.
+            assert client.next_nonce() == nonce + 1
+            listed = {job["jobId"]: job["status"] for job in client.status_list()}
+            assert set(listed) == {running["jobId"], queued["jobId"]}, listed
+            assert listed[queued["jobId"]] == JobStatus.QUEUED
+            for job in (queued, running):
+                client.stop(job["jobId"])
+                wait_for(client, job["jobId"])
+    finally:
+        server.stop()

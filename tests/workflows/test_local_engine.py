@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import tarfile
 import threading
 from pathlib import Path
 
@@ -9,6 +12,9 @@ import pytest
 
 from tests.workflows.engine_support import local_engine, sandboxed_spec
 from workflows.engines.base import EngineError, JobState
+from workflows.engines.local import mounts
+from workflows.engines.local.engine import LocalEngine
+from workflows.engines.local.quota import DiskQuotas
 from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
@@ -52,3 +58,70 @@ def test_network_access_is_refused_at_submit_not_silently_dropped(tmp_path: Path
             engine.submit(spec)
     finally:
         engine.close()
+
+
+def _mount_points_under(folder: Path) -> list[str]:
+    """What the host's mount table (this process's view) has at or below ``folder``."""
+    base = str(folder.resolve())
+    points = [line.split(" ")[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    return [p for p in points if p == base or p.startswith(base + "/")]
+
+
+def _result(engine: LocalEngine, state: JobState, kind: str) -> bytes:
+    (file,) = [f for f in state.results if f.type == kind]
+    return engine.result(state.spec.job_id, file.index).path.read_bytes()
+
+
+async def _first_chunk(engine: LocalEngine, job_id: str) -> bytes:
+    async for chunk in engine.algorithm_log(job_id):
+        return chunk
+    return b""
+
+
+@pytest.mark.skipif(DiskQuotas.detect() is None, reason="no loop devices: no disk quota mounts")
+def test_a_stop_mid_algorithm_leaves_no_mount_and_the_restart_publishes_its_disk(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "import os, time\n"
+        "open(os.path.join(os.environ['OUTPUTS'], 'partial'), 'w').write('kept')\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    spec = sandboxed_spec(code)
+    job_dir = tmp_path / "jobs" / spec.job_id
+    try:
+        _stop_then_restart(tmp_path, spec, job_dir)
+    finally:
+        # Should the test fail, the mounts it found do not outlive it.
+        for point in _mount_points_under(job_dir)[::-1]:
+            mounts.umount(point, detach=True)
+
+
+def _stop_then_restart(tmp_path: Path, spec: JobSpec, job_dir: Path) -> None:
+    first = local_engine(tmp_path)
+    try:
+        first.submit(spec)
+        assert b"ready" in asyncio.run(_first_chunk(first, spec.job_id))
+        assert _mount_points_under(job_dir)  # the algorithm writes on its own disk
+    finally:
+        first.close()  # the provider stops with the algorithm running
+    # Stopped, and maybe never started again: nothing of the job stays mounted on the host.
+    assert _mount_points_under(job_dir) == []
+
+    finished = threading.Event()
+    second = local_engine(tmp_path)
+    second.on_finished(lambda state: finished.set())
+    try:
+        assert finished.wait(60)
+        state = second.get(spec.job_id)
+        assert state.status == JobStatus.ALGORITHM_FAILED
+        assert "restart" in state.reason
+        # What the algorithm wrote before the stop is what the restarted provider published.
+        assert b"ready" in _result(second, state, "algorithmLog")
+        with tarfile.open(fileobj=io.BytesIO(_result(second, state, "output"))) as tar:
+            member = tar.extractfile("partial")
+            assert member is not None and member.read() == b"kept"
+        assert _mount_points_under(job_dir) == []
+    finally:
+        second.close()

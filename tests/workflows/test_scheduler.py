@@ -68,14 +68,32 @@ def test_a_queued_job_expires_at_its_deadline_and_is_never_started() -> None:
         scheduler.close()
 
 
-def test_a_full_queue_refuses() -> None:
+def test_a_full_queue_refuses_before_the_job_is_admitted() -> None:
     calls, now = _Calls(), [1000.0]
     scheduler = _scheduler(calls, now, max_queued=1)
+    admitted: list[tuple[str, bool]] = []
     try:
-        scheduler.admit("a", "small", None)
-        scheduler.admit("b", "small", None)
+        scheduler.admit("a", "small", None, lambda start: admitted.append(("a", start)))
+        scheduler.admit("b", "small", None, lambda start: admitted.append(("b", start)))
         with pytest.raises(QueueFull):
-            scheduler.admit("c", "small", None)
+            scheduler.admit("c", "small", None, lambda start: admitted.append(("c", start)))
+        assert admitted == [("a", True), ("b", False)]
+    finally:
+        scheduler.close()
+
+
+def test_a_job_whose_admission_fails_takes_no_place() -> None:
+    calls, now = _Calls(), [1000.0]
+    scheduler = _scheduler(calls, now)
+
+    def broken(start: bool) -> None:
+        raise OSError("the job could not be recorded")
+
+    try:
+        with pytest.raises(OSError):
+            scheduler.admit("a", "small", None, broken)
+        assert scheduler.running("small") == 0 and calls.started == []
+        assert scheduler.admit("b", "small", None)
     finally:
         scheduler.close()
 

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from workflows import contract
@@ -64,12 +65,13 @@ class LocalEngine:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         server = StepServer(log_file=jobs_dir / "stepserver.stderr") if fork_steps else None
         self._step_server = server
+        self._quotas = DiskQuotas.detect()
         self._launcher = Launcher(
             tools=tools,
             cgroups=self._cgroups,
             python=sys.executable,
             log_dir=jobs_dir,
-            quotas=DiskQuotas.detect(),
+            quotas=self._quotas,
             step_env=step_env,
             step_server=self._step_server,
         )
@@ -120,9 +122,22 @@ class LocalEngine:
         spec_file.write_text(spec.model_dump_json())
         spec_file.chmod(0o600)
         record = JobRecord(spec=spec, status=JobStatus.STARTED)
-        self._board.add(record)
-        _log.info("job submitted", extra=log_fields(spec))
-        self._enqueue(record)
+
+        def store(start: bool) -> None:
+            # Once the job has its place and before anything can run it: a start refused for a
+            # full queue is never stored, so no job is left in its owner's list.
+            self._board.add(record if start else replace(record, status=JobStatus.QUEUED))
+            _log.info("job submitted", extra=log_fields(spec))
+
+        try:
+            started = self._scheduler.admit(
+                spec.job_id, spec.environment, _queue_deadline(record), store
+            )
+        except QueueFull as error:
+            shutil.rmtree(volume, ignore_errors=True)
+            raise EngineError(str(error)) from error
+        if not started:
+            _log.info("job queued", extra=log_fields(spec))
         return self._board.state(spec.job_id)
 
     def get(self, job_id: str) -> JobState:
@@ -194,15 +209,12 @@ class LocalEngine:
 
     # --- queue --------------------------------------------------------------------------------
     def _enqueue(self, record: JobRecord) -> None:
+        """A job found unfinished at start-up goes back in line (or ends: its queue is full)."""
         spec = record.spec
-        wait = spec.queue_max_wait_time
-        # Only a job that never started can expire (a resumed one has already waited its turn).
-        waiting = record.status in (JobStatus.STARTED, JobStatus.QUEUED) and not record.outcomes
-        deadline = spec.created_at + wait if wait and waiting else None
         try:
-            started = self._scheduler.admit(spec.job_id, spec.environment, deadline)
+            started = self._scheduler.admit(spec.job_id, spec.environment, _queue_deadline(record))
         except QueueFull as error:
-            shutil.rmtree(self._jobs_dir / spec.job_id, ignore_errors=True)
+            self._remove_files(spec.job_id)
             self._board.save(
                 record, status=JobStatus.QUEUE_EXPIRED, date_finished=self._now(), reason=str(error)
             )
@@ -221,7 +233,8 @@ class LocalEngine:
     def _end_unstarted(self, record: JobRecord, status: JobStatus, reason: str) -> None:
         """A job that leaves the queue without running: its files go, its end is announced."""
         job_id = record.spec.job_id
-        shutil.rmtree(self._jobs_dir / job_id, ignore_errors=True)
+        # A job resumed after a restart may have run its algorithm: its disk may be mounted.
+        self._remove_files(job_id)
         stopped = {"stop_requested": True} if reason == _STOPPED_QUEUED else {}
         self._board.save(record, status=status, date_finished=self._now(), reason=reason, **stopped)
         if stopped:
@@ -246,6 +259,10 @@ class LocalEngine:
                 record = self._board.save(record, status=JobStatus.STARTED)
             record = self._finish(self._runner.walk(record))
         except ShuttingDown:
+            # No mount outlives the provider (it may never start again); the disk image stays
+            # for the next start to mount again, so that publish stores what the algorithm wrote.
+            if self._quotas is not None:
+                self._quotas.set_aside(self._jobs_dir / spec.job_id)
             _log.info("job left for the next start to resume", extra=log_fields(spec))
         except Exception:
             _log.exception("the engine failed", extra=log_fields(spec))
@@ -279,15 +296,16 @@ class LocalEngine:
         if record.date_finished is not None:
             return record
         # The job's data leaves the machine's working area as soon as the job ends.
-        self._launcher.release(self._jobs_dir / record.spec.job_id)
-        shutil.rmtree(self._jobs_dir / record.spec.job_id, ignore_errors=True)
+        self._remove_files(record.spec.job_id)
         status = judge.final_status(record)
         return self._board.save(record, status=status, date_finished=self._now())
 
     # --- restart ------------------------------------------------------------------------------
     def _reconcile(self) -> None:
         """Unfinished jobs go back in order: queued ones keep their deadline, others resume."""
-        for record in resumable_jobs(self._store, self._cgroups, self._now()):
+        for record in resumable_jobs(
+            self._store, self._now(), self._jobs_dir, cgroups=self._cgroups, quotas=self._quotas
+        ):
             self._board.add(record, stored=True)
             _log.info("job resumed after a restart", extra=log_fields(record.spec))
             try:
@@ -295,5 +313,19 @@ class LocalEngine:
             except EngineError:
                 _log.warning("job dropped: the queue is full", extra=log_fields(record.spec))
 
+    def _remove_files(self, job_id: str) -> None:
+        """Unmount the job's disk, then delete its working folder: deleted while mounted, the
+        files would go but the mounts (and their loop devices) would stay."""
+        self._launcher.release(self._jobs_dir / job_id)
+        shutil.rmtree(self._jobs_dir / job_id, ignore_errors=True)
+
     def _now(self) -> int:
         return int(self._clock())
+
+
+def _queue_deadline(record: JobRecord) -> int | None:
+    """When the job leaves the queue unstarted: only a job that never started can expire (a
+    resumed one has already waited its turn)."""
+    wait = record.spec.queue_max_wait_time
+    waiting = record.status in (JobStatus.STARTED, JobStatus.QUEUED) and not record.outcomes
+    return record.spec.created_at + wait if wait and waiting else None

@@ -7,7 +7,8 @@ file system of the job's own: a sparse image file in the job's working folder, f
 ``ENOSPC``; an algorithm that then fails ends with status 42. The image is a little larger than
 ``disk_bytes`` (file system metadata), so a single file still meets ``RLIMIT_FSIZE`` first.
 Everything mounted under the job's folder is unmounted when the job ends (also after a crash:
-the mount table, not memory, says what to release).
+the mount table, not memory, says what to release), and when the provider stops before the job
+ends: then the image stays, mounted again by the next start so that publish still stores it.
 """
 
 from __future__ import annotations
@@ -113,6 +114,34 @@ class DiskQuotas:
         with contextlib.suppress(OSError):
             (work_dir / _IMAGE).unlink()
 
+    def set_aside(self, work_dir: Path) -> None:
+        """Unmount what is mounted under ``work_dir`` but keep the image, for ``restore``.
+
+        At a busy mount it stops, leaving that one and the file system's own mount (the last)
+        in place for ``restore`` to take as they are: detached instead, the file system would
+        live on unseen, and ``restore`` would mount the same image a second time.
+        """
+        for point in mounts_under(work_dir):
+            try:
+                mounts.umount(point)
+            except OSError:
+                _log.warning("%s is busy: it stays mounted until the job ends", point)
+                return
+
+    def restore(self, work_dir: Path, outputs: Path, logs: Path) -> None:
+        """Mount a kept image over ``outputs`` and ``logs`` again, skipping what still is; no
+        image (the algorithm never started), nothing to do."""
+        image = work_dir / _IMAGE
+        root = work_dir / _MOUNT
+        if not image.is_file():
+            return
+        mounted = set(mounts_under(work_dir))
+        if str(root.resolve()) not in mounted:
+            mounts.attach_loop(image, root, mounts.MS_NOSUID | mounts.MS_NODEV)
+        for folder, target in (("outputs", outputs), ("logs", logs)):
+            if str(target.resolve()) not in mounted:
+                mounts.mount(str(root / folder), target, None, mounts.MS_BIND)
+
     def _format(self, image: Path, limit_bytes: int) -> None:
         """A new sparse image a little larger than ``limit_bytes``, formatted ext4."""
         with image.open("wb") as handle:
@@ -148,6 +177,8 @@ def mounts_under(folder: Path) -> list[str]:
 
 def _unescape(field: str) -> str:
     # mountinfo escapes space, tab, newline and backslash as octal: "\040".
+    if "\\" not in field:
+        return field  # nearly every line: the table is read at every job's end
     out, i = [], 0
     while i < len(field):
         if field[i] == "\\" and i + 3 < len(field) and field[i + 1 : i + 4].isdigit():

@@ -1,18 +1,33 @@
-"""After a restart: the unfinished jobs in the order they go back, with crash leftovers cleared."""
+"""After a restart: the unfinished jobs in the order they go back, with crash leftovers cleared
+and the disks of interrupted algorithms mounted again."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+from workflows import contract
 from workflows.engines.local import outcomes as judge
 from workflows.engines.local.cgroups import Cgroups
+from workflows.engines.local.quota import DiskQuotas
 from workflows.engines.local.store import JobRecord, JobStore
 from workflows.status import JobStatus
 
 __all__ = ["resumable_jobs"]
 
+_log = logging.getLogger("c2d.engine")
 
-def resumable_jobs(store: JobStore, cgroups: Cgroups | None, now: int) -> list[JobRecord]:
+
+def resumable_jobs(
+    store: JobStore,
+    now: int,
+    jobs_dir: Path,
+    *,
+    cgroups: Cgroups | None,
+    quotas: DiskQuotas | None,
+) -> list[JobRecord]:
     """Jobs that were running first, queued ones after in their order; an algorithm that was
-    running is failed (never re-run), and its leftover cgroup is removed."""
+    running is failed (never re-run), its leftover cgroup is removed and its disk mounted."""
     unfinished = store.unfinished()
     unfinished.sort(key=lambda r: r.status == JobStatus.QUEUED)
     records = []
@@ -21,6 +36,20 @@ def resumable_jobs(store: JobStore, cgroups: Cgroups | None, now: int) -> list[J
             leftover = cgroups.existing(f"job-{record.spec.job_id}")
             if leftover is not None:
                 leftover.remove()
+        if quotas is not None:
+            _restore_disk(quotas, jobs_dir / record.spec.job_id)
         changes = judge.interrupted(record, now)
         records.append(store.update(record, **changes) if changes else record)
     return records
+
+
+def _restore_disk(quotas: DiskQuotas, job_dir: Path) -> None:
+    """What the algorithm wrote is on its disk image, unmounted when the provider stopped (or by
+    a reboot): mounted again, publish stores it, and the job's end releases it."""
+    volume = job_dir / "volume"
+    try:
+        quotas.restore(
+            job_dir, volume / contract.OUTPUTS.lstrip("/"), volume / contract.LOGS.lstrip("/")
+        )
+    except OSError:
+        _log.exception("the disk of job %s could not be mounted again", job_dir.name)

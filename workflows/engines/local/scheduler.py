@@ -1,7 +1,8 @@
 """Per-environment job slots and a FIFO queue whose entries expire at their deadline.
 
 No polling: one thread sleeps on a condition until the earliest queue deadline or until a
-submit or a finished job wakes it. Callbacks run outside the lock, so they may call back in.
+submit or a finished job wakes it. ``start`` and ``expire`` run outside the lock, so they may
+call back in; ``admit``'s ``admitted`` runs inside it, so it must not.
 """
 
 from __future__ import annotations
@@ -54,19 +55,31 @@ class Scheduler:
     def limit(self, environment: str) -> int:
         return self._limits.get(environment, self._default)
 
-    def admit(self, job_id: str, environment: str, deadline: float | None) -> bool:
-        """Start the job now (True) or queue it (False); QueueFull when the queue is full."""
+    def admit(
+        self,
+        job_id: str,
+        environment: str,
+        deadline: float | None,
+        admitted: Callable[[bool], None] | None = None,
+    ) -> bool:
+        """Start the job now (True) or queue it (False); QueueFull when the queue is full.
+
+        ``admitted(start)`` runs once the job has a place and before it takes it, under the lock:
+        there a new job is recorded before anything can start or expire it, and a refused one
+        never is. If it raises, the job takes no place.
+        """
         with self._changed:
             running = self._running.setdefault(environment, set())
             queue = self._queues.setdefault(environment, deque())
-            if not queue and len(running) < self.limit(environment):
-                running.add(job_id)
-                start = True
-            elif len(queue) >= self._max_queued:
+            start = not queue and len(running) < self.limit(environment)
+            if not start and len(queue) >= self._max_queued:
                 raise QueueFull(f"environment {environment} already queues {len(queue)} jobs")
+            if admitted is not None:
+                admitted(start)
+            if start:
+                running.add(job_id)
             else:
                 queue.append(_Waiting(job_id, deadline))
-                start = False
             self._changed.notify_all()
         if start:
             self._start(job_id)
