@@ -21,6 +21,7 @@ from provider.demo.files import FileServer
 from steps.paths import PATH_MAP_ENV
 from steps.readers.guard import SOURCE_NETWORKS_ENV
 from workflows import contract
+from workflows.engines.local.stepserver import StepServer
 from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
@@ -40,8 +41,11 @@ def _write_file(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
-def _configure_once(work: Path, url: str, checksum: str, size: int) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one ``python -m steps.configure`` run."""
+def _configure_once(
+    work: Path, url: str, checksum: str, size: int, server: StepServer | None = None
+) -> tuple[float, float | None]:
+    """(seconds, peak RSS in MB) of one configure run: forked by ``server`` as the engine runs
+    it (no RSS then), or as a stand-alone ``python -m steps.configure`` (imports included)."""
     spec = JobSpec.model_validate(
         {
             "job_id": os.urandom(16).hex(),
@@ -78,15 +82,19 @@ def _configure_once(work: Path, url: str, checksum: str, size: int) -> tuple[flo
         SOURCE_NETWORKS_ENV: "127.0.0.0/8",
     }
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "steps.configure"], env=env, cwd="/")
-    _, status, usage = os.wait4(process.pid, 0)
+    rss: float | None = None
+    if server is not None:
+        code = server.start("steps.configure", [], env, job / "configure.stderr").wait()
+    else:
+        process = subprocess.Popen([sys.executable, "-m", "steps.configure"], env=env, cwd="/")
+        _, status, usage = os.wait4(process.pid, 0)
+        code, rss = os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024
     elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
+    if code != 0:
         log = (folders[contract.ADMIN_LOGS] / "configure.log").read_text(errors="replace")
-        raise RuntimeError(f"configure failed ({process.returncode}): {log[-500:]}")
+        raise RuntimeError(f"configure failed ({code}): {log[-500:]}")
     subprocess.run(["rm", "-rf", str(job)], check=True)
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, rss
 
 
 def _curl_seconds(url: str) -> float:
@@ -100,6 +108,7 @@ def measure_configure(work: Path, sizes: list[tuple[str, int]]) -> list[Figure]:
     files = work / "files"
     files.mkdir(parents=True, exist_ok=True)
     server = FileServer(files)
+    steps = StepServer()
     figures: list[Figure] = []
     try:
         for label, size in sizes:
@@ -107,7 +116,9 @@ def measure_configure(work: Path, sizes: list[tuple[str, int]]) -> list[Figure]:
             url = server.url(f"{label}.bin")
             _curl_seconds(url)  # page cache warm for both
             curl = _curl_seconds(url)
-            seconds, rss = _configure_once(work, url, checksum, size)
+            _configure_once(work, url, checksum, size, steps)  # starts the helper
+            seconds, _ = _configure_once(work, url, checksum, size, steps)
+            _, rss = _configure_once(work, url, checksum, size)
             suffix = "" if label == sizes[-1][0] else f"_{label}"
             figures.append(
                 Figure(
@@ -115,14 +126,21 @@ def measure_configure(work: Path, sizes: list[tuple[str, int]]) -> list[Figure]:
                     size / seconds / _MIB,
                     "MiB/s",
                     size / curl / _MIB,
-                    f"ratio >= 0.7 ({label}; baseline: curl | sha256sum)",
+                    f"ratio >= 0.7 ({label}, forked as by the engine; baseline: curl | sha256sum)",
                 )
             )
             figures.append(
-                Figure(f"configure_peak_rss_mb{suffix}", rss, "MB", None, f"<= 150 ({label})")
+                Figure(
+                    f"configure_peak_rss_mb{suffix}",
+                    rss or 0.0,
+                    "MB",
+                    None,
+                    f"<= 150 ({label}, stand-alone process: imports included)",
+                )
             )
             (files / f"{label}.bin").unlink()
     finally:
+        steps.close()
         server.close()
     return figures
 

@@ -7,7 +7,8 @@ from provider.settings import Settings
 from steps.readers.guard import SOURCE_NETWORKS_ENV
 from workflows.dag import Placement, StepImages
 from workflows.engines.base import Engine, EngineError
-from workflows.engines.local import LocalEngine, Runtime, SandboxUnavailable
+from workflows.engines.local.engine import LocalEngine
+from workflows.engines.local.runtime import Runtime, SandboxUnavailable
 
 __all__ = [
     "argo_images",

@@ -13,6 +13,7 @@ the steps' network policy (no data sources), never the algorithm's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -107,9 +108,13 @@ def publisher_template_image(name: str) -> str | None:
     return None
 
 
-def local_template_library() -> dict[str, dict[str, Any]]:
+@functools.cache
+def local_template_library() -> Mapping[str, Mapping[str, Any]]:
     """What the local engine resolves ``templateRef``s against: the trusted steps' templates and
-    the registered publisher templates (a name in both would be a bug, hence the check)."""
+    the registered publisher templates (a name in both would be a bug, hence the check).
+
+    Built once per process (hera takes milliseconds per template, and every step of every job
+    resolves against it); shared, so never changed: ``inline_template_refs`` copies from it."""
     trusted = step_template_dicts(LOCAL_STEPS_IMAGE)
     publisher = publisher_template_dicts()
     clash = set(trusted) & set(publisher)

@@ -24,7 +24,7 @@ from workflows.engines.base import (
     ResultsExpired,
     StoredResult,
 )
-from workflows.engines.local import LocalEngine
+from workflows.engines.local.engine import LocalEngine
 
 __all__ = ["Credentials", "JobService"]
 

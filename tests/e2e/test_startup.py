@@ -16,7 +16,7 @@ from provider.launch import free_port
 
 _REPO = Path(__file__).resolve().parents[2]
 # What the sandbox needs besides bubblewrap (see workflows/engines/local/runtime.py).
-_OTHER_TOOLS = ("unshare", "setpriv", "prlimit", "mount")
+_OTHER_TOOLS = ("setpriv",)
 
 
 def _serve(home: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from workflows.engines.local import LocalEngine, Runtime
+from workflows.engines.local.engine import LocalEngine
+from workflows.engines.local.runtime import Runtime
 from workflows.spec import AlgorithmSpec, Container, JobSpec, Limits
 
 __all__ = ["local_engine", "sandboxed_spec"]

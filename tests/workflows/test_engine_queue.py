@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.workflows.engine_support import local_engine, sandboxed_spec
 from workflows.engines.base import JobState
-from workflows.engines.local import LocalEngine
+from workflows.engines.local.engine import LocalEngine
 from workflows.status import JobStatus
 
 SLEEPER = "import time\nprint('ready', flush=True)\ntime.sleep(120)\n"

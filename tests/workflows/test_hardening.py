@@ -6,12 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.workflows.support import raw_spec, workflow_dict
-from tests.workflows.test_sandbox_argv import LIMITS, PROCS, RUNTIME, TOOLS
+from tests.workflows.support import raw_spec
 from workflows.engines.local import outcomes, quota, seccomp
-from workflows.engines.local.dispatcher import JobVolumes, plan_step
 from workflows.engines.local.launcher import StepExit
-from workflows.engines.local.sandbox import algorithm_command
 from workflows.engines.local.store import JobRecord
 from workflows.status import JobStatus
 
@@ -45,12 +42,3 @@ def test_the_filter_compiles_and_lists_the_dangerous_calls() -> None:
 def test_mount_table_paths_are_unescaped_and_deepest_first(tmp_path: Path) -> None:
     assert quota._unescape(r"/a\040b/c") == "/a b/c"
     assert quota.mounts_under(tmp_path / "nothing-mounted") == []
-
-
-def test_bwrap_loads_the_filter_from_the_inherited_descriptor(tmp_path: Path) -> None:
-    volumes = JobVolumes(data=tmp_path / "v", spec=tmp_path / "s", results=tmp_path / "r")
-    plan = plan_step(workflow_dict(raw_spec()), "algorithm", volumes)
-    argv = algorithm_command(plan, RUNTIME, LIMITS, PROCS, TOOLS, seccomp_fd=9)
-    bwrap = argv[argv.index(TOOLS["bwrap"]) :]
-    assert bwrap[bwrap.index("--seccomp") + 1] == "9"
-    assert "--seccomp" not in algorithm_command(plan, RUNTIME, LIMITS, PROCS, TOOLS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,20 +15,18 @@ from workflows import contract
 from workflows.engines.local.dispatcher import JobVolumes, StepPlan, plan_step
 from workflows.engines.local.runtime import Runtime
 from workflows.engines.local.sandbox import (
+    SECCOMP_FD,
+    STAGE_MODULE,
     SandboxLimits,
     algorithm_command,
     cpu_seconds,
     path_map,
     trusted_step_command,
 )
+from workflows.engines.local.stage import RLIMITS
 
-TOOLS = {
-    "bwrap": "/usr/bin/bwrap",
-    "unshare": "/usr/bin/unshare",
-    "setpriv": "/usr/bin/setpriv",
-    "prlimit": "/usr/bin/prlimit",
-    "mount": "/usr/bin/mount",
-}
+TOOLS = {"bwrap": "/usr/bin/bwrap", "setpriv": "/usr/bin/setpriv"}
+PYTHON = "/opt/c2d/venv/bin/python"
 PROCS = [
     Path("/sys/fs/cgroup/c2d/job-x/cgroup.procs"),
     Path("/sys/fs/cgroup/cpu acct/job-x/cgroup.procs"),
@@ -39,7 +37,7 @@ LIMITS = SandboxLimits(cpu_seconds=65, file_size_bytes=2**30)
 _FLAGS = {"--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"}
 _FLAGS |= {"--new-session", "--clearenv"}
 _ONE = {"--uid", "--gid", "--hostname", "--tmpfs", "--dev", "--proc", "--dir", "--chdir"}
-_ONE |= {"--size", "--remount-ro"}
+_ONE |= {"--size", "--remount-ro", "--seccomp"}
 _TWO = {"--ro-bind", "--bind", "--ro-bind-try", "--symlink", "--setenv"}
 _BINDS = {"--bind", "--ro-bind", "--ro-bind-try", "--bind-try", "--dev-bind", "--dev-bind-try"}
 # A minimal /etc (DESIGN §6): the only host files bound besides the runtime and the job.
@@ -51,7 +49,7 @@ Op = tuple[str, ...]
 
 @pytest.fixture
 def volumes(tmp_path: Path) -> JobVolumes:
-    # A space in the path: the staging script must quote what it mounts.
+    # A space in the path: it must reach the stage layer's mounts intact.
     return JobVolumes(
         data=tmp_path / "job volume", spec=tmp_path / "spec", results=tmp_path / "results"
     )
@@ -64,15 +62,13 @@ def plan(volumes: JobVolumes) -> StepPlan:
 
 @pytest.fixture
 def argv(plan: StepPlan) -> list[str]:
-    return algorithm_command(plan, RUNTIME, LIMITS, PROCS, TOOLS)
+    return algorithm_command(plan, RUNTIME, LIMITS, PROCS, TOOLS, PYTHON)
 
 
 def _layers(argv: list[str]) -> dict[str, list[str]]:
-    """Split the command into its layers: unshare, sh, prlimit, setpriv, bwrap."""
+    """Split the command into its layers: stage, setpriv, bwrap."""
     starts = {
-        "unshare": 0,
-        "sh": argv.index("/bin/sh"),
-        "prlimit": argv.index(TOOLS["prlimit"]),
+        "stage": 0,
         "setpriv": argv.index(TOOLS["setpriv"]),
         "bwrap": argv.index(TOOLS["bwrap"]),
     }
@@ -95,27 +91,23 @@ def _bwrap_ops(bwrap: list[str]) -> tuple[list[Op], list[str]]:
     return ops, bwrap[position + 1 :]
 
 
-def _script(argv: list[str]) -> list[str]:
-    sh = _layers(argv)["sh"]
-    assert sh[:2] == ["/bin/sh", "-c"]
-    assert sh[3] == "c2d-sandbox"  # $0, so that "$@" is the next layer
-    return sh[2].splitlines()
+def _stage_plan(argv: list[str]) -> dict[str, Any]:
+    stage = _layers(argv)["stage"]
+    assert stage[:3] == [PYTHON, "-m", STAGE_MODULE]
+    assert len(stage) == 4, "the plan is one argument; the next layer follows it"
+    plan: dict[str, Any] = json.loads(stage[3])
+    return plan
 
 
 def _staged_sources(argv: list[str]) -> dict[str, str]:
-    """/mnt/N → the host folder the staging script binds there."""
-    staged = {}
-    for line in _script(argv):
-        words = shlex.split(line)
-        if words[:2] == ["mount", "--bind"]:
-            staged[words[3]] = words[2]
-    return staged
+    """/mnt/N → the host folder the stage layer binds there."""
+    plan = _stage_plan(argv)
+    return {f"{plan['staging']}/{name}": source for source, name, _ in plan["binds"]}
 
 
-def test_layers_are_unshare_sh_prlimit_setpriv_bwrap(argv: list[str]) -> None:
+def test_layers_are_stage_setpriv_bwrap(argv: list[str]) -> None:
     layers = _layers(argv)
-    assert layers["unshare"] == [TOOLS["unshare"], "--mount", "--propagation", "private", "--"]
-    assert layers["prlimit"][-1] == "--"
+    assert layers["stage"][:3] == [PYTHON, "-m", STAGE_MODULE]
     assert layers["setpriv"][-1] == "--"
 
 
@@ -194,13 +186,13 @@ def test_env_is_cleared_then_set_and_the_algorithm_runs(argv: list[str], plan: S
     assert ("--symlink", "/usr/bin/python3", "/opt/c2d/bin/python") in ops
 
 
-def test_rlimits_via_prlimit(plan: StepPlan) -> None:
-    prlimit = _layers(algorithm_command(plan, RUNTIME, LIMITS, PROCS, TOOLS))["prlimit"]
-    assert {"--cpu=65", f"--fsize={2**30}", "--nofile=1024", "--core=0"} <= set(prlimit)
-    assert not any(arg.startswith("--as=") for arg in prlimit)
+def test_rlimits_are_set_by_the_stage_layer(plan: StepPlan) -> None:
+    argv = algorithm_command(plan, RUNTIME, LIMITS, PROCS, TOOLS, PYTHON)
+    assert _stage_plan(argv)["rlimits"] == {"cpu": 65, "fsize": 2**30, "nofile": 1024, "core": 0}
     capped = SandboxLimits(cpu_seconds=10, file_size_bytes=1, address_space_bytes=2**31)
-    prlimit = _layers(algorithm_command(plan, RUNTIME, capped, PROCS, TOOLS))["prlimit"]
-    assert f"--as={2**31}" in prlimit
+    argv = algorithm_command(plan, RUNTIME, capped, PROCS, TOOLS, PYTHON)
+    assert _stage_plan(argv)["rlimits"]["as"] == 2**31
+    assert set(_stage_plan(argv)["rlimits"]) <= set(RLIMITS)
 
 
 def test_setpriv_drops_to_uid_1000_without_capabilities(argv: list[str]) -> None:
@@ -213,19 +205,27 @@ def test_setpriv_drops_to_uid_1000_without_capabilities(argv: list[str]) -> None
     assert not any("keep-caps" in arg or "+" in arg for arg in setpriv)
 
 
-def test_staging_script_joins_the_cgroups_first(argv: list[str]) -> None:
-    lines = _script(argv)
-    assert lines[0] == "set -e"
-    joins = [shlex.split(line) for line in lines[1 : 1 + len(PROCS)]]
-    assert joins == [["echo", "$$", ">", str(procs)] for procs in PROCS]
-    assert lines[1 + len(PROCS)].startswith("mount -t tmpfs")
-    assert lines[1 + len(PROCS)].endswith(" /mnt")
-    assert lines[-1] == 'exec "$@"'
+def test_the_stage_layer_joins_the_cgroups_and_stages_under_mnt(argv: list[str]) -> None:
+    plan = _stage_plan(argv)
+    assert plan["cgroup_procs"] == [str(procs) for procs in PROCS]
+    assert plan["staging"] == "/mnt"
+    read_only = {name: flag for _, name, flag in plan["binds"]}
+    assert sorted(read_only) == [str(i) for i in range(len(read_only))]
 
 
-def test_without_cgroups_the_script_joins_none(plan: StepPlan) -> None:
-    argv = algorithm_command(plan, RUNTIME, LIMITS, [], TOOLS)
-    assert not any("cgroup.procs" in line for line in _script(argv))
+def test_without_cgroups_the_stage_layer_joins_none(plan: StepPlan) -> None:
+    argv = algorithm_command(plan, RUNTIME, LIMITS, [], TOOLS, PYTHON)
+    assert _stage_plan(argv)["cgroup_procs"] == []
+
+
+def test_the_seccomp_filter_is_on_the_descriptor_bwrap_reads(plan: StepPlan) -> None:
+    argv = algorithm_command(plan, RUNTIME, LIMITS, PROCS, TOOLS, PYTHON)
+    bwrap = _layers(argv)["bwrap"]
+    assert bwrap[bwrap.index("--seccomp") + 1] == str(SECCOMP_FD)
+    assert _stage_plan(argv)["seccomp_fd"] == SECCOMP_FD
+    without = algorithm_command(plan, RUNTIME, LIMITS, PROCS, TOOLS, PYTHON, seccomp=False)
+    assert "--seccomp" not in without
+    assert _stage_plan(without)["seccomp_fd"] is None
 
 
 def test_cpu_seconds_cover_the_duration_on_all_cpus() -> None:

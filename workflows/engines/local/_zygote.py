@@ -28,7 +28,8 @@ from typing import Any
 
 __all__ = ["PRELOADED", "main", "set_parent_death_signal"]
 
-PRELOADED = ("steps.configure", "steps.publish")
+# The trusted steps, and the algorithm's staging layer (sandbox.py, stage.py).
+PRELOADED = ("steps.configure", "steps.publish", "workflows.engines.local.stage")
 CONTROL_FD = 3
 _MAX_MESSAGE = 1 << 20
 _PR_SET_PDEATHSIG = 1
@@ -48,7 +49,11 @@ def main(modules: tuple[str, ...] = PRELOADED) -> int:
     if os.getppid() != parent:  # the provider died before prctl took effect
         return 1
     for name in modules:
-        importlib.import_module(name)
+        module = importlib.import_module(name)
+        # A module's one-off work (a module-level ``prepare()``) is then shared by every child.
+        prepare = getattr(module, "prepare", None)
+        if callable(prepare):
+            prepare()
     control = socket.socket(fileno=CONTROL_FD)
     wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_write)

@@ -22,7 +22,7 @@ from workflows.engines.local.sandbox import (
     cpu_seconds,
     trusted_step_command,
 )
-from workflows.engines.local.seccomp import SeccompUnavailable, filter_bpf, filter_fd
+from workflows.engines.local.seccomp import SeccompUnavailable, filter_bpf
 from workflows.engines.local.stepserver import ForkedStep, StepServer, step_module
 from workflows.spec import Limits
 
@@ -184,30 +184,34 @@ class Launcher:
             file_size_bytes=limits.disk_bytes,
             address_space_bytes=None if cgroup else limits.memory_bytes + 2**30,
         )
-        seccomp_fd = filter_fd() if self._seccomp else None
         argv = algorithm_command(
             plan,
             runtime,
             sandbox_limits,
             cgroup.procs_files if cgroup else [],
             self._tools,
-            seccomp_fd=seccomp_fd,
+            self._python,
+            seccomp=self._seccomp,
         )
-        try:
-            with (self._log_dir / "sandbox.stderr").open("ab") as stderr:
+        stderr = self._log_dir / "sandbox.stderr"
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+        server = self._step_server
+        module = step_module(argv, server.modules) if server is not None else None
+        process: subprocess.Popen[bytes] | ForkedStep
+        if server is not None and module is not None:
+            # Forked from the step server's helper: no Python start-up per job.
+            process = server.start(module[0], module[1], env, stderr)
+        else:
+            with stderr.open("ab") as err:
                 process = subprocess.Popen(
                     argv,
-                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+                    env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
-                    stderr=stderr,
+                    stderr=err,
                     start_new_session=True,
                     cwd="/",
-                    pass_fds=() if seccomp_fd is None else (seccomp_fd,),
                 )
-        finally:
-            if seccomp_fd is not None:
-                os.close(seccomp_fd)
         return RunningStep(process, cgroup, quota)
 
     def _attach_quota(

@@ -15,11 +15,26 @@ import fcntl
 import os
 from pathlib import Path
 
-__all__ = ["MS_BIND", "MS_NODEV", "MS_NOSUID", "attach_loop", "mount", "umount"]
+__all__ = [
+    "MS_BIND",
+    "MS_NODEV",
+    "MS_NOSUID",
+    "MS_PRIVATE",
+    "MS_RDONLY",
+    "MS_REC",
+    "attach_loop",
+    "mount",
+    "umount",
+    "unshare_mounts",
+]
 
+MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
 MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+_CLONE_NEWNS = 0x20000
 _MNT_DETACH = 0x2
 _LOOP_SET_FD = 0x4C00
 _LOOP_CLR_FD = 0x4C01
@@ -59,13 +74,27 @@ class _LoopConfig(ctypes.Structure):
     ]
 
 
-def mount(source: str, target: str | Path, fstype: str | None, flags: int) -> None:
+def mount(
+    source: str, target: str | Path, fstype: str | None, flags: int, options: str | None = None
+) -> None:
     result = _libc.mount(
-        source.encode(), str(target).encode(), fstype.encode() if fstype else None, flags, None
+        source.encode(),
+        str(target).encode(),
+        fstype.encode() if fstype else None,
+        flags,
+        options.encode() if options else None,
     )
     if result != 0:
         code = ctypes.get_errno()
         raise OSError(code, f"mount {source} on {target}: {os.strerror(code)}")
+
+
+def unshare_mounts() -> None:
+    """A mount namespace of this process's own, nothing in it propagating back to the host."""
+    if _libc.unshare(_CLONE_NEWNS) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"unshare(CLONE_NEWNS): {os.strerror(code)}")
+    mount("none", "/", None, MS_REC | MS_PRIVATE)
 
 
 def umount(target: str | Path, *, detach: bool = False) -> None:

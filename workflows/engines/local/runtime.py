@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["Runtime", "SandboxUnavailable", "require_sandbox_tools"]
 
-_TOOLS = ("bwrap", "unshare", "setpriv", "prlimit", "mount")
+_TOOLS = ("bwrap", "setpriv")
 
 
 class SandboxUnavailable(Exception):
@@ -46,6 +46,6 @@ def require_sandbox_tools() -> dict[str, str]:
     if missing:
         raise SandboxUnavailable(
             f"missing {', '.join(missing)} (util-linux); install it with"
-            " `sudo apt-get install -y util-linux mount`"
+            " `sudo apt-get install -y util-linux`"
         )
     return {tool: path for tool, path in found.items() if path is not None}

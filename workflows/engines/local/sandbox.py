@@ -1,11 +1,12 @@
 """Command lines for a step: trusted steps as plain child processes, the algorithm under bwrap.
 
 The algorithm's command line is built in layers, each with one job:
-``unshare`` (a private mount namespace, as root) → ``sh`` (join the job's cgroups, stage the
-job's folders under a tmpfs that the unprivileged user can reach; read-only ones behind an
-overlay, so that ``/proc/self/mountinfo`` in the sandbox names no host path) → ``prlimit`` →
-``setpriv`` (drop to the algorithm's uid, no capabilities) → ``bwrap`` (the sandbox itself).
-Pure: builds argv lists, starts nothing.
+``stage`` (as root: join the job's cgroups, a private mount namespace, the job's folders staged
+under a tmpfs that the unprivileged user can reach, read-only ones behind an overlay so that
+``/proc/self/mountinfo`` in the sandbox names no host path; rlimits; the seccomp filter on a
+known descriptor; see ``stage.py``) → ``setpriv`` (drop to the algorithm's uid, no
+capabilities) → ``bwrap`` (the sandbox itself).
+Pure: builds argv lists and the staging plan, starts nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +23,23 @@ from workflows.contract import ALGORITHM_UID
 from workflows.engines.local.dispatcher import StepPlan
 from workflows.engines.local.runtime import Runtime
 
-__all__ = ["SandboxLimits", "algorithm_command", "path_map", "trusted_step_command"]
+__all__ = [
+    "SECCOMP_FD",
+    "STAGE_MODULE",
+    "SandboxLimits",
+    "algorithm_command",
+    "path_map",
+    "trusted_step_command",
+]
 
 # Staging point for the job's folders inside the private mount namespace: it only has to exist on
 # the host; a tmpfs hides whatever is there, for this namespace only.
 _STAGING = "/mnt"
-# An empty lower layer: overlayfs wants two when it has no upper one.
-_EMPTY_LAYER = ".empty"
+# The module that stages the job's folders (run as root, then executes setpriv → bwrap).
+STAGE_MODULE = "workflows.engines.local.stage"
+# Where the stage layer puts the seccomp filter for ``bwrap --seccomp``: the first descriptor
+# after stdin, stdout and stderr (every other one is closed before it runs).
+SECCOMP_FD = 3
 _COMMANDS_DIR = "/opt/c2d/bin"
 _USR_SYMLINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
@@ -76,64 +86,42 @@ def algorithm_command(
     limits: SandboxLimits,
     cgroup_procs: list[Path],
     tools: Mapping[str, str],
-    seccomp_fd: int | None = None,
+    python: str,
+    seccomp: bool = True,
 ) -> list[str]:
-    """The layered command line; ``seccomp_fd`` (inherited by the chain) holds a BPF filter."""
+    """The layered command line: ``python -m <stage> PLAN`` then setpriv then bwrap."""
     staged = [(f"{_STAGING}/{i}", m) for i, m in enumerate(plan.mounts) if m.source is not None]
-    lines = ["set -e"]
-    lines += [f"echo $$ > {shlex.quote(str(procs))}" for procs in cgroup_procs]
-    lines.append(f"mount -t tmpfs -o mode=0755,size=64k c2d-staging {_STAGING}")
-    # One mkdir for every staging point and no subshells: each program started here is a few
-    # ms of CPU per job (the overlays' relative layers need the cwd, so it moves to the tmpfs).
-    lines.append(f"cd {_STAGING}")
-    lines.append(" ".join(["mkdir", _EMPTY_LAYER, *(os.path.basename(s) for s, _ in staged)]))
-    for stage, mount in staged:
-        lines.append(f"mount --bind {shlex.quote(str(mount.source))} {stage}")
-        if mount.read_only:
-            lines.append(_hide_source(stage))
-    lines.append("cd /")
-    lines.append('exec "$@"')
-    script = "\n".join(lines)
-    rlimits = [
-        f"--cpu={limits.cpu_seconds}",
-        f"--fsize={limits.file_size_bytes}",
-        f"--nofile={limits.open_files}",
-        "--core=0",
-    ]
-    if limits.address_space_bytes:
-        rlimits.append(f"--as={limits.address_space_bytes}")
+    stage_plan = {
+        "cgroup_procs": [str(procs) for procs in cgroup_procs],
+        "staging": _STAGING,
+        "binds": [[str(m.source), os.path.basename(s), m.read_only] for s, m in staged],
+        "rlimits": _rlimits(limits),
+        "seccomp_fd": SECCOMP_FD if seccomp else None,
+    }
     uid = str(ALGORITHM_UID)
     drop = [tools["setpriv"], "--reuid", uid, "--regid", uid, "--clear-groups"]
     drop += ["--inh-caps=-all", "--bounding-set=-all", "--"]
+    staged_at = {id(m): s for s, m in staged}
     return [
-        tools["unshare"],
-        "--mount",
-        "--propagation",
-        "private",
-        "--",
-        "/bin/sh",
-        "-c",
-        script,
-        "c2d-sandbox",
-        tools["prlimit"],
-        *rlimits,
-        "--",
+        python,
+        "-m",
+        STAGE_MODULE,
+        json.dumps(stage_plan),
         *drop,
-        *_bwrap(plan, runtime, dict((id(m), s) for s, m in staged), tools["bwrap"], seccomp_fd),
+        *_bwrap(plan, runtime, staged_at, tools["bwrap"], SECCOMP_FD if seccomp else None),
     ]
 
 
-def _hide_source(stage: str) -> str:
-    """Cover a staged read-only bind with a read-only overlay of itself.
-
-    A bind mount keeps its source's path in the mount table (mountinfo's root field: the host
-    path of the job folder); an overlay is a file system of its own whose root is ``/``, and its
-    options show the layers as given: relative to the staging tmpfs, they name nothing of the
-    host. Where overlayfs is missing the plain bind stays (and the path shows).
-    """
-    name = os.path.basename(stage)
-    options = f"ro,lowerdir={name}:{_EMPTY_LAYER}"
-    return f"mount -t overlay -o {options} c2d-ro {name} || true"  # the cwd is the staging tmpfs
+def _rlimits(limits: SandboxLimits) -> dict[str, int]:
+    rlimits = {
+        "cpu": limits.cpu_seconds,
+        "fsize": limits.file_size_bytes,
+        "nofile": limits.open_files,
+        "core": 0,
+    }
+    if limits.address_space_bytes:
+        rlimits["as"] = limits.address_space_bytes
+    return rlimits
 
 
 def _bwrap(
