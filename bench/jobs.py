@@ -22,6 +22,7 @@ from workflows.engines.local.cgroups import Cgroups
 from workflows.engines.local.dispatcher import JobVolumes, plan_step
 from workflows.engines.local.launcher import Launcher
 from workflows.engines.local.runtime import Runtime, require_sandbox_tools
+from workflows.engines.local.stepserver import StepServer
 from workflows.status import JobStatus
 
 __all__ = ["measure_overhead", "measure_throughput"]
@@ -33,29 +34,39 @@ _RUNTIME = Runtime(binds=("/usr",), commands={"python": "/usr/bin/python3"})
 
 
 def sandbox_run_seconds(work: Path, rounds: int) -> list[float]:
-    """The trivial program run directly under the engine's own sandbox command line."""
+    """The trivial program run directly under the engine's own sandbox command line (its stage
+    layer forked from a step server, as in the engine)."""
     launcher = Launcher(
-        tools=require_sandbox_tools(), cgroups=Cgroups.detect(), python=sys.executable, log_dir=work
+        tools=require_sandbox_tools(),
+        cgroups=Cgroups.detect(),
+        python=sys.executable,
+        log_dir=work,
+        step_server=StepServer(),
     )
+    try:
+        return [_bare_run(launcher, work, i) for i in range(-1, rounds)][1:]  # -1: warm-up
+    finally:
+        launcher.close()
+
+
+def _bare_run(launcher: Launcher, work: Path, i: int) -> float:
     spec = _spec(0)
     workflow = build_workflow(spec, StepImages()).to_dict()
-    times = []
-    for i in range(rounds):
-        volume = work / f"bare-{i}"
-        plan = plan_step(workflow, "algorithm", JobVolumes(volume, work / "spec", work / "res"))
-        for mount in plan.mounts:
-            if mount.source is not None:
-                mount.source.mkdir(parents=True, exist_ok=True)
-                os.chmod(mount.source, 0o777)  # noqa: S103 (as configure leaves them)
-        (volume / contract.ALGORITHM_PATH.lstrip("/")).write_text(TRIVIAL)
-        started = time.perf_counter()
-        step = launcher.start_algorithm(plan, _RUNTIME, spec.limits, f"bench-{os.getpid()}-{i}")
-        exit = step.wait(60)
-        times.append(time.perf_counter() - started)
-        if exit.exit_code != 0:
-            raise RuntimeError(f"the bare sandbox run failed with {exit.exit_code}")
-        shutil.rmtree(volume, ignore_errors=True)
-    return times
+    volume = work / f"bare-{i}"
+    plan = plan_step(workflow, "algorithm", JobVolumes(volume, work / "spec", work / "res"))
+    for mount in plan.mounts:
+        if mount.source is not None:
+            mount.source.mkdir(parents=True, exist_ok=True)
+            os.chmod(mount.source, 0o777)  # noqa: S103 (as configure leaves them)
+    (volume / contract.ALGORITHM_PATH.lstrip("/")).write_text(TRIVIAL)
+    started = time.perf_counter()
+    step = launcher.start_algorithm(plan, _RUNTIME, spec.limits, f"bench-{os.getpid()}-{i}")
+    exit = step.wait(60)
+    seconds = time.perf_counter() - started
+    if exit.exit_code != 0:
+        raise RuntimeError(f"the bare sandbox run failed with {exit.exit_code}")
+    shutil.rmtree(volume, ignore_errors=True)
+    return seconds
 
 
 def _one_job(bench: Bench) -> float:
