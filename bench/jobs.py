@@ -22,6 +22,7 @@ from workflows.engines.local.cgroups import Cgroups
 from workflows.engines.local.dispatcher import JobVolumes, plan_step
 from workflows.engines.local.launcher import Launcher
 from workflows.engines.local.runtime import Runtime, require_sandbox_tools
+from workflows.engines.local.sandbox import STAGE_MODULE
 from workflows.engines.local.stepserver import StepServer
 from workflows.status import JobStatus
 
@@ -41,7 +42,7 @@ def sandbox_run_seconds(work: Path, rounds: int) -> list[float]:
         cgroups=Cgroups.detect(),
         python=sys.executable,
         log_dir=work,
-        step_server=StepServer(),
+        stage_server=StepServer(modules=(STAGE_MODULE,)),
     )
     try:
         return [_bare_run(launcher, work, i) for i in range(-1, rounds)][1:]  # -1: warm-up

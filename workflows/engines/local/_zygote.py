@@ -28,8 +28,7 @@ from typing import Any
 
 __all__ = ["PRELOADED", "main", "set_parent_death_signal"]
 
-# The trusted steps, and the algorithm's staging layer (sandbox.py, stage.py).
-PRELOADED = ("steps.configure", "steps.publish", "workflows.engines.local.stage")
+PRELOADED = ("steps.configure", "steps.publish")
 CONTROL_FD = 3
 _MAX_MESSAGE = 1 << 20
 _PR_SET_PDEATHSIG = 1

@@ -25,6 +25,7 @@ from workflows.engines.local.quota import DiskQuotas
 from workflows.engines.local.restart import resumable_jobs
 from workflows.engines.local.runner import JobRunner, ShuttingDown, log_fields
 from workflows.engines.local.runtime import Runtime, require_sandbox_tools
+from workflows.engines.local.sandbox import STAGE_MODULE
 from workflows.engines.local.scheduler import QueueFull, Scheduler
 from workflows.engines.local.stepserver import StepServer
 from workflows.engines.local.store import JobRecord, JobStore
@@ -64,6 +65,13 @@ class LocalEngine:
         for folder in (jobs_dir, results_dir):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         server = StepServer(log_file=jobs_dir / "stepserver.stderr") if fork_steps else None
+        # The algorithm's stage layer has a helper of its own: it imports only that module
+        # (about 14 MB against 41 for the steps' helper), and a smaller process forks faster.
+        stager = (
+            StepServer(log_file=jobs_dir / "stepserver.stderr", modules=(STAGE_MODULE,))
+            if fork_steps
+            else None
+        )
         self._step_server = server
         self._quotas = DiskQuotas.detect()
         self._launcher = Launcher(
@@ -74,6 +82,7 @@ class LocalEngine:
             quotas=self._quotas,
             step_env=step_env,
             step_server=self._step_server,
+            stage_server=stager,
         )
         self._store = JobStore(db_path)
         self._board = JobBoard(self._store, results_dir)

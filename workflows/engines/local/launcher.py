@@ -103,12 +103,14 @@ class Launcher:
         seccomp: bool = True,
         step_env: Mapping[str, str] | None = None,
         step_server: StepServer | None = None,
+        stage_server: StepServer | None = None,
     ) -> None:
         """``step_env``: operator settings for the trusted steps (e.g. ``C2D_SOURCE_NETWORKS``);
         ``step_server``: forks the trusted steps from a pre-started helper (else one process
-        each)."""
+        each); ``stage_server``: the same for the algorithm's stage layer (``stage.py``)."""
         self._step_env = dict(step_env or {})
         self._step_server = step_server
+        self._stage_server = stage_server
         self._tools = tools
         self._cgroups = cgroups
         self._python = python
@@ -135,8 +137,9 @@ class Launcher:
         """Delete the spare quota images and stop the step server."""
         if self._quotas is not None:
             self._quotas.close()
-        if self._step_server is not None:
-            self._step_server.close()
+        for server in (self._step_server, self._stage_server):
+            if server is not None:
+                server.close()
 
     @property
     def deadline_for_trusted_steps(self) -> int:
@@ -195,11 +198,11 @@ class Launcher:
         )
         stderr = self._log_dir / "sandbox.stderr"
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
-        server = self._step_server
+        server = self._stage_server
         module = step_module(argv, server.modules) if server is not None else None
         process: subprocess.Popen[bytes] | ForkedStep
         if server is not None and module is not None:
-            # Forked from the step server's helper: no Python start-up per job.
+            # Forked from the stage helper: no Python start-up per job.
             process = server.start(module[0], module[1], env, stderr)
         else:
             with stderr.open("ab") as err:
