@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(home)
         try:
             figures += measure_overhead(bench, work / "sandbox", jobs=3 if quick else 30)
-            figures += measure_throughput(bench, jobs=6 if quick else 200)
+            figures += measure_throughput(bench, jobs=6 if quick else 200, rounds=1 if quick else 3)
             size, label = (_MIB, "1mib") if quick else (1024 * _MIB, "1gib")
             figures += measure_results(bench, home, size, label)
         finally:

@@ -116,7 +116,38 @@ def measure_overhead(bench: Bench, work: Path, jobs: int) -> list[Figure]:
     ]
 
 
-def measure_throughput(bench: Bench, jobs: int) -> list[Figure]:
+def measure_throughput(bench: Bench, jobs: int, rounds: int = 3) -> list[Figure]:
+    """``rounds`` bursts of ``jobs`` starts. The figure is the best round, as ``timeit`` takes
+    the minimum: on a shared 2-core VM a slower round measures the neighbours (rounds here
+    have differed by a quarter); the median is reported beside it, and every round counts for
+    the jobs lost."""
+    rates: list[float] = []
+    lost = 0
+    for _ in range(rounds):
+        rate, round_lost = _burst(bench, jobs)
+        rates.append(rate)
+        lost += round_lost
+    return [
+        Figure(
+            "throughput_jobs_per_s",
+            max(rates),
+            "jobs/s",
+            None,
+            f">= 20 (best of {rounds} rounds of {jobs} jobs submitted at once)",
+        ),
+        Figure(
+            "throughput_jobs_per_s_median",
+            percentile(rates, 0.5),
+            "jobs/s",
+            None,
+            "rounds: " + ", ".join(f"{rate:.1f}" for rate in rates),
+        ),
+        Figure("jobs_lost", float(lost), "jobs", None, f"0 (of {rounds * jobs})"),
+    ]
+
+
+def _burst(bench: Bench, jobs: int) -> tuple[float, int]:
+    """(jobs finished per second, jobs not finished) of ``jobs`` starts sent at once."""
     bodies = [free_start_body(TRIVIAL, wait=3600) for _ in range(jobs)]
 
     def submit(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -139,16 +170,7 @@ def measure_throughput(bench: Bench, jobs: int) -> list[Figure]:
         for job in accepted
         if bench.status(job["owner"], job["jobId"])["status"] == JobStatus.FINISHED
     )
-    return [
-        Figure(
-            "throughput_jobs_per_s",
-            finished / elapsed,
-            "jobs/s",
-            None,
-            f">= 20 ({jobs} jobs submitted at once)",
-        ),
-        Figure("jobs_lost", float(jobs - finished), "jobs", None, "0"),
-    ]
+    return finished / elapsed, jobs - finished
 
 
 def _jobs_ended(bench: Bench) -> int:
