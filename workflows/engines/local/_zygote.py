@@ -8,6 +8,7 @@ has ended (``code`` as ``os.waitstatus_to_exitcode``: negative for a signal). Ea
 new session (its own process group), receives SIGKILL when this process dies, gets exactly the
 step's environment and no inherited fd but stdin (/dev/null), stdout and stderr. When the
 socket closes (the provider has gone), every child's group is killed and this process exits.
+A served module must define ``main()`` (its ``__main__`` block's call); the child calls it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import gc
 import importlib
 import json
 import os
-import runpy
 import select
 import signal
 import socket
@@ -159,13 +159,15 @@ def _child(
         os.environ.update(message["env"])
         module = str(message["module"])
         sys.argv = [module, *message["args"]]
-        # Run as __main__ only, as ``python -m`` does (its imports stay preloaded).
-        sys.modules.pop(module, None)
+        # The module's ``main()``, as its ``__main__`` block calls it. Not re-executed with
+        # runpy: its top-level code (classes, dataclasses compiling their methods) ran once in
+        # this helper, and running it again in every child cost milliseconds and dirtied
+        # copy-on-write pages.
+        entry = sys.modules[module].main
     except BaseException:  # the child must never return into the server loop
         return 1
     try:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
-        code = 0
+        code = _exit_code(entry())
     except SystemExit as leaving:
         code = _exit_code(leaving.code)
     except BaseException:  # as the interpreter: print the traceback, exit 1

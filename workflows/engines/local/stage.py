@@ -45,7 +45,9 @@ def prepare() -> None:
         filter_bpf()
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """``argv``: the plan, then the command (default: this process's arguments)."""
+    argv = sys.argv[1:] if argv is None else argv
     plan: dict[str, Any] = json.loads(argv[0])
     command = argv[1:]
     if not command:
@@ -95,4 +97,4 @@ def _filter_on(target: int) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(main())
