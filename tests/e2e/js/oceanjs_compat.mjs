@@ -19,26 +19,15 @@
 // Output: exactly one JSON object on stdout; progress and ocean.js' own logging on stderr.
 // Exit code 0 only if every step worked.
 
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+
+import { need, pickJob, requireFromJs, run, sleep } from './harness.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Setup
 
-// ocean.js logs through console; keep stdout for our single JSON summary.
-const writeStdout = process.stdout.write.bind(process.stdout);
-for (const level of ['log', 'info', 'debug', 'warn']) {
-  console[level] = (...args) => console.error(...args);
-}
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const jsDir = process.env.C2D_JS_DIR || path.resolve(here, '..', '..', '..', 'js');
-// Resolve packages from the project's js/ directory, not from wherever this script lives.
-const require = createRequire(path.join(jsDir, 'package.json'));
-const { ProviderInstance } = require('@oceanprotocol/lib');
-const { ethers } = require('ethers');
+const { ProviderInstance } = requireFromJs('@oceanprotocol/lib');
+const { ethers } = requireFromJs('ethers');
 
 const POLL_INTERVAL_MS = 2000;
 const JOB_TIMEOUT_MS = 1000 * Number(process.env.C2D_E2E_JOB_TIMEOUT_S || 120);
@@ -77,14 +66,7 @@ for i in range(1200):
     time.sleep(0.5)
 `;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const progress = (...args) => console.error('[oceanjs_compat]', ...args);
-
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is required`);
-  return value;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers around the ocean.js calls
@@ -105,12 +87,6 @@ function rawDataset(url) {
 }
 
 // Start/status/stop answer with an array of jobs (sometimes a single object); pick ours.
-function pickJob(response, jobId) {
-  const jobs = Array.isArray(response) ? response : [response];
-  const job = jobId ? jobs.find((j) => j && j.jobId === jobId) : jobs[0];
-  if (!job || !job.jobId) throw new Error(`no job in provider response: ${JSON.stringify(response)}`);
-  return job;
-}
 
 // Terminal = the job will not change any more. 40 running and 60 publishing are in-flight states
 // even though they are >= 31; 71 (settling) only exists for paid jobs.
@@ -262,10 +238,10 @@ async function streamLogs(providerUrl, wallet, jobId) {
 // The scenario
 
 async function main() {
-  const providerUrl = requireEnv('PROVIDER_URL');
-  const datasetUrl = requireEnv('DATASET_URL');
+  const providerUrl = need('PROVIDER_URL');
+  const datasetUrl = need('DATASET_URL');
   // A bare wallet is enough: free compute needs signatures, not a chain.
-  const wallet = new ethers.Wallet(requireEnv('CONSUMER_KEY'));
+  const wallet = new ethers.Wallet(need('CONSUMER_KEY'));
   const customAlgo = process.env.ALGO_RAWCODE;
   const summary = { consumer: wallet.address };
 
@@ -326,14 +302,4 @@ async function main() {
   return { ok: true, ...summary };
 }
 
-main().then(
-  (summary) => {
-    writeStdout(JSON.stringify(summary) + '\n');
-    process.exit(0);
-  },
-  (err) => {
-    console.error('[oceanjs_compat] FAILED:', err && err.stack ? err.stack : err);
-    writeStdout(JSON.stringify({ ok: false, error: String(err && err.message ? err.message : err) }) + '\n');
-    process.exit(1);
-  },
-);
+run('oceanjs_compat', main);

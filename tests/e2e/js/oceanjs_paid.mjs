@@ -14,41 +14,19 @@
 //               <repo>/js)
 // Output: one JSON object on stdout; progress on stderr. Exit 0 only if every step worked.
 
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const writeStdout = process.stdout.write.bind(process.stdout);
-for (const level of ['log', 'info', 'debug', 'warn']) {
-  console[level] = (...args) => console.error(...args);
-}
-const here = path.dirname(fileURLToPath(import.meta.url));
-const jsDir = process.env.C2D_JS_DIR || path.resolve(here, '..', '..', '..', 'js');
-const require = createRequire(path.join(jsDir, 'package.json'));
+import { need, pickJob, requireFromJs, run, sleep } from './harness.mjs';
+
 const { ProviderInstance, ConfigHelper, Datatoken, EscrowContract, approve } =
-  require('@oceanprotocol/lib');
-const { ethers } = require('ethers');
+  requireFromJs('@oceanprotocol/lib');
+const { ethers } = requireFromJs('ethers');
 
 const FINISHED = 70;
 const SETTLING = 71;
 const RESOURCES = [{ id: 'cpu', amount: 1 }, { id: 'ram', amount: 1 }, { id: 'disk', amount: 1 }];
 const MAX_JOB_DURATION = 120;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const progress = (...args) => console.error('[oceanjs_paid]', ...args);
-
-function need(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is required`);
-  return value;
-}
-
-function pickJob(response, jobId) {
-  const jobs = Array.isArray(response) ? response : [response];
-  const job = jobId ? jobs.find((j) => j && j.jobId === jobId) : jobs[0];
-  if (!job || !job.jobId) throw new Error(`no job in provider response: ${JSON.stringify(response)}`);
-  return job;
-}
 
 // Order one input the way initializeCompute says: reuse a still-valid order, renew its fee
 // with reuseOrder, or start a new order with the provider fee.
@@ -147,14 +125,4 @@ async function main() {
   return { ok: true, ...summary };
 }
 
-main().then(
-  (summary) => {
-    writeStdout(JSON.stringify(summary) + '\n');
-    process.exit(0);
-  },
-  (err) => {
-    console.error('[oceanjs_paid] FAILED:', err && err.stack ? err.stack : err);
-    writeStdout(JSON.stringify({ ok: false, error: String(err && err.message ? err.message : err) }) + '\n');
-    process.exit(1);
-  },
-);
+run('oceanjs_paid', main);
