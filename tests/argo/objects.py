@@ -101,6 +101,15 @@ def workflow(
     return obj
 
 
+def succeeded_workflow(spec: JobSpec) -> dict[str, Any]:
+    """The Workflow of a job whose three steps all succeeded."""
+    steps = [
+        node(spec.workflow_name, step, "Succeeded", exit_code=0)
+        for step in ("configure", "algorithm", "publish")
+    ]
+    return workflow(spec, "Succeeded", steps)
+
+
 def algorithm_pod(
     spec: JobSpec,
     phase: str,

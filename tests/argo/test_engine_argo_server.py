@@ -21,7 +21,7 @@ from tests.argo.fake_cluster import (
     Recorded,
     wait_until,
 )
-from tests.argo.objects import node, workflow
+from tests.argo.objects import node, succeeded_workflow, workflow
 from tests.workflows.support import did_spec, make_spec
 from workflows.dag import StepImages
 from workflows.engines.argo import ArgoEngine, workflow_for
@@ -116,14 +116,7 @@ def test_a_restarted_provider_lists_its_jobs_through_the_argo_server(
     done = make_spec()
     server.cluster.put(
         "workflows",
-        workflow(
-            done,
-            "Succeeded",
-            [
-                node(done.workflow_name, t, "Succeeded", exit_code=0)
-                for t in ("configure", "algorithm", "publish")
-            ],
-        ),
+        succeeded_workflow(done),
     )
     engine = start_engine(argo_server_api(server))
     (state,) = engine.list_for_owner(done.owner)

@@ -13,7 +13,7 @@ import yaml
 
 from steps.manifest import write_manifest
 from tests.argo.fake_cluster import PODS, SECRETS, WORKFLOWS, FakeServer, Recorded, wait_until
-from tests.argo.objects import algorithm_pod, node, workflow
+from tests.argo.objects import algorithm_pod, node, succeeded_workflow, workflow
 from tests.workflows.support import REPO, did_spec, make_spec
 from workflows.dag import StepImages
 from workflows.engines.argo import ArgoEngine, workflow_for
@@ -105,14 +105,7 @@ def test_a_restarted_provider_rebuilds_every_job_from_the_cluster(
     done, running, other = _spec(1), _spec(2), _spec(3, owner="0x" + "11" * 20)
     server.cluster.put(
         "workflows",
-        workflow(
-            done,
-            "Succeeded",
-            [
-                node(done.workflow_name, t, "Succeeded", exit_code=0)
-                for t in ("configure", "algorithm", "publish")
-            ],
-        ),
+        succeeded_workflow(done),
     )
     server.cluster.put(
         "workflows",
@@ -192,11 +185,7 @@ def test_finish_listeners_hear_each_job_once(server: FakeServer, start_engine: S
     heard: list[JobState] = []
     engine.on_finished(heard.append)
     engine.submit(SPEC)
-    finished = workflow(
-        SPEC,
-        "Succeeded",
-        [node(NAME, t, "Succeeded", exit_code=0) for t in ("configure", "algorithm", "publish")],
-    )
+    finished = succeeded_workflow(SPEC)
     server.cluster.put("workflows", finished)
     server.cluster.put("workflows", finished)
     wait_until(lambda: len(heard) == 1)
