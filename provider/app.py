@@ -31,7 +31,7 @@ from provider.engine_factory import build_engine
 from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
 from provider.keys import auth_token_secret, load_provider_account
-from provider.observability.metrics import Metrics
+from provider.observability.metrics import Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
 from provider.payments.setup import build_chain_setup
 from provider.settings import Settings
@@ -93,13 +93,15 @@ def build_services(settings: Settings) -> Services:
         authenticator=authenticator,
         jobs=jobs,
         sandbox_description=sandbox,
-        metrics=_metrics(config, engine),
+        metrics=_metrics(config, engine, chain.settler),
     )
 
 
-def _metrics(config: ProviderConfig, engine: Engine) -> Metrics:
+def _metrics(config: ProviderConfig, engine: Engine, settler: SettlementSource | None) -> Metrics:
     collected = Metrics(env.id for env in config.environments)
     collected.watch(engine)
+    if settler is not None:
+        collected.watch_settlements(settler)
     return collected
 
 

@@ -1,23 +1,27 @@
-"""The provider's Prometheus metrics: jobs, steps, queue, sandbox kills, requests, auth failures.
+"""The provider's Prometheus metrics: jobs, steps, queue, sandbox kills, requests, auth failures,
+settlements.
 
-Each app gets its own registry (no process-wide state). Job counts and queue depth are read
-from the engine when scraped; the rest are counted as events happen.
+Each app gets its own registry (no process-wide state). Job counts, queue depth and the
+settlement backlog are read when scraped; the rest are counted as events happen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from workflows.engines.base import JobState
 from workflows.engines.local.board import StepEvent
 from workflows.status import JobStatus
 
-__all__ = ["CONTENT_TYPE", "KILL_REASONS", "Metrics"]
+if TYPE_CHECKING:
+    from provider.payments.settlement import SettlementBacklog
+
+__all__ = ["CONTENT_TYPE", "KILL_REASONS", "Metrics", "SettlementSource"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 KILL_REASONS = ("oom", "deadline", "stop", "shutdown")
@@ -60,6 +64,34 @@ class _EngineCollector(Collector):
         for env in sorted({*self._environments, *depths}):
             queue.add_metric([env], depths.get(env, 0))
         yield queue
+
+
+class SettlementSource(Protocol):
+    def backlog(self) -> SettlementBacklog: ...
+
+
+class _SettlementCollector(Collector):
+    def __init__(self, settler: SettlementSource) -> None:
+        self._settler = settler
+
+    def collect(self) -> Iterator[Metric]:
+        backlog = self._settler.backlog()
+        yield CounterMetricFamily(
+            "c2d_settlement_failures",
+            "Escrow claims and releases that failed (each is retried by the next sweep)",
+            value=backlog.failures,
+        )
+        rows = GaugeMetricFamily(
+            "c2d_settlements", "Paid jobs not yet settled, by state", labels=["state"]
+        )
+        rows.add_metric(["locked"], backlog.locked)
+        rows.add_metric(["settling"], backlog.settling)
+        yield rows
+        yield GaugeMetricFamily(
+            "c2d_settlement_oldest_settling_seconds",
+            "How long the oldest ended paid job has waited for its claim (0: none waits)",
+            value=backlog.oldest_settling_seconds,
+        )
 
 
 class Metrics:
@@ -118,6 +150,10 @@ class Metrics:
             engine.on_step(self.step_ended)
         if isinstance(engine, JobCounter):
             self.registry.register(_EngineCollector(engine, self._environments))
+
+    def watch_settlements(self, settler: SettlementSource) -> None:
+        """Report the settlement backlog (read from its store when scraped)."""
+        self.registry.register(_SettlementCollector(settler))
 
     def job_finished(self, state: JobState) -> None:
         self.jobs_finished.labels(state.spec.environment, state.status.name.lower()).inc()

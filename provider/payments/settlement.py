@@ -18,9 +18,19 @@ from provider.payments.store import Settlement, SettlementState, SettlementStore
 from workflows.engines.base import Engine, JobNotFound, JobState
 from workflows.status import JobStatus
 
-__all__ = ["Settler"]
+__all__ = ["SettlementBacklog", "Settler"]
 
 _log = logging.getLogger("c2d.payments")
+
+
+@dataclasses.dataclass(frozen=True)
+class SettlementBacklog:
+    """What an operator alerts on: claims that keep failing, ended jobs not yet settled."""
+
+    failures: int  # failed claims and releases since this process started
+    locked: int  # paid jobs whose price is locked (running, or ended and not yet noticed)
+    settling: int  # ended jobs whose claim has not gone through yet
+    oldest_settling_seconds: float  # how long the oldest of those has waited (0: none)
 
 
 class Settler:
@@ -36,6 +46,7 @@ class Settler:
         self._started = int(clock())
         self._busy_lock = threading.Lock()
         self._busy: set[str] = set()
+        self._failures = 0
 
     def settle(self, job: JobState) -> None:
         """Engine finish listener: settle ``job`` if it is a paid job still locked."""
@@ -97,6 +108,20 @@ class Settler:
                 row = claimed
             self._settle(row, job)
 
+    def backlog(self) -> SettlementBacklog:
+        rows = self._store.unsettled()
+        settling = [r for r in rows if r.state == SettlementState.SETTLING]
+        now = self._clock()
+        oldest = max((now - r.updated_at for r in settling), default=0.0)
+        with self._busy_lock:
+            failures = self._failures
+        return SettlementBacklog(
+            failures=failures,
+            locked=len(rows) - len(settling),
+            settling=len(settling),
+            oldest_settling_seconds=max(0.0, oldest),
+        )
+
     def settling_view(self, job: JobState) -> JobState:
         if job.status != JobStatus.FINISHED:
             return job
@@ -153,7 +178,10 @@ class Settler:
                 return
             claim = self._escrow.claim(row.escrow_job_id, row.token, row.payer, amount)
         except (ChainError, Web3Exception, OSError) as error:
-            _log.warning("job %s: settlement failed, retried at next start: %s", row.job_id, error)
+            self._failed()
+            _log.warning(
+                "job %s: settlement failed, retried by the next sweep: %s", row.job_id, error
+            )
             return
         self._store.finish(
             row.job_id, claimed=claim.claimed, settle_tx=claim.tx, note=f"claimed {amount} wei"
@@ -164,10 +192,15 @@ class Settler:
         try:
             claim = self._escrow.claim(row.escrow_job_id, row.token, row.payer, 0)
         except (ChainError, Web3Exception, OSError) as error:
-            _log.warning("job %s: release failed, retried at next start: %s", row.job_id, error)
+            self._failed()
+            _log.warning("job %s: release failed, retried by the next sweep: %s", row.job_id, error)
             return False
         self._store.finish(row.job_id, claimed=0, settle_tx=claim.tx, note=note)
         return True
+
+    def _failed(self) -> None:
+        with self._busy_lock:
+            self._failures += 1
 
     def _chain_time(self) -> int:
         return self._escrow.chain_time()

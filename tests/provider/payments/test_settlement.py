@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+from provider.chain.client import ChainError
 from provider.chain.escrow import Claim
+from provider.observability.metrics import Metrics
 from provider.payments.escrow_rules import EscrowFacts
-from provider.payments.settlement import Settler
+from provider.payments.settlement import SettlementBacklog, Settler
 from provider.payments.store import Settlement, SettlementState, SettlementStore
 from workflows.engines.base import JobState
 from workflows.spec import AlgorithmSpec, Container, JobSpec, Limits
@@ -152,3 +155,40 @@ def test_owner_sees_the_payment_block(tmp_path: Path) -> None:
     settled = gate.describe(JOB)
     assert settled is not None and settled["claimTx"] == "0xclaim" and settled["cost"] == 1e-16
     assert gate.describe("b" * 32) is None
+
+
+class UnreachableEscrow(FakeEscrow):
+    """The chain is down: every claim fails."""
+
+    def claim(self, job_id: int, token: str, payer: str, amount: int) -> Claim:
+        raise ChainError("connection refused")
+
+
+def test_a_failing_claim_is_counted_and_the_job_waits_in_the_backlog(tmp_path: Path) -> None:
+    gate, _, store = settler(tmp_path)
+    gate._escrow = UnreachableEscrow()  # type: ignore[assignment]
+    assert gate.backlog() == SettlementBacklog(
+        failures=0, locked=1, settling=0, oldest_settling_seconds=0.0
+    )
+    gate.settle(state(JobStatus.FINISHED))
+    gate.sweep(FakeEngine(state(JobStatus.FINISHED)))  # type: ignore[arg-type]  # fails again
+    row = store.get(JOB)
+    assert row is not None and row.state == SettlementState.SETTLING
+    backlog = gate.backlog()
+    assert (backlog.failures, backlog.locked, backlog.settling) == (2, 0, 1)
+
+
+def test_metrics_show_the_settlement_backlog_for_alerts(tmp_path: Path) -> None:
+    gate, _, _ = settler(tmp_path)
+    gate._escrow = UnreachableEscrow()  # type: ignore[assignment]
+    gate._clock = lambda: time.time() + 600  # ten minutes after the job ended
+    metrics = Metrics(["paid"])
+    metrics.watch_settlements(gate)
+    gate.settle(state(JobStatus.FINISHED))
+    text = metrics.render().decode()
+    assert "c2d_settlement_failures_total 1.0" in text
+    assert 'c2d_settlements{state="settling"} 1.0' in text
+    oldest = next(
+        line for line in text.splitlines() if line.startswith("c2d_settlement_oldest_settling")
+    )
+    assert 590 <= float(oldest.split()[1]) <= 700
