@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,21 +147,7 @@ class Launcher:
 
     def start_trusted(self, plan: StepPlan, stderr: Path) -> RunningStep:
         argv, env = trusted_step_command(plan, self._python, self._step_env)
-        server = self._step_server
-        module = step_module(plan.argv, server.modules) if server is not None else None
-        if server is not None and module is not None:
-            return RunningStep(server.start(module[0], module[1], env, stderr), None)
-        with stderr.open("ab") as err:
-            process = subprocess.Popen(
-                argv,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=err,
-                stderr=err,
-                start_new_session=True,
-                cwd="/",
-            )
-        return RunningStep(process, None)
+        return RunningStep(_spawn(self._step_server, plan.argv, argv, env, stderr), None)
 
     def start_algorithm(
         self,
@@ -196,25 +182,10 @@ class Launcher:
             self._python,
             seccomp=self._seccomp,
         )
-        stderr = self._log_dir / "sandbox.stderr"
+        # The stage layer sends its stdout (the sandbox's) to /dev/null before it executes bwrap.
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
-        server = self._stage_server
-        module = step_module(argv, server.modules) if server is not None else None
-        process: subprocess.Popen[bytes] | ForkedStep
-        if server is not None and module is not None:
-            # Forked from the stage helper: no Python start-up per job.
-            process = server.start(module[0], module[1], env, stderr)
-        else:
-            with stderr.open("ab") as err:
-                process = subprocess.Popen(
-                    argv,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=err,
-                    start_new_session=True,
-                    cwd="/",
-                )
+        stderr = self._log_dir / "sandbox.stderr"
+        process = _spawn(self._stage_server, argv, argv, env, stderr)
         return RunningStep(process, cgroup, quota)
 
     def _attach_quota(
@@ -227,6 +198,31 @@ class Launcher:
         if outputs is None or logs is None:
             return None
         return self._quotas.attach(work_dir, outputs, logs, limits.disk_bytes)
+
+
+def _spawn(
+    server: StepServer | None,
+    module_argv: Sequence[str],
+    argv: list[str],
+    env: dict[str, str],
+    stderr: Path,
+) -> subprocess.Popen[bytes] | ForkedStep:
+    """Start ``argv``: forked from ``server`` when ``module_argv`` is ``python -m`` of a module
+    it has preloaded (no Python start-up), else as a new process; either way in a session of
+    its own, with exactly ``env``, stdout and stderr appended to ``stderr``."""
+    module = step_module(module_argv, server.modules) if server is not None else None
+    if server is not None and module is not None:
+        return server.start(module[0], module[1], env, stderr)
+    with stderr.open("ab") as err:
+        return subprocess.Popen(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=err,
+            stderr=err,
+            start_new_session=True,
+            cwd="/",
+        )
 
 
 def _seccomp_available() -> bool:
