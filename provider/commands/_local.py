@@ -13,6 +13,7 @@ from typing import TextIO
 from provider.errors import NotFound
 from provider.settings import Settings, load_settings
 from workflows import contract
+from workflows.engines.local.dispatcher import volume_path
 from workflows.engines.local.follow import FileWatch
 from workflows.engines.local.store import JobRecord, JobStore
 from workflows.status import JobStatus, status_text
@@ -55,7 +56,7 @@ class LocalState:
         return record
 
     def live_log(self, job_id: str) -> Path:
-        return self.settings.jobs_dir / job_id / "volume" / contract.ALGORITHM_LOG.lstrip("/")
+        return volume_path(self.settings.jobs_dir, job_id, contract.ALGORITHM_LOG)
 
     def result_dir(self, job_id: str) -> Path:
         return self.settings.results_dir / job_id

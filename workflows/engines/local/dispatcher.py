@@ -28,12 +28,16 @@ __all__ = [
     "Mount",
     "StepPlan",
     "hand_over_writable_mounts",
+    "job_volumes",
     "parse_quantity",
     "plan_step",
+    "volume_path",
 ]
 
 # Templates of c2d's own WorkflowTemplates: the only ones that run outside the sandbox.
 TRUSTED_STEPS = frozenset({"configure", "publish"})
+# The folder of a job's working folder that stands for its data volume.
+_DATA_VOLUME = "volume"
 
 # libyaml's safe loader when present: the pure-Python one takes ~8 ms per algorithm pod.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -59,6 +63,17 @@ class JobVolumes:
     data: Path  # the per-job volume (volumeClaimTemplates "data")
     spec: Path  # the job spec Secret
     results: Path  # the result storage claim
+
+
+def job_volumes(jobs_dir: Path, job_id: str, results_dir: Path) -> JobVolumes:
+    """Where a job's volumes live under the engine's working folder."""
+    job_dir = jobs_dir / job_id
+    return JobVolumes(data=job_dir / _DATA_VOLUME, spec=job_dir / "spec", results=results_dir)
+
+
+def volume_path(jobs_dir: Path, job_id: str, contract_path: str) -> Path:
+    """The host path of a contract path on the job's data volume (``/data/outputs`` ...)."""
+    return jobs_dir / job_id / _DATA_VOLUME / contract_path.lstrip("/")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from workflows.engines.base import EngineError, JobNotFound, JobState, StoredRes
 from workflows.engines.local import outcomes as judge
 from workflows.engines.local.board import JobBoard, StepEvent
 from workflows.engines.local.cgroups import Cgroups
+from workflows.engines.local.dispatcher import volume_path
 from workflows.engines.local.expiry import Lifetime, ResultExpiry
 from workflows.engines.local.follow import follow_log
 from workflows.engines.local.launcher import Launcher
@@ -179,7 +180,7 @@ class LocalEngine:
 
     def algorithm_log(self, job_id: str) -> AsyncIterator[bytes]:
         self._board.record(job_id)
-        live = self._jobs_dir / job_id / "volume" / contract.ALGORITHM_LOG.lstrip("/")
+        live = volume_path(self._jobs_dir, job_id, contract.ALGORITHM_LOG)
         stored = self._results_dir / job_id / "algorithm.log"
 
         def progress() -> str:

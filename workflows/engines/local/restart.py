@@ -9,6 +9,7 @@ from pathlib import Path
 from workflows import contract
 from workflows.engines.local import outcomes as judge
 from workflows.engines.local.cgroups import Cgroups
+from workflows.engines.local.dispatcher import volume_path
 from workflows.engines.local.quota import DiskQuotas
 from workflows.engines.local.store import JobRecord, JobStore
 from workflows.status import JobStatus
@@ -37,19 +38,18 @@ def resumable_jobs(
             if leftover is not None:
                 leftover.remove()
         if quotas is not None:
-            _restore_disk(quotas, jobs_dir / record.spec.job_id)
+            _restore_disk(quotas, jobs_dir, record.spec.job_id)
         changes = judge.interrupted(record, now)
         records.append(store.update(record, **changes) if changes else record)
     return records
 
 
-def _restore_disk(quotas: DiskQuotas, job_dir: Path) -> None:
+def _restore_disk(quotas: DiskQuotas, jobs_dir: Path, job_id: str) -> None:
     """What the algorithm wrote is on its disk image, unmounted when the provider stopped (or by
     a reboot): mounted again, publish stores it, and the job's end releases it."""
-    volume = job_dir / "volume"
+    outputs = volume_path(jobs_dir, job_id, contract.OUTPUTS)
+    logs = volume_path(jobs_dir, job_id, contract.LOGS)
     try:
-        quotas.restore(
-            job_dir, volume / contract.OUTPUTS.lstrip("/"), volume / contract.LOGS.lstrip("/")
-        )
+        quotas.restore(jobs_dir / job_id, outputs, logs)
     except OSError:
-        _log.exception("the disk of job %s could not be mounted again", job_dir.name)
+        _log.exception("the disk of job %s could not be mounted again", job_id)

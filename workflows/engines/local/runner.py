@@ -17,6 +17,7 @@ from workflows.engines.local.dispatcher import (
     JobVolumes,
     StepPlan,
     hand_over_writable_mounts,
+    job_volumes,
     plan_step,
 )
 from workflows.engines.local.launcher import Launcher, RunningStep, StepExit
@@ -190,11 +191,10 @@ class JobRunner:
         )
 
     def _volumes(self, spec: JobSpec) -> JobVolumes:
-        job_dir = self._jobs_dir / spec.job_id
-        return JobVolumes(data=job_dir / "volume", spec=job_dir / "spec", results=self._results_dir)
+        return job_volumes(self._jobs_dir, spec.job_id, self._results_dir)
 
     def _admin_log_tail(self, job_id: str, task: str) -> str:
-        log = self._jobs_dir / job_id / "volume" / "admin" / f"{task}.log"
+        log = job_volumes(self._jobs_dir, job_id, self._results_dir).data / "admin" / f"{task}.log"
         try:
             lines = log.read_text(errors="replace").strip().splitlines()
         except OSError:
