@@ -30,6 +30,8 @@ __all__ = ["DiskQuotas", "QuotaMount", "mounts_under"]
 _log = logging.getLogger("c2d.quota")
 _IMAGE = "disk.img"
 _MOUNT = "disk"
+# The job's file system: no set-uid programs, no device files take effect on it.
+_FS_FLAGS = mounts.MS_NOSUID | mounts.MS_NODEV
 # Spare images (imagepool.py), next to the jobs' folders so that taking one is a rename.
 _POOL = ".quota-images"
 # Considered full when less than this is left (ext4 keeps a few blocks it never hands out).
@@ -87,7 +89,7 @@ class DiskQuotas:
         if not self._pool.take(work_dir.parent / _POOL, limit_bytes, image):
             self._format(image, limit_bytes)
         root.mkdir(mode=0o700, exist_ok=True)
-        mounts.attach_loop(image, root, mounts.MS_NOSUID | mounts.MS_NODEV)
+        mounts.attach_loop(image, root, _FS_FLAGS)
         for folder, target in (("outputs", outputs), ("logs", logs)):
             inside = root / folder
             inside.mkdir(exist_ok=True)
@@ -137,7 +139,7 @@ class DiskQuotas:
             return
         mounted = set(mounts_under(work_dir))
         if str(root.resolve()) not in mounted:
-            mounts.attach_loop(image, root, mounts.MS_NOSUID | mounts.MS_NODEV)
+            mounts.attach_loop(image, root, _FS_FLAGS)
         for folder, target in (("outputs", outputs), ("logs", logs)):
             if str(target.resolve()) not in mounted:
                 mounts.mount(str(root / folder), target, None, mounts.MS_BIND)
