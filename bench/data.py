@@ -16,13 +16,13 @@ from eth_account import Account
 from bench.bare_sendfile import BareSendfile
 from bench.figures import Figure
 from bench.service import Bench, free_start_body, wait_final
+from bench.specs import job_spec
 from provider.client import sign_request
 from provider.demo.files import FileServer
 from steps.paths import PATH_MAP_ENV
 from steps.readers.guard import SOURCE_NETWORKS_ENV
 from workflows import contract
 from workflows.engines.local.stepserver import StepServer
-from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
 __all__ = ["measure_configure", "measure_results"]
@@ -46,25 +46,11 @@ def _configure_once(
 ) -> tuple[float, float | None]:
     """(seconds, peak RSS in MB) of one configure run: forked by ``server`` as the engine runs
     it (no RSS then), or as a stand-alone ``python -m steps.configure`` (imports included)."""
-    spec = JobSpec.model_validate(
-        {
-            "job_id": os.urandom(16).hex(),
-            "owner": "0x" + "ab" * 20,
-            "environment": "free",
-            "created_at": int(time.time()),
-            "inputs": [{"folder": "0", "files": [{"url": url, "checksum": checksum}]}],
-            "algorithm": {
-                "container": {"entrypoint": "python $ALGO", "image": "python", "tag": "3.11"},
-                "rawcode": "print(1)\n",
-            },
-            "limits": {
-                "cpus": 1,
-                "memory_bytes": 2**30,
-                "disk_bytes": size * 2,
-                "max_job_duration": 60,
-                "max_download_bytes": size * 2,
-            },
-        }
+    spec = job_spec(
+        [{"folder": "0", "files": [{"url": url, "checksum": checksum}]}],
+        job_id=os.urandom(16).hex(),
+        created_at=int(time.time()),
+        disk_bytes=size * 2,
     )
     job = work / spec.job_id
     folders = {

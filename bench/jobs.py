@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_account import Account
 
-from bench.dag import _spec
+from bench.dag import dag_spec
 from bench.figures import Figure, percentile
 from bench.service import Bench, free_start_body, wait_final
 from provider.client import sign_request
@@ -51,7 +51,7 @@ def sandbox_run_seconds(work: Path, rounds: int) -> list[float]:
 
 
 def _bare_run(launcher: Launcher, work: Path, i: int) -> float:
-    spec = _spec(0)
+    spec = dag_spec(0)
     workflow = build_workflow(spec, StepImages()).to_dict()
     volume = work / f"bare-{i}"
     plan = plan_step(workflow, "algorithm", JobVolumes(volume, work / "spec", work / "res"))
