@@ -11,9 +11,10 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-SCHEMA_FILE = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "argo" / "workflow.schema.json"
-)
+# Argo's own schema and Argo Server OpenAPI document, kept in the repository (reference/SOURCE.md).
+REFERENCE = Path(__file__).resolve().parent / "reference"
+SCHEMA_FILE = REFERENCE / "workflow.schema.json"
+SERVER_OPENAPI_FILE = REFERENCE / "argo-server.swagger.json"
 KUBERNETES_VERSION = "1.37.0"
 ARGO_KINDS = {"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"}
 

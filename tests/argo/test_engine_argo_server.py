@@ -7,7 +7,6 @@ import json
 import re
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft4Validator  # type: ignore[import-untyped]
@@ -22,14 +21,12 @@ from tests.argo.fake_cluster import (
     wait_until,
 )
 from tests.argo.objects import node, succeeded_workflow, workflow
+from tests.argo.schemas import SERVER_OPENAPI_FILE
 from tests.workflows.support import did_spec, make_spec
 from workflows.dag import StepImages
 from workflows.engines.argo import ArgoEngine, workflow_for
 from workflows.status import JobStatus
 
-SWAGGER = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "argo" / "argo-server.swagger.json"
-)
 Start = Callable[..., ArgoEngine]
 SPEC = did_spec()
 NAME = SPEC.workflow_name
@@ -37,7 +34,7 @@ NAME = SPEC.workflow_name
 
 @cache
 def _swagger() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(SWAGGER.read_text())
+    loaded: dict[str, Any] = json.loads(SERVER_OPENAPI_FILE.read_text())
     return loaded
 
 

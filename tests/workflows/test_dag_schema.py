@@ -6,13 +6,13 @@ import copy
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
+from tests.argo.schemas import SCHEMA_FILE
 from tests.workflows.support import (
     ALGORITHM_DID,
     DID_A,
@@ -31,9 +31,6 @@ from workflows import contract
 from workflows.dag import StepImages, build_workflow
 from workflows.spec import JobSpec
 
-SCHEMA_FILE = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "argo" / "workflow.schema.json"
-)
 WORKFLOW_DEF = "io.argoproj.workflow.v1alpha1.Workflow"
 INT_OR_STRING_DEF = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 # Fields of core/v1 PodSpec: Argo's schema has no PodSpec, so the manifest's keys are checked here.
@@ -54,8 +51,6 @@ spec_factories = pytest.mark.parametrize("make", list(SPECS.values()), ids=list(
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    if not SCHEMA_FILE.is_file():
-        pytest.fail(f"Argo's schema is expected beside the clone at {SCHEMA_FILE}")
     loaded: dict[str, Any] = json.loads(SCHEMA_FILE.read_text())
     return loaded
 
