@@ -115,9 +115,7 @@ def test_replayed_nonce_is_401(server: ServerProcess) -> None:
     assert "nonce" in again.json()["error"]
 
 
-def test_other_owner_cannot_read_results_or_logs(
-    server: ServerProcess, file_server: Any
-) -> None:
+def test_other_owner_cannot_read_results_or_logs(server: ServerProcess, file_server: Any) -> None:
     owner, stranger, viewer = Account.create(), Account.create(), Account.create()
     with C2DClient(server.url, owner) as client:
         job = client.free_compute(
