@@ -71,7 +71,7 @@ def build_services(settings: Settings) -> Services:
     tokens = TokenService(
         auth_token_secret(account),
         settings.state_dir / "provider.sqlite",
-        lifetime=settings.auth_token_lifetime,
+        lifetime=settings.auth_token_lifetime or None,
         clock=time.time,
     )
     authenticator = Authenticator(nonces, tokens)

@@ -85,7 +85,8 @@ class C2DClient:
 
     def status(self, job_id: str) -> dict[str, Any]:
         params = {"consumerAddress": self.account.address, "jobId": job_id}
-        return dict(self._json(self._http.get("/api/services/compute", params=params))[0])
+        jobs = self._json(self._http.get("/api/services/compute", params=params))
+        return self._listed(jobs, job_id)
 
     def status_list(self) -> list[dict[str, Any]]:
         """Every job of this client's address (unsigned: status, file names and sizes)."""
@@ -98,7 +99,9 @@ class C2DClient:
             "jobId": job_id,
             **self.signed("stopCompute"),
         }
-        return dict(self._json(self._http.put("/api/services/compute", params=params))[0])
+        return self._listed(
+            self._json(self._http.put("/api/services/compute", params=params)), job_id
+        )
 
     def result(self, job_id: str, index: int) -> bytes:
         params = {
@@ -126,6 +129,13 @@ class C2DClient:
             yield from response.iter_bytes()
 
     # --- plumbing --------------------------------------------------------------------------
+    def _listed(self, jobs: list[dict[str, Any]], job_id: str) -> dict[str, Any]:
+        """The job of a status or stop answer; like Ocean Node, the provider answers ``[]``
+        (200) for a job it does not know or that this address may not see."""
+        if not jobs:
+            raise ProviderError(200, f"no job {job_id} for {self.account.address}")
+        return dict(jobs[0])
+
     def _json(self, response: httpx.Response) -> Any:
         self._check(response)
         return response.json()

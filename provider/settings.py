@@ -27,7 +27,11 @@ class Settings(BaseSettings):
         default=None, description="base URL clients reach this provider at (result links)"
     )
     max_request_bytes: int = Field(default=1024 * 1024, gt=0)
-    auth_token_lifetime: int = Field(default=3600, gt=0, description="seconds")
+    auth_token_lifetime: int = Field(
+        default=0,
+        ge=0,
+        description="longest life of an auth token, seconds; 0: until invalidated (Ocean Node's)",
+    )
     max_concurrent_jobs: int = Field(
         default=4, gt=0, description="jobs run at once per environment (also capped by maxJobs)"
     )

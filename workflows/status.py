@@ -1,4 +1,5 @@
-"""Job status codes and texts, as Ocean Node reports them (DESIGN §3)."""
+"""Job status codes and texts, as Ocean Node reports them, spelled exactly as it does
+(``C2DStatusNumber``/``C2DStatusText``), trailing space included (DESIGN §3)."""
 
 from enum import IntEnum
 
@@ -28,14 +29,14 @@ _TEXTS = {
     JobStatus.QUEUED: "Job queued",
     JobStatus.QUEUE_EXPIRED: "Job expired in queue",
     JobStatus.CONFIGURING_VOLUMES: "Configuring volumes",
-    JobStatus.PROVISIONING: "Provisioning success",
+    JobStatus.PROVISIONING: "Provisioning data",
     JobStatus.DATA_PROVISIONING_FAILED: "Data provisioning failed",
     JobStatus.ALGORITHM_PROVISIONING_FAILED: "Algorithm provisioning failed",
-    JobStatus.RUNNING_ALGORITHM: "Running algorithm",
+    JobStatus.RUNNING_ALGORITHM: "Running algorithm ",  # sic: Ocean Node's text
     JobStatus.ALGORITHM_FAILED: "Failed to run algorithm",
-    JobStatus.DISK_QUOTA_EXCEEDED: "Disk quota exceeded",
+    JobStatus.DISK_QUOTA_EXCEEDED: "Error: disk quota exceeded",
     JobStatus.PUBLISHING_RESULTS: "Publishing results",
-    JobStatus.RESULTS_FETCH_FAILED: "Failed to get outputs folder",
+    JobStatus.RESULTS_FETCH_FAILED: "Failed to get outputs folder from container",
     JobStatus.RESULTS_UPLOAD_FAILED: "Failed to upload results to storage",
     JobStatus.FINISHED: "Job finished",
     JobStatus.SETTLING: "Job settling",

@@ -84,7 +84,8 @@ class StartComputeRequest(_Wire):
         default_factory=list, alias="additionalViewers", max_length=32
     )
     queue_max_wait_time: float | None = Field(default=None, alias="queueMaxWaitTime", ge=0)
-    output: dict[str, Any] | None = None
+    # ocean.js sends an ECIES-encrypted hex string; admission refuses any output for now.
+    output: str | dict[str, Any] | None = None
 
     @field_validator("additional_viewers")
     @classmethod
@@ -107,6 +108,7 @@ class InitializeComputeRequest(_Wire):
     resources: list[ResourceRequest] = Field(default_factory=list, max_length=16)
     payment: dict[str, Any] | None = None
     chain_id: int | None = Field(default=None, alias="chainId")
+    output: str | dict[str, Any] | None = None
 
     def as_start(self) -> StartComputeRequest:
         payment = self.payment or {}
@@ -121,6 +123,7 @@ class InitializeComputeRequest(_Wire):
             resources=resources,
             payment=payment,
             chain_id=self.chain_id,
+            output=self.output,
         )
 
 

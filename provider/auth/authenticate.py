@@ -6,7 +6,7 @@ import re
 
 from provider.auth._db import MAX_SQLITE_INTEGER
 from provider.auth.nonces import NonceStore
-from provider.auth.signature import recover_signer, request_message
+from provider.auth.signature import recover_signers, request_message
 from provider.auth.tokens import TokenService
 from provider.errors import Unauthorized
 
@@ -24,12 +24,13 @@ class Authenticator:
         self,
         *,
         consumer_address: str,
-        command: str,
+        command: str | tuple[str, ...],
         nonce: str | int | None,
         signature: str | None,
         token: str | None,
     ) -> str:
-        """``consumer_address`` once proven by ``token``, or by ``signature`` over ``command``."""
+        """``consumer_address`` once proven by ``token``, or by ``signature`` over ``command``
+        (or over any one of several commands a route accepts)."""
         if token:
             return self.authenticate_token(consumer_address=consumer_address, token=token)
         supplied = (("signature", signature), ("nonce", nonce))
@@ -37,8 +38,13 @@ class Authenticator:
         if missing or signature is None or nonce is None:
             raise Unauthorized(f"missing {' and '.join(missing)}: sign the request or send a token")
         number = _parse_nonce(nonce)
-        signer = recover_signer(request_message(consumer_address, nonce, command), signature)
-        if signer.lower() != consumer_address.lower():
+        commands = (command,) if isinstance(command, str) else command
+        signers = {
+            signer.lower()
+            for name in commands
+            for signer in recover_signers(request_message(consumer_address, nonce, name), signature)
+        }
+        if consumer_address.lower() not in signers:
             raise Unauthorized("signature does not match consumerAddress")
         # Only after the signature checks out, so a forged request cannot burn a nonce.
         self._nonces.consume(consumer_address, number)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from enum import StrEnum
 
 from eth_account import Account
-from eth_account.messages import encode_defunct
+from eth_account.messages import SignableMessage, encode_defunct
 from eth_keys.exceptions import BadSignature
 from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
 
 from provider.errors import Unauthorized
 
-__all__ = ["Command", "recover_signer", "request_message"]
+__all__ = ["Command", "recover_signers", "request_message"]
 
 _SIGNATURE_BYTES = 65
 
@@ -35,12 +35,25 @@ def request_message(address: str, nonce: str | int, command: str) -> str:
     return f"{address}{nonce}{command}"
 
 
-def recover_signer(message: str, signature: str) -> str:
-    """The checksummed address that signed keccak256(message) with EIP-191 personal_sign."""
+def recover_signers(message: str, signature: str) -> frozenset[str]:
+    """The checksummed addresses that may have signed ``message`` with this signature.
+
+    One per form Ocean clients sign keccak256(message) in with EIP-191 personal_sign (the forms
+    Ocean Node accepts): the 32 digest bytes; the digest bytes without their leading zero bytes
+    (ocean.js turns the digest into bytes through a number, so about one digest in 256 loses a
+    byte); and the digest's ``0x`` hex text.
+    """
     raw = _signature_bytes(signature)
     digest = keccak(text=message)
+    forms = [encode_defunct(primitive=digest), encode_defunct(text="0x" + digest.hex())]
+    if digest[0] == 0:
+        forms.append(encode_defunct(primitive=digest.lstrip(b"\0")))
+    return frozenset(_recover(form, raw) for form in forms)
+
+
+def _recover(message: SignableMessage, raw: bytes) -> str:
     try:
-        signer: str = Account.recover_message(encode_defunct(primitive=digest), signature=raw)
+        signer: str = Account.recover_message(message, signature=raw)
     except (BadSignature, ValidationError, ValueError) as error:
         raise Unauthorized("signature is not a valid secp256k1 signature") from error
     return signer

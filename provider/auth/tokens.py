@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jwt
 
-from provider.auth._db import connect, ensure_schema
+from provider.auth._db import MAX_SQLITE_INTEGER, connect, ensure_schema
 from provider.errors import BadRequest, Forbidden, Unauthorized
 
 __all__ = ["TokenService"]
@@ -20,6 +20,8 @@ _MIN_SECRET_BYTES = 32
 # validUntil above this is taken as milliseconds (JavaScript's Date.now()); in seconds it is
 # the year 33658, so no real expiry in seconds is misread.
 _MILLISECONDS_THRESHOLD = 10**12
+# The revocation of a token without expiry is kept for good.
+_NEVER = MAX_SQLITE_INTEGER
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)"
 )
@@ -28,15 +30,17 @@ _SCHEMA = (
 @dataclass(frozen=True)
 class _Claims:
     address: str
-    expires_at: int
+    expires_at: int | None  # None: until invalidated
     jti: str
 
 
 class TokenService:
-    """Issues, checks and revokes tokens; ``lifetime`` (seconds) caps every token's validity.
+    """Issues, checks and revokes tokens.
 
-    A client may ask for a shorter life with ``valid_until`` (unix seconds, or milliseconds as
-    ocean.js sends them) but never a longer one: a later ``valid_until`` is cut to now+lifetime.
+    As on Ocean Node, a token lives until it is invalidated, or until the ``valid_until`` its
+    client asked for (unix seconds, or milliseconds as ocean.js sends them). ``lifetime``
+    (seconds), when set, caps every token: a later or missing ``valid_until`` becomes
+    now + lifetime.
     """
 
     def __init__(
@@ -44,13 +48,13 @@ class TokenService:
         secret: bytes,
         db_path: Path,
         *,
-        lifetime: int,
+        lifetime: int | None,
         clock: Callable[[], float],
     ) -> None:
         if len(secret) < _MIN_SECRET_BYTES:
             raise ValueError(f"the auth token secret must be at least {_MIN_SECRET_BYTES} bytes")
-        if lifetime <= 0:
-            raise ValueError("the auth token lifetime must be positive")
+        if lifetime is not None and lifetime <= 0:
+            raise ValueError("the auth token lifetime must be positive (or None: no cap)")
         self._secret = secret
         self._db_path = db_path
         self._lifetime = lifetime
@@ -59,24 +63,25 @@ class TokenService:
 
     def issue(self, address: str, valid_until: int | None = None) -> str:
         now = self._clock()
-        expires_at = now + self._lifetime
+        limits = [] if self._lifetime is None else [now + self._lifetime]
         if valid_until is not None:
             requested = valid_until / 1000 if valid_until > _MILLISECONDS_THRESHOLD else valid_until
             if requested <= now:
                 raise BadRequest("validUntil is in the past")
-            expires_at = min(expires_at, requested)
-        payload = {
+            limits.append(requested)
+        payload: dict[str, object] = {
             "address": address,
             "iat": math.floor(now),
-            "exp": math.floor(expires_at),
             "jti": uuid.uuid4().hex,
         }
+        if limits:
+            payload["exp"] = math.floor(min(limits))
         return jwt.encode(payload, self._secret, algorithm=_ALGORITHM)
 
     def verify(self, token: str) -> str:
         """The address the token was issued to; Unauthorized if forged, expired or revoked."""
         claims = self._decode(token)
-        if self._clock() >= claims.expires_at:
+        if claims.expires_at is not None and self._clock() >= claims.expires_at:
             raise Unauthorized("auth token has expired")
         if self._is_revoked(claims.jti):
             raise Unauthorized("auth token has been invalidated")
@@ -94,7 +99,7 @@ class TokenService:
             connection.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?", (now,))
             connection.execute(
                 "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
-                (claims.jti, claims.expires_at),
+                (claims.jti, _NEVER if claims.expires_at is None else claims.expires_at),
             )
             connection.execute("COMMIT")
 
@@ -109,16 +114,16 @@ class TokenService:
                     "verify_exp": False,
                     "verify_iat": False,
                     "verify_nbf": False,
-                    "require": ["address", "exp", "jti"],
+                    "require": ["address", "jti"],
                 },
             )
         except jwt.InvalidTokenError as error:
             raise Unauthorized("auth token is invalid") from error
-        address, expires_at, jti = payload["address"], payload["exp"], payload["jti"]
+        address, expires_at, jti = payload["address"], payload.get("exp"), payload["jti"]
         if (
             not isinstance(address, str)
             or not isinstance(jti, str)
-            or not isinstance(expires_at, int)
+            or not isinstance(expires_at, int | None)
             or isinstance(expires_at, bool)
         ):
             raise Unauthorized("auth token is invalid")

@@ -68,6 +68,11 @@ def admit_paid_job(request: StartComputeRequest, ctx: AdmissionContext) -> JobSp
 
 
 def _admit(request: StartComputeRequest, ctx: AdmissionContext, limits: Limits) -> JobSpec:
+    if request.output:
+        raise BadRequest(
+            "output: sending results to remote storage is not supported by this provider yet;"
+            " leave output out and download the results with computeResult"
+        )
     env = ctx.environment
     # How long configure waits on a silent data source (steps/download.py), per environment.
     limits = limits.model_copy(update={"download_timeout": env.download_timeout})

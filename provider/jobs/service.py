@@ -123,7 +123,11 @@ class JobService:
     def status(
         self, consumer_address: str, job_id: str | None, agreement_id: str | None, token: str | None
     ) -> list[dict[str, Any]]:
-        """Unsigned callers see status, file names and sizes; a valid token shows everything."""
+        """Anyone sees how the jobs are doing (public view); a valid token shows everything.
+
+        A job the address may not see, or that does not exist, is left out, so an unknown
+        ``job_id`` answers ``[]`` as on Ocean Node.
+        """
         full_view = False
         if token:
             self._auth.authenticate_token(consumer_address=consumer_address, token=token)
@@ -138,18 +142,21 @@ class JobService:
             states = self._engine.list_for_owner(consumer_address)
         if agreement_id:
             states = [s for s in states if s.spec.agreement_id == agreement_id]
-        if job_id and not states:
-            raise NotFound(f"job {job_id} not found for {consumer_address}")
-        if full_view:
-            return [self._render(s) for s in states]
-        return [render_job_public(self._payments.view(s)) for s in states]
+        return [self._render(s, full=full_view) for s in states]
 
     def stop(
         self, consumer_address: str, job_id: str, credentials: Credentials
     ) -> list[dict[str, Any]]:
-        self._viewable_job(consumer_address, job_id, Command.STOP_COMPUTE, credentials)
-        state = self._engine.stop(job_id)
-        return [self._render(state)]
+        """Stop a job the address may see; an unknown or foreign job answers ``[]`` (Ocean Node's
+        answer), after the caller has proven who it is."""
+        address = self._authenticated(consumer_address, Command.STOP_COMPUTE, credentials)
+        try:
+            state = self._engine.get(job_id)
+        except JobNotFound:
+            return []
+        if not state.spec.may_view(address):
+            return []
+        return [self._render(self._engine.stop(job_id))]
 
     def result(
         self, consumer_address: str, job_id: str, index: int, credentials: Credentials
@@ -189,16 +196,19 @@ class JobService:
         )
         return self.environment(request.environment)
 
-    def _viewable_job(
-        self, consumer_address: str, job_id: str, command: str, credentials: Credentials
-    ) -> JobState:
-        address = self._auth.authenticate(
+    def _authenticated(self, consumer_address: str, command: str, credentials: Credentials) -> str:
+        return self._auth.authenticate(
             consumer_address=consumer_address,
             command=command,
             nonce=credentials.nonce,
             signature=credentials.signature,
             token=credentials.token,
         )
+
+    def _viewable_job(
+        self, consumer_address: str, job_id: str, command: str, credentials: Credentials
+    ) -> JobState:
+        address = self._authenticated(consumer_address, command, credentials)
         try:
             state = self._engine.get(job_id)
         except JobNotFound as error:
@@ -207,10 +217,12 @@ class JobService:
             raise Forbidden(f"job {job_id} is not shared with {consumer_address}")
         return state
 
-    def _render(self, state: JobState) -> dict[str, Any]:
+    def _render(self, state: JobState, *, full: bool = True) -> dict[str, Any]:
         # A job outlives a config change that removes its environment; it still renders.
         env = self._config.environment(state.spec.environment)
         expiry = env.storage_expiry if env else self._config.environments[0].storage_expiry
+        if not full:
+            return render_job_public(self._payments.view(state), storage_expiry=expiry)
         body = render_job(self._payments.view(state), storage_expiry=expiry)
         payment = self._payments.describe(state.spec.job_id)
         if payment is not None:

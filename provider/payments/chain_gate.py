@@ -91,7 +91,8 @@ class ChainPayments(Settler):
                 "chainId": terms.chain_id,
                 "minLockSeconds": terms.seconds,
                 "token": terms.fee.fee_token,
-                "amount": float(from_wei(terms.amount)),
+                # Wei as a decimal string, as Ocean Node answers and ocean.js converts it.
+                "amount": str(terms.amount),
             },
         }
 

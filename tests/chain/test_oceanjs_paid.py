@@ -37,7 +37,9 @@ def test_oceanjs_paid_compute_flow(
         },
     )
     assert summary["ok"] is True
-    assert summary["payment"]["amount"] == 3.2
+    # Wei as a decimal string (Ocean Node's form), which ocean.js converts to 3.2 tokens.
+    assert summary["payment"]["amount"] == str(32 * UNIT // 10)
+    assert summary["amountInUnits"] == "3.2"
     assert summary["resultBytes"] > 0
     # One started minute claimed (1.6); the rest of the 3.2 deposit is available again.
     assert int(summary["escrowLocked"]) == 0

@@ -24,7 +24,7 @@ def test_paid_job_is_claimed_and_the_rest_released(market: Market, buyer: LocalA
     assert init.status_code == 200, init.text
     payment = init.json()["payment"]
     # cpu 1 + ram 0.5 + disk 0.1 per minute, for the 2 minutes of maxJobDuration.
-    assert payment["amount"] == 3.2
+    assert payment["amount"] == str(32 * UNIT // 10)  # wei, as a string
     assert payment["payee"] == market.provider_address
     assert payment["escrowAddress"] == market.chain.escrow
     market.fund_escrow(buyer, deposit=10, authorize=10)

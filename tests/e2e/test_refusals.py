@@ -115,9 +115,7 @@ def test_replayed_nonce_is_401(server: ServerProcess) -> None:
     assert "nonce" in again.json()["error"]
 
 
-def test_other_owner_cannot_read_results_logs_or_stop(
-    server: ServerProcess, file_server: Any
-) -> None:
+def test_other_owner_cannot_read_results_or_logs(server: ServerProcess, file_server: Any) -> None:
     owner, stranger, viewer = Account.create(), Account.create(), Account.create()
     with C2DClient(server.url, owner) as client:
         job = client.free_compute(
@@ -132,7 +130,6 @@ def test_other_owner_cannot_read_results_logs_or_stop(
     with C2DClient(server.url, stranger) as other:
         for attempt in (
             lambda: other.result(job["jobId"], index),
-            lambda: other.stop(job["jobId"]),
             lambda: b"".join(other.logs(job["jobId"])),
         ):
             with pytest.raises(ProviderError) as caught:
@@ -173,12 +170,6 @@ def test_invalid_json_and_oversized_bodies_get_json_errors(server: ServerProcess
         headers={"Content-Type": "application/json"},
     )
     assert huge.status_code == 413 and "error" in huge.json()
-
-
-def test_unknown_job_is_404(client: C2DClient) -> None:
-    with pytest.raises(ProviderError) as caught:
-        client.stop("0" * 32)
-    assert caught.value.status_code == 404
 
 
 def test_unused_dataset_url_is_not_fetched_from_the_raw_refusal(

@@ -39,7 +39,8 @@ def create_token(body: AuthTokenRequest, services: ServicesDep) -> dict[str, str
 def invalidate_token(body: InvalidateTokenRequest, services: ServicesDep) -> dict[str, bool]:
     services.authenticator.authenticate(
         consumer_address=body.address,
-        command=Command.INVALIDATE_AUTH_TOKEN,
+        # ocean.js signs address + nonce with no command here; Ocean Node accepts that too.
+        command=(Command.INVALIDATE_AUTH_TOKEN, ""),
         nonce=body.nonce,
         signature=body.signature,
         token=None,

@@ -266,6 +266,12 @@ async function main() {
       JSON.stringify(finished.terminationDetails || {}));
   }
   summary.finalStatus = finished.status;
+  // Read with the wallet, so without credentials: what a marketplace's job page gets.
+  summary.finishedFields = Object.keys(finished);
+  summary.finishedTermination = finished.terminationDetails;
+  summary.finishedMaxJobDuration = finished.maxJobDuration;
+  summary.finishedExpire = finished.expireTimestamp;
+  summary.finishedAlgoStart = finished.algoStartTimestamp;
   summary.results = (finished.results || []).map(({ filename, filesize, type, index }) =>
     ({ filename, filesize, type, index }));
 

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 
 import { need, pickJob, requireFromJs, run, sleep } from './harness.mjs';
 
-const { ProviderInstance, ConfigHelper, Datatoken, EscrowContract, approve } =
+const { ProviderInstance, ConfigHelper, Datatoken, EscrowContract, approve, unitsToAmount } =
   requireFromJs('@oceanprotocol/lib');
 const { ethers } = requireFromJs('ethers');
 
@@ -70,8 +70,10 @@ async function main() {
   summary.payment = init.payment;
   progress('initialized; price', init.payment.amount);
 
-  // 3. Escrow: approve, deposit and authorise the provider for the price.
-  const amount = String(init.payment.amount);
+  // 3. Escrow: approve, deposit and authorise the provider for the price. payment.amount is in
+  // wei, as Ocean Node answers it; ocean.js's own conversion turns it into token units.
+  const amount = await unitsToAmount(wallet, feeToken, init.payment.amount);
+  summary.amountInUnits = amount;
   const approval = await approve(
     wallet, config, wallet.address, feeToken, init.payment.escrowAddress, amount);
   if (approval && approval.wait) await approval.wait();

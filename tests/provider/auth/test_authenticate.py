@@ -233,3 +233,30 @@ def test_concurrent_requests_with_one_signed_nonce_exactly_one_passes(
     for thread in threads:
         thread.join()
     assert passed.count(True) == 1 and len(passed) == count
+
+
+def test_a_route_may_accept_several_commands(
+    authenticator: Authenticator, account: LocalAccount
+) -> None:
+    # invalidateAuthToken: with its command, or address + nonce alone as ocean.js signs it.
+    accepted = (Command.INVALIDATE_AUTH_TOKEN, "")
+    for nonce, command in ((1, Command.INVALIDATE_AUTH_TOKEN), (2, "")):
+        assert (
+            authenticator.authenticate(
+                consumer_address=account.address,
+                command=accepted,
+                nonce=nonce,
+                signature=sign_request(account, nonce, command),
+                token=None,
+            )
+            == account.address
+        )
+    with pytest.raises(Unauthorized) as caught:
+        authenticator.authenticate(
+            consumer_address=account.address,
+            command=accepted,
+            nonce=4,
+            signature=sign_request(account, 4, Command.STOP_COMPUTE),
+            token=None,
+        )
+    assert caught.value.message == "signature does not match consumerAddress"

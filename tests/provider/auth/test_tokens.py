@@ -1,4 +1,4 @@
-"""Auth tokens: round trip, expiry on the injected clock, validUntil capping, revocation."""
+"""Auth tokens: round trip, life until invalidated or capped, validUntil, revocation."""
 
 from __future__ import annotations
 
@@ -105,3 +105,42 @@ def test_only_the_owner_may_invalidate(tokens: TokenService) -> None:
 def test_short_secret_is_refused(db_path: Path, clock: Clock) -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         TokenService(b"short", db_path, lifetime=LIFETIME, clock=clock)
+
+
+@pytest.fixture
+def uncapped(db_path: Path, clock: Clock) -> TokenService:
+    """Tokens as c2d issues them by default: no lifetime cap, as on Ocean Node."""
+    return TokenService(SECRET, db_path, lifetime=None, clock=clock)
+
+
+def test_without_a_cap_a_token_lives_until_invalidated(
+    uncapped: TokenService, db_path: Path, clock: Clock
+) -> None:
+    token = uncapped.issue(ADDRESS)
+    assert "exp" not in jwt.decode(token, SECRET, algorithms=["HS256"])
+    clock.now = START + 10 * 365 * 86400
+    assert uncapped.verify(token) == ADDRESS
+    uncapped.invalidate(token, owner=ADDRESS)
+    restarted = TokenService(SECRET, db_path, lifetime=None, clock=clock)
+    with pytest.raises(Unauthorized) as caught:
+        restarted.verify(token)
+    assert "invalidated" in caught.value.message
+
+
+def test_without_a_cap_valid_until_is_kept(uncapped: TokenService, clock: Clock) -> None:
+    token = uncapped.issue(ADDRESS, valid_until=int(START) + 10**6)
+    assert _expiry(token) == int(START) + 10**6
+    clock.now = START + 10**6
+    with pytest.raises(Unauthorized):
+        uncapped.verify(token)
+
+
+def test_a_capped_token_still_verifies_once_the_cap_is_lifted(
+    tokens: TokenService, db_path: Path, clock: Clock
+) -> None:
+    token = tokens.issue(ADDRESS)
+    lifted = TokenService(SECRET, db_path, lifetime=None, clock=clock)
+    assert lifted.verify(token) == ADDRESS
+    clock.now = START + LIFETIME
+    with pytest.raises(Unauthorized):
+        lifted.verify(token)
