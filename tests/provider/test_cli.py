@@ -106,3 +106,16 @@ def test_a_runtime_naming_what_this_machine_lacks_is_refused_at_start(
     done = _serve(tmp_path, C2D_CONFIG=str(config))
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"c2d: config file {config}: {problem}"
+
+
+def test_a_bind_the_sandboxs_user_cannot_reach_is_refused_at_start(tmp_path: Path) -> None:
+    closed = tmp_path / "closed"
+    (closed / "inside").mkdir(parents=True)
+    closed.chmod(0o700)
+    config = _runtime_config(tmp_path, f"{{images: [tf], binds: [/usr, {closed}/inside]}}")
+    done = _serve(tmp_path, C2D_CONFIG=str(config))
+    assert done.returncode == 2, done.stderr
+    assert (
+        f"environments.0.runtimes.1.binds (environment gpuish): {closed}/inside is closed to"
+        " the sandbox's user (uid 1000):"
+    ) in done.stderr, done.stderr
