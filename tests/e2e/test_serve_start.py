@@ -15,7 +15,12 @@ from eth_account import Account
 from provider.client import C2DClient
 from provider.launch import ServerProcess
 from tests.e2e.conftest import raw_algorithm, wait_for
-from tests.faults.conftest import HELD_ALGORITHM, READY, release_algorithm, start_provider
+from tests.faults.conftest import (
+    HELD_ALGORITHM,
+    release_algorithm,
+    start_provider,
+    wait_algorithm_ready,
+)
 from workflows.status import JobStatus
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -38,15 +43,6 @@ def _port(server: ServerProcess) -> int:
     return int(server.url.rsplit(":", 1)[1])
 
 
-def _wait_ready(client: C2DClient, job_id: str) -> None:
-    seen = b""
-    for chunk in client.logs(job_id):
-        seen += chunk
-        if READY.encode() in seen:
-            return
-    raise AssertionError(f"the algorithm ended without {READY!r}: {seen!r}")
-
-
 def test_a_second_provider_on_the_same_home_leaves_the_first_ones_jobs_alone(
     tmp_path: Path,
 ) -> None:
@@ -58,7 +54,7 @@ def test_a_second_provider_on_the_same_home_leaves_the_first_ones_jobs_alone(
             job_id = client.free_compute(
                 {"environment": "free", "algorithm": raw_algorithm(HELD_ALGORITHM)}
             )["jobId"]
-            _wait_ready(client, job_id)
+            wait_algorithm_ready(client, job_id)
 
             # The same port (the usual accident: a second terminal) and another one.
             for port in (_port(first), _port(first) + 1):
