@@ -37,11 +37,17 @@ class HomeLock:
 
 def lock_home(home: Path, address: str) -> HomeLock:
     """Hold ``home`` for this process, or ConfigError naming the provider that holds it."""
-    home.mkdir(parents=True, exist_ok=True)
     path = home / LOCK_NAME
-    # O_NOFOLLOW: the home is the operator's, but a link there must not redirect the write.
-    # O_CLOEXEC: the lock must die with the provider, not live on in a helper it started.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        # O_NOFOLLOW: the home is the operator's, but a link there must not redirect the write.
+        # O_CLOEXEC: the lock must die with the provider, not live on in a helper it started.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot use C2D_HOME {home}: {path}: {error.strerror}; set C2D_HOME to a folder"
+            " this user may write"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

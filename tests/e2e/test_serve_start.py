@@ -126,3 +126,12 @@ def test_the_start_log_names_address_home_config_environments_engine_and_chain(
     )
     assert events.index(start) < next(i for i, e in enumerate(events) if " ready;" in e)
     assert not any("<url>" in event for event in events), events
+
+
+def test_a_home_that_cannot_be_written_is_one_line() -> None:
+    done = _serve(Path("/proc/c2d-no-home"), 1)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "c2d: cannot use C2D_HOME /proc/c2d-no-home: /proc/c2d-no-home/serve.lock: No such file"
+        " or directory; set C2D_HOME to a folder this user may write"
+    ]
