@@ -1,4 +1,5 @@
-"""The ``c2d`` command: run the chosen subcommand; known errors become a message and exit 2."""
+"""The ``c2d`` command: run the chosen subcommand; known errors become a message and exit 2,
+Ctrl-C a one-line note and exit 130 (as a shell reports SIGINT), never a traceback."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, EngineError, C2DError) as error:
         print(f"c2d: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # What the command started was cleaned up on the way out (its finally blocks).
+        print(f"c2d: {args.command} interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
     return code
 
 

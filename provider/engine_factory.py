@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from provider.environments import EnvironmentConfig, ProviderConfig
+from provider.runtime_check import check_local_runtimes
 from provider.settings import Settings
 from steps.readers.guard import SOURCE_NETWORKS_ENV
 from workflows.dag import Placement, StepImages
@@ -28,6 +29,7 @@ def build_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, st
 
 def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
     """The local engine and a one-line description of its sandbox."""
+    check_local_runtimes(config, settings.config)
     runtimes = {
         env.id: {
             image: Runtime(binds=rt.binds, path=rt.path, commands=dict(rt.commands))

@@ -12,6 +12,7 @@ __all__ = [
     "PayloadTooLarge",
     "ServiceUnavailable",
     "Unauthorized",
+    "UsageError",
 ]
 
 
@@ -55,3 +56,7 @@ class ServiceUnavailable(C2DError):
 
 class ConfigError(Exception):
     """The operator's configuration is invalid; the message names the setting and never a secret."""
+
+
+class UsageError(ConfigError):
+    """A command's arguments are wrong; the message names the argument and what to give."""

@@ -64,17 +64,22 @@ def start_server(
         process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
     server = ServerProcess(process, f"http://127.0.0.1:{port}", log_path)
     deadline = time.monotonic() + ready_timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"c2d serve exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
-            )
-        try:
-            if httpx.get(server.url + "/", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"c2d serve exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
+                )
+            try:
+                if httpx.get(server.url + "/", timeout=1).status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        # Ctrl-C while it starts: the caller has no handle on it yet to stop it.
+        server.stop()
+        raise
     server.stop()
     raise RuntimeError(
         f"c2d serve did not answer within {ready_timeout} s:\n{log_path.read_text()[-3000:]}"

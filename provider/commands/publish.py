@@ -48,13 +48,34 @@ def run(args: argparse.Namespace) -> int:
     from provider.chain.files import load_dev_chain
     from provider.chain.provider_link import ProviderLink
     from provider.chain.publish import AssetDraft, mint_datatokens, publish_asset
-    from provider.errors import ConfigError
+    from provider.commands import publish_input as check
+    from provider.errors import ConfigError, UsageError
     from provider.settings import load_settings
 
+    # Everything is checked before the first transaction: what goes on chain stays there.
+    if args.trust_algorithm and (args.kind != "dataset" or args.service != "compute"):
+        raise UsageError("--trust-algorithm is for datasets with a compute service")
+    trusted = [check.parse_trusted(entry) for entry in args.trust_algorithm]
+    for option, values in (
+        ("--trust-publisher", args.trust_publisher),
+        ("--allow", args.allow),
+        ("--deny", args.deny),
+        ("--mint-to", args.mint_to),
+    ):
+        check.check_addresses(option, values)
     home = load_settings().home
     chain = load_dev_chain(home)
     if chain is None:
         raise ConfigError(f"no dev chain in {home / 'chain'}: run `c2d chain up` first")
+    if not 0 <= args.account < len(chain.accounts):
+        raise UsageError(
+            f"--account {args.account}: the dev chain has accounts 0 to {len(chain.accounts) - 1}"
+        )
+    provider_address = check.provider_address(args.provider)
+    if args.kind == "algorithm":
+        digests = "".join(check.sha256_digests(args.files))
+    else:
+        check.check_reachable(args.files)
     publisher = Account.from_key(chain.accounts[args.account].private_key)
     client = ChainClient(chain.rpc)
     link = ProviderLink(args.provider, publisher, chain_id=chain.chain_id)
@@ -76,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         compute = {
             "allowRawAlgorithm": args.allow_raw_algorithm,
             "allowNetworkAccess": args.allow_network,
-            "publisherTrustedAlgorithms": [_trusted(entry) for entry in args.trust_algorithm],
+            "publisherTrustedAlgorithms": trusted,
             "publisherTrustedAlgorithmPublishers": args.trust_publisher,
         }
     credentials = None
@@ -101,31 +122,14 @@ def run(args: argparse.Namespace) -> int:
         publisher,
         draft,
         provider_url=link.url,
-        provider_address=link.address,
+        provider_address=provider_address,
         encrypt=link.encrypt,
     )
     for address in args.mint_to:
         mint_datatokens(client, publisher, published.datatoken, address, 10 * 10**18)
     if container is not None:
-        digests = "".join(_sha256_of(url) for url in args.files)
         section = container_section_checksum(Container(**container))
         print(f"# trust it with: --trust-algorithm {published.did},{digests},{section}")
     print(f"# datatoken {published.datatoken}\n# nft {published.nft}")
     print(published.did)
     return 0
-
-
-def _trusted(entry: str) -> dict[str, str]:
-    """``DID[,FILESCHECKSUM[,CONTAINERSECTIONCHECKSUM]]`` (as ``publish algorithm`` prints)."""
-    did, files_checksum, container_checksum = ([*entry.split(","), "", ""])[:3]
-    return {
-        "did": did.strip(),
-        "filesChecksum": files_checksum.strip(),
-        "containerSectionChecksum": container_checksum.strip(),
-    }
-
-
-def _sha256_of(url: str) -> str:
-    import httpx
-
-    return hashlib.sha256(httpx.get(url, timeout=30).content).hexdigest()

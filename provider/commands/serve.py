@@ -1,19 +1,32 @@
-"""``c2d serve``: run the provider (configured by ``C2D_*`` variables and ``C2D_CONFIG``)."""
+"""``c2d serve``: run the provider (configured by ``C2D_*`` variables and ``C2D_CONFIG``).
+
+Start-up order matters: the home's lock first (a second provider must not touch the first's
+jobs), then the port (a clash must fail before any state is read or "ready" is said), then
+the services, then the log line naming everything a newcomer looks for.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+from typing import TYPE_CHECKING
 
-__all__ = ["HELP", "NAME", "add_arguments", "run"]
+if TYPE_CHECKING:
+    from provider.api.deps import Services
+
+__all__ = ["HELP", "NAME", "add_arguments", "describe_start", "run"]
 
 NAME = "serve"
 HELP = "run the provider (configured by C2D_* variables)"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (%(default)s)")
+    parser.add_argument(
+        "--log-level", default="info", choices=LOG_LEVELS, help="least severe level logged"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,22 +34,50 @@ def run(args: argparse.Namespace) -> int:
 
     from provider.api.sendfile import SendfileHttpProtocol
     from provider.app import create_app
-    from provider.observability.logs import configure_logging
+    from provider.home_lock import lock_home
+    from provider.listen import listen, listening_url
+    from provider.observability.logs import configure_logging, keep_in_logs
     from provider.settings import load_settings
 
     settings = load_settings()
     configure_logging(args.log_level, settings.log_format)
+    address = listening_url(args.host, args.port)
+    lock = lock_home(settings.home, address)
+    sock = listen(args.host, args.port)
+    keep_in_logs(address)
     app = create_app(settings)
-    # log_config=None: uvicorn's own lines go through the same (JSON or text) handler.
-    uvicorn.run(
+    logging.getLogger("c2d").info("%s", describe_start(app.state.services, address))
+    config = uvicorn.Config(
         app,
-        host=args.host,
-        port=args.port,
         log_level=args.log_level,
         access_log=False,
+        # None: uvicorn's own lines go through the same (JSON or text) handler.
         log_config=None,
         # The asyncio loop: its transports implement sendfile, which results are sent by.
         loop="asyncio",
         http=SendfileHttpProtocol,
     )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        lock.release()
     return 0
+
+
+def describe_start(services: Services, address: str) -> str:
+    """One line: where the provider listens and which home, config, environments, engine and
+    chain it serves, and its address on chain."""
+    settings = services.settings
+    config_file = str(settings.config.resolve()) if settings.config else "none (built-in default)"
+    environments = ", ".join(
+        f"{env.id} ({', '.join(image for rt in env.runtimes for image in rt.images)})"
+        for env in services.config.environments
+    )
+    chains = sorted({int(chain) for env in services.config.environments for chain in env.fees})
+    chain = ", ".join(str(chain_id) for chain_id in chains) if chains else "none (free jobs only)"
+    return (
+        f"listening on {address}; C2D_HOME {settings.home.resolve()}; config {config_file};"
+        f" environments {environments}; engine {settings.engine}; chain {chain};"
+        f" provider address {services.account.address}"
+    )

@@ -25,6 +25,7 @@ from workflows.engines.base import (
     StoredResult,
 )
 from workflows.engines.local.engine import LocalEngine
+from workflows.status import TERMINAL_STATUSES, status_text
 
 __all__ = ["Credentials", "JobService"]
 
@@ -161,12 +162,20 @@ class JobService:
     def result(
         self, consumer_address: str, job_id: str, index: int, credentials: Credentials
     ) -> StoredResult:
-        self._viewable_job(consumer_address, job_id, Command.GET_COMPUTE_RESULT, credentials)
+        state = self._viewable_job(
+            consumer_address, job_id, Command.GET_COMPUTE_RESULT, credentials
+        )
         try:
             return self._engine.result(job_id, index)
         except ResultsExpired as error:
             raise NotFound(str(error)) from error
         except JobNotFound as error:
+            if state.status not in TERMINAL_STATUSES:
+                # Not a wrong index: the results are stored as the job ends.
+                raise Conflict(
+                    f"job {job_id} has not finished: it is at {int(state.status)}"
+                    f" {status_text(state.status)}; its results can be fetched once it ends"
+                ) from error
             raise NotFound(f"job {job_id} has no result with index {index}") from error
 
     def logs(

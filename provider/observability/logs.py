@@ -3,7 +3,8 @@
 ``C2D_LOG_FORMAT`` chooses: ``json``, ``text``, or ``auto`` (the default): JSON when stderr is
 not a terminal (a service manager, a container, a file), text when a person is watching.
 Every record is scrubbed of URLs, long hex strings (keys, signatures, tokens) and JWTs, whatever
-the code that logged it passed in.
+the code that logged it passed in; only the provider's own listening address (``keep_in_logs``)
+is shown, since it is the one a reader looks for and holds no secret.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ import sys
 import time
 from typing import Any, Literal
 
-__all__ = ["FIELDS", "JsonFormatter", "TextFormatter", "configure_logging", "scrub"]
+__all__ = [
+    "FIELDS",
+    "JsonFormatter",
+    "TextFormatter",
+    "configure_logging",
+    "keep_in_logs",
+    "scrub",
+]
 
 LogFormat = Literal["auto", "json", "text"]
 # Context fields a record may carry (``extra=``); the engine sets them on every job event.
@@ -24,11 +32,28 @@ _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
 # 0x + 64 hex or more: private keys, signatures; an address (40) or job id (32) is kept.
 _LONG_HEX = re.compile(r"\b(0x)?[0-9a-fA-F]{64,}\b")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# The provider's own addresses (``http://host:port``), shown as they are.
+_KEPT: set[str] = set()
+
+
+def keep_in_logs(own_url: str) -> None:
+    """Show ``own_url`` (the provider's listening address) in logs instead of ``<url>``."""
+    _KEPT.add(own_url.rstrip("/"))
+
+
+def _redact_url(match: re.Match[str]) -> str:
+    url = match[0]
+    for own in _KEPT:
+        rest = url[len(own) :]
+        # Its paths too, but not a query string (where a client may put a secret).
+        if url.startswith(own) and (rest == "" or rest[0] in "/.,;)]'\"") and "?" not in rest:
+            return url
+    return "<url>"
 
 
 def scrub(text: str) -> str:
     """The text with URLs, keys, signatures and tokens replaced by a placeholder."""
-    text = _URL.sub("<url>", text)
+    text = _URL.sub(_redact_url, text)
     text = _JWT.sub("<token>", text)
     return _LONG_HEX.sub("<secret>", text)
 

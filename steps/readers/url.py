@@ -9,7 +9,12 @@ from collections.abc import Generator
 import httpx
 
 from steps.readers.base import FetchError
-from steps.readers.guard import SourcePolicy, guarded_transport, refusal_reason
+from steps.readers.guard import (
+    SOURCE_NETWORKS_ENV,
+    SourcePolicy,
+    guarded_transport,
+    refusal_reason,
+)
 from workflows.spec import FileObject
 
 __all__ = ["MAX_REDIRECTS", "UrlReader"]
@@ -77,7 +82,11 @@ def _describe(error: Exception, timeout: float) -> str:
     if isinstance(error, httpx.TimeoutException):
         return f"timeout after {timeout:g} s without progress"
     if isinstance(error, httpx.ConnectError):
-        return refusal_reason(error) or _connect_reason(error)
+        refused = refusal_reason(error)
+        if refused:
+            # How to fix it, for the operator testing with a file server on their own machine.
+            return f"{refused}; an operator may allow its network with {SOURCE_NETWORKS_ENV}"
+        return _connect_reason(error)
     if isinstance(error, httpx.UnsupportedProtocol):
         return "redirected to an unsupported URL scheme"
     if isinstance(error, httpx.RemoteProtocolError):

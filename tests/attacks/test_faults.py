@@ -77,6 +77,8 @@ def test_loopback_source_is_refused_by_default(
     job = run(strict_client, "print(1)", datasets=[raw_dataset(attack_files.url("internal.csv"))])
     assert job["status"] == JobStatus.DATA_PROVISIONING_FAILED, job
     assert "not allowed" in job["statusReason"], job
+    # It says how an operator allows it (a file server on their own machine, say).
+    assert "may allow its network with C2D_SOURCE_NETWORKS" in job["statusReason"], job
 
 
 def test_full_result_storage_is_62_and_the_provider_stays_up(strict_client: C2DClient) -> None:

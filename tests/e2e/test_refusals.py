@@ -11,7 +11,14 @@ from eth_account import Account
 
 from provider.client import C2DClient, ProviderError, sign_request
 from provider.launch import ServerProcess, start_server
-from tests.e2e.conftest import raw_algorithm, raw_dataset, result_of_type, wait_for
+from tests.e2e.conftest import (
+    raw_algorithm,
+    raw_dataset,
+    result_of_type,
+    wait_for,
+    wait_for_status,
+)
+from tests.faults.conftest import HELD_ALGORITHM, release_algorithm
 from workflows.status import JobStatus
 
 
@@ -256,3 +263,30 @@ def test_a_start_refused_for_a_full_queue_leaves_no_job_and_spends_its_nonce(
                 wait_for(client, job["jobId"])
     finally:
         server.stop()
+
+
+def test_a_result_asked_for_while_the_job_runs_says_it_has_not_finished(
+    client: C2DClient, home: Path
+) -> None:
+    job_id = client.free_compute(
+        {"environment": _env(client), "algorithm": raw_algorithm(HELD_ALGORITHM)}
+    )["jobId"]
+    wait_for_status(client, job_id, JobStatus.RUNNING_ALGORITHM)
+    with pytest.raises(ProviderError) as caught:
+        client.result(job_id, 0)
+    assert caught.value.status_code == 409
+    assert caught.value.message == (
+        f"job {job_id} has not finished: it is at 40 Running algorithm;"
+        " its results can be fetched once it ends"
+    )
+    release_algorithm(home, job_id)
+    job = wait_for(client, job_id)
+    assert job["status"] == JobStatus.FINISHED, job
+    assert client.result(job_id, 0)
+    # Once it ended, a wrong index is what it says.
+    with pytest.raises(ProviderError) as wrong:
+        client.result(job_id, 99)
+    assert (wrong.value.status_code, wrong.value.message) == (
+        404,
+        f"job {job_id} has no result with index 99",
+    )

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from provider.client import C2DClient
 from provider.environments import default_config
 from provider.launch import ServerProcess, start_server
 
@@ -29,6 +30,7 @@ __all__ = [
     "job_folder",
     "release_algorithm",
     "start_provider",
+    "wait_algorithm_ready",
     "write_config",
 ]
 
@@ -69,6 +71,16 @@ def start_provider(home: Path, **overrides: Any) -> ServerProcess:
 def job_folder(home: Path, job_id: str, *parts: str) -> Path:
     """A job's working folder on the host (what the tests, as root, reach into)."""
     return home.resolve() / "jobs" / job_id / "volume" / "data" / Path(*parts)
+
+
+def wait_algorithm_ready(client: C2DClient, job_id: str) -> None:
+    """The live log says the held algorithm runs (and has written its marker)."""
+    seen = b""
+    for chunk in client.logs(job_id):
+        seen += chunk
+        if READY.encode() in seen:
+            return
+    raise AssertionError(f"job {job_id}: the algorithm ended without {READY!r}: {seen!r}")
 
 
 def release_algorithm(home: Path, job_id: str) -> None:

@@ -21,6 +21,7 @@ from tests.faults.conftest import (
     held_source,
     release_algorithm,
     start_provider,
+    wait_algorithm_ready,
 )
 from workflows.status import JobStatus
 
@@ -30,16 +31,6 @@ def _start(client: C2DClient, **body: Any) -> str:
         {"environment": "free", "algorithm": raw_algorithm(HELD_ALGORITHM), **body}
     )
     return str(job["jobId"])
-
-
-def _wait_ready(client: C2DClient, job_id: str) -> None:
-    """The live log says the algorithm runs (and has written its marker)."""
-    seen = b""
-    for chunk in client.logs(job_id):
-        seen += chunk
-        if READY.encode() in seen:
-            return
-    raise AssertionError(f"job {job_id}: the algorithm ended without {READY!r}: {seen!r}")
 
 
 def _outputs(client: C2DClient, job: dict[str, Any]) -> dict[str, bytes]:
@@ -68,13 +59,13 @@ def test_a_crash_in_every_phase_loses_nothing_and_runs_nothing_twice(tmp_path: P
             with C2DClient(server.url, owner) as client:
                 client.login()
                 running = _start(client)
-                _wait_ready(client, running)
+                wait_algorithm_ready(client, running)
 
                 publishing = _start(client)
                 # publish's first write into result storage blocks on this fifo until the crash.
                 held = temp_name(home.resolve() / "results" / publishing / "configuration.log")
                 fifo(held)
-                _wait_ready(client, publishing)
+                wait_algorithm_ready(client, publishing)
                 release_algorithm(home, publishing)
                 wait_for_status(client, publishing, JobStatus.PUBLISHING_RESULTS)
 
@@ -98,9 +89,9 @@ def test_a_crash_in_every_phase_loses_nothing_and_runs_nothing_twice(tmp_path: P
                 # configure runs again (idempotent): the source sees a second request.
                 source.wait_for_hits("held/data", 2)
                 source.release("data")
-                _wait_ready(client, configuring)
+                wait_algorithm_ready(client, configuring)
                 release_algorithm(home, configuring)
-                _wait_ready(client, queued)
+                wait_algorithm_ready(client, queued)
                 release_algorithm(home, queued)
 
                 jobs = {job_id: wait_for(client, job_id) for job_id in ids}

@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from provider.observability.logs import JsonFormatter, TextFormatter, scrub
+from provider.observability.logs import JsonFormatter, TextFormatter, keep_in_logs, scrub
 
 JOB = {"job_id": "ab" * 16, "owner": "0x" + "Ab" * 20, "environment": "free", "step": "configure"}
 
@@ -46,3 +46,17 @@ def test_urls_keys_signatures_and_tokens_never_reach_the_log() -> None:
 def test_scrub_keeps_addresses_and_job_ids() -> None:
     text = f"job {JOB['job_id']} of {JOB['owner']}"
     assert scrub(text) == text
+
+
+def test_the_providers_own_address_is_shown_but_not_a_query_string_sent_to_it() -> None:
+    keep_in_logs("http://127.0.0.1:18731")
+    assert scrub("Uvicorn running on http://127.0.0.1:18731 (quit)") == (
+        "Uvicorn running on http://127.0.0.1:18731 (quit)"
+    )
+    assert scrub("GET http://127.0.0.1:18731/api/services/compute.") == (
+        "GET http://127.0.0.1:18731/api/services/compute."
+    )
+    assert scrub("GET http://127.0.0.1:18731/x?token=abc") == "GET <url>"
+    assert scrub("other http://127.0.0.1:1873 and http://127.0.0.1:187310") == (
+        "other <url> and <url>"
+    )

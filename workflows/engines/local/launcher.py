@@ -22,6 +22,7 @@ from workflows.engines.local.sandbox import (
     cpu_seconds,
     trusted_step_command,
 )
+from workflows.engines.local.sandbox_failure import SANDBOX_STDERR
 from workflows.engines.local.seccomp import SeccompUnavailable, filter_bpf
 from workflows.engines.local.stepserver import ForkedStep, StepServer, step_module
 from workflows.spec import Limits
@@ -184,7 +185,7 @@ class Launcher:
         )
         # The stage layer sends its stdout (the sandbox's) to /dev/null before it executes bwrap.
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
-        stderr = self._log_dir / "sandbox.stderr"
+        stderr = (work_dir or self._log_dir) / SANDBOX_STDERR  # a job's: read for its reason
         process = _spawn(self._stage_server, argv, argv, env, stderr)
         return RunningStep(process, cgroup, quota)
 

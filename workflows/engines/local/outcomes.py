@@ -33,7 +33,7 @@ def after(task: str, exit: StepExit, record: JobRecord, log_tail: str, now: int)
     if task == "configure":
         return _after_configure(exit, log_tail)
     if task == "algorithm":
-        return {"algorithm_finished_at": now, **_after_algorithm(exit, record)}
+        return {"algorithm_finished_at": now, **_after_algorithm(exit, record, log_tail)}
     if task == "preprocess":
         return _after_preprocess(exit, record)
     if task == "publish":
@@ -68,7 +68,9 @@ def _after_preprocess(exit: StepExit, record: JobRecord) -> dict[str, Any]:
     return {"failure": JobStatus.DATA_PROVISIONING_FAILED, "reason": f"preprocess {template} {how}"}
 
 
-def _after_algorithm(exit: StepExit, record: JobRecord) -> dict[str, Any]:
+def _after_algorithm(exit: StepExit, record: JobRecord, sandbox_error: str) -> dict[str, Any]:
+    """``sandbox_error``: what the sandbox's tools said when they failed before the algorithm
+    ran (the algorithm's own log is then empty)."""
     changes: dict[str, Any] = {"exit_code": exit.exit_code}
     if exit.stopped:
         return {**changes, "reason": STOPPED_REASON}
@@ -93,6 +95,12 @@ def _after_algorithm(exit: StepExit, record: JobRecord) -> dict[str, Any]:
             **changes,
             "failure": JobStatus.DISK_QUOTA_EXCEEDED,
             "reason": f"disk quota exceeded: outputs and logs may hold at most {limit} bytes",
+        }
+    if exit.exit_code != 0 and sandbox_error:
+        return {
+            **changes,
+            "failure": JobStatus.ALGORITHM_FAILED,
+            "reason": f"the sandbox did not start: {sandbox_error}",
         }
     if exit.exit_code != 0:
         return {

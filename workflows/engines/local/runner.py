@@ -23,6 +23,7 @@ from workflows.engines.local.dispatcher import (
 from workflows.engines.local.launcher import Launcher, RunningStep, StepExit
 from workflows.engines.local.orchestrator import DagTask, next_tasks, read_dag
 from workflows.engines.local.runtime import Runtime
+from workflows.engines.local.sandbox_failure import sandbox_failure
 from workflows.engines.local.store import JobRecord
 from workflows.spec import JobSpec
 
@@ -194,6 +195,8 @@ class JobRunner:
         return job_volumes(self._jobs_dir, spec.job_id, self._results_dir)
 
     def _admin_log_tail(self, job_id: str, task: str) -> str:
+        if task == "algorithm":  # its sandbox's own error, if it failed to start
+            return sandbox_failure(self._jobs_dir / job_id)
         log = job_volumes(self._jobs_dir, job_id, self._results_dir).data / "admin" / f"{task}.log"
         try:
             lines = log.read_text(errors="replace").strip().splitlines()

@@ -1,0 +1,42 @@
+"""CLI errors a newcomer meets are one line that says what to do, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def test_ctrl_c_in_the_demo_is_one_line_and_cleans_up() -> None:
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "provider.cli", "demo"],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=_REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert demo.stdout is not None and demo.stderr is not None
+    workdir = None
+    lines = []
+    # Interrupt once the provider answers and the job is under way.
+    for line in demo.stdout:
+        lines.append(line)
+        found = re.search(r"C2D_HOME=(\S+)/home\)", line)
+        if found:
+            workdir = Path(found[1])
+        if line.startswith("[4/6]"):
+            break
+    assert workdir is not None and workdir.exists(), lines
+    demo.send_signal(signal.SIGINT)
+    rest, errors = demo.communicate(timeout=120)
+    assert demo.returncode == 130, (lines, rest, errors)
+    assert "Traceback" not in errors
+    assert errors.strip() == "c2d: demo interrupted (Ctrl-C)"
+    # Its provider was stopped and its temporary home removed on the way out.
+    assert not workdir.exists()
