@@ -33,9 +33,11 @@ class Placement:
 # Kubernetes API); `tail --pid` echoes it to the container's stdout while it runs, so the pod
 # API serves live logs. The shell ends with the algorithm's own exit code as soon as the
 # algorithm ends: no pipe is held open by processes it left behind, which die with the pod (or
-# the local sandbox's pid namespace). An image without GNU tail just has no live log.
+# the local sandbox's pid namespace). An image without GNU tail just has no live log. The log
+# exists before tail starts: were it created by the background job, a tail that ran first would
+# find no file and end at once, and the live log would stay empty.
 _RUN_AND_FOLLOW = (
-    f'"$@" >{contract.ALGORITHM_LOG} 2>&1 & pid=$!;'
+    f': >{contract.ALGORITHM_LOG}; "$@" >>{contract.ALGORITHM_LOG} 2>&1 & pid=$!;'
     f' tail -n +1 -f {contract.ALGORITHM_LOG} --pid="$pid" 2>/dev/null & wait "$pid"'
 )
 

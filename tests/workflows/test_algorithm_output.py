@@ -42,6 +42,29 @@ def test_output_is_echoed_to_stdout_while_the_algorithm_runs(tmp_path: Path) -> 
     assert "tick" in done.stdout
 
 
+def test_the_log_exists_before_tail_follows_it(tmp_path: Path) -> None:
+    # A tail started before the log exists ends at once and echoes nothing: a `tail` first on
+    # PATH records whether the log was there when it started.
+    (container,) = algorithm_pod(workflow_dict(raw_spec()))["spec"]["containers"]
+    shell, flag, script, name = container["command"][:4]
+    log = tmp_path / "algorithm.log"
+    script = script.replace(contract.ALGORITHM_LOG, str(log))
+    wrappers = tmp_path / "bin"
+    wrappers.mkdir()
+    seen = tmp_path / "seen"
+    tail = wrappers / "tail"
+    tail.write_text(f'#!/bin/sh\n[ -e "{log}" ] && echo yes >>"{seen}" || echo no >>"{seen}"\n')
+    tail.chmod(0o755)
+    env = {**os.environ, "PATH": f"{wrappers}:{os.environ['PATH']}"}
+    # The algorithm's own open of the log is made slow by a busy parent: run it several times.
+    for _ in range(10):
+        log.unlink(missing_ok=True)
+        subprocess.run(
+            [shell, flag, script, name, sys.executable, "-c", "pass"], env=env, timeout=60
+        )
+    assert seen.read_text().split() == ["yes"] * 10
+
+
 def test_a_child_left_behind_does_not_keep_the_step_alive(tmp_path: Path) -> None:
     (container,) = algorithm_pod(workflow_dict(raw_spec()))["spec"]["containers"]
     shell, flag, script, name = container["command"][:4]
