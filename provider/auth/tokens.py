@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jwt
 
-from provider.auth._db import connect, ensure_schema
+from provider.auth._db import AUTH_MIGRATIONS, connect, ensure_schema
 from provider.errors import BadRequest, Forbidden, Unauthorized
 
 __all__ = ["TokenService"]
@@ -20,9 +20,6 @@ _MIN_SECRET_BYTES = 32
 # validUntil above this is taken as milliseconds (JavaScript's Date.now()); in seconds it is
 # the year 33658, so no real expiry in seconds is misread.
 _MILLISECONDS_THRESHOLD = 10**12
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)"
-)
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,7 @@ class TokenService:
         self._db_path = db_path
         self._lifetime = lifetime
         self._clock = clock
-        ensure_schema(db_path, _SCHEMA)
+        ensure_schema(db_path, AUTH_MIGRATIONS)
 
     def issue(self, address: str, valid_until: int | None = None) -> str:
         now = self._clock()
