@@ -1,4 +1,4 @@
-"""Job status codes and texts, as Ocean Node reports them (DESIGN §3)."""
+"""Job status codes and texts, as Ocean Node reports them (docs/design.md#status-codes)."""
 
 from enum import IntEnum
 
