@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
 from eth_account import Account
 
 from provider.demo.files import FileServer
@@ -12,7 +9,6 @@ from provider.launch import ServerProcess
 from tests.e2e.oceanjs import run_oceanjs
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_oceanjs_free_compute_flow(server: ServerProcess, file_server: FileServer) -> None:
     consumer = Account.create()
     summary = run_oceanjs(
