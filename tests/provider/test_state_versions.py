@@ -3,7 +3,6 @@ from before versioning is migrated in place and keeps its rows; a newer one is r
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import jwt
@@ -14,11 +13,13 @@ from provider.auth.tokens import TokenService
 from provider.errors import Unauthorized
 from provider.payments.store import Settlement, SettlementState, SettlementStore
 from tests.provider.auth.support import LIFETIME, SECRET, Clock
+from tests.sqlite_files import old_file, set_version, version
 from workflows.sqlite_schema import SchemaVersionError
 
 ADDRESS = "0x" + "ab" * 20
 
-# The tables as c2d 0.1.0 created them, before the files carried a schema version.
+# The tables as c2d 0.1.0 created them, before the files carried a schema version: a frozen
+# copy on purpose (later migrations change the code's tables, never these).
 _UNVERSIONED_PROVIDER = """
 CREATE TABLE nonces (address TEXT PRIMARY KEY, nonce INTEGER NOT NULL);
 CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
@@ -40,26 +41,6 @@ _UNVERSIONED_PAYMENTS = """CREATE TABLE settlements (
 )"""
 
 
-def _old_file(path: Path, ddl: str, *rows: tuple[str, tuple[object, ...]]) -> None:
-    connection = sqlite3.connect(path)
-    connection.executescript(ddl)
-    for statement, values in rows:
-        connection.execute(statement, values)
-    connection.commit()
-    connection.close()
-
-
-def _version(path: Path) -> int:
-    with sqlite3.connect(path) as connection:
-        return int(connection.execute("PRAGMA user_version").fetchone()[0])
-
-
-def _set_version(path: Path, version: int) -> None:
-    connection = sqlite3.connect(path)
-    connection.execute(f"PRAGMA user_version = {version}")
-    connection.close()
-
-
 def _tokens(path: Path) -> TokenService:
     return TokenService(SECRET, path, lifetime=LIFETIME, clock=Clock())
 
@@ -68,17 +49,17 @@ def test_unversioned_provider_state_keeps_nonces_and_revocations(tmp_path: Path)
     token = _tokens(tmp_path / "other.sqlite").issue(ADDRESS)
     claims = jwt.decode(token, options={"verify_signature": False})
     path = tmp_path / "provider.sqlite"
-    _old_file(
+    old_file(
         path,
         _UNVERSIONED_PROVIDER,
         ("INSERT INTO nonces VALUES (?, ?)", (ADDRESS, 41)),
         ("INSERT INTO revoked_tokens VALUES (?, ?)", (claims["jti"], claims["exp"])),
     )
-    assert _version(path) == 0
+    assert version(path) == 0
 
     nonces = NonceStore(path)
     tokens = _tokens(path)
-    assert _version(path) == 1
+    assert version(path) == 1
     assert nonces.current(ADDRESS) == 41
     with pytest.raises(Unauthorized, match="not greater than the last used nonce 41"):
         nonces.consume(ADDRESS, 41)
@@ -89,7 +70,7 @@ def test_unversioned_provider_state_keeps_nonces_and_revocations(tmp_path: Path)
 
 def test_unversioned_payments_keep_their_settlements(tmp_path: Path) -> None:
     path = tmp_path / "payments.sqlite"
-    _old_file(
+    old_file(
         path,
         _UNVERSIONED_PAYMENTS,
         (
@@ -99,7 +80,7 @@ def test_unversioned_payments_keep_their_settlements(tmp_path: Path) -> None:
         ),
     )
     store = SettlementStore(path)
-    assert _version(path) == 1
+    assert version(path) == 1
     assert store.get("j1") == Settlement(
         job_id="j1",
         chain_id=8996,
@@ -126,7 +107,7 @@ def test_a_file_from_a_newer_c2d_is_refused(tmp_path: Path, name: str, open_stor
     path = tmp_path / name
     assert callable(open_store)
     open_store(path)
-    _set_version(path, 5)
+    set_version(path, 5)
     with pytest.raises(SchemaVersionError, match=r"has schema version 5, but this c2d knows"):
         open_store(path)
-    assert _version(path) == 5
+    assert version(path) == 5
