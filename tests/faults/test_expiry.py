@@ -64,22 +64,33 @@ def _assert_expired(client: C2DClient, home: Path, ended: dict[str, Any]) -> Non
     assert not (home / "results" / job_id).exists()
 
 
-def test_results_are_removed_at_storage_expiry(tmp_path: Path) -> None:
+def test_results_are_listed_then_removed_at_storage_expiry(tmp_path: Path) -> None:
     home = tmp_path / "home"
+    owner = Account.create()
+    # Kept for an hour first: what a finished job lists, with no race against its expiry.
+    server = start_provider(home, storageExpiry=3600)
+    try:
+        with C2DClient(server.url, owner) as client:
+            client.login()
+            kept = _run(client)
+            assert kept["status"] == JobStatus.FINISHED, kept
+            assert {r["type"] for r in kept["results"]} >= {"output", "algorithmLog"}, kept
+            assert int(kept["expireTimestamp"]) == int(kept["dateFinished"]) + 3600
+    finally:
+        server.stop()
     server = start_provider(home, storageExpiry=EXPIRY)
     try:
-        with C2DClient(server.url, Account.create()) as client:
+        with C2DClient(server.url, owner) as client:
             client.login()
             ended = _run(client)
             assert ended["status"] == JobStatus.FINISHED, ended
-            expiry = int(ended["expireTimestamp"])
-            assert expiry == int(ended["dateFinished"]) + EXPIRY
+            assert int(ended["expireTimestamp"]) == int(ended["dateFinished"]) + EXPIRY
             _assert_expired(client, home, ended)
-            # The results existed and the timer removed them while the provider ran: it logs
-            # the removal only of a folder it found (whether or not the client saw it listed).
+            # The timer removed them while the provider ran: it logs the removal only of a
+            # folder it found, so they were stored (whether or not a poll saw them listed).
             assert _removal_logged(server, ended["jobId"])
-            # The provider goes on: a new job runs and has its results.
-            assert _run(client)["results"]
+            # The provider goes on: a new job runs.
+            assert _run(client)["status"] == JobStatus.FINISHED
     finally:
         server.stop()
 
