@@ -17,6 +17,10 @@ test: install $(JS_STAMP) lint typecheck
 
 install: $(PY_STAMP) /usr/bin/bwrap
 
+# The fast loop: tests that need no root, sandbox, chain or node (docs/design.md#developing).
+unit: $(PY_STAMP)
+	$(BIN)/pytest -q -m "not (e2e or sandbox or root or chain or node)"
+
 # Figures against a real `c2d serve` (docs/operations.md); not part of `make test`.
 bench: install /usr/bin/curl
 	$(BIN)/python -m bench

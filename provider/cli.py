@@ -9,6 +9,7 @@ import sys
 from provider.commands import add_commands
 from provider.errors import C2DError, ConfigError
 from workflows.engines.base import EngineError
+from workflows.sqlite_schema import SchemaVersionError
 
 __all__ = ["main"]
 
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (ConfigError, EngineError, C2DError) as error:
+    except (ConfigError, EngineError, C2DError, SchemaVersionError) as error:
         print(f"c2d: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""The algorithm as a plain Pod manifest, created by the DAG's ``resource`` template (DESIGN §6).
+"""The algorithm as a plain Pod manifest, created by the DAG's ``resource`` template
+(docs/architecture.md#one-workflow-two-engines).
 
 No Argo sidecar, nothing to talk to: the pod gets no service account token, runs as uid 1000
 with no capabilities on a read-only root, requests = limits, and only its own ``/data`` folders.

@@ -1,8 +1,8 @@
 """The container contract: every path, env name and exit code shared by the DAG, engines and steps.
 
-Paths inside the algorithm container follow Ocean's layout (DESIGN §6). Paths under ``/c2d`` are
-the trusted steps' own (the job spec, admin logs, result storage) and are never mounted into the
-algorithm container.
+Paths inside the algorithm container follow Ocean's layout (docs/design.md#the-container-contract).
+Paths under ``/c2d`` are the trusted steps' own (the job spec, admin logs, result storage) and are
+never mounted into the algorithm container.
 """
 
 from typing import Final

@@ -1,4 +1,5 @@
-"""JobSpec → one hera Workflow: configure → [preprocess →] algorithm, then publish (DESIGN §6).
+"""JobSpec → one hera Workflow: configure → [preprocess →] algorithm, then publish
+(docs/design.md#the-flow).
 
 ``publish`` is the Workflow's exit handler (``onExit``): it runs however the DAG ended —
 failed, or stopped with Argo's ``stop`` (not ``terminate``), which skips DAG tasks that have not

@@ -1,5 +1,5 @@
 """Job status codes and texts, as Ocean Node reports them, spelled exactly as it does
-(``C2DStatusNumber``/``C2DStatusText``), trailing space included (DESIGN §3)."""
+(``C2DStatusNumber``/``C2DStatusText``), trailing space included (docs/design.md#status-codes)."""
 
 from enum import IntEnum
 

@@ -73,7 +73,7 @@ class StartComputeRequest(_Wire):
     environment: str = Field(max_length=128)
     algorithm: AlgorithmIn
     datasets: list[ComputeAssetIn] = Field(default_factory=list, max_length=32)
-    # ocean.js also sends `dataset` and `chainId`; accepted and ignored (DESIGN §3).
+    # ocean.js also sends `dataset` and `chainId`; accepted and ignored (docs/api.md).
     dataset: ComputeAssetIn | None = None
     chain_id: int | None = Field(default=None, alias="chainId")
     max_job_duration: float | None = Field(default=None, alias="maxJobDuration", ge=0)

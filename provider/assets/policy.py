@@ -1,7 +1,8 @@
 """The permission policy: which algorithms may run on a dataset and who may use an asset.
 
-Pure functions on DDO models and plain facts: no I/O, no clock. Private by default (DESIGN §4):
-a compute service that trusts nothing allows nothing; ``"*"`` entries opt in explicitly.
+Pure functions on DDO models and plain facts: no I/O, no clock. Private by default: a compute
+service that trusts nothing allows nothing; ``"*"`` entries opt in explicitly (the rules:
+docs/design.md#policy).
 """
 
 from __future__ import annotations

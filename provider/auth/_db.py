@@ -1,17 +1,31 @@
-"""Short-lived SQLite connections to the provider's state file, shared by nonces and tokens."""
+"""Short-lived SQLite connections to the provider's state files, and their schema versions.
+
+``provider.sqlite`` holds nonces and revoked tokens (``AUTH_MIGRATIONS``, one list for the file);
+``payments.sqlite`` has its own list in ``provider/payments/store.py``.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-__all__ = ["MAX_SQLITE_INTEGER", "connect", "ensure_schema"]
+from workflows.sqlite_schema import migrate
+
+__all__ = ["AUTH_MIGRATIONS", "MAX_SQLITE_INTEGER", "connect", "ensure_schema"]
 
 MAX_SQLITE_INTEGER = 2**63 - 1
 
 _BUSY_TIMEOUT_SECONDS = 30.0
+
+# Migration n brings the file from schema version n-1 to n (workflows/sqlite_schema.py); append
+# new ones, never edit a released one.
+AUTH_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS nonces (address TEXT PRIMARY KEY, nonce INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS revoked_tokens"
+    " (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
+)
 
 
 @contextmanager
@@ -23,9 +37,10 @@ def connect(db_path: Path) -> Iterator[sqlite3.Connection]:
         yield connection
 
 
-def ensure_schema(db_path: Path, statement: str) -> None:
+def ensure_schema(db_path: Path, migrations: Sequence[str]) -> None:
+    """Create or migrate the file to the latest version of ``migrations`` (or refuse a newer)."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with connect(db_path) as connection:
         # WAL lets readers (GET /nonce) proceed while a writer holds the lock.
         connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute(statement)
+        migrate(connection, db_path, migrations)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provider.auth._db import MAX_SQLITE_INTEGER, connect, ensure_schema
+from provider.auth._db import AUTH_MIGRATIONS, MAX_SQLITE_INTEGER, connect, ensure_schema
 from provider.errors import Unauthorized
 
 __all__ = ["NonceStore"]
-
-_SCHEMA = "CREATE TABLE IF NOT EXISTS nonces (address TEXT PRIMARY KEY, nonce INTEGER NOT NULL)"
 
 
 class NonceStore:
@@ -17,7 +15,7 @@ class NonceStore:
 
     def __init__(self, db_path: Path) -> None:
         self._db_path = db_path
-        ensure_schema(db_path, _SCHEMA)
+        ensure_schema(db_path, AUTH_MIGRATIONS)
 
     def current(self, address: str) -> int:
         with connect(self._db_path) as connection:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jwt
 
-from provider.auth._db import MAX_SQLITE_INTEGER, connect, ensure_schema
+from provider.auth._db import AUTH_MIGRATIONS, MAX_SQLITE_INTEGER, connect, ensure_schema
 from provider.errors import BadRequest, Forbidden, Unauthorized
 
 __all__ = ["TokenService"]
@@ -22,9 +22,6 @@ _MIN_SECRET_BYTES = 32
 _MILLISECONDS_THRESHOLD = 10**12
 # The revocation of a token without expiry is kept for good.
 _NEVER = MAX_SQLITE_INTEGER
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)"
-)
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ class TokenService:
         self._db_path = db_path
         self._lifetime = lifetime
         self._clock = clock
-        ensure_schema(db_path, _SCHEMA)
+        ensure_schema(db_path, AUTH_MIGRATIONS)
 
     def issue(self, address: str, valid_until: int | None = None) -> str:
         now = self._clock()

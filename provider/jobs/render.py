@@ -1,4 +1,4 @@
-"""JobState → the job JSON Ocean clients read (DESIGN §3)."""
+"""JobState → the job JSON Ocean clients read (docs/api.md, docs/design.md#status-codes)."""
 
 from __future__ import annotations
 

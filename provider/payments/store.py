@@ -11,7 +11,10 @@ from provider.auth._db import connect, ensure_schema
 
 __all__ = ["Settlement", "SettlementState", "SettlementStore"]
 
-_SCHEMA = """CREATE TABLE IF NOT EXISTS settlements (
+# Migration n brings payments.sqlite from schema version n-1 to n (workflows/sqlite_schema.py);
+# append new ones, never edit a released one.
+_MIGRATIONS = (
+    """CREATE TABLE IF NOT EXISTS settlements (
     job_id TEXT PRIMARY KEY,
     chain_id INTEGER NOT NULL,
     token TEXT NOT NULL,
@@ -25,7 +28,8 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS settlements (
     settle_tx TEXT NOT NULL DEFAULT '',
     note TEXT NOT NULL DEFAULT '',
     updated_at INTEGER NOT NULL
-)"""
+)""",
+)
 _COLUMNS = (
     "job_id, chain_id, token, payer, escrow_job_id, per_minute, locked, state, claimed,"
     " lock_tx, settle_tx, note"
@@ -59,7 +63,7 @@ class Settlement:
 class SettlementStore:
     def __init__(self, db_path: Path) -> None:
         self._db_path = db_path
-        ensure_schema(db_path, _SCHEMA)
+        ensure_schema(db_path, _MIGRATIONS)
 
     def insert(self, row: Settlement) -> None:
         with connect(self._db_path) as connection:

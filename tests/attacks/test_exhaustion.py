@@ -3,33 +3,60 @@ keeps answering meanwhile. (Memory and fork bombs, spinners: tests/e2e/test_limi
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 from provider.client import C2DClient
 from tests.attacks.conftest import algorithm_log, outputs, run, start
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import wait_for, wait_for_status
+from tests.faults.conftest import RELEASE, job_folder, release_algorithm
 from workflows.status import JobStatus
 
 _GIB = 2**30
 
-DISK_FILLER = r"""
-import os
+# Fills its outputs with 1 MiB files until the disk is full, then holds (full) until the test
+# drops RELEASE into its outputs (an empty file needs no data block), and ends with its error.
+DISK_FILLER = rf"""
+import os, time
 print("filling", flush=True)
-for i in range(1000):
-    with open(os.path.join(os.environ["OUTPUTS"], "fill-%d.bin" % i), "wb") as out:
-        out.write(b"x" * (1 << 20))
+try:
+    for i in range(1000):
+        with open(os.path.join(os.environ["OUTPUTS"], "fill-%d.bin" % i), "wb") as out:
+            out.write(b"x" * (1 << 20))
+except OSError:
+    deadline = time.monotonic() + 300
+    while not os.path.exists(os.path.join(os.environ["OUTPUTS"], {RELEASE!r})):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    raise
 print("never full", flush=True)
 """
 
 
-def test_disk_filler_ends_with_42_and_the_provider_keeps_answering(attacker: C2DClient) -> None:
+def _wait_until_full(folder: Path) -> None:
+    """Until the job's disk (the quota mount at its outputs folder) has less than 1 MiB left."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        info = os.statvfs(folder)
+        if os.path.ismount(folder) and info.f_bavail * info.f_frsize < 2**20:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{folder} never filled up")
+
+
+def test_disk_filler_ends_with_42_and_the_provider_keeps_answering(
+    attacker: C2DClient, attack_home: Path
+) -> None:
     # 0.01 GiB ≈ 10 MiB for outputs and logs together; the filler writes 1 MiB files.
     job_id = start(attacker, DISK_FILLER, resources=[{"id": "disk", "amount": 0.01}])
-    # Other requests are answered while the disk fills (no timing asserted: a loaded CI machine
-    # is slow, but a provider blocked on the full disk would not answer at all).
-    while attacker.status(job_id)["status"] < JobStatus.PUBLISHING_RESULTS:
-        assert attacker.environments(), "no environments listed during the disk filler"
-        time.sleep(0.05)
+    wait_for_status(attacker, job_id, JobStatus.RUNNING_ALGORITHM)
+    _wait_until_full(job_folder(attack_home, job_id, "outputs"))
+    # The disk is full and the algorithm still holds it: the provider answers meanwhile.
+    assert attacker.environments(), "no environments listed while the job's disk is full"
+    assert attacker.status(job_id)["status"] == JobStatus.RUNNING_ALGORITHM
+    release_algorithm(attack_home, job_id)
     job = wait_for(attacker, job_id)
     assert job["status"] == JobStatus.DISK_QUOTA_EXCEEDED, job
     assert "disk quota" in job["statusReason"], job

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from provider.launch import ServerProcess
 from tests.chain.market import UNIT, Market
 from tests.e2e.oceanjs import run_oceanjs
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_oceanjs_paid_compute_flow(
     market: Market, paid_server: ServerProcess, chain_home: Path
 ) -> None:

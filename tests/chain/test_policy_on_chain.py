@@ -1,4 +1,4 @@
-"""The policy of DESIGN §4 applied to assets resolved from chain: one test per rule."""
+"""The policy of docs/design.md#policy applied to assets resolved from chain: one test per rule."""
 
 from __future__ import annotations
 

@@ -134,6 +134,7 @@ def test_job_past_max_duration_is_stopped(client: C2DClient) -> None:
 
 
 def test_stop_kills_a_running_job(client: C2DClient) -> None:
+    client.login()  # the owner's full view: statusReason and terminationDetails
     job = client.free_compute(
         {
             "environment": _env(client),
@@ -144,10 +145,21 @@ def test_stop_kills_a_running_job(client: C2DClient) -> None:
         }
     )
     wait_for_status(client, job["jobId"], JobStatus.RUNNING_ALGORITHM)
+    # Stopped only once the algorithm is seen working (its live log), so the stop hits it.
+    streamed = b""
+    for chunk in client.logs(job["jobId"]):
+        streamed += chunk
+        if b"working" in streamed:
+            break
+    assert b"working" in streamed
     client.stop(job["jobId"])
-    final = wait_for(client, job["jobId"], timeout=20)
-    assert final["status"] != JobStatus.RUNNING_ALGORITHM
-    assert any(r["type"] == "algorithmLog" for r in final["results"])
+    # Both processes sleep 300 s: ending within the wait means the stop killed them.
+    final = wait_for(client, job["jobId"], timeout=60)
+    assert final["status"] == JobStatus.FINISHED, final
+    assert final["statusReason"] == "stopped on request", final
+    assert final["terminationDetails"]["exitCode"] == 137, final  # 128 + SIGKILL
+    log = client.result(final["jobId"], result_of_type(final, "algorithmLog")["index"])
+    assert b"working" in log
 
 
 def test_streamable_logs_show_output_while_running(client: C2DClient) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from itertools import count
 
 import httpx
-import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
@@ -16,8 +14,6 @@ from provider.client import sign_request
 from provider.demo.files import FileServer
 from provider.launch import ServerProcess
 from tests.e2e.oceanjs import run_oceanjs
-
-needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 # Fields of a job that ocean.js's computeStatus(url, wallet, jobId) must carry although it sends
 # no credentials, and fields that stay behind a signature or token.
@@ -32,7 +28,6 @@ OPERATIONAL = (
 PRIVATE = ("inputDID", "algoDID", "agreementId", "metadata", "additionalViewers", "payment")
 
 
-@needs_node
 def test_oceanjs_free_compute_flow(server: ServerProcess, file_server: FileServer) -> None:
     consumer = Account.create()
     summary = run_oceanjs(
@@ -62,7 +57,6 @@ def _leading_zero_nonce(account: LocalAccount, command: str) -> int:
     )
 
 
-@needs_node
 def test_oceanjs_token_status_stop_output_and_logout(server: ServerProcess) -> None:
     # A fixed key, so the nonce found below is the same on every run.
     consumer = Account.from_key(b"\x11" * 32)

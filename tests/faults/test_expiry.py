@@ -3,6 +3,7 @@ the provider runs and across a restart; the job's record stays as it ended."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from eth_account import Account
 
 from provider.client import C2DClient, ProviderError
+from provider.launch import ServerProcess
 from tests.e2e.conftest import raw_algorithm, wait_for
 from tests.faults.conftest import start_provider
 from workflows.status import JobStatus
@@ -35,6 +37,18 @@ def _wait_until_expired(client: C2DClient, job_id: str) -> dict[str, Any]:
     raise AssertionError(f"job {job_id} still lists its results: {job}")
 
 
+def _removal_logged(server: ServerProcess, job_id: str) -> bool:
+    """Whether serve.log says the timer removed the job's results (waited for, bounded)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for line in server.log_path.read_text().splitlines():
+            event = json.loads(line) if line.startswith("{") else {}
+            if event.get("job_id") == job_id and "storage expiry reached" in event.get("event", ""):
+                return True
+        time.sleep(0.1)
+    return False
+
+
 def _assert_expired(client: C2DClient, home: Path, ended: dict[str, Any]) -> None:
     job_id = ended["jobId"]
     job = _wait_until_expired(client, job_id)
@@ -50,22 +64,33 @@ def _assert_expired(client: C2DClient, home: Path, ended: dict[str, Any]) -> Non
     assert not (home / "results" / job_id).exists()
 
 
-def test_results_are_removed_at_storage_expiry(tmp_path: Path) -> None:
+def test_results_are_listed_then_removed_at_storage_expiry(tmp_path: Path) -> None:
     home = tmp_path / "home"
+    owner = Account.create()
+    # Kept for an hour first: what a finished job lists, with no race against its expiry.
+    server = start_provider(home, storageExpiry=3600)
+    try:
+        with C2DClient(server.url, owner) as client:
+            client.login()
+            kept = _run(client)
+            assert kept["status"] == JobStatus.FINISHED, kept
+            assert {r["type"] for r in kept["results"]} >= {"output", "algorithmLog"}, kept
+            assert int(kept["expireTimestamp"]) == int(kept["dateFinished"]) + 3600
+    finally:
+        server.stop()
     server = start_provider(home, storageExpiry=EXPIRY)
     try:
-        with C2DClient(server.url, Account.create()) as client:
+        with C2DClient(server.url, owner) as client:
             client.login()
             ended = _run(client)
             assert ended["status"] == JobStatus.FINISHED, ended
-            expiry = int(ended["expireTimestamp"])
-            assert expiry == int(ended["dateFinished"]) + EXPIRY
-            # Listed when the job ended (unless this machine stalled past the expiry already).
-            listed = {r["type"] for r in ended["results"]}
-            assert listed >= {"output", "algorithmLog"} or time.time() >= expiry
+            assert int(ended["expireTimestamp"]) == int(ended["dateFinished"]) + EXPIRY
             _assert_expired(client, home, ended)
-            # The provider goes on: a new job runs and has its results.
-            assert _run(client)["results"]
+            # The timer removed them while the provider ran: it logs the removal only of a
+            # folder it found, so they were stored (whether or not a poll saw them listed).
+            assert _removal_logged(server, ended["jobId"])
+            # The provider goes on: a new job runs.
+            assert _run(client)["status"] == JobStatus.FINISHED
     finally:
         server.stop()
 

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from steps.paths import PATH_MAP_ENV
 from steps.readers.guard import SOURCE_NETWORKS_ENV
 from tests.workflows.support import make_spec as workflow_spec
 from workflows import contract
+from workflows.engines.local.stepserver import StepServer
 from workflows.spec import JobSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,6 +127,7 @@ def server() -> Iterator[Server]:
 class Job:
     root: Path
     mounts: dict[str, str]
+    server: StepServer
     extra_env: dict[str, str] = field(default_factory=lambda: {SOURCE_NETWORKS_ENV: "127.0.0.0/8"})
 
     def host(self, contract_path: str) -> Path:
@@ -141,23 +142,36 @@ class Job:
         path.write_text(spec.model_dump_json())
 
     def run(self, step: str) -> subprocess.CompletedProcess[str]:
+        """``python -m steps.<step>``, forked from the step server as the local engine runs it
+        (the same exit codes and output as its own process: tests/workflows/test_stepserver.py),
+        without an interpreter start per test. ``stderr`` holds stdout and stderr."""
         # The test server is on loopback: allowed explicitly, as the SSRF guard refuses it.
         env = {**os.environ, PATH_MAP_ENV: json.dumps(self.mounts), **self.extra_env}
-        return subprocess.run(
-            [sys.executable, "-m", f"steps.{step}"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        output = self.root / f"{step}.output"
+        started = self.server.start(f"steps.{step}", [], env, output)
+        try:
+            code = started.wait(30)
+        finally:
+            started.kill()
+        return subprocess.CompletedProcess([step], code, "", output.read_text())
 
     def log(self, contract_path: str) -> str:
         return self.host(contract_path).read_text()
 
 
+@pytest.fixture(scope="session")
+def step_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StepServer]:
+    served = StepServer(
+        log_file=tmp_path_factory.mktemp("step-server") / "helper.stderr",
+        modules=("steps.configure", "steps.publish"),
+        python_path=str(ROOT),
+    )
+    yield served
+    served.close()
+
+
 @pytest.fixture
-def job(tmp_path: Path) -> Job:
+def job(tmp_path: Path, step_server: StepServer) -> Job:
     volume = tmp_path / "volume"
     mounts = {
         contract.DATA: str(volume / "data"),
@@ -165,7 +179,7 @@ def job(tmp_path: Path) -> Job:
         contract.SPEC_DIR: str(tmp_path / "spec"),
         contract.RESULTS: str(tmp_path / "results" / "job"),
     }
-    return Job(tmp_path, mounts)
+    return Job(tmp_path, mounts, step_server)
 
 
 def make_spec(inputs: Any = None, algorithm: Any = None, **limits: Any) -> JobSpec:

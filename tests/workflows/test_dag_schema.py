@@ -1,4 +1,5 @@
-"""The generated Workflow against Argo's JSON schema (a closed copy) and DESIGN §6's pod rules."""
+"""The generated Workflow against Argo's JSON schema (a closed copy) and the algorithm pod's rules
+(docs/architecture.md#one-workflow-two-engines)."""
 
 from __future__ import annotations
 
@@ -141,7 +142,7 @@ def test_embedded_pod_passes_the_kubernetes_definitions(
         assert strict(volume, "io.k8s.api.core.v1.Volume") == []
 
 
-# --- the algorithm pod: DESIGN §6 -------------------------------------------------------------
+# --- the algorithm pod: docs/architecture.md#one-workflow-two-engines ---------------------
 
 
 def _container(pod: dict[str, Any]) -> dict[str, Any]:

@@ -40,7 +40,8 @@ _ONE = {"--uid", "--gid", "--hostname", "--tmpfs", "--dev", "--proc", "--dir", "
 _ONE |= {"--size", "--remount-ro", "--seccomp"}
 _TWO = {"--ro-bind", "--bind", "--ro-bind-try", "--symlink", "--setenv"}
 _BINDS = {"--bind", "--ro-bind", "--ro-bind-try", "--bind-try", "--dev-bind", "--dev-bind-try"}
-# A minimal /etc (DESIGN §6): the only host files bound besides the runtime and the job.
+# A minimal /etc (docs/architecture.md#the-sandbox): the only host files bound besides the
+# runtime and the job.
 _ETC = {"/etc/ld.so.cache", "/etc/localtime"}
 _STAGED = re.compile(r"^/mnt/[0-9]+$")
 

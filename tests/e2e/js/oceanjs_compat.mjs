@@ -32,7 +32,7 @@ const { ethers } = requireFromJs('ethers');
 const POLL_INTERVAL_MS = 2000;
 const JOB_TIMEOUT_MS = 1000 * Number(process.env.C2D_E2E_JOB_TIMEOUT_S || 120);
 
-// Ocean Node status codes this script reasons about (see DESIGN.md §3).
+// Ocean Node status codes this script reasons about (see docs/design.md#status-codes).
 const STATUS = {
   QUEUE_EXPIRED: 2,
   RUNNING: 40,

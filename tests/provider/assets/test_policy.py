@@ -1,4 +1,4 @@
-"""The permission policy, one test per rule (DESIGN §4: private by default)."""
+"""The permission policy, one test per rule (docs/design.md#policy: private by default)."""
 
 from __future__ import annotations
 

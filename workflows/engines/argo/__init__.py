@@ -1,4 +1,4 @@
-"""The Argo engine: jobs as Argo Workflows on a Kubernetes cluster (DESIGN §1, §6)."""
+"""The Argo engine: jobs as Argo Workflows on a Kubernetes cluster (docs/deploy.md)."""
 
 from workflows.engines.argo.api import ClusterApi, ClusterError
 from workflows.engines.argo.engine import ArgoEngine, workflow_for

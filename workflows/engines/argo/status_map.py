@@ -1,4 +1,5 @@
-"""Pure mapping: a job's Workflow object (and its algorithm Pod) → the Ocean status of DESIGN §3.
+"""Pure mapping: a job's Workflow object (and its algorithm Pod) → the Ocean status code
+(docs/design.md#status-codes).
 
 The Workflow says which step runs and how each ended; only the algorithm Pod, created by a
 ``resource`` template, knows why the algorithm ended (OOMKilled, deadline, image pull error).

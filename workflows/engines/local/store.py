@@ -12,11 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from workflows.spec import JobSpec
+from workflows.sqlite_schema import SchemaVersionError, check_version, migrate
 from workflows.status import JobStatus
 
 __all__ = ["JobRecord", "JobStore"]
 
-_SCHEMA = """
+# Migration n brings the file from schema version n-1 to n (workflows/sqlite_schema.py); append
+# new ones, never edit a released one.
+_MIGRATIONS = (
+    """
 CREATE TABLE IF NOT EXISTS jobs (
     job_id TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
@@ -34,7 +38,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     failure INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner);
-"""
+""",
+)
 
 
 @dataclass(frozen=True)
@@ -63,12 +68,17 @@ class JobStore:
             # Operators' commands read a running provider's state without taking any lock on it.
             uri = f"file:{path.resolve()}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            try:
+                check_version(self._db, path, len(_MIGRATIONS))
+            except SchemaVersionError:
+                self._db.close()
+                raise
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        migrate(self._db, path, _MIGRATIONS)
         path.chmod(0o600)
 
     def close(self) -> None:

@@ -1,0 +1,96 @@
+"""What each test folder needs, as markers, and a skip (or, in CI, a failure) when it is missing.
+
+``make unit`` runs the tests with none of these markers: no root, no sandbox, no chain, no node.
+Markers are given here per folder or module, longest path first, so a new test file in a folder
+inherits its folder's needs. ``C2D_TESTS_REQUIRE_ALL=1`` (set by ``.ci/run``) turns a skip for
+a missing need into a failure, so CI cannot pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from provider.chain.artifacts import ANVIL_BINARY
+
+_TESTS = Path(__file__).resolve().parent
+_JS = _TESTS.parent / "js" / "node_modules"
+
+E2E = ("e2e", "sandbox", "root")  # a real `c2d serve`: the local engine needs all of it
+ENGINE = ("sandbox", "root")  # a LocalEngine that runs steps and sandboxes
+CHAIN = ("chain", "node", *E2E)
+
+# Path under tests/ (a folder or a module) → its markers. Unlisted paths need nothing.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "e2e": E2E,
+    "e2e/test_oceanjs.py": (*E2E, "node"),
+    "attacks": E2E,
+    "faults": E2E,
+    "chain": CHAIN,
+    "fuzz/test_api_schema.py": E2E,
+    "fuzz/test_http_limits.py": E2E,
+    "provider/test_cli.py": ("e2e",),
+    "workflows/test_engine_queue.py": ENGINE,
+    "workflows/test_local_engine.py": ENGINE,
+}
+
+
+def _needs(path: Path) -> tuple[str, ...]:
+    relative = path.resolve().relative_to(_TESTS).as_posix()
+    for prefix in sorted(NEEDS, key=len, reverse=True):
+        if relative == prefix or relative.startswith(prefix + "/"):
+            return NEEDS[prefix]
+    return ()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for name in _needs(item.path):
+            item.add_marker(name)
+
+
+def _root() -> str | None:
+    return None if os.geteuid() == 0 else "needs root (mount namespaces, loop devices, cgroups)"
+
+
+def _sandbox() -> str | None:
+    missing = [tool for tool in ("bwrap", "setpriv") if shutil.which(tool) is None]
+    return f"needs {' and '.join(missing)} on PATH (the sandbox)" if missing else None
+
+
+def _node() -> str | None:
+    if shutil.which("node") is None:
+        return "needs node on PATH"
+    if not _JS.is_dir():
+        return "needs js/node_modules (`make test` or `npm ci` in js/)"
+    return None
+
+
+def _chain() -> str | None:
+    if not (_JS / ANVIL_BINARY).exists():
+        return f"needs js/node_modules/{ANVIL_BINARY} (`npm ci` in js/)"
+    return None
+
+
+_CHECKS: dict[str, Callable[[], str | None]] = {
+    "root": _root,
+    "sandbox": _sandbox,
+    "node": _node,
+    "chain": _chain,
+}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for name, check in _CHECKS.items():
+        if item.get_closest_marker(name) is None:
+            continue
+        reason = check()
+        if reason is None:
+            continue
+        if os.environ.get("C2D_TESTS_REQUIRE_ALL") == "1":
+            pytest.fail(f"{reason}, and C2D_TESTS_REQUIRE_ALL=1 forbids skipping")
+        pytest.skip(reason)
