@@ -76,6 +76,13 @@ def test_no_process_in_the_sandbox_holds_a_host_descriptor(attacker: C2DClient) 
     # The algorithm's own stdout and stderr: its log on /data/logs, nothing of the host.
     own = {entry["fd"]: entry["target"] for entry in found["own"]}
     assert own[1] == own[2] == "/data/logs/algorithm.log", own
+    # pid 1's stderr belongs to this job alone: the next job's is another one.
+    again = report(attacker, run(attacker, AUDIT))
+    assert _stderr_of_pid_1(found) != _stderr_of_pid_1(again), (found, again)
+
+
+def _stderr_of_pid_1(found: dict[str, Any]) -> str:
+    return next(str(e["target"]) for e in found["fds"] if e["pid"] == 1 and e.get("fd") == 2)
 
 
 PIDFD_GETFD = r"""
