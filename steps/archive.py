@@ -1,15 +1,11 @@
 """Pack the algorithm's outputs folder into a tar, trusting nothing the algorithm left there.
 
-A file with holes (a sparse file: its size costs the job no disk) is stored sparse, as GNU tar's
-PAX sparse format 1.0 does (a map of its data extents, then only those bytes), so a file as
-large as the disk limit but empty costs result storage nothing either. GNU tar, bsdtar and
-Python's tarfile restore such a member; every other file is a plain member.
+A file with holes is stored sparse (``sparse.py``): a file as large as the disk limit but
+empty costs result storage nothing either. Every other file is a plain member.
 """
 
 from __future__ import annotations
 
-import copy
-import errno
 import os
 import stat
 import tarfile
@@ -19,11 +15,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from steps._files import NotRegular, describe_kind, open_regular_at
+from steps.sparse import SparseBody, data_extents, sparse_member
 
 __all__ = [
     "MAX_DEPTH",
     "MAX_ENTRIES",
-    "MAX_EXTENTS",
     "ArchiveReport",
     "OutputsUnreadable",
     "archive_outputs",
@@ -35,10 +31,6 @@ MAX_DEPTH = 64
 _ENTRY_OVERHEAD = 3 * tarfile.BLOCKSIZE
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _SKIPS_LOGGED = 50
-# Data extents mapped per sparse file; beyond, the rest of the file is stored as one extent
-# (only a file with this many separate extents of real data, gigabytes, gets there).
-MAX_EXTENTS = 1 << 16
-_Extents = list[tuple[int, int]]
 
 
 class OutputsUnreadable(Exception):
@@ -194,12 +186,12 @@ def _add_file(
         size = opened.st_size
         mode = 0o755 if opened.st_mode & stat.S_IXUSR else 0o644
         member = _member(name, tarfile.REGTYPE, mode, size, opened)
-        extents = _extents(fd, size)
-        body: _FixedSize | _SparseBody = _FixedSize(source, size)
+        extents = data_extents(fd, size)
+        body: _FixedSize | SparseBody = _FixedSize(source, size)
         overhead = _ENTRY_OVERHEAD
         if extents is not None:
-            body = _SparseBody(fd, extents, size)
-            member = _sparse_member(member, body.size)
+            body = SparseBody(fd, extents, size)
+            member = sparse_member(member, body.size)
             overhead += _ENTRY_OVERHEAD  # the map's records name the file twice
         cost = overhead + -(-member.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
         if report.archived_bytes + cost > cap_bytes:
@@ -224,50 +216,6 @@ def _member(name: str, kind: bytes, mode: int, size: int, info: os.stat_result) 
     member.uid = member.gid = 0
     member.uname = member.gname = ""
     return member
-
-
-def _extents(fd: int, size: int) -> _Extents | None:
-    """The data extents ``(offset, length)`` of a file with holes; None for a dense file (or a
-    file system that cannot tell)."""
-    extents: _Extents = []
-    offset = 0
-    try:
-        while offset < size:
-            try:
-                start = os.lseek(fd, offset, os.SEEK_DATA)
-            except OSError as error:
-                if error.errno == errno.ENXIO:  # only a hole is left
-                    break
-                raise
-            if start >= size:
-                break
-            end = size if len(extents) + 1 >= MAX_EXTENTS else os.lseek(fd, start, os.SEEK_HOLE)
-            extents.append((start, min(end, size) - start))
-            offset = end
-    except OSError:
-        return None
-    finally:
-        os.lseek(fd, 0, os.SEEK_SET)
-    if sum(length for _, length in extents) == size:
-        return None
-    if not extents or extents[-1][0] + extents[-1][1] < size:
-        extents.append((size, 0))  # GNU tar's mark of a file ending in a hole
-    return extents
-
-
-def _sparse_member(member: tarfile.TarInfo, stored: int) -> tarfile.TarInfo:
-    """The PAX 1.0 sparse form of ``member``: its real name and size in the extended header."""
-    folder, _, base = member.name.rpartition("/")
-    sparse = copy.copy(member)
-    sparse.name = f"{folder}/GNUSparseFile.0/{base}" if folder else f"GNUSparseFile.0/{base}"
-    sparse.size = stored
-    sparse.pax_headers = {
-        "GNU.sparse.major": "1",
-        "GNU.sparse.minor": "0",
-        "GNU.sparse.name": member.name,
-        "GNU.sparse.realsize": str(member.size),
-    }
-    return sparse
 
 
 def _name_problem(name: str) -> str:
@@ -303,52 +251,3 @@ class _FixedSize:
             data += bytes(wanted - len(data))
         self._left -= wanted
         return data
-
-
-class _SparseBody:
-    """A sparse member's data: the extent map (padded to a block), then each extent's bytes.
-
-    ``size`` is fixed from the map; an extent that reads short is padded with zeros."""
-
-    def __init__(self, fd: int, extents: _Extents, real_size: int) -> None:
-        lines = [str(len(extents))] + [f"{offset}\n{length}" for offset, length in extents]
-        header = ("\n".join(lines) + "\n").encode()
-        header += bytes(-len(header) % tarfile.BLOCKSIZE)
-        self.size = len(header) + sum(length for _, length in extents)
-        self.short = False
-        self._fd = fd
-        self._pending = header
-        self._extents = iter(extents)
-        self._at = self._left = 0
-
-    def read(self, wanted: int = -1) -> bytes:
-        wanted = self.size if wanted < 0 else wanted
-        out = bytearray()
-        while len(out) < wanted:
-            if not self._pending and not self._next_chunk(wanted - len(out)):
-                break
-            take, self._pending = (
-                self._pending[: wanted - len(out)],
-                self._pending[wanted - len(out) :],
-            )
-            out += take
-        return bytes(out)
-
-    def _next_chunk(self, wanted: int) -> bool:
-        while self._left == 0:
-            extent = next(self._extents, None)
-            if extent is None:
-                return False
-            self._at, self._left = extent
-        size = min(wanted, self._left, 1 << 20)
-        try:
-            data = os.pread(self._fd, size, self._at)
-        except OSError:
-            data = b""
-        if len(data) < size:
-            self.short = True
-            data += bytes(size - len(data))
-        self._at += size
-        self._left -= size
-        self._pending = data
-        return True

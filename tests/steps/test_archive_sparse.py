@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from steps import archive
+from steps import sparse
 from steps.archive import archive_outputs
 
 _MIB = 2**20
@@ -68,7 +68,7 @@ def test_holes_cost_nothing_and_both_tars_restore_the_files(outputs: Path, tmp_p
 def test_beyond_the_extent_map_the_rest_is_stored_whole(
     outputs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(archive, "MAX_EXTENTS", 2)
+    monkeypatch.setattr(sparse, "MAX_EXTENTS", 2)
     writes = {i * _MIB: b"x" * 10 for i in range(4)}
     content = _sparse(outputs / "many.bin", 4 * _MIB, writes)
     packed = _pack(outputs)
