@@ -190,7 +190,7 @@ def _add_file(
         body: _FixedSize | SparseBody = _FixedSize(source, size)
         overhead = _ENTRY_OVERHEAD
         if extents is not None:
-            body = SparseBody(fd, extents, size)
+            body = SparseBody(fd, extents)
             member = sparse_member(member, body.size)
             overhead += _ENTRY_OVERHEAD  # the map's records name the file twice
         cost = overhead + -(-member.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE

@@ -71,7 +71,7 @@ class SparseBody:
 
     ``size`` is fixed from the map; an extent that reads short is padded with zeros."""
 
-    def __init__(self, fd: int, extents: _Extents, real_size: int) -> None:
+    def __init__(self, fd: int, extents: _Extents) -> None:
         lines = [str(len(extents))] + [f"{offset}\n{length}" for offset, length in extents]
         header = ("\n".join(lines) + "\n").encode()
         header += bytes(-len(header) % tarfile.BLOCKSIZE)
