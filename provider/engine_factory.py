@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 from provider.environments import EnvironmentConfig, ProviderConfig
 from provider.runtime_check import check_local_runtimes
 from provider.settings import Settings
 from steps.readers.guard import SOURCE_NETWORKS_ENV
+from steps.storage import ENVIRONMENT_STORAGE_ENV, RESULT_STORAGE_ENV
 from workflows.dag import Placement, StepImages
 from workflows.engines.base import Engine, EngineError
 from workflows.engines.local.engine import LocalEngine
@@ -17,7 +22,10 @@ __all__ = [
     "build_argo_engine",
     "build_engine",
     "build_local_engine",
+    "result_storage_env",
 ]
+
+_GIB = 2**30
 
 
 def build_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
@@ -48,12 +56,34 @@ def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engi
             concurrency={env.id: _slots(env, settings) for env in config.environments},
             default_concurrency=settings.max_concurrent_jobs,
             max_queued=settings.max_queued_jobs,
-            step_env={SOURCE_NETWORKS_ENV: settings.source_networks},
+            step_env={
+                SOURCE_NETWORKS_ENV: settings.source_networks,
+                **result_storage_env(settings, config),
+            },
             storage_expiry=lambda env_id: _storage_expiry(config, env_id),
         )
     except SandboxUnavailable as error:
         raise EngineError(f"cannot start the local engine: {error}") from error
     return engine, engine.sandbox_description
+
+
+def result_storage_env(settings: Settings, config: ProviderConfig) -> dict[str, str]:
+    """The result storage caps, in bytes, as publish reads them (see steps/storage.py)."""
+    if settings.max_result_storage is not None:
+        host = int(settings.max_result_storage * _GIB)
+    else:
+        host = shutil.disk_usage(_existing(settings.results_dir)).total // 2
+    per_environment = {
+        env.id: int(env.max_result_storage * _GIB)
+        for env in config.environments
+        if env.max_result_storage is not None
+    }
+    return {RESULT_STORAGE_ENV: str(host), ENVIRONMENT_STORAGE_ENV: json.dumps(per_environment)}
+
+
+def _existing(path: Path) -> Path:
+    """``path`` or its nearest existing parent (the folder may not be created yet)."""
+    return next(folder for folder in (path, *path.parents) if folder.exists())
 
 
 def _storage_expiry(config: ProviderConfig, env_id: str) -> int:

@@ -105,6 +105,8 @@ class EnvironmentConfig(_Config):
     max_job_duration: int = Field(default=600, gt=0, alias="maxJobDuration")
     min_job_duration: int = Field(default=1, gt=0, alias="minJobDuration")
     storage_expiry: int = Field(default=7 * 86400, gt=0, alias="storageExpiry")
+    # GiB the stored results of this environment's jobs may take together (local engine).
+    max_result_storage: float | None = Field(default=None, gt=0, alias="maxResultStorage")
     # Seconds a data source may stay silent before configure gives up (status 31/32).
     download_timeout: float = Field(default=60, gt=0, le=3600, alias="downloadTimeout")
     max_jobs: int = Field(default=4, gt=0, alias="maxJobs")

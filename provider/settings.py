@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="comma-separated CIDRs that file URLs may reach besides public addresses"
         " (e.g. 127.0.0.0/8 for a demo serving files on loopback); empty: public only",
     )
+    max_result_storage: float | None = Field(
+        default=None,
+        gt=0,
+        description="GiB all stored results may take on this host (local engine); unset: half"
+        " of the file system holding C2D_HOME",
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="json when stderr is not a terminal, text when it is"
     )

@@ -10,7 +10,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["NotRegular", "atomic_writer", "describe_kind", "open_regular_at", "temp_name"]
+__all__ = [
+    "NotRegular",
+    "atomic_writer",
+    "describe_kind",
+    "open_regular_at",
+    "staged_writer",
+    "temp_name",
+]
 
 _NO_FOLLOW_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
@@ -25,8 +32,9 @@ def temp_name(dest: Path) -> Path:
 
 
 @contextmanager
-def atomic_writer(dest: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
-    """Write to a temporary sibling, then rename over ``dest``; nothing half-written remains."""
+def staged_writer(dest: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """Write ``dest``'s temporary sibling (``temp_name``) in full and synced; the caller then
+    renames it into place or removes it. A failed write leaves nothing."""
     tmp = temp_name(dest)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(tmp, flags, 0o600)
@@ -36,9 +44,20 @@ def atomic_writer(dest: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_writer(dest: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """Write to a temporary sibling, then rename over ``dest``; nothing half-written remains."""
+    with staged_writer(dest, mode) as out:
+        yield out
+    try:
+        os.replace(temp_name(dest), dest)
+    except BaseException:
+        temp_name(dest).unlink(missing_ok=True)
         raise
 
 

@@ -1,4 +1,8 @@
-"""Pack the algorithm's outputs folder into a tar, trusting nothing the algorithm left there."""
+"""Pack the algorithm's outputs folder into a tar, trusting nothing the algorithm left there.
+
+A file with holes is stored sparse (``sparse.py``): a file as large as the disk limit but
+empty costs result storage nothing either. Every other file is a plain member.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from steps._files import NotRegular, describe_kind, open_regular_at
+from steps.sparse import SparseBody, data_extents, sparse_member
 
-__all__ = ["MAX_DEPTH", "MAX_ENTRIES", "ArchiveReport", "OutputsUnreadable", "archive_outputs"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ENTRIES",
+    "ArchiveReport",
+    "OutputsUnreadable",
+    "archive_outputs",
+]
 
 MAX_ENTRIES = 100_000
 MAX_DEPTH = 64
@@ -173,14 +184,21 @@ def _add_file(
             skip(entry, "replaced while publishing")
             return
         size = opened.st_size
-        cost = _ENTRY_OVERHEAD + -(-size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+        mode = 0o755 if opened.st_mode & stat.S_IXUSR else 0o644
+        member = _member(name, tarfile.REGTYPE, mode, size, opened)
+        extents = data_extents(fd, size)
+        body: _FixedSize | SparseBody = _FixedSize(source, size)
+        overhead = _ENTRY_OVERHEAD
+        if extents is not None:
+            body = SparseBody(fd, extents)
+            member = sparse_member(member, body.size)
+            overhead += _ENTRY_OVERHEAD  # the map's records name the file twice
+        cost = overhead + -(-member.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
         if report.archived_bytes + cost > cap_bytes:
             report.capped = True
             skip(entry, f"size cap {cap_bytes} bytes reached")
             return
-        mode = 0o755 if opened.st_mode & stat.S_IXUSR else 0o644
-        body = _FixedSize(source, size)
-        tar.addfile(_member(name, tarfile.REGTYPE, mode, size, opened), body)
+        tar.addfile(member, body)
         if body.short:
             skip(entry, "changed while publishing; content padded with zeros")
         report.files += 1

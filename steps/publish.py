@@ -1,4 +1,8 @@
-"""The publish step: outputs archive, logs and results.json into result storage (always runs)."""
+"""The publish step: outputs archive, logs and results.json into result storage (always runs).
+
+The logs and the archive are staged under temporary names and committed together only when
+they fit the result storage caps (``storage.py``); otherwise none is kept and the job ends 62.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,12 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
-from steps._files import NotRegular, atomic_writer, open_regular_at
+from steps._files import NotRegular, atomic_writer, open_regular_at, staged_writer, temp_name
 from steps.archive import OutputsUnreadable, archive_outputs
 from steps.manifest import write_manifest
 from steps.paths import PathMap, PathMapError
 from steps.runtime import StepLog, read_spec
+from steps.storage import StorageCaps, StorageFull, commit_within_caps
 from workflows import contract
 from workflows.engines.base import ResultFile, ResultType
 from workflows.spec import Limits
@@ -33,6 +38,9 @@ _LOGS: tuple[tuple[str, str, ResultType], ...] = (
 # Used when the job spec cannot be read: logs still come out, outputs do not.
 _FALLBACK_LOG_BYTES: int = Limits.model_fields["log_bytes"].default
 _COPY_CHUNK = 1024 * 1024
+# publish.log is written by this step (a few lines); room kept for it and results.json.
+_OWN_LOG_BYTES = 64 * 1024
+_RESERVE = _OWN_LOG_BYTES + 4 * 4096
 _Published = list[tuple[str, ResultType]]
 
 
@@ -51,17 +59,26 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     publish_log = paths.resolve(contract.PUBLISH_LOG)
     with StepLog(publish_log) as log:
         try:
+            caps = StorageCaps.from_env(env)
+        except ValueError as error:
+            log.event(f"results upload failed: result storage caps unreadable ({error})")
+            print("publish: results upload failed: bad result storage caps", file=sys.stderr)
+            return contract.EXIT_RESULTS_UPLOAD_FAILED
+        try:
             results.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             log.event(f"results upload failed: cannot create the result folder ({error.strerror})")
             print("publish: results upload failed: no result folder", file=sys.stderr)
             return contract.EXIT_RESULTS_UPLOAD_FAILED
-        exit_code, published, why = _publish(paths, results, log)
+        exit_code, published, why, refused = _publish(paths, results, log, caps)
         # Last line: the engine shows it to the owner as the job's statusReason.
         log.event(f"publish finished with exit code {exit_code}{why}")
     # Own log last (so it holds every line above), then the manifest, last of all and atomic.
+    # Results refused for want of room keep no log either: the reason is the job's statusReason.
     try:
-        if _copy_log(publish_log, results / PUBLISH_LOG, _FALLBACK_LOG_BYTES, _to_stderr):
+        if not refused and _copy_log(
+            publish_log, results / PUBLISH_LOG, _OWN_LOG_BYTES, _to_stderr
+        ):
             published.append((PUBLISH_LOG, "publishLog"))
         _write_manifest(results, published)
     except (OSError, _UploadFailed) as error:
@@ -72,17 +89,21 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     return exit_code
 
 
-def _publish(paths: PathMap, results: Path, log: StepLog) -> tuple[int, _Published, str]:
+def _publish(
+    paths: PathMap, results: Path, log: StepLog, caps: StorageCaps
+) -> tuple[int, _Published, str, bool]:
     """Copy the logs and archive the outputs, best effort; 62 beats 61 beats 0.
 
-    The third item is ``": <reason>"`` of the first upload failure, else empty.
+    The third item is ``": <reason>"`` of the first upload failure, else empty; the fourth
+    says that result storage had no room for them (nothing was kept).
     """
     fetch_failed = upload_failed = False
     why = ""
     limits: Limits | None = None
+    environment = ""
     try:
         spec = read_spec(paths)
-        limits = spec.limits
+        limits, environment = spec.limits, spec.environment
         log.event(f"publish job {spec.job_id}")
     except (OSError, ValidationError):
         log.event("job spec unreadable: publishing logs only")
@@ -91,7 +112,7 @@ def _publish(paths: PathMap, results: Path, log: StepLog) -> tuple[int, _Publish
     published: _Published = []
     for source, name, kind in _LOGS:
         try:
-            if _copy_log(paths.resolve(source), results / name, log_cap, log.event):
+            if _copy_log(paths.resolve(source), results / name, log_cap, log.event, staged=True):
                 published.append((name, kind))
         except _UploadFailed as failure:
             log.event(f"{name}: results upload failed ({failure})")
@@ -104,16 +125,28 @@ def _publish(paths: PathMap, results: Path, log: StepLog) -> tuple[int, _Publish
         log.event(f"{contract.OUTPUTS_ARCHIVE}: results upload failed ({failure})")
         why = why or f": results upload failed ({failure})"
         upload_failed = True
+    names = [name for name, _ in published]
+    try:
+        commit_within_caps(results, names, environment, caps, _RESERVE)
+    except StorageFull as full:
+        log.event(f"{full}: none of {', '.join(names)} kept")
+        return contract.EXIT_RESULTS_UPLOAD_FAILED, [], f": {full}", True
+    except OSError as error:
+        for name in names:
+            temp_name(results / name).unlink(missing_ok=True)
+        log.event(f"results upload failed: cannot commit the results ({_reason(error)})")
+        why = f": results upload failed ({_reason(error)})"
+        return contract.EXIT_RESULTS_UPLOAD_FAILED, [], why, False
     if upload_failed:
-        return contract.EXIT_RESULTS_UPLOAD_FAILED, published, why
-    return (contract.EXIT_RESULTS_FETCH_FAILED if fetch_failed else 0), published, ""
+        return contract.EXIT_RESULTS_UPLOAD_FAILED, published, why, False
+    return (contract.EXIT_RESULTS_FETCH_FAILED if fetch_failed else 0), published, "", False
 
 
 def _archive(paths: PathMap, dest: Path, limits: Limits | None, log: StepLog) -> bool:
     """Always leave an archive (maybe empty); False when the outputs could not be read."""
     try:
         if limits is not None:
-            with atomic_writer(dest) as out:
+            with staged_writer(dest) as out:
                 report = archive_outputs(
                     paths.resolve(contract.OUTPUTS), out, cap_bytes=limits.disk_bytes, log=log.event
                 )
@@ -128,15 +161,18 @@ def _archive(paths: PathMap, dest: Path, limits: Limits | None, log: StepLog) ->
     except OSError as error:
         raise _UploadFailed(_reason(error)) from None
     try:
-        with atomic_writer(dest) as out:
+        with staged_writer(dest) as out:
             tarfile.open(fileobj=out, mode="w").close()
     except OSError as error:
         raise _UploadFailed(_reason(error)) from None
     return False
 
 
-def _copy_log(source: Path, dest: Path, cap: int, log: Callable[[str], None]) -> bool:
-    """Copy at most ``cap`` bytes of a log the algorithm may have tampered with.
+def _copy_log(
+    source: Path, dest: Path, cap: int, log: Callable[[str], None], *, staged: bool = False
+) -> bool:
+    """Copy at most ``cap`` bytes of a log the algorithm may have tampered with (``staged``:
+    to ``dest``'s temporary name, committed later).
 
     Read problems (absent, a link, a fifo, unreadable) skip the log and return False; only
     failures to write ``dest`` raise ``_UploadFailed``.
@@ -155,9 +191,10 @@ def _copy_log(source: Path, dest: Path, cap: int, log: Callable[[str], None]) ->
     except OSError as error:
         log(f"{dest.name}: skipped, unreadable ({error.strerror})")
         return False
+    writer = staged_writer if staged else atomic_writer
     with os.fdopen(fd, "rb") as reader:
         try:
-            with atomic_writer(dest) as out:
+            with writer(dest) as out:
                 _copy_capped(reader, out, cap)
         except OSError as error:
             raise _UploadFailed(_reason(error)) from None

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from provider.client import C2DClient
-from tests.attacks.conftest import algorithm_log, outputs, run, start
+from tests.attacks.conftest import algorithm_log, outputs, report, run, start
 from tests.e2e.conftest import wait_for, wait_for_status
 from tests.faults.conftest import RELEASE, job_folder, release_algorithm
 from workflows.status import JobStatus
@@ -82,3 +82,36 @@ def test_log_flood_is_truncated_with_a_note(attacker: C2DClient) -> None:
     assert len(log) <= 16 * 2**20 + 200
     assert log.rstrip().endswith(b"]") and b"[truncated: log longer than" in log[-200:]
     assert b"end of flood" not in log
+
+
+TMPFS_FILLER = r"""
+import errno, json, os
+out = {}
+for folder in ("/dev/shm", "/tmp"):
+    written = 0
+    try:
+        with open(os.path.join(folder, "fill.bin"), "wb") as sink:
+            for _ in range(320):  # 320 MiB: more than either tmpfs may hold
+                sink.write(b"x" * (1 << 20))
+                sink.flush()
+                written += 1 << 20
+        out[folder] = ["written", written]
+    except OSError as error:
+        out[folder] = [errno.errorcode[error.errno], written]
+    os.unlink(os.path.join(folder, "fill.bin"))
+try:
+    open("/dev/c2d-probe", "wb").close()
+    out["/dev"] = "written"
+except OSError as error:
+    out["/dev"] = errno.errorcode[error.errno]
+json.dump(out, open(os.path.join(os.environ["OUTPUTS"], "report.json"), "w"))
+"""
+
+
+def test_dev_shm_and_tmp_are_sized_and_dev_is_read_only(attacker: C2DClient) -> None:
+    job = run(attacker, TMPFS_FILLER, resources=[{"id": "ram", "amount": 1}])
+    assert job["status"] == JobStatus.FINISHED, algorithm_log(attacker, job)[-2000:]
+    found = report(attacker, job)
+    assert found["/dev/shm"][0] == "ENOSPC" and found["/dev/shm"][1] <= 64 * 2**20, found
+    assert found["/tmp"][0] == "ENOSPC" and found["/tmp"][1] <= 256 * 2**20, found
+    assert found["/dev"] in ("EROFS", "EACCES"), found

@@ -14,6 +14,7 @@ from pathlib import Path
 from workflows import contract
 from workflows.engines.local.cgroups import CgroupLimits, Cgroups, JobCgroup
 from workflows.engines.local.dispatcher import StepPlan
+from workflows.engines.local.drain import StderrDrain
 from workflows.engines.local.quota import DiskQuotas, QuotaMount
 from workflows.engines.local.runtime import Runtime
 from workflows.engines.local.sandbox import (
@@ -24,13 +25,15 @@ from workflows.engines.local.sandbox import (
 )
 from workflows.engines.local.sandbox_failure import SANDBOX_STDERR
 from workflows.engines.local.seccomp import SeccompUnavailable, filter_bpf
-from workflows.engines.local.stepserver import ForkedStep, StepServer, step_module
+from workflows.engines.local.stepserver import ForkedStep, StepServer, open_for_append, step_module
 from workflows.spec import Limits
 
 __all__ = ["Launcher", "RunningStep", "StepExit"]
 
 # Trusted steps bound their own network waits; this only catches a step that hangs anyway.
 _TRUSTED_STEP_DEADLINE = 6 * 3600
+# Once the step's processes are dead its stderr pipe closes at once; this only bounds the wait.
+_DRAIN_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,12 @@ class RunningStep:
         process: subprocess.Popen[bytes] | ForkedStep,
         cgroup: JobCgroup | None,
         quota: QuotaMount | None = None,
+        stderr: StderrDrain | None = None,
     ) -> None:
         self._process = process
         self._cgroup = cgroup
         self._quota = quota
+        self._stderr = stderr
         self._stopped = threading.Event()
 
     def stop(self) -> None:
@@ -86,6 +91,8 @@ class RunningStep:
         oom = self._cgroup.oom_killed() if self._cgroup is not None else False
         if self._cgroup is not None:
             self._cgroup.remove()
+        if self._stderr is not None:
+            self._stderr.join(_DRAIN_WAIT)
         # A negative code is a signal to our direct child; report it the way a shell would.
         exit_code = code if code >= 0 else 128 - code
         disk_full = self._quota.full() if self._quota is not None else False
@@ -148,7 +155,11 @@ class Launcher:
 
     def start_trusted(self, plan: StepPlan, stderr: Path) -> RunningStep:
         argv, env = trusted_step_command(plan, self._python, self._step_env)
-        return RunningStep(_spawn(self._step_server, plan.argv, argv, env, stderr), None)
+        fd = open_for_append(stderr)
+        try:
+            return RunningStep(_spawn(self._step_server, plan.argv, argv, env, fd), None)
+        finally:
+            os.close(fd)
 
     def start_algorithm(
         self,
@@ -183,11 +194,26 @@ class Launcher:
             self._python,
             seccomp=self._seccomp,
         )
-        # The stage layer sends its stdout (the sandbox's) to /dev/null before it executes bwrap.
+        # The stage layer sends its stdout (the sandbox's) to /dev/null before it executes bwrap;
+        # its stderr, bwrap's and so the sandbox's pid 1's and shell's is a pipe (see drain.py).
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
-        stderr = (work_dir or self._log_dir) / SANDBOX_STDERR  # a job's: read for its reason
-        process = _spawn(self._stage_server, argv, argv, env, stderr)
-        return RunningStep(process, cgroup, quota)
+        # The job's own folder: the runner reads the file for a sandbox that did not start.
+        job_dir = work_dir if work_dir is not None else self._job_dir(plan)
+        drain = StderrDrain(job_dir / SANDBOX_STDERR if job_dir else None, group_name)
+        try:
+            process = _spawn(self._stage_server, argv, argv, env, drain.write_fd)
+        finally:
+            drain.close_write_end()
+        return RunningStep(process, cgroup, quota, drain)
+
+    def _job_dir(self, plan: StepPlan) -> Path | None:
+        """The job's own folder under the engine's (its volumes live there), if any."""
+        for mount in plan.mounts:
+            if mount.source is not None and mount.source.is_relative_to(self._log_dir):
+                relative = mount.source.relative_to(self._log_dir)
+                if relative.parts:
+                    return self._log_dir / relative.parts[0]
+        return None
 
     def _attach_quota(
         self, plan: StepPlan, limits: Limits, work_dir: Path | None
@@ -206,24 +232,24 @@ def _spawn(
     module_argv: Sequence[str],
     argv: list[str],
     env: dict[str, str],
-    stderr: Path,
+    stderr: int,
 ) -> subprocess.Popen[bytes] | ForkedStep:
     """Start ``argv``: forked from ``server`` when ``module_argv`` is ``python -m`` of a module
     it has preloaded (no Python start-up), else as a new process; either way in a session of
-    its own, with exactly ``env``, stdout and stderr appended to ``stderr``."""
+    its own, with exactly ``env``, stdout and stderr on the descriptor ``stderr`` (the caller
+    still owns it), nothing else inherited."""
     module = step_module(module_argv, server.modules) if server is not None else None
     if server is not None and module is not None:
         return server.start(module[0], module[1], env, stderr)
-    with stderr.open("ab") as err:
-        return subprocess.Popen(
-            argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=err,
-            stderr=err,
-            start_new_session=True,
-            cwd="/",
-        )
+    return subprocess.Popen(
+        argv,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=stderr,
+        stderr=stderr,
+        start_new_session=True,
+        cwd="/",
+    )
 
 
 def _seccomp_available() -> bool:

@@ -24,7 +24,9 @@ from workflows.engines.local.dispatcher import StepPlan
 from workflows.engines.local.runtime import Runtime
 
 __all__ = [
+    "ROOT_TMPFS_BYTES",
     "SECCOMP_FD",
+    "SHM_BYTES",
     "STAGE_MODULE",
     "SandboxLimits",
     "algorithm_command",
@@ -43,6 +45,12 @@ SECCOMP_FD = 3
 _COMMANDS_DIR = "/opt/c2d/bin"
 _USR_SYMLINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+# Every tmpfs of the sandbox is sized: its pages are memory, charged to the memory cgroup of
+# the process that writes them (the job's), and bounded by this size even without cgroups.
+# The root holds only mount points and symlinks (read-only once set up); /dev/shm is Docker's
+# default size; /dev itself (bwrap cannot size it) is made read-only.
+ROOT_TMPFS_BYTES = 4 * 2**20
+SHM_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -133,7 +141,8 @@ def _bwrap(
         # Applied by bwrap right before it executes the algorithm (see seccomp.py).
         args += ["--seccomp", str(seccomp_fd)]
     args += ["--die-with-parent", "--new-session", "--uid", uid, "--gid", uid]
-    args += ["--hostname", "c2d", "--tmpfs", "/", "--dev", "/dev", "--proc", "/proc"]
+    args += ["--hostname", "c2d", "--size", str(ROOT_TMPFS_BYTES), "--tmpfs", "/"]
+    args += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--proc", "/proc"]
     for bind in runtime.binds:
         args += ["--ro-bind", bind, bind]
     if "/usr" in runtime.binds:
@@ -154,7 +163,8 @@ def _bwrap(
             args += ["--ro-bind" if mount.read_only else "--bind", staged[id(mount)], mount.target]
     # Last of the mount operations: the root tmpfs (/, /data, /etc, ...) becomes read-only, as
     # the pod's readOnlyRootFilesystem; the mounts above it (/tmp, /data/outputs) keep theirs.
-    args += ["--remount-ro", "/"]
+    # So does /dev (unsized); its devices and /dev/shm are mounts of their own and stay writable.
+    args += ["--remount-ro", "/", "--remount-ro", "/dev"]
     if plan.working_dir:
         args += ["--chdir", plan.working_dir]
     args.append("--clearenv")

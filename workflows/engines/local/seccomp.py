@@ -18,17 +18,27 @@ from functools import cache
 __all__ = [
     "BLOCKED_SYSCALLS",
     "NAMESPACE_FLAGS",
+    "PERSONALITY_FLAGS",
     "SeccompUnavailable",
     "filter_bpf",
     "filter_fd",
 ]
 
-# Debugging other processes, kernel keyrings, BPF, perf, mounting and namespaces, modules,
-# reboot/kexec, handle-based opens (escape from bind mounts), io_uring (not seen by seccomp).
+# Debugging or reaching into other processes (their memory, descriptors, pages), kernel
+# keyrings, BPF, perf, mounting and namespaces, modules, reboot/kexec, handle-based opens
+# (escape from bind mounts), io_uring (not seen by seccomp), the clock, host and domain names,
+# terminals, obsolete or x86 segment calls, and memory hidden from the kernel. Reviewed against
+# Docker's default profile (which allows only what a container needs) and gVisor's system call
+# table (what it implements): none is needed by a batch algorithm.
 BLOCKED_SYSCALLS: tuple[str, ...] = (
     "ptrace",
     "process_vm_readv",
     "process_vm_writev",
+    "pidfd_getfd",
+    "process_madvise",
+    "process_mrelease",
+    "move_pages",
+    "migrate_pages",
     "kcmp",
     "keyctl",
     "add_key",
@@ -68,6 +78,37 @@ BLOCKED_SYSCALLS: tuple[str, ...] = (
     "io_uring_setup",
     "io_uring_enter",
     "io_uring_register",
+    "modify_ldt",
+    "vm86",
+    "vm86old",
+    "memfd_secret",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "sethostname",
+    "setdomainname",
+    "vhangup",
+    "fanotify_init",
+    "quotactl_fd",
+    "nfsservctl",
+    "uselib",
+    "ustat",
+    "sysfs",
+    "_sysctl",
+    "create_module",
+    "get_kernel_syms",
+    "query_module",
+)
+
+# personality() with any of these flags weakens the process's own protections: no address space
+# randomisation, executable data, a mapped page zero, the legacy mmap layout. (One comparison per
+# argument in a rule: the query ``personality(0xffffffff)`` is refused with them.)
+PERSONALITY_FLAGS: tuple[int, ...] = (
+    0x0040000,  # ADDR_NO_RANDOMIZE
+    0x0100000,  # MMAP_PAGE_ZERO
+    0x0200000,  # ADDR_COMPAT_LAYOUT
+    0x0400000,  # READ_IMPLIES_EXEC
 )
 
 # clone() with any of these flags would create a namespace.
@@ -110,6 +151,8 @@ def filter_bpf() -> bytes:
     rules.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     for flag in NAMESPACE_FLAGS:
         rules.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+    for flag in PERSONALITY_FLAGS:
+        rules.add_rule(deny, "personality", sc.Arg(0, sc.MASKED_EQ, flag, flag))
     for family in range(_MAX_FAMILY):
         if family not in _ALLOWED_FAMILIES:
             rules.add_rule(deny, "socket", sc.Arg(0, sc.EQ, family))

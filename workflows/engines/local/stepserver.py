@@ -25,7 +25,7 @@ from typing import Any
 
 from workflows.engines.local._zygote import PRELOADED
 
-__all__ = ["ForkedStep", "StepServer", "step_module"]
+__all__ = ["ForkedStep", "StepServer", "open_for_append", "step_module"]
 
 _log = logging.getLogger("c2d.engine")
 _LOST = -9  # a step whose helper died was killed with it (SIGKILL)
@@ -98,9 +98,10 @@ class StepServer:
         self.helper_pid = 0
 
     def start(
-        self, module: str, args: Sequence[str], env: Mapping[str, str], stderr: Path
+        self, module: str, args: Sequence[str], env: Mapping[str, str], stderr: Path | int
     ) -> ForkedStep:
-        """Fork ``python -m module args`` with exactly ``env``, stdout and stderr to ``stderr``."""
+        """Fork ``python -m module args`` with exactly ``env``, stdout and stderr to ``stderr``
+        (a file appended to, or a descriptor the caller keeps and closes)."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the step server is closed")
@@ -109,14 +110,15 @@ class StepServer:
             step = ForkedStep(self, self._next)
             self._pending[step._request] = step
             message = {"id": step._request, "module": module, "args": list(args), "env": dict(env)}
-            fd = os.open(stderr, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = stderr if isinstance(stderr, int) else open_for_append(stderr)
             try:
                 socket.send_fds(control, [json.dumps(message).encode()], [fd])
             except OSError:
                 self._pending.pop(step._request, None)
                 raise
             finally:
-                os.close(fd)
+                if not isinstance(stderr, int):
+                    os.close(fd)
         return step
 
     def kill(self, request: int) -> None:
@@ -201,6 +203,11 @@ class StepServer:
         finally:
             if log is not None:
                 log.close()
+
+
+def open_for_append(path: Path) -> int:
+    """A step's stderr file: appended to, created private (0600), not inherited."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
 
 # Moves the inherited socket to fd 3, then runs the helper.
