@@ -36,9 +36,17 @@ class ResultFileResponse(FileResponse):
 
     chunk_size = _CHUNK
 
-    def __init__(self, job_file: JobFile, *, filename: str, media_type: str) -> None:
-        path = f"/proc/self/fd/{job_file.fd}"
-        super().__init__(path, filename=filename, media_type=media_type, stat_result=job_file.info)
+    def __init__(
+        self, job_file: JobFile, *, filename: str, media_type: str, status_code: int = 200
+    ) -> None:
+        # status_code: FastAPI reads its default from this signature for the OpenAPI document.
+        super().__init__(
+            f"/proc/self/fd/{job_file.fd}",
+            status_code=status_code,
+            filename=filename,
+            media_type=media_type,
+            stat_result=job_file.info,
+        )
         self._job_file = job_file
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
