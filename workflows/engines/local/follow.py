@@ -82,46 +82,52 @@ def watch_file(target: str | int, event: asyncio.Event) -> Callable[[], None] | 
 
 class _LogReader:
     """The open log, where the reader is in it, and how much more it may send (blocking I/O:
-    called in a worker thread)."""
+    called in a worker thread). A lock keeps ``close`` (a client that left) from closing the
+    descriptor under a read still running in a worker thread."""
 
     def __init__(self, live: JobFilePath, stored: JobFilePath, cap: int) -> None:
         self.live, self.stored, self.cap = live, stored, cap
         self.file: JobFile | None = None
         self.offset = 0
+        self._lock = threading.Lock()
 
     def open(self, finished: bool) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        with self._lock, contextlib.suppress(FileNotFoundError):
             self.file = (self.stored if finished else self.live).open()
 
     def next_chunk(self) -> bytes:
-        if self.file is None:
-            return b""
-        chunk = self.file.read(self.offset, min(_CHUNK, self.cap - self.offset))
-        self.offset += len(chunk)
-        return chunk
+        with self._lock:
+            if self.file is None:
+                return b""
+            chunk = self.file.read(self.offset, min(_CHUNK, self.cap - self.offset))
+            self.offset += len(chunk)
+            return chunk
 
     def more_than_cap(self) -> bool:
-        return self.file is not None and bool(self.file.read(self.cap, 1))
+        with self._lock:
+            return self.file is not None and bool(self.file.read(self.cap, 1))
 
     def reopen_if_replaced(self) -> bool:
         """A file system was mounted over the log's folder when the algorithm started (the disk
         quota): the file there now is a copy; go on reading that one, at the same offset."""
-        if self.file is None:
-            return False
-        try:
-            now = self.live.open()
-        except (OSError, RefusedJobFile):
-            return False
-        if self.file.same_file(now.info):
-            now.close()
-            return False
-        self.file.close()
-        self.file = now
-        return True
+        with self._lock:
+            if self.file is None:
+                return False
+            try:
+                now = self.live.open()
+            except (OSError, RefusedJobFile):
+                return False
+            if self.file.same_file(now.info):
+                now.close()
+                return False
+            self.file.close()
+            self.file = now
+            return True
 
     def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
+        with self._lock:
+            if self.file is not None:
+                self.file.close()
 
 
 async def follow_log(
@@ -161,9 +167,8 @@ async def follow_log(
             if chunk:
                 yield chunk
                 continue
-            if reader.offset >= cap:
-                if await asyncio.to_thread(reader.more_than_cap):
-                    yield truncated_note(cap)
+            if reader.offset >= cap and await asyncio.to_thread(reader.more_than_cap):
+                yield truncated_note(cap)
                 return
             if state == "running" and await asyncio.to_thread(reader.reopen_if_replaced):
                 if unwatch is not None:
