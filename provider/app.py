@@ -30,6 +30,7 @@ from provider.auth.tokens import TokenService
 from provider.engine_factory import build_engine
 from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
+from provider.jobs.streams import StreamLimits
 from provider.keys import auth_token_secret, load_provider_account
 from provider.observability.metrics import Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
@@ -82,6 +83,11 @@ def build_services(settings: Settings) -> Services:
         authenticator=authenticator,
         payments=chain.payments,
         clock=time.time,
+        log_streams=StreamLimits(
+            per_job=settings.log_streams_per_job,
+            per_address=settings.log_streams_per_address,
+            total=settings.log_streams_total,
+        ),
     )
     return Services(
         settings=settings,

@@ -11,6 +11,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "ServiceUnavailable",
+    "TooManyRequests",
     "Unauthorized",
     "UsageError",
 ]
@@ -48,6 +49,10 @@ class Conflict(C2DError):
 
 class PayloadTooLarge(C2DError):
     status_code = 413
+
+
+class TooManyRequests(C2DError):
+    status_code = 429
 
 
 class ServiceUnavailable(C2DError):

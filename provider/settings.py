@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     rate_limit_address_burst: int = Field(
         default=500, gt=0, description="requests at once per consumer address"
     )
+    log_streams_per_job: int = Field(default=4, gt=0, description="live log streams per job")
+    log_streams_per_address: int = Field(
+        default=8, gt=0, description="live log streams per consumer address"
+    )
+    log_streams_total: int = Field(default=256, gt=0, description="live log streams at once")
     source_networks: str = Field(
         default="",
         description="comma-separated CIDRs that file URLs may reach besides public addresses"

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from workflows.jobfiles import describe_kind
+
 __all__ = [
     "NotRegular",
     "atomic_writer",
@@ -88,18 +90,3 @@ def open_regular_at(name: str, dir_fd: int | None = None) -> tuple[int, os.stat_
         os.close(fd)
         raise
     return fd, info
-
-
-def describe_kind(mode: int) -> str:
-    kinds = (
-        (stat.S_ISLNK, "symbolic link"),
-        (stat.S_ISFIFO, "fifo"),
-        (stat.S_ISSOCK, "socket"),
-        (stat.S_ISCHR, "character device"),
-        (stat.S_ISBLK, "block device"),
-        (stat.S_ISDIR, "directory"),
-    )
-    for check, word in kinds:
-        if check(mode):
-            return word
-    return "special file"

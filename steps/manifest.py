@@ -12,10 +12,13 @@ from pydantic import TypeAdapter, ValidationError
 from steps._files import atomic_writer
 from workflows import contract
 from workflows.engines.base import ResultFile
+from workflows.jobfiles import JobFilePath, RefusedJobFile, read_job_file
 
 __all__ = ["ManifestError", "read_manifest", "write_manifest"]
 
 _RESULTS = TypeAdapter(list[ResultFile])
+# A handful of entries in practice; a larger file is cut and then fails to parse.
+_MAX_MANIFEST_BYTES = 1024 * 1024
 
 
 class ManifestError(ValueError):
@@ -33,11 +36,13 @@ def write_manifest(folder: Path, files: Sequence[ResultFile]) -> Path:
 
 
 def read_manifest(folder: Path) -> list[ResultFile]:
+    """The list in ``folder/results.json``, opened as a job's file (no links, capped)."""
+    source = JobFilePath(folder.parent, f"{folder.name}/{contract.RESULTS_MANIFEST}")
     try:
-        files = _RESULTS.validate_json((folder / contract.RESULTS_MANIFEST).read_bytes())
+        files = _RESULTS.validate_json(read_job_file(source, _MAX_MANIFEST_BYTES))
     except FileNotFoundError:
         raise ManifestError(f"no {contract.RESULTS_MANIFEST}") from None
-    except (OSError, ValidationError) as error:
+    except (OSError, ValidationError, RefusedJobFile) as error:
         raise ManifestError(f"unreadable {contract.RESULTS_MANIFEST}: {error}") from None
     _check(files)
     return files

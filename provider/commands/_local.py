@@ -12,9 +12,7 @@ from typing import TextIO
 
 from provider.errors import NotFound
 from provider.settings import Settings, load_settings
-from workflows import contract
-from workflows.engines.local.dispatcher import volume_path
-from workflows.engines.local.follow import FileWatch
+from workflows.engines.local.follow import watch_file
 from workflows.engines.local.store import JobRecord, JobStore
 from workflows.status import JobStatus, status_text
 
@@ -55,26 +53,27 @@ class LocalState:
             raise NotFound(f"job {job_id} not found in {self.settings.home}")
         return record
 
-    def live_log(self, job_id: str) -> Path:
-        return volume_path(self.settings.jobs_dir, job_id, contract.ALGORITHM_LOG)
+    @property
+    def wal_path(self) -> Path:
+        """SQLite's write-ahead log: written each time the provider changes a job."""
+        return self.db_path.with_name("jobs.sqlite-wal")
 
     def result_dir(self, job_id: str) -> Path:
         return self.settings.results_dir / job_id
 
 
-def wait_for_change(state: LocalState, *also: Path, timeout: float = 1.0) -> None:
-    """Sleep until the provider writes its job state or one of ``also`` grows (inotify), or at
-    most ``timeout`` seconds."""
+def wait_for_change(state: LocalState, timeout: float = 1.0) -> None:
+    """Sleep until the provider writes its job state (inotify), or at most ``timeout`` s."""
 
     async def wait() -> None:
         event = asyncio.Event()
-        watches = [FileWatch(p, event) for p in (state.db_path.with_name("jobs.sqlite-wal"), *also)]
+        unwatch = watch_file(str(state.wal_path), event)
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout)
         finally:
-            for watch in watches:
-                watch.close()
+            if unwatch is not None:
+                unwatch()
 
     asyncio.run(wait())
 

@@ -1,15 +1,26 @@
-"""``c2d logs JOB``: a job's algorithm log (live while it runs with ``--follow``)."""
+"""``c2d logs JOB``: a job's algorithm log (live while it runs with ``--follow``).
+
+The log is the algorithm's file: it is read the way the provider serves it (``follow_log``:
+opened without links or special files, capped at the job's log limit).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from provider.commands._local import LocalState
+    from workflows.engines.local.follow import JobEvents
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "logs"
 HELP = "print a job's algorithm log (--follow: until the algorithm ends)"
+# Without inotify on the job store, how often a follower looks at the job's state again.
+_POLL_SECONDS = 1.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from provider.commands._local import LocalState, Progress, wait_for_change
+    from provider.commands._local import LocalState
+    from workflows.jobfiles import JobFilePath, RefusedJobFile, read_job_file, refused_note
 
     state = LocalState()
     out = sys.stdout.buffer
@@ -28,46 +40,68 @@ def run(args: argparse.Namespace) -> int:
         job_id = record.spec.job_id
         if args.admin:
             for name in ("configuration.log", "publish.log"):
-                path = state.result_dir(job_id) / name
-                if path.exists():
-                    out.write(path.read_bytes())
+                source = JobFilePath(state.settings.results_dir, f"{job_id}/{name}")
+                try:
+                    out.write(read_job_file(source, record.spec.limits.log_bytes))
+                except FileNotFoundError:
+                    continue
+                except RefusedJobFile as refused:
+                    out.write(refused_note(refused))
             out.flush()
             return 0
-        offset = 0
-        progress = Progress()
-        waiting = False
-        while True:
-            finished = record.date_finished is not None
-            ended = finished or "algorithm" in record.outcomes
-            live = state.live_log(job_id)
-            path = state.result_dir(job_id) / "algorithm.log" if finished else live
-            chunk = _read_from(path, offset)
-            if chunk:
-                offset += len(chunk)
-                out.write(chunk)
-                out.flush()
-            if not args.follow or finished or (ended and not chunk):
-                break
-            if record.status < 40:
-                # Nothing to show yet: say what the job waits for.
-                progress.job(record)
-                waiting = True
-            elif waiting:
-                progress.done()
-                waiting = False
-            wait_for_change(state, live, timeout=1.0)
-            record = state.job(job_id)
-        if waiting:
-            progress.done()
+        cap = record.spec.limits.log_bytes
+        asyncio.run(_print_log(state, job_id, cap, args.follow, out))
     finally:
         state.close()
     return 0
 
 
-def _read_from(path: Path, offset: int) -> bytes:
+async def _print_log(state: LocalState, job_id: str, cap: int, follow: bool, out: BinaryIO) -> None:
+    from provider.commands._local import Progress
+    from workflows.engines.local.dispatcher import log_sources
+    from workflows.engines.local.follow import JobEvents, follow_log
+    from workflows.engines.local.inotify import shared_inotify
+
+    settings = state.settings
+    live, stored = log_sources(settings.jobs_dir, settings.results_dir, job_id)
+    events = JobEvents()
+    bar = Progress()
+    waiting = False
+
+    def progress() -> str:
+        nonlocal waiting
+        record = state.job(job_id)
+        if follow and record.status < 40 and record.date_finished is None:
+            # Nothing to show yet: say what the job waits for.
+            bar.job(record)
+            waiting = True
+        elif waiting:
+            bar.done()
+            waiting = False
+        if record.date_finished is not None:
+            return "finished"
+        return "ended" if "algorithm" in record.outcomes else "running"
+
+    # The provider's writes to the job store wake the reader; a timer covers a store whose
+    # write-ahead log is not there to watch.
+    unwatch = shared_inotify().watch(str(state.wal_path), lambda: events.publish(job_id))
+    ticker = asyncio.create_task(_tick(events, job_id)) if follow else None
     try:
-        with path.open("rb") as handle:
-            handle.seek(offset)
-            return handle.read()
-    except OSError:
-        return b""
+        async for chunk in follow_log(
+            job_id, live, stored, progress, events, cap=cap, follow=follow
+        ):
+            out.write(chunk)
+            out.flush()
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+        if unwatch is not None:
+            unwatch()
+        if waiting:
+            bar.done()
+
+
+async def _tick(events: JobEvents, job_id: str) -> None:
+    while True:
+        await asyncio.sleep(_POLL_SECONDS)
+        events.publish(job_id)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import shutil
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from provider.commands._local import Progress
+    from workflows.engines.base import StoredResult
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -26,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from provider.commands._local import LocalState, Progress, wait_for_change
     from steps.manifest import read_manifest
+    from workflows.engines.base import StoredResult
     from workflows.status import status_text
 
     state = LocalState()
@@ -46,9 +48,8 @@ def run(args: argparse.Namespace) -> int:
         if record.date_finished is None:
             print("not finished yet: no results")
             return 1
-        folder = state.result_dir(job_id)
         try:
-            files = list(read_manifest(folder))
+            files = list(read_manifest(state.result_dir(job_id)))
         except (OSError, ValueError):
             files = []
         for file in files:
@@ -56,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         if args.output is not None:
             args.output.mkdir(parents=True, exist_ok=True)
             for file in files:
-                _copy(folder / file.filename, args.output / file.filename, progress)
+                stored = StoredResult.in_storage(state.settings.results_dir, job_id, file)
+                _copy(stored, args.output / file.filename, progress)
             progress.done()
             print(f"copied {len(files)} files to {args.output}")
     finally:
@@ -64,12 +66,20 @@ def run(args: argparse.Namespace) -> int:
     return 0 if record.date_finished is not None else 1
 
 
-def _copy(source: Path, target: Path, progress: Progress) -> None:
-    total = source.stat().st_size
-    done = 0
-    with source.open("rb") as reader, target.open("wb") as writer:
-        while chunk := reader.read(_CHUNK):
+def _copy(stored: StoredResult, target: Path, progress: Progress) -> None:
+    """Copy one result file, opened as a job's file (no links, a plain file)."""
+    from provider.errors import NotFound
+    from workflows.jobfiles import RefusedJobFile
+
+    try:
+        source = stored.source.open()
+    except RefusedJobFile as refused:
+        raise NotFound(f"result {stored.file.filename} is not shown: {refused}") from None
+    with source, target.open("wb") as writer:
+        total = source.info.st_size
+        done = 0
+        while chunk := source.read(done, min(_CHUNK, total - done)):
             writer.write(chunk)
             done += len(chunk)
-            progress.bytes(done, total, source.name)
-    shutil.copystat(source, target)
+            progress.bytes(done, total, stored.file.filename)
+    os.utime(target, ns=(source.info.st_atime_ns, source.info.st_mtime_ns))

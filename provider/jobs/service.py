@@ -15,16 +15,18 @@ from provider.environments import EnvironmentConfig, ProviderConfig
 from provider.errors import BadRequest, Conflict, Forbidden, NotFound
 from provider.jobs.admission import AdmissionContext, admit_free_job, admit_paid_job
 from provider.jobs.render import render_job, render_job_public
+from provider.jobs.streams import StreamLimits, StreamSlots
 from provider.payments import PaymentGate
 from workflows.engines.base import (
     Engine,
     EngineError,
     JobNotFound,
     JobState,
+    ResultFile,
     ResultsExpired,
-    StoredResult,
 )
 from workflows.engines.local.engine import LocalEngine
+from workflows.jobfiles import JobFile, RefusedJobFile
 from workflows.status import TERMINAL_STATUSES, status_text
 
 __all__ = ["Credentials", "JobService"]
@@ -53,6 +55,7 @@ class JobService:
         authenticator: Authenticator,
         payments: PaymentGate,
         clock: Callable[[], float],
+        log_streams: StreamLimits | None = None,
     ) -> None:
         self._config = config
         self._engine = engine
@@ -60,6 +63,7 @@ class JobService:
         self._auth = authenticator
         self._payments = payments
         self._clock = clock
+        self._log_streams = StreamSlots(log_streams or StreamLimits())
 
     def start_free(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
         env = self._authenticated_start(request, Command.FREE_START_COMPUTE, token)
@@ -161,12 +165,14 @@ class JobService:
 
     def result(
         self, consumer_address: str, job_id: str, index: int, credentials: Credentials
-    ) -> StoredResult:
+    ) -> tuple[ResultFile, JobFile]:
+        """The result file's entry and the file itself, open (blocking: call from a thread)."""
         state = self._viewable_job(
             consumer_address, job_id, Command.GET_COMPUTE_RESULT, credentials
         )
         try:
-            return self._engine.result(job_id, index)
+            stored = self._engine.result(job_id, index)
+            return stored.file, stored.source.open()
         except ResultsExpired as error:
             raise NotFound(str(error)) from error
         except JobNotFound as error:
@@ -177,6 +183,8 @@ class JobService:
                     f" {status_text(state.status)}; its results can be fetched once it ends"
                 ) from error
             raise NotFound(f"job {job_id} has no result with index {index}") from error
+        except (FileNotFoundError, RefusedJobFile) as error:
+            raise NotFound(f"job {job_id} has no result with index {index}") from error
 
     def logs(
         self, consumer_address: str, job_id: str, credentials: Credentials
@@ -184,7 +192,7 @@ class JobService:
         self._viewable_job(
             consumer_address, job_id, Command.GET_COMPUTE_STREAMABLE_LOGS, credentials
         )
-        return self._engine.algorithm_log(job_id)
+        return self._log_streams.lease(job_id, consumer_address, self._engine.algorithm_log(job_id))
 
     def environment(self, env_id: str) -> EnvironmentConfig:
         env = self._config.environment(env_id)

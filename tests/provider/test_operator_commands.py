@@ -39,6 +39,6 @@ def test_local_state_reads_jobs_by_id_or_prefix_without_writing(tmp_path: Path) 
     state = LocalState(settings)
     try:
         assert state.job(spec.job_id[:8]).spec.job_id == spec.job_id
-        assert state.live_log(spec.job_id).name == "algorithm.log"
+        assert state.wal_path.name == "jobs.sqlite-wal"
     finally:
         state.close()

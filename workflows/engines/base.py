@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from workflows.jobfiles import JobFilePath
 from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
@@ -46,10 +47,19 @@ class ResultFile:
 
 @dataclass(frozen=True)
 class StoredResult:
-    """A result file as stored: where to stream it from."""
+    """A result file as stored: where to stream it from, opened by ``workflows.jobfiles``."""
 
     file: ResultFile
-    path: Path
+    source: JobFilePath
+
+    @classmethod
+    def in_storage(cls, results_dir: Path, job_id: str, file: ResultFile) -> StoredResult:
+        # Below result storage itself: the job's own folder there is the job's, not ours.
+        return cls(file, JobFilePath(results_dir, f"{job_id}/{file.filename}"))
+
+    @property
+    def path(self) -> Path:
+        return self.source.folder / self.source.relative
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.datastructures import MutableHeaders
-from starlette.types import Send
+from starlette.types import Receive, Scope, Send
 
 from provider.api.deps import AuthToken, ServicesDep
 from provider.api.schemas import ADDRESS_PATTERN
 from provider.jobs.service import Credentials
+from workflows.jobfiles import JobFile
 
 __all__ = ["ResultFileResponse", "router"]
 
@@ -27,12 +28,32 @@ _CHUNK = 4 * 1024 * 1024
 
 
 class ResultFileResponse(FileResponse):
-    """FileResponse whose body is read ahead: 4 MiB ``os.pread`` calls in a worker thread, the
-    next one running while the event loop writes the current one to the socket (Starlette
-    reads, then sends, 64 KiB at a time). Range requests (206/416) keep FileResponse's
-    handling; a single range is streamed the same way."""
+    """FileResponse of a file already opened and checked (``workflows.jobfiles``), named by its
+    descriptor (``/proc/self/fd/N`` reopens that very file), whose body is read ahead: 4 MiB
+    ``os.pread`` calls in a worker thread, the next one running while the event loop writes the
+    current one to the socket (Starlette reads, then sends, 64 KiB at a time). Range requests
+    (206/416) keep FileResponse's handling; a single range is streamed the same way."""
 
     chunk_size = _CHUNK
+
+    def __init__(
+        self, job_file: JobFile, *, filename: str, media_type: str, status_code: int = 200
+    ) -> None:
+        # status_code: FastAPI reads its default from this signature for the OpenAPI document.
+        super().__init__(
+            f"/proc/self/fd/{job_file.fd}",
+            status_code=status_code,
+            filename=filename,
+            media_type=media_type,
+            stat_result=job_file.info,
+        )
+        self._job_file = job_file
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._job_file.close()
 
     async def _handle_simple(self, send: Send, send_header_only: bool, send_pathsend: bool) -> None:
         if send_header_only or send_pathsend:
@@ -95,12 +116,11 @@ def compute_result(
     signature: Signature = None,
 ) -> ResultFileResponse:
     credentials = Credentials(nonce=nonce, signature=signature, token=token)
-    stored = services.jobs.result(consumer_address, job_id, index, credentials)
+    # A plain def route: the open runs in Starlette's thread pool, not on the event loop.
+    file, job_file = services.jobs.result(consumer_address, job_id, index, credentials)
     # FileResponse streams from disk in chunks and answers Range requests (206/416) itself.
     return ResultFileResponse(
-        stored.path,
-        filename=stored.file.filename,
-        media_type="application/octet-stream",
+        job_file, filename=file.filename, media_type="application/octet-stream"
     )
 
 

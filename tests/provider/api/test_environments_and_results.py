@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from provider.api.routes.environments import render_environment
 from provider.api.routes.results import ResultFileResponse
 from provider.environments import default_config
+from workflows.jobfiles import JobFilePath
 
 
 def test_queued_jobs_are_counted_apart_from_running_ones(tmp_path: Path) -> None:
@@ -31,7 +32,8 @@ def test_the_result_response_answers_ranges_across_its_chunks(tmp_path: Path) ->
 
     @app.get("/file")
     def file() -> ResultFileResponse:
-        return ResultFileResponse(path, filename="outputs.tar")
+        job_file = JobFilePath(tmp_path, "outputs.tar").open()
+        return ResultFileResponse(job_file, filename="outputs.tar", media_type="application/x-tar")
 
     client = TestClient(app)
     whole = client.get("/file")

@@ -23,12 +23,14 @@ from workflows.engines.argo.api import ClusterApi, ClusterError, Kind
 from workflows.engines.argo.cache import ClusterCache
 from workflows.engines.argo.status_map import image_pull_failure, is_finished, map_status
 from workflows.engines.base import EngineError, JobNotFound, JobState, ResultFile, StoredResult
+from workflows.jobfiles import JobFilePath, stream_job_file, truncated_note
 from workflows.spec import JobSpec
 
 __all__ = ["ArgoEngine", "workflow_for"]
 
 _log = logging.getLogger("c2d.engine.argo")
 _LOG_CHUNK = 64 * 1024
+_STORED_LOG = "algorithm.log"  # publish's name for it in result storage
 
 
 class ArgoEngine:
@@ -119,23 +121,28 @@ class ArgoEngine:
     def result(self, job_id: str, index: int) -> StoredResult:
         for file in self._results(self.get(job_id)):
             if file.index == index:
-                return StoredResult(file, self._results_dir / job_id / file.filename)
+                return StoredResult.in_storage(self._results_dir, job_id, file)
         raise JobNotFound(f"job {job_id} has no result {index}")
 
     async def algorithm_log(self, job_id: str) -> AsyncIterator[bytes]:
         state = self.get(job_id)
-        stored = self._results_dir / job_id / "algorithm.log"
+        cap = state.spec.limits.log_bytes
         if state.date_finished is not None:
-            with contextlib.suppress(OSError), stored.open("rb") as handle:
-                while chunk := handle.read(_LOG_CHUNK):
-                    yield chunk
+            # Written by publish, from what the algorithm left: opened as a job's file.
+            stored = JobFilePath(self._results_dir, f"{job_id}/{_STORED_LOG}")
+            async for chunk in stream_job_file(stored, cap):
+                yield chunk
             return
         stream = self._api.pod_log(f"{state.spec.workflow_name}-algorithm", "algorithm", True)
-        while True:
+        sent = 0
+        while sent < cap:
             chunk = await asyncio.to_thread(_next_chunk, stream)
             if not chunk:
                 return
+            chunk = chunk[: cap - sent]
+            sent += len(chunk)
             yield chunk
+        yield truncated_note(cap)
 
     def on_finished(self, listener: Callable[[JobState], None]) -> None:
         with self._lock:

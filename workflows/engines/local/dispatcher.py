@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 
 from workflows import contract
+from workflows.jobfiles import JobFilePath
 from workflows.publisher_templates import local_template_library
 from workflows.templates import inline_template_refs
 
@@ -27,8 +28,10 @@ __all__ = [
     "JobVolumes",
     "Mount",
     "StepPlan",
+    "admin_log",
     "hand_over_writable_mounts",
     "job_volumes",
+    "log_sources",
     "parse_quantity",
     "plan_step",
     "volume_path",
@@ -39,6 +42,8 @@ TRUSTED_STEPS = frozenset({"configure", "publish"})
 # The folder of a job's working folder that stands for its data volume.
 _DATA_VOLUME = "volume"
 
+# The algorithm's log as publish stores it in result storage.
+_STORED_ALGORITHM_LOG = "algorithm.log"
 # libyaml's safe loader when present: the pure-Python one takes ~8 ms per algorithm pod.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _QUANTITY = re.compile(r"^([0-9.]+)([A-Za-z]*)$")
@@ -73,7 +78,24 @@ def job_volumes(jobs_dir: Path, job_id: str, results_dir: Path) -> JobVolumes:
 
 def volume_path(jobs_dir: Path, job_id: str, contract_path: str) -> Path:
     """The host path of a contract path on the job's data volume (``/data/outputs`` ...)."""
-    return jobs_dir / job_id / _DATA_VOLUME / contract_path.lstrip("/")
+    return jobs_dir / job_id / volume_relative(contract_path)
+
+
+def volume_relative(contract_path: str) -> str:
+    """A contract path on the data volume, relative to the job's working folder."""
+    return f"{_DATA_VOLUME}/{contract_path.lstrip('/')}"
+
+
+def admin_log(jobs_dir: Path, job_id: str, task: str) -> JobFilePath:
+    """The log a trusted step (configure, publish) writes on the job's volume."""
+    return JobFilePath(jobs_dir / job_id, f"{_DATA_VOLUME}/admin/{task}.log")
+
+
+def log_sources(jobs_dir: Path, results_dir: Path, job_id: str) -> tuple[JobFilePath, JobFilePath]:
+    """The algorithm's log while the job runs, and its copy in result storage afterwards: each
+    below a folder only trusted code writes to, for ``workflows.jobfiles`` to open."""
+    live = JobFilePath(jobs_dir / job_id, volume_relative(contract.ALGORITHM_LOG))
+    return live, JobFilePath(results_dir / job_id, _STORED_ALGORITHM_LOG)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from workflows.engines.base import EngineError, JobNotFound, JobState, StoredRes
 from workflows.engines.local import outcomes as judge
 from workflows.engines.local.board import JobBoard, StepEvent
 from workflows.engines.local.cgroups import Cgroups
-from workflows.engines.local.dispatcher import volume_path
+from workflows.engines.local.dispatcher import log_sources
 from workflows.engines.local.expiry import Lifetime, ResultExpiry
 from workflows.engines.local.follow import follow_log
 from workflows.engines.local.launcher import Launcher
@@ -172,16 +172,15 @@ class LocalEngine:
 
     def result(self, job_id: str, index: int) -> StoredResult:
         for file in self._board.state(job_id).results:
-            path = self._results_dir / job_id / file.filename
-            if file.index == index and path.is_file():
-                return StoredResult(file, path)
+            stored = StoredResult.in_storage(self._results_dir, job_id, file)
+            if file.index == index and stored.path.is_file():
+                return stored
         self._expiry.check(self._board.state(job_id))
         raise JobNotFound(f"job {job_id} has no result {index}")
 
     def algorithm_log(self, job_id: str) -> AsyncIterator[bytes]:
-        self._board.record(job_id)
-        live = volume_path(self._jobs_dir, job_id, contract.ALGORITHM_LOG)
-        stored = self._results_dir / job_id / "algorithm.log"
+        cap = self._board.record(job_id).spec.limits.log_bytes
+        live, stored = log_sources(self._jobs_dir, self._results_dir, job_id)
 
         def progress() -> str:
             record = self._board.record(job_id)
@@ -189,7 +188,7 @@ class LocalEngine:
                 return "finished"
             return "ended" if "algorithm" in record.outcomes else "running"
 
-        return follow_log(job_id, live, stored, progress, self._board.events)
+        return follow_log(job_id, live, stored, progress, self._board.events, cap=cap)
 
     def on_finished(self, listener: Callable[[JobState], None]) -> None:
         with self._lock:

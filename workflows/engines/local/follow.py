@@ -1,36 +1,32 @@
-"""Wake-ups without polling: job-change subscriptions and inotify on a growing log file.
+"""Live logs: the log so far, then what is appended, woken by events rather than polling.
 
 A live log reader waits on an ``asyncio.Event`` that two sources set: the engine (a status or
-step change of the job, from its threads) and the kernel (inotify: the file was written to).
+step change of the job, from its threads) and the kernel (inotify, on the one shared instance:
+the file was written to). The log is the algorithm's: it is opened by ``workflows.jobfiles``
+(no links, no fifos or devices, the job's own file system), read in a worker thread, never past
+the job's log cap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
-import errno
-import functools
-import os
 import threading
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import BinaryIO
 
-__all__ = ["FileWatch", "JobEvents", "follow_log"]
+from workflows.engines.local.inotify import shared_inotify
+from workflows.jobfiles import (
+    JobFile,
+    JobFilePath,
+    RefusedJobFile,
+    refused_note,
+    truncated_note,
+)
+
+__all__ = ["JobEvents", "follow_log", "watch_file"]
 
 _CHUNK = 64 * 1024
 _FALLBACK_SECONDS = 0.1
-
-_IN_NONBLOCK = os.O_NONBLOCK
-_IN_CLOEXEC = os.O_CLOEXEC
-_IN_MODIFY = 0x00000002
-_IN_CLOSE_WRITE = 0x00000008
-_IN_ATTRIB = 0x00000004
-_IN_DELETE_SELF = 0x00000400
-_IN_MOVE_SELF = 0x00000800
-_MASK = _IN_MODIFY | _IN_CLOSE_WRITE | _IN_ATTRIB | _IN_DELETE_SELF | _IN_MOVE_SELF
 
 
 class JobEvents:
@@ -72,86 +68,116 @@ class JobEvents:
         return self.subscribe(job_id, wake)
 
 
-class FileWatch:
-    """inotify on one file, feeding an asyncio event; inert where inotify is unavailable."""
+def watch_file(target: str | int, event: asyncio.Event) -> Callable[[], None] | None:
+    """Set ``event`` (on the running loop) when the file changes; returns the function that
+    ends the watch, or None where inotify is unavailable (the caller then polls)."""
+    loop = asyncio.get_running_loop()
 
-    def __init__(self, path: Path, event: asyncio.Event) -> None:
-        self._fd = -1
-        self._loop: asyncio.AbstractEventLoop | None = None
-        libc = _libc()
-        if libc is None:
-            return
-        fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
-        if fd < 0:
-            return
-        if libc.inotify_add_watch(fd, os.fsencode(path), _MASK) < 0:
-            os.close(fd)
-            return
-        self._fd = fd
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(fd, self._drain, event)
+    def wake() -> None:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(event.set)
 
-    @property
-    def active(self) -> bool:
-        return self._fd >= 0
+    return shared_inotify().watch(target, wake)
 
-    def _drain(self, event: asyncio.Event) -> None:
-        try:
-            while os.read(self._fd, 4096):
-                pass
-        except OSError as error:
-            if error.errno != errno.EAGAIN:
-                self.close()
-        event.set()
+
+class _LogReader:
+    """The open log, where the reader is in it, and how much more it may send (blocking I/O:
+    called in a worker thread). A lock keeps ``close`` (a client that left) from closing the
+    descriptor under a read still running in a worker thread."""
+
+    def __init__(self, live: JobFilePath, stored: JobFilePath, cap: int) -> None:
+        self.live, self.stored, self.cap = live, stored, cap
+        self.file: JobFile | None = None
+        self.offset = 0
+        self._lock = threading.Lock()
+
+    def open(self, finished: bool) -> None:
+        with self._lock, contextlib.suppress(FileNotFoundError):
+            self.file = (self.stored if finished else self.live).open()
+
+    def next_chunk(self) -> bytes:
+        with self._lock:
+            if self.file is None:
+                return b""
+            chunk = self.file.read(self.offset, min(_CHUNK, self.cap - self.offset))
+            self.offset += len(chunk)
+            return chunk
+
+    def more_than_cap(self) -> bool:
+        with self._lock:
+            return self.file is not None and bool(self.file.read(self.cap, 1))
+
+    def reopen_if_replaced(self) -> bool:
+        """A file system was mounted over the log's folder when the algorithm started (the disk
+        quota): the file there now is a copy; go on reading that one, at the same offset."""
+        with self._lock:
+            if self.file is None:
+                return False
+            try:
+                now = self.live.open()
+            except (OSError, RefusedJobFile):
+                return False
+            if self.file.same_file(now.info):
+                now.close()
+                return False
+            self.file.close()
+            self.file = now
+            return True
 
     def close(self) -> None:
-        if self._fd >= 0 and self._loop is not None:
-            self._loop.remove_reader(self._fd)
-            os.close(self._fd)
-        self._fd = -1
+        with self._lock:
+            if self.file is not None:
+                self.file.close()
 
 
 async def follow_log(
-    job_id: str, live: Path, stored: Path, progress: Callable[[], str], events: JobEvents
+    job_id: str,
+    live: JobFilePath,
+    stored: JobFilePath,
+    progress: Callable[[], str],
+    events: JobEvents,
+    *,
+    cap: int,
+    follow: bool = True,
 ) -> AsyncIterator[bytes]:
-    """The log so far, then what is appended, until ``progress()`` says the writer has ended.
+    """The log so far, then what is appended, until ``progress()`` says the writer has ended;
+    at most ``cap`` bytes, then a note. ``follow=False``: only what is there now.
 
     ``progress()`` is ``"running"`` while the algorithm may still write, ``"ended"`` once it has
-    exited, ``"finished"`` when the job is over (the log then lives at ``stored``).
+    exited, ``"finished"`` when the job is over (the log then lives at ``stored``). A log that
+    is not a plain file of the job ends the stream with a note saying what it is.
     """
     event = asyncio.Event()
     unsubscribe = events.async_waker(job_id, event)
-    handle: BinaryIO | None = None
-    watch: FileWatch | None = None
+    reader = _LogReader(live, stored, cap)
+    unwatch: Callable[[], None] | None = None
     try:
         while True:
             event.clear()
             state = progress()
-            if handle is None:
-                with contextlib.suppress(OSError):
-                    handle = (stored if state == "finished" else live).open("rb")
-                if handle is not None and state == "running":
-                    watch = FileWatch(live, event)
-            chunk = handle.read(_CHUNK) if handle is not None else b""
+            if reader.file is None:
+                try:
+                    await asyncio.to_thread(reader.open, state == "finished")
+                except RefusedJobFile as refused:
+                    yield refused_note(refused)
+                    return
+                if reader.file is not None and state == "running" and follow:
+                    unwatch = watch_file(reader.file.fd, event)
+            chunk = await asyncio.to_thread(reader.next_chunk)
             if chunk:
                 yield chunk
                 continue
-            if handle is not None and state == "running" and _replaced(live, handle):
-                # A file system was mounted over the log's folder when the algorithm started
-                # (the disk quota): the file there now is a copy; go on reading it.
-                offset = handle.tell()
-                handle.close()
-                handle = None
-                if watch is not None:
-                    watch.close()
-                with contextlib.suppress(OSError):
-                    handle = live.open("rb")
-                    handle.seek(offset)
-                    watch = FileWatch(live, event)
-                continue
-            if state == "finished" or (state == "ended" and handle is not None):
+            if reader.offset >= cap and await asyncio.to_thread(reader.more_than_cap):
+                yield truncated_note(cap)
                 return
-            if (watch is not None and watch.active) or handle is None:
+            if state == "running" and await asyncio.to_thread(reader.reopen_if_replaced):
+                if unwatch is not None:
+                    unwatch()
+                unwatch = watch_file(reader.file.fd, event) if reader.file else None
+                continue
+            if not follow or state == "finished" or (state == "ended" and reader.file):
+                return
+            if unwatch is not None or reader.file is None:
                 await event.wait()
             else:
                 # No inotify here: the only fallback that looks at the file on a timer.
@@ -159,27 +185,6 @@ async def follow_log(
                     await asyncio.wait_for(event.wait(), _FALLBACK_SECONDS)
     finally:
         unsubscribe()
-        if watch is not None:
-            watch.close()
-        if handle is not None:
-            handle.close()
-
-
-def _replaced(path: Path, handle: BinaryIO) -> bool:
-    """True when ``path`` now names another file than the one ``handle`` reads."""
-    try:
-        now, opened = os.stat(path), os.fstat(handle.fileno())
-    except OSError:
-        return False
-    return (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino)
-
-
-@functools.cache
-def _libc() -> ctypes.CDLL | None:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.inotify_init1.argtypes = [ctypes.c_int]
-        libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
-    except (OSError, AttributeError):
-        return None
-    return libc
+        if unwatch is not None:
+            unwatch()
+        reader.close()

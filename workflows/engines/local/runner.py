@@ -16,6 +16,7 @@ from workflows.engines.local.board import JobBoard, StepEvent
 from workflows.engines.local.dispatcher import (
     JobVolumes,
     StepPlan,
+    admin_log,
     hand_over_writable_mounts,
     job_volumes,
     plan_step,
@@ -25,11 +26,14 @@ from workflows.engines.local.orchestrator import DagTask, next_tasks, read_dag
 from workflows.engines.local.runtime import Runtime
 from workflows.engines.local.sandbox_failure import sandbox_failure
 from workflows.engines.local.store import JobRecord
+from workflows.jobfiles import RefusedJobFile, read_job_file
 from workflows.spec import JobSpec
 
 __all__ = ["JobRunner", "ShuttingDown", "log_fields"]
 
 _log = logging.getLogger("c2d.engine")
+# Enough of an admin log's end for its last line (the reason a step failed).
+_REASON_TAIL_BYTES = 64 * 1024
 
 
 class ShuttingDown(Exception):
@@ -195,13 +199,17 @@ class JobRunner:
         return job_volumes(self._jobs_dir, spec.job_id, self._results_dir)
 
     def _admin_log_tail(self, job_id: str, task: str) -> str:
+        """The last line a trusted step logged (its failure reason), read as a job's file: the
+        folder is the job's volume."""
         if task == "algorithm":  # its sandbox's own error, if it failed to start
             return sandbox_failure(self._jobs_dir / job_id)
-        log = job_volumes(self._jobs_dir, job_id, self._results_dir).data / "admin" / f"{task}.log"
         try:
-            lines = log.read_text(errors="replace").strip().splitlines()
-        except OSError:
+            tail = read_job_file(
+                admin_log(self._jobs_dir, job_id, task), _REASON_TAIL_BYTES, tail=True
+            )
+        except (OSError, RefusedJobFile):
             return ""
+        lines = tail.decode(errors="replace").strip().splitlines()
         return lines[-1] if lines else ""
 
     def _now(self) -> int:
