@@ -180,7 +180,7 @@ class JobService:
                 # Not a wrong index: the results are stored as the job ends.
                 raise Conflict(
                     f"job {job_id} has not finished: it is at {int(state.status)}"
-                    f" {status_text(state.status)}; its results can be fetched once it ends"
+                    f" {status_text(state.status).strip()}; its results can be fetched once it ends"
                 ) from error
             raise NotFound(f"job {job_id} has no result with index {index}") from error
         except (FileNotFoundError, RefusedJobFile) as error:
