@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from provider.environments import EnvironmentConfig, ProviderConfig
 from provider.settings import Settings
-from steps.readers.guard import SOURCE_NETWORKS_ENV
+from workflows.contract import SOURCE_NETWORKS_ENV
 from workflows.dag import Placement, StepImages
 from workflows.engines.base import Engine, EngineError
 from workflows.engines.local.engine import LocalEngine

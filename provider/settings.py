@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provider.errors import ConfigError
-from steps.readers.guard import SourcePolicy
+from workflows.source_networks import parse_source_networks
 
 __all__ = ["Settings", "load_settings"]
 
@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     @field_validator("source_networks")
     @classmethod
     def _cidrs(cls, value: str) -> str:
-        SourcePolicy.parse(value)  # a ValueError names the bad entry
+        parse_source_networks(value)  # a ValueError names the bad entry
         return value
 
     @property

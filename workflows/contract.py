@@ -24,9 +24,11 @@ __all__ = [
     "LOGS",
     "OUTPUTS",
     "OUTPUTS_ARCHIVE",
+    "PATH_MAP_ENV",
     "PUBLISH_LOG",
     "RESULTS",
     "RESULTS_MANIFEST",
+    "SOURCE_NETWORKS_ENV",
     "SPEC_DIR",
     "SPEC_FILE",
     "TRANSFORMATIONS",
@@ -67,6 +69,13 @@ VOLUME_DATA: Final = "data"
 VOLUME_SPEC: Final = "jobspec"
 VOLUME_ADMIN: Final = "admin-logs"
 VOLUME_RESULTS: Final = "results"
+
+# --- environment of the trusted steps ----------------------------------------------------------
+# Contract path → host folder, as JSON; set by the local engine, which runs the steps as plain
+# processes instead of in pods with mounts (steps/paths.py reads it).
+PATH_MAP_ENV: Final = "C2D_PATH_MAP"
+# The operator's CIDRs that a file URL may reach besides public addresses (steps/readers/guard.py).
+SOURCE_NETWORKS_ENV: Final = "C2D_SOURCE_NETWORKS"
 
 # --- exit codes of the trusted steps, mapped by engines to status codes -----------------------
 EXIT_DATA_PROVISIONING_FAILED: Final = 31

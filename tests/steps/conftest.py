@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 
-from steps.paths import PATH_MAP_ENV
-from steps.readers.guard import SOURCE_NETWORKS_ENV
 from tests.workflows.support import make_spec as workflow_spec
 from workflows import contract
 from workflows.spec import JobSpec
@@ -127,7 +125,9 @@ def server() -> Iterator[Server]:
 class Job:
     root: Path
     mounts: dict[str, str]
-    extra_env: dict[str, str] = field(default_factory=lambda: {SOURCE_NETWORKS_ENV: "127.0.0.0/8"})
+    extra_env: dict[str, str] = field(
+        default_factory=lambda: {contract.SOURCE_NETWORKS_ENV: "127.0.0.0/8"}
+    )
 
     def host(self, contract_path: str) -> Path:
         for mount in sorted(self.mounts, key=len, reverse=True):
@@ -142,7 +142,7 @@ class Job:
 
     def run(self, step: str) -> subprocess.CompletedProcess[str]:
         # The test server is on loopback: allowed explicitly, as the SSRF guard refuses it.
-        env = {**os.environ, PATH_MAP_ENV: json.dumps(self.mounts), **self.extra_env}
+        env = {**os.environ, contract.PATH_MAP_ENV: json.dumps(self.mounts), **self.extra_env}
         return subprocess.run(
             [sys.executable, "-m", f"steps.{step}"],
             cwd=ROOT,

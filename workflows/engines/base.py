@@ -19,6 +19,7 @@ __all__ = [
     "ResultType",
     "ResultsExpired",
     "StoredResult",
+    "Unsupported",
 ]
 
 ResultType = Literal["configurationLog", "algorithmLog", "output", "publishLog"]
@@ -30,6 +31,11 @@ class EngineError(Exception):
 
 class JobNotFound(EngineError):
     pass
+
+
+class Unsupported(EngineError):
+    """This engine cannot run the job as asked (the message says why): the client's request is
+    at fault, not the engine's state."""
 
 
 class ResultsExpired(JobNotFound):
@@ -70,6 +76,11 @@ class JobState:
 
 
 class Engine(Protocol):
+    def check(self, spec: JobSpec) -> None:
+        """Raise ``Unsupported`` when this engine cannot run ``spec`` (asked at admission, before
+        anything is paid for; ``submit`` asks again)."""
+        ...
+
     def submit(self, spec: JobSpec) -> JobState:
         """Accept the job (persisted before returning) and start it."""
         ...

@@ -13,7 +13,7 @@ from starlette.types import Send
 
 from provider.api.deps import AuthToken, ServicesDep
 from provider.api.schemas import ADDRESS_PATTERN
-from provider.jobs.service import Credentials
+from provider.jobs.requests import Credentials
 
 __all__ = ["ResultFileResponse", "router"]
 

@@ -22,10 +22,18 @@ from workflows.dag import Placement, StepImages, build_workflow
 from workflows.engines.argo.api import ClusterApi, ClusterError, Kind
 from workflows.engines.argo.cache import ClusterCache
 from workflows.engines.argo.status_map import image_pull_failure, is_finished, map_status
-from workflows.engines.base import EngineError, JobNotFound, JobState, ResultFile, StoredResult
+from workflows.engines.base import (
+    EngineError,
+    JobNotFound,
+    JobState,
+    ResultFile,
+    StoredResult,
+    Unsupported,
+)
+from workflows.manifest import read_manifest
 from workflows.spec import JobSpec
 
-__all__ = ["ArgoEngine", "workflow_for"]
+__all__ = ["ArgoEngine", "check_cluster", "workflow_for"]
 
 _log = logging.getLogger("c2d.engine.argo")
 _LOG_CHUNK = 64 * 1024
@@ -67,6 +75,9 @@ class ArgoEngine:
         return workflow_for(spec, self._images, self._placements)
 
     # --- Engine protocol ----------------------------------------------------------------------
+    def check(self, spec: JobSpec) -> None:
+        check_cluster(spec)
+
     def submit(self, spec: JobSpec) -> JobState:
         workflow = self.workflow_for(spec)
         labels = dict(workflow["metadata"]["labels"])
@@ -174,8 +185,6 @@ class ArgoEngine:
         return JobState(**{**state.__dict__, "results": tuple(self._results(state))})
 
     def _results(self, state: JobState) -> list[ResultFile]:
-        from steps.manifest import read_manifest
-
         if state.date_finished is None:
             return []
         try:
@@ -225,13 +234,19 @@ def workflow_for(
 
     What the cluster cannot do is refused here, before anything is created.
     """
+    check_cluster(spec)
+    built: dict[str, Any] = build_workflow(spec, images, placements.get(spec.environment)).to_dict()
+    return built
+
+
+def check_cluster(spec: JobSpec) -> None:
+    """Raise ``Unsupported`` for what the cluster cannot run; a publisher template is looked up
+    among the WorkflowTemplates the operator installed, so any allowed name may run."""
     if spec.network:
-        raise EngineError(
+        raise Unsupported(
             "the Argo engine cannot give an algorithm network access:"
             " its pods are selected by a deny-all NetworkPolicy"
         )
-    built: dict[str, Any] = build_workflow(spec, images, placements.get(spec.environment)).to_dict()
-    return built
 
 
 def _label(workflow: Mapping[str, Any], name: str) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 from workflows.engines.base import JobNotFound, JobState, ResultFile
 from workflows.engines.local.follow import JobEvents
 from workflows.engines.local.store import JobRecord, JobStore
+from workflows.manifest import read_manifest
 
 __all__ = ["JobBoard", "StepEvent"]
 
@@ -168,8 +169,6 @@ class JobBoard:
         )
 
     def _results(self, job_id: str) -> list[ResultFile]:
-        from steps.manifest import read_manifest
-
         try:
             return list(read_manifest(self._results_dir / job_id))
         except (OSError, ValueError):
