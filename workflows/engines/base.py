@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -60,7 +60,12 @@ class StoredResult:
 
 @dataclass(frozen=True)
 class JobState:
-    """One job as the engine sees it now; the provider renders it to the Ocean job JSON."""
+    """One job as the engine sees it now; the provider renders it to the Ocean job JSON.
+
+    The one type of a job's state: the local engine's stored record (``JobRecord``) extends it
+    with its own bookkeeping, the Argo engine maps a Workflow to it. A new field goes here (and,
+    for the local engine, into the SQL schema of store.py).
+    """
 
     spec: JobSpec
     status: JobStatus
@@ -72,7 +77,11 @@ class JobState:
     reason: str = ""
     algorithm_started_at: int | None = None
     algorithm_finished_at: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+
+    def as_state(self, results: tuple[ResultFile, ...] = ()) -> JobState:
+        """This state alone (without a subclass's bookkeeping), with ``results``."""
+        own = {item.name: getattr(self, item.name) for item in fields(JobState)}
+        return JobState(**{**own, "results": results})
 
 
 class Engine(Protocol):

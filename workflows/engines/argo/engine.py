@@ -169,20 +169,10 @@ class ArgoEngine:
         spec = spec_from_annotations(workflow.get("metadata", {}).get("annotations") or {})
         if spec is None:
             return None
-        mapped = map_status(spec, workflow, self._cache.get("pods", spec.job_id))
-        state = JobState(
-            spec=spec,
-            status=mapped.status,
-            date_finished=mapped.date_finished,
-            exit_code=mapped.exit_code,
-            oom_killed=mapped.oom_killed,
-            reason=mapped.reason,
-            algorithm_started_at=mapped.algorithm_started_at,
-            algorithm_finished_at=mapped.algorithm_finished_at,
-        )
+        state = map_status(spec, workflow, self._cache.get("pods", spec.job_id))
         if state.date_finished is None:
             return state
-        return JobState(**{**state.__dict__, "results": tuple(self._results(state))})
+        return state.as_state(tuple(self._results(state)))
 
     def _results(self, state: JobState) -> list[ResultFile]:
         if state.date_finished is None:

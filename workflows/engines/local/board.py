@@ -156,17 +156,7 @@ class JobBoard:
 
     def _render(self, record: JobRecord) -> JobState:
         finished = record.date_finished is not None
-        return JobState(
-            spec=record.spec,
-            status=record.status,
-            date_finished=record.date_finished,
-            results=tuple(self._results(record.spec.job_id)) if finished else (),
-            exit_code=record.exit_code,
-            oom_killed=record.oom_killed,
-            reason=record.reason,
-            algorithm_started_at=record.algorithm_started_at,
-            algorithm_finished_at=record.algorithm_finished_at,
-        )
+        return record.as_state(tuple(self._results(record.spec.job_id)) if finished else ())
 
     def _results(self, job_id: str) -> list[ResultFile]:
         try:
