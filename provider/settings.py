@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provider.errors import ConfigError
+from workflows import contract
 from workflows.source_networks import parse_source_networks
 
 __all__ = ["Settings", "load_settings"]
@@ -22,7 +23,7 @@ class Settings(BaseSettings):
     provider_private_key: SecretStr | None = Field(
         default=None, description="hex key; generated into C2D_HOME/provider.key when unset"
     )
-    steps_image: str = "c2d:0.1.0"
+    steps_image: str = Field(default=contract.STEPS_IMAGE, description="c2d:<its version>")
     public_url: str | None = Field(
         default=None, description="base URL clients reach this provider at (result links)"
     )

@@ -5,6 +5,7 @@ the trusted steps' own (the job spec, admin logs, result storage) and are never 
 algorithm container.
 """
 
+from importlib.metadata import version
 from typing import Final
 
 __all__ = [
@@ -31,11 +32,15 @@ __all__ = [
     "SOURCE_NETWORKS_ENV",
     "SPEC_DIR",
     "SPEC_FILE",
+    "STEPS_IMAGE",
+    "SUBPATH_ADMIN",
+    "SUBPATH_DATA",
     "TRANSFORMATIONS",
     "VOLUME_ADMIN",
     "VOLUME_DATA",
     "VOLUME_RESULTS",
     "VOLUME_SPEC",
+    "data_sub_path",
 ]
 
 # --- the job volume, shared with the algorithm container -------------------------------------
@@ -48,6 +53,10 @@ ALGO_CUSTOM_DATA: Final = f"{INPUTS}/algoCustomData.json"
 OUTPUTS: Final = f"{DATA}/outputs"
 LOGS: Final = f"{DATA}/logs"
 ALGORITHM_LOG: Final = f"{LOGS}/algorithm.log"
+
+# The image of the trusted steps (configure, publish): c2d's own, tagged with the installed
+# package's version (pyproject.toml); the Dockerfile builds it, argo/ installs it.
+STEPS_IMAGE: Final = f"c2d:{version('c2d')}"
 
 # The fixed non-root identity the algorithm runs as, in a pod and in the local sandbox; it owns
 # /data/outputs and /data/logs.
@@ -76,6 +85,18 @@ VOLUME_RESULTS: Final = "results"
 PATH_MAP_ENV: Final = "C2D_PATH_MAP"
 # The operator's CIDRs that a file URL may reach besides public addresses (steps/readers/guard.py).
 SOURCE_NETWORKS_ENV: Final = "C2D_SOURCE_NETWORKS"
+
+# --- sub-paths of the job volume ("data"): each container mounts what it needs of it -----------
+SUBPATH_DATA: Final = "data"  # mounted at /data (the algorithm mounts only its folders of it)
+SUBPATH_ADMIN: Final = "admin"  # mounted at /c2d/logs, for the trusted steps alone
+
+
+def data_sub_path(path: str) -> str:
+    """Where a folder under /data lies in the job volume: ``/data/inputs`` → ``data/inputs``."""
+    if not path.startswith(f"{DATA}/"):
+        raise ValueError(f"{path} is not under {DATA}")
+    return SUBPATH_DATA + path.removeprefix(DATA)
+
 
 # --- exit codes of the trusted steps, mapped by engines to status codes -----------------------
 EXIT_DATA_PROVISIONING_FAILED: Final = 31

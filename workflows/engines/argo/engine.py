@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from workflows import contract
-from workflows.annotations import spec_from_annotations
+from workflows.annotations import ENVIRONMENT_LABEL, OWNER_LABEL, spec_from_annotations
 from workflows.dag import Placement, StepImages, build_workflow
 from workflows.engines.argo.api import ClusterApi, ClusterError, Kind
 from workflows.engines.argo.cache import ClusterCache
@@ -110,7 +110,7 @@ class ArgoEngine:
     def list_for_owner(self, owner: str) -> list[JobState]:
         wanted = owner.lower()
         states = (
-            self._state(w) for w in self._cache.all("workflows") if _label(w, "owner") == wanted
+            self._state(w) for w in self._cache.all("workflows") if _label(w, OWNER_LABEL) == wanted
         )
         return sorted((s for s in states if s), key=lambda s: s.spec.created_at)
 
@@ -118,7 +118,7 @@ class ArgoEngine:
         return sum(
             1
             for w in self._cache.all("workflows")
-            if _label(w, "environment") == environment and not is_finished(w)
+            if _label(w, ENVIRONMENT_LABEL) == environment and not is_finished(w)
         )
 
     def stop(self, job_id: str) -> JobState:
@@ -241,7 +241,7 @@ def check_cluster(spec: JobSpec) -> None:
 
 def _label(workflow: Mapping[str, Any], name: str) -> str | None:
     labels = workflow.get("metadata", {}).get("labels") or {}
-    value = labels.get(f"c2d/{name}")
+    value = labels.get(name)
     return None if value is None else str(value)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from workflows import contract
 from workflows.dag import StepImages, build_workflow
 from workflows.engines.base import EngineError
 from workflows.engines.local import outcomes as judge
@@ -188,7 +189,11 @@ class JobRunner:
         return job_volumes(self._jobs_dir, spec.job_id, self._results_dir)
 
     def _admin_log_tail(self, job_id: str, task: str) -> str:
-        log = job_volumes(self._jobs_dir, job_id, self._results_dir).data / "admin" / f"{task}.log"
+        log = (
+            job_volumes(self._jobs_dir, job_id, self._results_dir).data
+            / contract.SUBPATH_ADMIN
+            / f"{task}.log"
+        )
         try:
             lines = log.read_text(errors="replace").strip().splitlines()
         except OSError:
