@@ -9,7 +9,6 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "NotFound",
-    "PayloadTooLarge",
     "ServiceUnavailable",
     "Unauthorized",
 ]
@@ -43,10 +42,6 @@ class NotFound(C2DError):
 
 class Conflict(C2DError):
     status_code = 409
-
-
-class PayloadTooLarge(C2DError):
-    status_code = 413
 
 
 class ServiceUnavailable(C2DError):

@@ -24,9 +24,6 @@ class Settings(BaseSettings):
         default=None, description="hex key; generated into C2D_HOME/provider.key when unset"
     )
     steps_image: str = Field(default=contract.STEPS_IMAGE, description="c2d:<its version>")
-    public_url: str | None = Field(
-        default=None, description="base URL clients reach this provider at (result links)"
-    )
     max_request_bytes: int = Field(default=1024 * 1024, gt=0)
     auth_token_lifetime: int = Field(default=3600, gt=0, description="seconds")
     max_concurrent_jobs: int = Field(

@@ -36,7 +36,6 @@ __all__ = [
     "SUBPATH_ADMIN",
     "SUBPATH_DATA",
     "TRANSFORMATIONS",
-    "VOLUME_ADMIN",
     "VOLUME_DATA",
     "VOLUME_RESULTS",
     "VOLUME_SPEC",
@@ -76,7 +75,6 @@ OUTPUTS_ARCHIVE: Final = "outputs.tar"
 # --- volume names in the Workflow (the local engine maps each to a host folder) ---------------
 VOLUME_DATA: Final = "data"
 VOLUME_SPEC: Final = "jobspec"
-VOLUME_ADMIN: Final = "admin-logs"
 VOLUME_RESULTS: Final = "results"
 
 # --- environment of the trusted steps ----------------------------------------------------------
