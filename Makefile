@@ -51,7 +51,9 @@ typecheck: $(PY_STAMP)
 	$(BIN)/mypy
 
 # The provider + steps image (needs a Docker engine; not part of `make test`).
-IMAGE ?= c2d:0.1.0
+# Tagged with the package version (pyproject.toml), as the Workflows name the steps image.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
+IMAGE ?= c2d:$(VERSION)
 image:
 	docker build -t $(IMAGE) .
 

@@ -19,8 +19,6 @@ from bench.service import Bench, free_start_body, wait_final
 from bench.specs import job_spec
 from provider.client import sign_request
 from provider.demo.files import FileServer
-from steps.paths import PATH_MAP_ENV
-from steps.readers.guard import SOURCE_NETWORKS_ENV
 from workflows import contract
 from workflows.engines.local.stepserver import StepServer
 from workflows.status import JobStatus
@@ -64,8 +62,8 @@ def _configure_once(
     (folders[contract.SPEC_DIR] / Path(contract.SPEC_FILE).name).write_text(spec.model_dump_json())
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        PATH_MAP_ENV: json.dumps({k: str(v) for k, v in folders.items()}),
-        SOURCE_NETWORKS_ENV: "127.0.0.0/8",
+        contract.PATH_MAP_ENV: json.dumps({k: str(v) for k, v in folders.items()}),
+        contract.SOURCE_NETWORKS_ENV: "127.0.0.0/8",
     }
     started = time.perf_counter()
     rss: float | None = None

@@ -1,3 +1,6 @@
 """The c2d Provider: Ocean Node compatible REST API in front of the compute engines."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+# pyproject.toml holds the number; the steps image is tagged with it (workflows/contract.py).
+__version__ = version("c2d")

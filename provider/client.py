@@ -66,9 +66,6 @@ class C2DClient:
         self._http.headers["Authorization"] = token
         return token
 
-    def logout(self) -> None:
-        self._http.headers.pop("Authorization", None)
-
     def signed(self, command: str) -> dict[str, str]:
         nonce = self.next_nonce()
         return {"nonce": str(nonce), "signature": sign_request(self.account, nonce, command)}

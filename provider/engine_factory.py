@@ -9,8 +9,8 @@ from pathlib import Path
 from provider.environments import EnvironmentConfig, ProviderConfig
 from provider.runtime_check import check_local_runtimes
 from provider.settings import Settings
-from steps.readers.guard import SOURCE_NETWORKS_ENV
 from steps.storage import ENVIRONMENT_STORAGE_ENV, RESULT_STORAGE_ENV
+from workflows.contract import SOURCE_NETWORKS_ENV
 from workflows.dag import Placement, StepImages
 from workflows.engines.base import Engine, EngineError
 from workflows.engines.local.engine import LocalEngine

@@ -9,7 +9,6 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "NotFound",
-    "PayloadTooLarge",
     "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
@@ -45,10 +44,6 @@ class NotFound(C2DError):
 
 class Conflict(C2DError):
     status_code = 409
-
-
-class PayloadTooLarge(C2DError):
-    status_code = 413
 
 
 class TooManyRequests(C2DError):

@@ -9,7 +9,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provider.errors import ConfigError
-from steps.readers.guard import SourcePolicy
+from workflows import contract
+from workflows.source_networks import parse_source_networks
 
 __all__ = ["Settings", "load_settings"]
 
@@ -22,10 +23,7 @@ class Settings(BaseSettings):
     provider_private_key: SecretStr | None = Field(
         default=None, description="hex key; generated into C2D_HOME/provider.key when unset"
     )
-    steps_image: str = "c2d:0.1.0"
-    public_url: str | None = Field(
-        default=None, description="base URL clients reach this provider at (result links)"
-    )
+    steps_image: str = Field(default=contract.STEPS_IMAGE, description="c2d:<its version>")
     max_request_bytes: int = Field(default=1024 * 1024, gt=0)
     auth_token_lifetime: int = Field(
         default=0,
@@ -88,7 +86,7 @@ class Settings(BaseSettings):
     @field_validator("source_networks")
     @classmethod
     def _cidrs(cls, value: str) -> str:
-        SourcePolicy.parse(value)  # a ValueError names the bad entry
+        parse_source_networks(value)  # a ValueError names the bad entry
         return value
 
     @property

@@ -20,9 +20,8 @@ from steps.runtime import StepLog, read_spec
 from workflows import contract
 from workflows.spec import FileObject, JobSpec
 
-__all__ = ["ALGORITHM_UID", "main", "prepare_volume"]
+__all__ = ["main", "prepare_volume"]
 
-ALGORITHM_UID = contract.ALGORITHM_UID
 # Only the algorithm's own folders are writable; what it reads is not.
 _READ_ONLY_DIRS = (contract.INPUTS, contract.DDOS, contract.TRANSFORMATIONS)
 _ALGORITHM_DIRS = (contract.OUTPUTS, contract.LOGS)
@@ -89,7 +88,7 @@ def _configure(paths: PathMap, log: StepLog, policy: SourcePolicy) -> str:
 
 
 def prepare_volume(paths: PathMap) -> None:
-    """Create the Ocean layout under /data with the permissions the algorithm (uid 1000) needs."""
+    """Create the Ocean layout under /data with the permissions the algorithm's uid needs."""
     data = paths.resolve(contract.DATA)
     data.mkdir(parents=True, exist_ok=True)
     _set_mode(data, _READABLE)
@@ -101,7 +100,7 @@ def prepare_volume(paths: PathMap) -> None:
         path = paths.resolve(folder)
         path.mkdir(exist_ok=True)
         if os.geteuid() == 0:
-            os.chown(path, ALGORITHM_UID, ALGORITHM_UID)
+            os.chown(path, contract.ALGORITHM_UID, contract.ALGORITHM_UID)
             _set_mode(path, _READABLE)
         else:
             # Not root, so no chown: the algorithm may run under another uid than this step.
@@ -111,7 +110,7 @@ def prepare_volume(paths: PathMap) -> None:
     log = paths.resolve(contract.ALGORITHM_LOG)
     log.touch(exist_ok=True)
     if os.geteuid() == 0:
-        os.chown(log, ALGORITHM_UID, ALGORITHM_UID)
+        os.chown(log, contract.ALGORITHM_UID, contract.ALGORITHM_UID)
 
 
 def _set_mode(path: Path, mode: int) -> None:

@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-__all__ = ["PATH_MAP_ENV", "PathMap", "PathMapError"]
+from workflows.contract import PATH_MAP_ENV
 
-# Set by the local engine, which runs the steps as plain processes instead of in mounted pods.
-PATH_MAP_ENV = "C2D_PATH_MAP"
+__all__ = ["PathMap", "PathMapError"]
 
 
 class PathMapError(ValueError):

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflows import contract
+from workflows.annotations import STEP_LABEL
 from workflows.spec import JobSpec
 
 __all__ = ["Placement", "algorithm_argv", "algorithm_pod", "pod_quantities"]
-
-ALGORITHM_UID = contract.ALGORITHM_UID
 
 
 @dataclass(frozen=True)
@@ -81,18 +80,23 @@ def _algorithm_env(spec: JobSpec) -> list[dict[str, str]]:
 def algorithm_pod(
     spec: JobSpec, labels: Mapping[str, str], placement: Placement | None = None
 ) -> dict[str, Any]:
-    """The Pod manifest; ``labels`` are the job's, ``c2d/step: algorithm`` is added."""
+    """The Pod manifest; ``labels`` are the job's, ``STEP_LABEL: algorithm`` is added."""
     quantities = pod_quantities(spec)
     data_mounts = [
-        ("inputs", contract.INPUTS, True),
-        ("ddos", contract.DDOS, True),
-        ("transformations", contract.TRANSFORMATIONS, True),
-        ("outputs", contract.OUTPUTS, False),
-        ("logs", contract.LOGS, False),
+        (contract.INPUTS, True),
+        (contract.DDOS, True),
+        (contract.TRANSFORMATIONS, True),
+        (contract.OUTPUTS, False),
+        (contract.LOGS, False),
     ]
     mounts: list[dict[str, Any]] = [
-        {"name": contract.VOLUME_DATA, "mountPath": path, "subPath": f"data/{sub}", "readOnly": ro}
-        for sub, path, ro in data_mounts
+        {
+            "name": contract.VOLUME_DATA,
+            "mountPath": path,
+            "subPath": contract.data_sub_path(path),
+            "readOnly": ro,
+        }
+        for path, ro in data_mounts
     ]
     mounts.append({"name": "tmp", "mountPath": "/tmp"})
     command = ["/bin/sh", "-c", _RUN_AND_FOLLOW, "algorithm"]
@@ -103,9 +107,9 @@ def algorithm_pod(
         "activeDeadlineSeconds": spec.limits.max_job_duration,
         "securityContext": {
             "runAsNonRoot": True,
-            "runAsUser": ALGORITHM_UID,
-            "runAsGroup": ALGORITHM_UID,
-            "fsGroup": ALGORITHM_UID,
+            "runAsUser": contract.ALGORITHM_UID,
+            "runAsGroup": contract.ALGORITHM_UID,
+            "fsGroup": contract.ALGORITHM_UID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [
@@ -147,7 +151,7 @@ def algorithm_pod(
         "kind": "Pod",
         "metadata": {
             "name": f"{spec.workflow_name}-algorithm",
-            "labels": {**labels, "c2d/step": "algorithm"},
+            "labels": {**labels, STEP_LABEL: "algorithm"},
         },
         "spec": pod_spec,
     }

@@ -15,8 +15,12 @@ from pydantic import ValidationError
 from workflows.spec import JobSpec
 
 __all__ = [
+    "ENVIRONMENT_LABEL",
     "JOB_ANNOTATION",
+    "JOB_ID_LABEL",
     "LABEL_PREFIX",
+    "OWNER_LABEL",
+    "STEP_LABEL",
     "job_annotations",
     "job_labels",
     "public_spec",
@@ -25,14 +29,19 @@ __all__ = [
 
 LABEL_PREFIX = "c2d"
 JOB_ANNOTATION = f"{LABEL_PREFIX}/job"
+JOB_ID_LABEL = f"{LABEL_PREFIX}/job-id"
+OWNER_LABEL = f"{LABEL_PREFIX}/owner"
+ENVIRONMENT_LABEL = f"{LABEL_PREFIX}/environment"
+# Which step a pod runs (configure, preprocess, algorithm, ...): network policies select on it.
+STEP_LABEL = f"{LABEL_PREFIX}/step"
 
 
 def job_labels(spec: JobSpec) -> dict[str, str]:
     """Label selectors operators and the provider filter on (values are valid label values)."""
     return {
-        f"{LABEL_PREFIX}/job-id": spec.job_id,
-        f"{LABEL_PREFIX}/owner": spec.owner.lower(),
-        f"{LABEL_PREFIX}/environment": spec.environment,
+        JOB_ID_LABEL: spec.job_id,
+        OWNER_LABEL: spec.owner.lower(),
+        ENVIRONMENT_LABEL: spec.environment,
     }
 
 

@@ -5,6 +5,7 @@ Paths under ``/c2d`` are the trusted steps' own (the job spec, admin logs, resul
 never mounted into the algorithm container.
 """
 
+from importlib.metadata import version
 from typing import Final
 
 __all__ = [
@@ -24,16 +25,21 @@ __all__ = [
     "LOGS",
     "OUTPUTS",
     "OUTPUTS_ARCHIVE",
+    "PATH_MAP_ENV",
     "PUBLISH_LOG",
     "RESULTS",
     "RESULTS_MANIFEST",
+    "SOURCE_NETWORKS_ENV",
     "SPEC_DIR",
     "SPEC_FILE",
+    "STEPS_IMAGE",
+    "SUBPATH_ADMIN",
+    "SUBPATH_DATA",
     "TRANSFORMATIONS",
-    "VOLUME_ADMIN",
     "VOLUME_DATA",
     "VOLUME_RESULTS",
     "VOLUME_SPEC",
+    "data_sub_path",
 ]
 
 # --- the job volume, shared with the algorithm container -------------------------------------
@@ -46,6 +52,10 @@ ALGO_CUSTOM_DATA: Final = f"{INPUTS}/algoCustomData.json"
 OUTPUTS: Final = f"{DATA}/outputs"
 LOGS: Final = f"{DATA}/logs"
 ALGORITHM_LOG: Final = f"{LOGS}/algorithm.log"
+
+# The image of the trusted steps (configure, publish): c2d's own, tagged with the installed
+# package's version (pyproject.toml); the Dockerfile builds it, argo/ installs it.
+STEPS_IMAGE: Final = f"c2d:{version('c2d')}"
 
 # The fixed non-root identity the algorithm runs as, in a pod and in the local sandbox; it owns
 # /data/outputs and /data/logs.
@@ -65,8 +75,26 @@ OUTPUTS_ARCHIVE: Final = "outputs.tar"
 # --- volume names in the Workflow (the local engine maps each to a host folder) ---------------
 VOLUME_DATA: Final = "data"
 VOLUME_SPEC: Final = "jobspec"
-VOLUME_ADMIN: Final = "admin-logs"
 VOLUME_RESULTS: Final = "results"
+
+# --- environment of the trusted steps ----------------------------------------------------------
+# Contract path → host folder, as JSON; set by the local engine, which runs the steps as plain
+# processes instead of in pods with mounts (steps/paths.py reads it).
+PATH_MAP_ENV: Final = "C2D_PATH_MAP"
+# The operator's CIDRs that a file URL may reach besides public addresses (steps/readers/guard.py).
+SOURCE_NETWORKS_ENV: Final = "C2D_SOURCE_NETWORKS"
+
+# --- sub-paths of the job volume ("data"): each container mounts what it needs of it -----------
+SUBPATH_DATA: Final = "data"  # mounted at /data (the algorithm mounts only its folders of it)
+SUBPATH_ADMIN: Final = "admin"  # mounted at /c2d/logs, for the trusted steps alone
+
+
+def data_sub_path(path: str) -> str:
+    """Where a folder under /data lies in the job volume: ``/data/inputs`` → ``data/inputs``."""
+    if not path.startswith(f"{DATA}/"):
+        raise ValueError(f"{path} is not under {DATA}")
+    return SUBPATH_DATA + path.removeprefix(DATA)
+
 
 # --- exit codes of the trusted steps, mapped by engines to status codes -----------------------
 EXIT_DATA_PROVISIONING_FAILED: Final = 31

@@ -26,27 +26,23 @@ from hera.workflows.workflow import Workflow
 
 from workflows import contract
 from workflows.algorithm_pod import Placement, algorithm_argv, algorithm_pod
-from workflows.annotations import LABEL_PREFIX, job_annotations, job_labels
+from workflows.annotations import STEP_LABEL, job_annotations, job_labels
 from workflows.publisher_templates import PREPROCESS_STEP
 from workflows.spec import JobSpec
 from workflows.templates import (
     CONFIGURE_TEMPLATE,
     JOB_ID_PARAMETER,
     PUBLISH_TEMPLATE,
-    STEP_LABEL,
 )
 
 __all__ = [
-    "ALGORITHM_UID",
     "EXIT_HANDLER",
-    "LABEL_PREFIX",
     "Placement",
     "StepImages",
     "algorithm_argv",
     "build_workflow",
 ]
 
-ALGORITHM_UID = contract.ALGORITHM_UID
 # The template ``spec.onExit`` names: a DAG whose one task is publish (onExit names a template
 # of the Workflow, so the templateRef to c2d-publish sits one level down).
 EXIT_HANDLER = "exit-handler"
@@ -64,7 +60,7 @@ class StepImages:
     WorkflowTemplates (``argo/``), the local engine runs the steps with its own interpreter.
     """
 
-    steps: str = "c2d:0.1.0"
+    steps: str = contract.STEPS_IMAGE
     service_account: str = "c2d-workflow"
     # Keep step logs in the artifact repository (Argo's ``archiveLogs``).
     archive_logs: bool = False

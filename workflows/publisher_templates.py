@@ -22,7 +22,8 @@ from hera.workflows.container import Container
 from hera.workflows.workflow_template import WorkflowTemplate
 
 from workflows import contract
-from workflows.templates import STEP_LABEL, restricted_security_context, step_template_dicts
+from workflows.annotations import LABEL_PREFIX, STEP_LABEL
+from workflows.templates import restricted_security_context, step_template_dicts
 
 __all__ = [
     "PREPROCESS_STEP",
@@ -36,9 +37,7 @@ __all__ = [
 
 # The task name in the DAG, the template name inside the WorkflowTemplate, and its step label.
 PREPROCESS_STEP = "preprocess"
-PUBLISHER_TEMPLATE_LABEL = "c2d/publisher-template"
-# The local engine runs the trusted steps with its own interpreter: their image is a placeholder.
-LOCAL_STEPS_IMAGE = "c2d:0.1.0"
+PUBLISHER_TEMPLATE_LABEL = f"{LABEL_PREFIX}/publisher-template"
 
 _DROP_CSV_HEADERS = """\
 import pathlib
@@ -62,12 +61,14 @@ def preprocess_csv_template() -> WorkflowTemplate:
             command=["python", "-c", _DROP_CSV_HEADERS],
             volume_mounts=[
                 m.VolumeMount(
-                    name=contract.VOLUME_DATA, mount_path=contract.INPUTS, sub_path="data/inputs"
+                    name=contract.VOLUME_DATA,
+                    mount_path=contract.INPUTS,
+                    sub_path=contract.data_sub_path(contract.INPUTS),
                 ),
                 m.VolumeMount(
                     name=contract.VOLUME_DATA,
                     mount_path=contract.DDOS,
-                    sub_path="data/ddos",
+                    sub_path=contract.data_sub_path(contract.DDOS),
                     read_only=True,
                 ),
             ],
@@ -115,7 +116,7 @@ def local_template_library() -> Mapping[str, Mapping[str, Any]]:
 
     Built once per process (hera takes milliseconds per template, and every step of every job
     resolves against it); shared, so never changed: ``inline_template_refs`` copies from it."""
-    trusted = step_template_dicts(LOCAL_STEPS_IMAGE)
+    trusted = step_template_dicts(contract.STEPS_IMAGE)
     publisher = publisher_template_dicts()
     clash = set(trusted) & set(publisher)
     if clash:

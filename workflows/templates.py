@@ -20,19 +20,18 @@ from hera.workflows.parameter import Parameter
 from hera.workflows.workflow_template import WorkflowTemplate
 
 from workflows import contract
+from workflows.annotations import STEP_LABEL
 
 __all__ = [
     "CONFIGURE_TEMPLATE",
     "JOB_ID_PARAMETER",
     "PUBLISH_TEMPLATE",
-    "STEP_LABEL",
     "inline_template_refs",
     "restricted_security_context",
     "step_template_dicts",
     "step_templates",
 ]
 
-STEP_LABEL = "c2d/step"
 CONFIGURE_TEMPLATE = "c2d-configure"
 PUBLISH_TEMPLATE = "c2d-publish"
 JOB_ID_PARAMETER = "job-id"
@@ -71,8 +70,8 @@ def step_templates(steps_image: str) -> list[WorkflowTemplate]:
         image=steps_image,
         command=["python", "-m", "steps.configure"],
         volume_mounts=[
-            _mount(contract.VOLUME_DATA, contract.DATA, sub_path="data"),
-            _mount(contract.VOLUME_DATA, contract.ADMIN_LOGS, sub_path="admin"),
+            _mount(contract.VOLUME_DATA, contract.DATA, sub_path=contract.SUBPATH_DATA),
+            _mount(contract.VOLUME_DATA, contract.ADMIN_LOGS, sub_path=contract.SUBPATH_ADMIN),
             _mount(contract.VOLUME_SPEC, contract.SPEC_DIR, read_only=True),
         ],
         security_context=restricted_security_context(),
@@ -84,8 +83,10 @@ def step_templates(steps_image: str) -> list[WorkflowTemplate]:
         command=["python", "-m", "steps.publish"],
         inputs=[Parameter(name=JOB_ID_PARAMETER)],
         volume_mounts=[
-            _mount(contract.VOLUME_DATA, contract.DATA, sub_path="data", read_only=True),
-            _mount(contract.VOLUME_DATA, contract.ADMIN_LOGS, sub_path="admin"),
+            _mount(
+                contract.VOLUME_DATA, contract.DATA, sub_path=contract.SUBPATH_DATA, read_only=True
+            ),
+            _mount(contract.VOLUME_DATA, contract.ADMIN_LOGS, sub_path=contract.SUBPATH_ADMIN),
             _mount(contract.VOLUME_SPEC, contract.SPEC_DIR, read_only=True),
             _mount(
                 contract.VOLUME_RESULTS,
@@ -144,7 +145,7 @@ def inline_template_refs(
 
 
 def _default_library() -> dict[str, dict[str, Any]]:
-    return step_template_dicts("c2d:0.1.0")
+    return step_template_dicts(contract.STEPS_IMAGE)
 
 
 def _referenced(ref: Mapping[str, Any], library: Mapping[str, Mapping[str, Any]]) -> Any:

@@ -63,19 +63,6 @@ class ProviderFee:
             "validUntil": self.valid_until,
         }
 
-    def as_tuple(self) -> tuple[Any, ...]:
-        """The ProviderFee struct in the argument order ``startOrder`` takes."""
-        return (
-            self.address,
-            self.token,
-            self.amount,
-            self.v,
-            self.r,
-            self.s,
-            self.valid_until,
-            self.provider_data,
-        )
-
 
 def encode_fee_data(data: FeeData) -> bytes:
     body = {

@@ -58,13 +58,14 @@ def render_request(body: dict[str, Any], *, environment: str, job_id: str, creat
     from pydantic import ValidationError
 
     from provider.api.schemas import StartComputeRequest
+    from provider.api.translate import start_request
     from provider.assets.resolver import RegistryResolver
     from provider.engine_factory import argo_images, argo_placements
     from provider.environments import default_config, load_config
     from provider.errors import BadRequest, NotFound
     from provider.jobs.admission import AdmissionContext, admit_free_job, admit_paid_job
     from provider.settings import load_settings
-    from workflows.engines.argo import workflow_for
+    from workflows.engines.argo import check_cluster, workflow_for
 
     settings = load_settings()
     config = load_config(settings.config) if settings.config else default_config(settings.home)
@@ -73,16 +74,18 @@ def render_request(body: dict[str, Any], *, environment: str, job_id: str, creat
         offered = ", ".join(e.id for e in config.environments)
         raise NotFound(f"environment {environment} not found; offered: {offered}")
     try:
-        request = StartComputeRequest.model_validate({**body, "environment": environment})
+        wire = StartComputeRequest.model_validate({**body, "environment": environment})
     except ValidationError as error:
         problem = error.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
         raise BadRequest(f"request: {where}: {problem['msg']}") from None
+    request = start_request(wire)
     context = AdmissionContext(
         environment=env,
         resolver=RegistryResolver(settings.assets_dir),
         job_id=job_id,
         now=created_at,
+        engine_check=check_cluster,
     )
     admit = admit_free_job if env.free is not None else admit_paid_job
     spec = admit(request, context).model_copy(

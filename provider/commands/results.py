@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from provider.commands._local import LocalState, Progress, wait_for_change
-    from steps.manifest import read_manifest
     from workflows.engines.base import StoredResult
+    from workflows.manifest import read_manifest
     from workflows.status import status_text
 
     state = LocalState()

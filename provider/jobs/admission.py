@@ -6,12 +6,12 @@ client would want to hear about problems: environment, resources, image, algorit
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from provider.api.schemas import AlgorithmIn, ComputeAssetIn, StartComputeRequest
 from provider.assets.ddo import Ddo, Service, container_section_checksum, did_hex, service_by_id
 from provider.assets.policy import (
     AlgorithmFacts,
@@ -24,7 +24,9 @@ from provider.assets.resolver import AssetResolver
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden, NotFound
 from provider.jobs.preprocess import preprocess_template
+from provider.jobs.requests import AlgorithmRequest, DatasetRequest, StartRequest
 from provider.jobs.resources import job_limits
+from workflows.engines.base import Unsupported
 from workflows.spec import AlgorithmSpec, Container, FileObject, InputSpec, JobSpec, Limits
 
 __all__ = [
@@ -41,8 +43,8 @@ class AdmissionContext:
     resolver: AssetResolver
     job_id: str
     now: int
-    # The job runs on this machine: a publisher template needs a local definition and runtime.
-    local_engine: bool = False
+    # The engine's ``check``: raises Unsupported for a job it cannot run as asked.
+    engine_check: Callable[[JobSpec], None]
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,14 @@ class _Algorithm:
     facts: AlgorithmFacts
 
 
-def admit_free_job(request: StartComputeRequest, ctx: AdmissionContext) -> JobSpec:
+def admit_free_job(request: StartRequest, ctx: AdmissionContext) -> JobSpec:
     env = ctx.environment
     if env.free is None:
         raise BadRequest(f"environment {env.id} is not free: start paid jobs with computeStart")
     return _admit(request, ctx, job_limits(request, env, free=True))
 
 
-def admit_paid_job(request: StartComputeRequest, ctx: AdmissionContext) -> JobSpec:
+def admit_paid_job(request: StartRequest, ctx: AdmissionContext) -> JobSpec:
     """As a free job, within the environment's own (not its free) limits; payment is checked
     afterwards by the PaymentGate."""
     env = ctx.environment
@@ -67,7 +69,7 @@ def admit_paid_job(request: StartComputeRequest, ctx: AdmissionContext) -> JobSp
     return _admit(request, ctx, job_limits(request, env, free=False))
 
 
-def _admit(request: StartComputeRequest, ctx: AdmissionContext, limits: Limits) -> JobSpec:
+def _admit(request: StartRequest, ctx: AdmissionContext, limits: Limits) -> JobSpec:
     if request.output:
         raise BadRequest(
             "output: sending results to remote storage is not supported by this provider yet;"
@@ -81,7 +83,7 @@ def _admit(request: StartComputeRequest, ctx: AdmissionContext, limits: Limits) 
     inputs, network, trusted = _resolve_inputs(
         request.datasets, algorithm, request.consumer_address, ctx
     )
-    return JobSpec(
+    spec = JobSpec(
         job_id=ctx.job_id,
         owner=request.consumer_address,
         environment=env.id,
@@ -92,8 +94,13 @@ def _admit(request: StartComputeRequest, ctx: AdmissionContext, limits: Limits) 
         network=network,
         additional_viewers=tuple(request.additional_viewers),
         metadata=request.metadata,
-        preprocess_template=preprocess_template(inputs, env, local_engine=ctx.local_engine),
+        preprocess_template=preprocess_template(inputs, env),
     )
+    try:
+        ctx.engine_check(spec)
+    except Unsupported as error:
+        raise BadRequest(str(error)) from None
+    return spec
 
 
 # --- image ----------------------------------------------------------------------------------
@@ -110,8 +117,8 @@ def _check_image(container: Container, env: EnvironmentConfig) -> None:
 # --- algorithm ------------------------------------------------------------------------------
 
 
-def _resolve_algorithm(algo: AlgorithmIn, consumer: str, ctx: AdmissionContext) -> _Algorithm:
-    custom = {"custom_data": algo.algocustomdata, "envs": algo.envs or {}}
+def _resolve_algorithm(algo: AlgorithmRequest, consumer: str, ctx: AdmissionContext) -> _Algorithm:
+    custom = {"custom_data": algo.custom_data, "envs": algo.envs}
     if algo.document_id:
         ddo = ctx.resolver.resolve(algo.document_id)
         if ddo.metadata.type != "algorithm":
@@ -142,12 +149,12 @@ def _resolve_algorithm(algo: AlgorithmIn, consumer: str, ctx: AdmissionContext) 
             service_type=service.type,
         )
         return _Algorithm(spec, facts)
-    if algo.meta is None:
+    if algo.raw is None:
         raise BadRequest("algorithm: give documentId and serviceId, or meta with rawcode or url")
     if not ctx.environment.allow_raw_algorithm:
         raise Forbidden(f"algorithm: environment {ctx.environment.id} does not run raw algorithms")
-    meta = algo.meta
-    container = Container(**meta.container.model_dump())
+    meta = algo.raw
+    container = meta.container
     if meta.rawcode:
         spec = AlgorithmSpec(container=container, rawcode=meta.rawcode, **custom)
     elif meta.url:
@@ -182,7 +189,10 @@ def _with_trusted_checksums(spec: AlgorithmSpec, trusted: list[str | None]) -> A
 
 
 def _resolve_inputs(
-    datasets: list[ComputeAssetIn], algorithm: _Algorithm, consumer: str, ctx: AdmissionContext
+    datasets: Sequence[DatasetRequest],
+    algorithm: _Algorithm,
+    consumer: str,
+    ctx: AdmissionContext,
 ) -> tuple[tuple[InputSpec, ...], bool, list[str | None]]:
     """The datasets as job inputs, whether the job gets network, and the trusted algorithm files
     checksums their policies carry."""

@@ -6,9 +6,9 @@ extra field Ocean tooling ignores). The provider never runs an arbitrary templat
 - the environment's operator allow-list (``publisherTemplates``) must list it (else 403);
 - a job runs at most one (datasets naming different ones: 400), and that template sees every
   input, so each dataset of the job must name it (a dataset that does not: 403);
-- on the local engine the template must be registered as a Python definition
-  (``workflows.publisher_templates``) and its image offered by the environment's runtimes
-  (else 400 "environment X cannot run template Y"), never a silent difference from the cluster.
+- the engine must be able to run it: admission asks ``Engine.check`` (the local engine runs
+  only registered templates with a local runtime, workflows/engines/local/capability.py; else
+  400 "environment X cannot run template Y"), never a silent difference from the cluster.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from provider.assets.ddo import Ddo, service_by_id
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden
-from workflows.publisher_templates import REGISTERED, publisher_template_image
 from workflows.spec import InputSpec
 
 __all__ = ["named_template", "preprocess_template"]
@@ -32,9 +31,7 @@ def named_template(spec: InputSpec) -> str | None:
     return service.compute.preprocess_template if service.compute else None
 
 
-def preprocess_template(
-    inputs: Sequence[InputSpec], env: EnvironmentConfig, *, local_engine: bool
-) -> str | None:
+def preprocess_template(inputs: Sequence[InputSpec], env: EnvironmentConfig) -> str | None:
     """The one preprocess template the job runs, None when no dataset names one."""
     named = [(f"datasets[{i}]", named_template(spec)) for i, spec in enumerate(inputs)]
     chosen = [(label, name) for label, name in named if name]
@@ -60,21 +57,4 @@ def preprocess_template(
             f"{first_label}: preprocess template {template} is not allowed in environment"
             f" {env.id} (allowed: {allowed})"
         )
-    if local_engine:
-        _check_runs_locally(template, env)
     return template
-
-
-def _check_runs_locally(template: str, env: EnvironmentConfig) -> None:
-    image = publisher_template_image(template)
-    if image is None:
-        registered = ", ".join(REGISTERED) or "none"
-        raise BadRequest(
-            f"environment {env.id} cannot run template {template}: the local engine runs only"
-            f" publisher templates registered in workflows/publisher_templates.py ({registered})"
-        )
-    if image not in env.images:
-        raise BadRequest(
-            f"environment {env.id} cannot run template {template}: its image {image} has no"
-            f" local runtime; the environment offers: {', '.join(env.images)}"
-        )

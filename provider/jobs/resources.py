@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from provider.api.schemas import ResourceRequest, StartComputeRequest
+from collections.abc import Sequence
+
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest
+from provider.jobs.requests import ResourceAmount, StartRequest
 from workflows.spec import Limits
 
 __all__ = ["job_limits", "resource_amounts"]
@@ -13,7 +15,7 @@ _GIB = 2**30
 
 
 def resource_amounts(
-    requested: list[ResourceRequest], env: EnvironmentConfig, *, free: bool
+    requested: Sequence[ResourceAmount], env: EnvironmentConfig, *, free: bool
 ) -> dict[str, float]:
     """Every resource of ``env`` with the amount asked for (its minimum when not asked)."""
     amounts = {resource.id: resource.min or 1.0 for resource in env.resources}
@@ -33,7 +35,7 @@ def resource_amounts(
     return amounts
 
 
-def job_limits(request: StartComputeRequest, env: EnvironmentConfig, *, free: bool) -> Limits:
+def job_limits(request: StartRequest, env: EnvironmentConfig, *, free: bool) -> Limits:
     """What the job may use: the requested resources and duration within the (free) caps."""
     amounts = resource_amounts(request.resources, env, free=free)
     duration_cap = env.max_job_duration

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
-from provider.api.schemas import StartComputeRequest
 from provider.assets.resolver import AssetResolver
 from provider.auth.authenticate import Authenticator
 from provider.auth.signature import Command
@@ -15,6 +13,7 @@ from provider.environments import EnvironmentConfig, ProviderConfig
 from provider.errors import BadRequest, Conflict, Forbidden, NotFound
 from provider.jobs.admission import AdmissionContext, admit_free_job, admit_paid_job
 from provider.jobs.render import render_job, render_job_public
+from provider.jobs.requests import Credentials, StartRequest
 from provider.jobs.streams import StreamLimits, StreamSlots
 from provider.payments import PaymentGate
 from workflows.engines.base import (
@@ -25,20 +24,10 @@ from workflows.engines.base import (
     ResultFile,
     ResultsExpired,
 )
-from workflows.engines.local.engine import LocalEngine
 from workflows.jobfiles import JobFile, RefusedJobFile
 from workflows.status import TERMINAL_STATUSES, status_text
 
-__all__ = ["Credentials", "JobService"]
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a request carries to prove who it is: a signature + nonce, or an auth token."""
-
-    nonce: str | int | None = None
-    signature: str | None = None
-    token: str | None = None
+__all__ = ["JobService"]
 
 
 # Paid jobs hold an escrow lock of maxJobDuration + 900 s; a queue wait must fit in that grace.
@@ -65,8 +54,8 @@ class JobService:
         self._clock = clock
         self._log_streams = StreamSlots(log_streams or StreamLimits())
 
-    def start_free(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
-        env = self._authenticated_start(request, Command.FREE_START_COMPUTE, token)
+    def start_free(self, request: StartRequest, credentials: Credentials) -> list[dict[str, Any]]:
+        env = self._authenticated_start(request, Command.FREE_START_COMPUTE, credentials)
         spec = admit_free_job(request, self._admission(env))
         wait = self._queue_wait(request, env, env.free.max_jobs if env.free else env.max_jobs)
         spec = spec.model_copy(update={"queue_max_wait_time": wait})
@@ -76,8 +65,8 @@ class JobService:
             raise Conflict(f"the engine refused the job: {error}") from error
         return [self._render(state)]
 
-    def start_paid(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
-        env = self._authenticated_start(request, Command.START_COMPUTE, token)
+    def start_paid(self, request: StartRequest, credentials: Credentials) -> list[dict[str, Any]]:
+        env = self._authenticated_start(request, Command.START_COMPUTE, credentials)
         if env.free is not None:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
         spec = admit_paid_job(request, self._admission(env))
@@ -98,7 +87,7 @@ class JobService:
             raise Conflict(f"the engine refused the job: {error}") from error
         return [self._render(state)]
 
-    def _queue_wait(self, request: StartComputeRequest, env: EnvironmentConfig, slots: int) -> int:
+    def _queue_wait(self, request: StartRequest, env: EnvironmentConfig, slots: int) -> int:
         """With queueMaxWaitTime a job waits for a slot (status 1); without, a full env refuses."""
         wait = int(request.queue_max_wait_time or 0)
         if not wait and self._engine.active_jobs(env.id) >= slots:
@@ -108,7 +97,7 @@ class JobService:
             )
         return wait
 
-    def initialize(self, request: StartComputeRequest) -> dict[str, Any]:
+    def initialize(self, request: StartRequest) -> dict[str, Any]:
         """initializeCompute: admit the would-be job (policy included), then price its orders."""
         env = self.environment(request.environment)
         if env.free is not None:
@@ -122,7 +111,7 @@ class JobService:
             resolver=self._resolver,
             job_id=uuid.uuid4().hex,
             now=int(self._clock()),
-            local_engine=isinstance(self._engine, LocalEngine),
+            engine_check=self._engine.check,
         )
 
     def status(
@@ -202,14 +191,14 @@ class JobService:
         return env
 
     def _authenticated_start(
-        self, request: StartComputeRequest, command: str, token: str | None
+        self, request: StartRequest, command: str, credentials: Credentials
     ) -> EnvironmentConfig:
         self._auth.authenticate(
             consumer_address=request.consumer_address,
             command=command,
-            nonce=request.nonce,
-            signature=request.signature,
-            token=token,
+            nonce=credentials.nonce,
+            signature=credentials.signature,
+            token=credentials.token,
         )
         return self.environment(request.environment)
 

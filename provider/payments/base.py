@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from provider.api.schemas import StartComputeRequest
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest
+from provider.jobs.requests import StartRequest
 from workflows.engines.base import JobState
 from workflows.spec import JobSpec
 
@@ -24,13 +24,13 @@ class PaymentGrant:
 
 class PaymentGate(Protocol):
     def initialize(
-        self, request: StartComputeRequest, environment: EnvironmentConfig, spec: JobSpec
+        self, request: StartRequest, environment: EnvironmentConfig, spec: JobSpec
     ) -> dict[str, Any]:
         """initializeCompute's answer for an admitted job: per-input orders and the price."""
         ...
 
     def authorize(
-        self, request: StartComputeRequest, environment: EnvironmentConfig, spec: JobSpec
+        self, request: StartRequest, environment: EnvironmentConfig, spec: JobSpec
     ) -> PaymentGrant:
         """Check the orders and lock the price, or raise a C2DError saying what is missing."""
         ...
@@ -56,12 +56,12 @@ class NoPayments:
     """A provider that serves no chain: every paid start is refused with the reason."""
 
     def initialize(
-        self, request: StartComputeRequest, environment: EnvironmentConfig, spec: JobSpec
+        self, request: StartRequest, environment: EnvironmentConfig, spec: JobSpec
     ) -> dict[str, Any]:
         raise self._refusal(environment)
 
     def authorize(
-        self, request: StartComputeRequest, environment: EnvironmentConfig, spec: JobSpec
+        self, request: StartRequest, environment: EnvironmentConfig, spec: JobSpec
     ) -> PaymentGrant:
         raise self._refusal(environment)
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from provider.api.schemas import StartComputeRequest
 from provider.chain.client import ChainClient, ChainError
 from provider.chain.escrow import EscrowClient, escrow_job_id
 from provider.chain.fees import FeeData, sign_provider_fee
@@ -24,6 +23,7 @@ from provider.chain.orders import (
 )
 from provider.environments import EnvironmentConfig, FeeConfig
 from provider.errors import BadRequest, C2DError, ServiceUnavailable
+from provider.jobs.requests import StartRequest
 from provider.jobs.resources import resource_amounts
 from provider.payments.base import PaymentGrant
 from provider.payments.escrow_rules import LockRequest, check_escrow
@@ -75,7 +75,7 @@ class ChainPayments(Settler):
 
     # --- initializeCompute ------------------------------------------------------------------
     def initialize(
-        self, request: StartComputeRequest, environment: EnvironmentConfig, spec: JobSpec
+        self, request: StartRequest, environment: EnvironmentConfig, spec: JobSpec
     ) -> dict[str, Any]:
         terms = self._terms(request, environment, spec)
         entries = {
@@ -97,7 +97,7 @@ class ChainPayments(Settler):
         }
 
     def _order_entry(
-        self, item: PaidInput, request: StartComputeRequest, env: EnvironmentConfig, terms: _Terms
+        self, item: PaidInput, request: StartRequest, env: EnvironmentConfig, terms: _Terms
     ) -> dict[str, Any]:
         self._same_chain(item, terms)
         entry: dict[str, Any] = {
@@ -134,7 +134,7 @@ class ChainPayments(Settler):
 
     # --- computeStart -----------------------------------------------------------------------
     def authorize(
-        self, request: StartComputeRequest, environment: EnvironmentConfig, spec: JobSpec
+        self, request: StartRequest, environment: EnvironmentConfig, spec: JobSpec
     ) -> PaymentGrant:
         terms = self._terms(request, environment, spec)
         now = int(self._clock())
@@ -189,7 +189,7 @@ class ChainPayments(Settler):
         return dataclasses.replace(row, lock_tx=tx)
 
     # --- helpers ----------------------------------------------------------------------------
-    def _terms(self, request: StartComputeRequest, env: EnvironmentConfig, spec: JobSpec) -> _Terms:
+    def _terms(self, request: StartRequest, env: EnvironmentConfig, spec: JobSpec) -> _Terms:
         payment = request.payment or {}
         chain_id = _int(payment.get("chainId")) or request.chain_id or self.chain_id
         token = payment.get("token") or None

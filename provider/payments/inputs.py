@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from provider.api.schemas import StartComputeRequest
 from provider.assets.ddo import Ddo
 from provider.errors import BadRequest
+from provider.jobs.requests import StartRequest
 from workflows.spec import JobSpec
 
 __all__ = ["PaidInput", "paid_inputs"]
@@ -25,7 +25,7 @@ class PaidInput:
     transfer_tx: str | None
 
 
-def paid_inputs(request: StartComputeRequest, spec: JobSpec) -> list[PaidInput]:
+def paid_inputs(request: StartRequest, spec: JobSpec) -> list[PaidInput]:
     """The DID inputs of an admitted ``spec``, with the order ``request`` names for each."""
     found: list[PaidInput] = []
     if spec.algorithm.did and spec.algorithm.ddo is not None:

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
-__all__ = ["SOURCE_NETWORKS_ENV", "SourcePolicy", "guarded_transport", "refusal_reason"]
+from workflows.contract import SOURCE_NETWORKS_ENV
+from workflows.source_networks import Network as _Network
+from workflows.source_networks import parse_source_networks
 
-SOURCE_NETWORKS_ENV = "C2D_SOURCE_NETWORKS"
-_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+__all__ = ["SourcePolicy", "guarded_transport", "refusal_reason"]
+
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -35,16 +37,7 @@ class SourcePolicy:
     @classmethod
     def parse(cls, text: str) -> SourcePolicy:
         """From ``"10.0.0.0/8, 127.0.0.1"``; ValueError names a malformed entry."""
-        networks = []
-        for item in text.split(","):
-            if item.strip():
-                try:
-                    networks.append(ipaddress.ip_network(item.strip(), strict=False))
-                except ValueError:
-                    raise ValueError(
-                        f"{SOURCE_NETWORKS_ENV}: {item.strip()!r} is no CIDR"
-                    ) from None
-        return cls(tuple(networks))
+        return cls(parse_source_networks(text))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SourcePolicy:

@@ -9,12 +9,8 @@ from collections.abc import Generator
 import httpx
 
 from steps.readers.base import FetchError
-from steps.readers.guard import (
-    SOURCE_NETWORKS_ENV,
-    SourcePolicy,
-    guarded_transport,
-    refusal_reason,
-)
+from steps.readers.guard import SourcePolicy, guarded_transport, refusal_reason
+from workflows.contract import SOURCE_NETWORKS_ENV
 from workflows.spec import FileObject
 
 __all__ = ["MAX_REDIRECTS", "UrlReader"]

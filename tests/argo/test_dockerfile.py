@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 
 from tests.workflows.support import REPO
+from workflows import contract
 from workflows.dag import StepImages
 
 DOCKERFILE = (REPO / "Dockerfile").read_text()
@@ -19,7 +21,8 @@ def test_two_stages_and_the_last_runs_as_uid_1000() -> None:
     build, run = _stages()
     assert " AS build" in build.splitlines()[0]
     assert "COPY --from=build /opt/c2d /opt/c2d" in run
-    assert re.search(r"^USER 1000(:1000)?$", run, flags=re.MULTILINE)
+    uid = contract.ALGORITHM_UID
+    assert re.search(rf"^USER {uid}(:{uid})?$", run, flags=re.MULTILINE)
     for tool in ("gcc", "build-essential", "apt-get install", "pip install"):
         assert tool not in run
 
@@ -35,5 +38,19 @@ def test_one_image_serves_the_provider_and_the_steps() -> None:
     assert 'ENTRYPOINT ["c2d"]' in DOCKERFILE
     for package in ("provider", "workflows", "steps"):
         assert f"COPY {package} ./{package}" in DOCKERFILE
-    assert StepImages().steps == "c2d:0.1.0"
-    assert "IMAGE ?= c2d:0.1.0" in (REPO / "Makefile").read_text()
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert StepImages().steps == contract.STEPS_IMAGE == f"c2d:{version}"
+    made = subprocess.run(
+        ["make", "-s", "-n", "image"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert f"docker build -t c2d:{version} ." in made.stdout
+
+
+def test_every_manifest_names_this_version_of_the_image() -> None:
+    tag = contract.STEPS_IMAGE.split(":", 1)[1]
+    named = {
+        str(path.relative_to(REPO)): re.findall(r"(?:c2d:|newTag: )([\w.-]+)", path.read_text())
+        for path in (REPO / "argo").rglob("*.yaml")
+    }
+    assert any(named.values())
+    assert {where: tags for where, tags in named.items() if set(tags) - {tag}} == {}

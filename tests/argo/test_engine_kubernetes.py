@@ -17,7 +17,7 @@ from tests.argo.objects import algorithm_pod, node, succeeded_workflow, workflow
 from tests.workflows.support import REPO, did_spec, make_spec
 from workflows.dag import StepImages
 from workflows.engines.argo import ArgoEngine, workflow_for
-from workflows.engines.base import EngineError, JobNotFound, JobState, ResultFile
+from workflows.engines.base import JobNotFound, JobState, ResultFile, Unsupported
 from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
@@ -64,9 +64,18 @@ def test_a_network_job_is_refused_before_anything_is_created(
     server: FakeServer, start_engine: Start
 ) -> None:
     engine = start_engine()
-    with pytest.raises(EngineError, match="network"):
+    with pytest.raises(Unsupported, match="network"):
+        engine.check(make_spec(network=True))
+    with pytest.raises(Unsupported, match="network"):
         engine.submit(make_spec(network=True))
     assert not server.cluster.calls("POST")
+
+
+def test_the_cluster_runs_any_allowed_template_and_raw_jobs(start_engine: Start) -> None:
+    engine = start_engine()
+    # Installed by the operator, looked up by the cluster: no local definition needed.
+    engine.check(SPEC.model_copy(update={"preprocess_template": "cluster-only"}))
+    engine.check(SPEC)
 
 
 def test_status_comes_from_the_watch_not_from_a_call_per_request(

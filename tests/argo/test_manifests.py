@@ -12,6 +12,7 @@ import yaml
 from provider.environments import ProviderConfig
 from tests.argo.schemas import errors
 from tests.workflows.support import REPO
+from workflows import contract
 from workflows.publisher_templates import PUBLISHER_TEMPLATE_LABEL, REGISTERED
 from workflows.templates import step_templates
 
@@ -84,7 +85,7 @@ def test_kustomizations_name_only_files_that_exist() -> None:
 
 def test_workflow_templates_are_generated_from_the_python_definition() -> None:
     text = HEADER + yaml.safe_dump_all(
-        [t.to_dict() for t in step_templates("c2d:0.1.0")], sort_keys=False
+        [t.to_dict() for t in step_templates(contract.STEPS_IMAGE)], sort_keys=False
     )
     if os.environ.get("C2D_UPDATE_GOLDEN") == "1":
         GENERATED.write_text(text)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.argo.objects import algorithm_pod, node, workflow
 from tests.workflows.support import make_spec
-from workflows.engines.argo.status_map import Mapped, map_status
+from workflows.engines.argo.status_map import map_status
 from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
@@ -269,7 +269,7 @@ def test_a_failure_is_not_final_while_publish_runs() -> None:
 
 def test_algorithm_times_come_from_its_node() -> None:
     done = workflow(SPEC, "Succeeded", [ok("configure"), ok("algorithm"), ok("publish")])
-    mapped: Mapped = map_status(SPEC, done, None)
+    mapped = map_status(SPEC, done, None)
     assert mapped.algorithm_started_at == 1795600810  # 2026-11-25T10:00:10Z
     assert mapped.algorithm_finished_at == 1795600870
     assert mapped.date_finished == 1795600880

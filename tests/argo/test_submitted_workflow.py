@@ -77,7 +77,7 @@ def test_trusted_steps_come_from_the_installed_workflow_templates() -> None:
     assert tasks["publish"]["templateRef"] == {"name": "c2d-publish", "template": "publish"}
     assert tasks["publish"]["arguments"]["parameters"] == [{"name": "job-id", "value": spec.job_id}]
     installed = _installed_templates()
-    assert installed == step_template_dicts("c2d:0.1.0")
+    assert installed == step_template_dicts(contract.STEPS_IMAGE)
     # What the local engine runs is what the cluster would: the references resolve to these.
     resolved = inline_template_refs(workflow, installed)
     publish = next(t for t in resolved["spec"]["templates"] if t["name"] == "publish")

@@ -82,6 +82,7 @@ def datasets(tmp_path_factory: pytest.TempPathFactory, file_server: FileServer) 
             _environment("pre", [TEMPLATE]),
             _environment("strict", []),
             _environment("unregistered", ["someone-elses-template"]),
+            {**_environment("networked", []), "allowNetwork": True},
         ]
     }
     (home / "environments.yaml").write_text(yaml.safe_dump(config))
@@ -156,6 +157,15 @@ def test_a_template_the_local_engine_cannot_run_is_400(c2d: C2DClient, datasets:
     error = _refusal(c2d, "unregistered", datasets[1]["unregistered"])
     assert error.status_code == 400
     assert "environment unregistered cannot run template someone-elses-template" in error.message
+
+
+def test_a_job_the_engine_cannot_run_is_400_before_anything_is_recorded(c2d: C2DClient) -> None:
+    # The environment offers network; the local sandbox cannot give it. The engine says so when
+    # admission asks (Engine.check), not at submit as a 409 "try again later".
+    error = _refusal(c2d, "networked")
+    assert error.status_code == 400
+    assert error.message == "the local engine cannot give an algorithm network access"
+    assert c2d.status_list() == []
 
 
 def test_other_datasets_must_name_the_same_template(c2d: C2DClient, datasets: Any) -> None:

@@ -55,48 +55,34 @@ def test_the_compute_block_names_the_template() -> None:
     assert named_template(RAW) is None
 
 
-@pytest.mark.parametrize("local", [True, False])
-def test_no_template_named_runs_none(local: bool) -> None:
-    assert preprocess_template([], _env([]), local_engine=local) is None
-    assert preprocess_template([_input(None), RAW], _env([]), local_engine=local) is None
+def test_no_template_named_runs_none() -> None:
+    assert preprocess_template([], _env([])) is None
+    assert preprocess_template([_input(None), RAW], _env([])) is None
 
 
-def test_an_allowed_registered_template_runs_on_both_engines() -> None:
+def test_an_allowed_template_runs() -> None:
     inputs = [_input(TEMPLATE), _input(TEMPLATE)]
-    for local in (True, False):
-        assert preprocess_template(inputs, _env([TEMPLATE]), local_engine=local) == TEMPLATE
+    assert preprocess_template(inputs, _env([TEMPLATE])) == TEMPLATE
+    # Whether the engine has it is the engine's answer (tests/workflows/test_capability.py).
+    assert preprocess_template([_input("cluster-only")], _env(["cluster-only"])) == "cluster-only"
 
 
 def test_the_operator_allow_list_decides() -> None:
     with pytest.raises(Forbidden, match=r"datasets\[0\]: preprocess template .* not allowed"):
-        preprocess_template([_input(TEMPLATE)], _env([]), local_engine=False)
+        preprocess_template([_input(TEMPLATE)], _env([]))
     with pytest.raises(Forbidden, match="allowed: other"):
-        preprocess_template([_input(TEMPLATE)], _env(["other"]), local_engine=True)
-
-
-def test_a_cluster_template_without_local_definition() -> None:
-    inputs = [_input("cluster-only")]
-    assert preprocess_template(inputs, _env(["cluster-only"]), local_engine=False) == "cluster-only"
-    with pytest.raises(BadRequest, match="environment e cannot run template cluster-only"):
-        preprocess_template(inputs, _env(["cluster-only"]), local_engine=True)
-
-
-def test_the_local_engine_needs_a_runtime_for_the_template_image() -> None:
-    with pytest.raises(BadRequest, match=r"image python:3.11-slim has no local runtime"):
-        preprocess_template(
-            [_input(TEMPLATE)], _env([TEMPLATE], ["python:3.11"]), local_engine=True
-        )
+        preprocess_template([_input(TEMPLATE)], _env(["other"]))
 
 
 def test_one_template_per_job_and_it_must_not_see_other_data() -> None:
     env = _env([TEMPLATE, "other"])
     with pytest.raises(BadRequest, match=r"datasets\[1\]: names preprocess template other"):
-        preprocess_template([_input(TEMPLATE), _input("other")], env, local_engine=False)
+        preprocess_template([_input(TEMPLATE), _input("other")], env)
     for other in (_input(None), RAW):
         with pytest.raises(Forbidden, match=r"datasets\[1\]: datasets\[0\] requires"):
-            preprocess_template([_input(TEMPLATE), other], env, local_engine=False)
+            preprocess_template([_input(TEMPLATE), other], env)
     with pytest.raises(Forbidden, match=r"datasets\[0\]: datasets\[1\] requires"):
-        preprocess_template([RAW, _input(TEMPLATE)], env, local_engine=False)
+        preprocess_template([RAW, _input(TEMPLATE)], env)
 
 
 def test_the_allow_list_holds_template_names_only() -> None:

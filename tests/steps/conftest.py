@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 
-from steps.paths import PATH_MAP_ENV
-from steps.readers.guard import SOURCE_NETWORKS_ENV
 from tests.workflows.support import make_spec as workflow_spec
 from workflows import contract
 from workflows.engines.local.stepserver import StepServer
@@ -128,7 +126,9 @@ class Job:
     root: Path
     mounts: dict[str, str]
     server: StepServer
-    extra_env: dict[str, str] = field(default_factory=lambda: {SOURCE_NETWORKS_ENV: "127.0.0.0/8"})
+    extra_env: dict[str, str] = field(
+        default_factory=lambda: {contract.SOURCE_NETWORKS_ENV: "127.0.0.0/8"}
+    )
 
     def host(self, contract_path: str) -> Path:
         for mount in sorted(self.mounts, key=len, reverse=True):
@@ -146,7 +146,7 @@ class Job:
         (the same exit codes and output as its own process: tests/workflows/test_stepserver.py),
         without an interpreter start per test. ``stderr`` holds stdout and stderr."""
         # The test server is on loopback: allowed explicitly, as the SSRF guard refuses it.
-        env = {**os.environ, PATH_MAP_ENV: json.dumps(self.mounts), **self.extra_env}
+        env = {**os.environ, contract.PATH_MAP_ENV: json.dumps(self.mounts), **self.extra_env}
         output = self.root / f"{step}.output"
         started = self.server.start(f"steps.{step}", [], env, output)
         try:

@@ -9,7 +9,6 @@ import stat
 
 import pytest
 
-from steps.configure import ALGORITHM_UID
 from tests.steps.conftest import (
     ALGORITHM_CODE,
     BODY,
@@ -19,7 +18,7 @@ from tests.steps.conftest import (
     Server,
     make_spec,
 )
-from workflows import contract, dag
+from workflows import contract
 
 
 def test_provisions_inputs_algorithm_and_layout(job: Job, server: Server) -> None:
@@ -78,16 +77,12 @@ def test_volume_permissions(job: Job) -> None:
     for folder in (contract.OUTPUTS, contract.LOGS):
         info = job.host(folder).stat()
         if os.geteuid() == 0:
-            assert (info.st_uid, info.st_gid) == (ALGORITHM_UID, ALGORITHM_UID)
+            assert (info.st_uid, info.st_gid) == (contract.ALGORITHM_UID, contract.ALGORITHM_UID)
         else:
             assert stat.S_IMODE(info.st_mode) == 0o777
     code = job.host(contract.ALGORITHM_PATH)
     assert code.read_text() == "print(1)\n"
     assert "algorithm: raw code, 9 bytes" in job.log(contract.CONFIGURE_LOG)
-
-
-def test_algorithm_uid_matches_the_dag() -> None:
-    assert ALGORITHM_UID == dag.ALGORITHM_UID == contract.ALGORITHM_UID
 
 
 def _closed_port_url() -> str:

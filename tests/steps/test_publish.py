@@ -6,9 +6,9 @@ import json
 import os
 import tarfile
 
-from steps.manifest import read_manifest
 from tests.steps.conftest import Job, make_spec
 from workflows import contract
+from workflows.manifest import read_manifest
 
 
 def _prepare(job: Job, **limits: int) -> None:

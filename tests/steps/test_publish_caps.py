@@ -7,10 +7,10 @@ import json
 import os
 from pathlib import Path
 
-from steps.manifest import read_manifest
 from steps.storage import ENVIRONMENT_STORAGE_ENV, RESULT_STORAGE_ENV
 from tests.steps.conftest import Job, make_spec
 from workflows import contract
+from workflows.manifest import read_manifest
 
 _MIB = 2**20
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from steps.manifest import ManifestError, read_manifest, write_manifest
-from steps.paths import PATH_MAP_ENV, PathMap, PathMapError
+from steps.manifest import write_manifest
+from steps.paths import PathMap, PathMapError
 from workflows import contract
+from workflows.contract import PATH_MAP_ENV
 from workflows.engines.base import ResultFile
+from workflows.manifest import ManifestError, read_manifest
 
 
 def test_path_map_uses_the_longest_prefix(tmp_path: Path) -> None:

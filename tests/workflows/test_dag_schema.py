@@ -229,7 +229,6 @@ def test_algorithm_pod_mounts_only_its_data(make: Callable[[], JobSpec]) -> None
     volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
     assert set(volumes) == {contract.VOLUME_DATA, "tmp"}
     assert contract.VOLUME_SPEC not in volumes
-    assert contract.VOLUME_ADMIN not in volumes
     assert contract.VOLUME_RESULTS not in volumes
     assert volumes["tmp"]["emptyDir"]["sizeLimit"]
     claim = volumes[contract.VOLUME_DATA]["persistentVolumeClaim"]["claimName"]

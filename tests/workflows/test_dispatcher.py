@@ -47,7 +47,7 @@ def test_configure_is_trusted_with_its_folders(volumes: JobVolumes) -> None:
     assert plan.task == "configure"
     assert plan.kind == "trusted"
     assert plan.argv == ("python", "-m", "steps.configure")
-    assert plan.image == "c2d:0.1.0"
+    assert plan.image == contract.STEPS_IMAGE
     assert _mounts(plan) == {
         contract.DATA: Mount(contract.DATA, volumes.data / "data"),
         contract.ADMIN_LOGS: Mount(contract.ADMIN_LOGS, volumes.data / "admin"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.workflows.engine_support import local_engine, sandboxed_spec
-from workflows.engines.base import EngineError, JobState
+from workflows.engines.base import JobState, Unsupported
 from workflows.engines.local import mounts
 from workflows.engines.local.engine import LocalEngine
 from workflows.engines.local.quota import DiskQuotas
@@ -53,9 +53,13 @@ def test_finish_listeners_get_the_final_state(tmp_path: Path) -> None:
 def test_network_access_is_refused_at_submit_not_silently_dropped(tmp_path: Path) -> None:
     engine = local_engine(tmp_path)
     try:
+        engine.check(_spec("print(1)"))
         spec = _spec("print(1)").model_copy(update={"network": True})
-        with pytest.raises(EngineError, match="network"):
+        with pytest.raises(Unsupported, match="network"):
+            engine.check(spec)
+        with pytest.raises(Unsupported, match="network"):
             engine.submit(spec)
+        assert engine.list_for_owner(spec.owner) == []
     finally:
         engine.close()
 

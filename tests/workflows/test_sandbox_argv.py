@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from steps.paths import PATH_MAP_ENV
 from tests.workflows.support import raw_spec, workflow_dict
 from workflows import contract
+from workflows.contract import PATH_MAP_ENV
 from workflows.engines.local.dispatcher import JobVolumes, StepPlan, plan_step
 from workflows.engines.local.runtime import Runtime
 from workflows.engines.local.sandbox import (

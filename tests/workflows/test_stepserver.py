@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from steps.paths import PATH_MAP_ENV
+from workflows.contract import PATH_MAP_ENV
 from workflows.engines.local.launcher import RunningStep
 from workflows.engines.local.stepserver import StepServer, step_module
 

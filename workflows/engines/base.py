@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -20,6 +20,7 @@ __all__ = [
     "ResultType",
     "ResultsExpired",
     "StoredResult",
+    "Unsupported",
 ]
 
 ResultType = Literal["configurationLog", "algorithmLog", "output", "publishLog"]
@@ -31,6 +32,11 @@ class EngineError(Exception):
 
 class JobNotFound(EngineError):
     pass
+
+
+class Unsupported(EngineError):
+    """This engine cannot run the job as asked (the message says why): the client's request is
+    at fault, not the engine's state."""
 
 
 class ResultsExpired(JobNotFound):
@@ -64,7 +70,12 @@ class StoredResult:
 
 @dataclass(frozen=True)
 class JobState:
-    """One job as the engine sees it now; the provider renders it to the Ocean job JSON."""
+    """One job as the engine sees it now; the provider renders it to the Ocean job JSON.
+
+    The one type of a job's state: the local engine's stored record (``JobRecord``) extends it
+    with its own bookkeeping, the Argo engine maps a Workflow to it. A new field goes here (and,
+    for the local engine, into the SQL schema of store.py).
+    """
 
     spec: JobSpec
     status: JobStatus
@@ -76,10 +87,19 @@ class JobState:
     reason: str = ""
     algorithm_started_at: int | None = None
     algorithm_finished_at: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+
+    def as_state(self, results: tuple[ResultFile, ...] = ()) -> JobState:
+        """This state alone (without a subclass's bookkeeping), with ``results``."""
+        own = {item.name: getattr(self, item.name) for item in fields(JobState)}
+        return JobState(**{**own, "results": results})
 
 
 class Engine(Protocol):
+    def check(self, spec: JobSpec) -> None:
+        """Raise ``Unsupported`` when this engine cannot run ``spec`` (asked at admission, before
+        anything is paid for; ``submit`` asks again)."""
+        ...
+
     def submit(self, spec: JobSpec) -> JobState:
         """Accept the job (persisted before returning) and start it."""
         ...

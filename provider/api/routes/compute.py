@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 
 from provider.api.deps import AuthToken, ServicesDep
 from provider.api.schemas import ADDRESS_PATTERN, StartComputeRequest
-from provider.jobs.service import Credentials
+from provider.api.translate import start_request
+from provider.jobs.requests import Credentials
 
 __all__ = ["router"]
 
@@ -21,14 +22,16 @@ Address = Annotated[str, Query(alias="consumerAddress", pattern=ADDRESS_PATTERN)
 def free_compute(
     body: StartComputeRequest, services: ServicesDep, token: AuthToken
 ) -> list[dict[str, Any]]:
-    return services.jobs.start_free(body, token)
+    credentials = Credentials(nonce=body.nonce, signature=body.signature, token=token)
+    return services.jobs.start_free(start_request(body), credentials)
 
 
 @router.post("/compute")
 def paid_compute(
     body: StartComputeRequest, services: ServicesDep, token: AuthToken
 ) -> list[dict[str, Any]]:
-    return services.jobs.start_paid(body, token)
+    credentials = Credentials(nonce=body.nonce, signature=body.signature, token=token)
+    return services.jobs.start_paid(start_request(body), credentials)
 
 
 @router.get("/compute")

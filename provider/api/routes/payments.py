@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from provider.api.deps import AuthToken, ServicesDep
 from provider.api.schemas import ADDRESS_PATTERN, InitializeComputeRequest
+from provider.api.translate import start_request
 from provider.assets.encryption import encrypt
 from provider.auth.signature import Command
 from provider.errors import BadRequest
@@ -26,7 +27,7 @@ def initialize_compute(body: InitializeComputeRequest, services: ServicesDep) ->
         request = body.as_start()
     except ValidationError as error:
         raise BadRequest(f"payment.resources: {error.errors()[0]['msg']}") from None
-    return services.jobs.initialize(request)
+    return services.jobs.initialize(start_request(request))
 
 
 @router.post("/encrypt", response_class=PlainTextResponse)

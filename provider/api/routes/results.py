@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from provider.api.deps import AuthToken, ServicesDep
 from provider.api.schemas import ADDRESS_PATTERN
-from provider.jobs.service import Credentials
+from provider.jobs.requests import Credentials
 from workflows.jobfiles import JobFile
 
 __all__ = ["ResultFileResponse", "router"]

@@ -1,7 +1,7 @@
 """The Argo engine: jobs as Argo Workflows on a Kubernetes cluster (docs/deploy.md)."""
 
 from workflows.engines.argo.api import ClusterApi, ClusterError
-from workflows.engines.argo.engine import ArgoEngine, workflow_for
+from workflows.engines.argo.engine import ArgoEngine, check_cluster, workflow_for
 from workflows.engines.argo.kube import KubernetesApi
 from workflows.engines.argo.server import ArgoServerApi
 
@@ -11,5 +11,6 @@ __all__ = [
     "ClusterApi",
     "ClusterError",
     "KubernetesApi",
+    "check_cluster",
     "workflow_for",
 ]

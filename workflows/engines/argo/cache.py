@@ -12,18 +12,21 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from workflows.annotations import JOB_ID_LABEL, STEP_LABEL
 from workflows.engines.argo.api import ClusterApi, ClusterError, Kind, WatchEvent, WatchExpired
 
 __all__ = ["ClusterCache", "job_id_of"]
 
 _log = logging.getLogger("c2d.engine.argo")
-JOB_LABEL = "c2d/job-id"
-SELECTORS: dict[Kind, str] = {"workflows": JOB_LABEL, "pods": f"{JOB_LABEL},c2d/step=algorithm"}
+SELECTORS: dict[Kind, str] = {
+    "workflows": JOB_ID_LABEL,
+    "pods": f"{JOB_ID_LABEL},{STEP_LABEL}=algorithm",
+}
 
 
 def job_id_of(obj: dict[str, Any]) -> str | None:
     labels = obj.get("metadata", {}).get("labels") or {}
-    value = labels.get(JOB_LABEL)
+    value = labels.get(JOB_ID_LABEL)
     return str(value) if value else None
 
 

@@ -17,16 +17,24 @@ from pathlib import Path
 from typing import Any
 
 from workflows import contract
-from workflows.annotations import spec_from_annotations
+from workflows.annotations import ENVIRONMENT_LABEL, OWNER_LABEL, spec_from_annotations
 from workflows.dag import Placement, StepImages, build_workflow
 from workflows.engines.argo.api import ClusterApi, ClusterError, Kind
 from workflows.engines.argo.cache import ClusterCache
 from workflows.engines.argo.status_map import image_pull_failure, is_finished, map_status
-from workflows.engines.base import EngineError, JobNotFound, JobState, ResultFile, StoredResult
+from workflows.engines.base import (
+    EngineError,
+    JobNotFound,
+    JobState,
+    ResultFile,
+    StoredResult,
+    Unsupported,
+)
 from workflows.jobfiles import JobFilePath, stream_job_file, truncated_note
+from workflows.manifest import read_manifest
 from workflows.spec import JobSpec
 
-__all__ = ["ArgoEngine", "workflow_for"]
+__all__ = ["ArgoEngine", "check_cluster", "workflow_for"]
 
 _log = logging.getLogger("c2d.engine.argo")
 _LOG_CHUNK = 64 * 1024
@@ -69,6 +77,9 @@ class ArgoEngine:
         return workflow_for(spec, self._images, self._placements)
 
     # --- Engine protocol ----------------------------------------------------------------------
+    def check(self, spec: JobSpec) -> None:
+        check_cluster(spec)
+
     def submit(self, spec: JobSpec) -> JobState:
         workflow = self.workflow_for(spec)
         labels = dict(workflow["metadata"]["labels"])
@@ -101,7 +112,7 @@ class ArgoEngine:
     def list_for_owner(self, owner: str) -> list[JobState]:
         wanted = owner.lower()
         states = (
-            self._state(w) for w in self._cache.all("workflows") if _label(w, "owner") == wanted
+            self._state(w) for w in self._cache.all("workflows") if _label(w, OWNER_LABEL) == wanted
         )
         return sorted((s for s in states if s), key=lambda s: s.spec.created_at)
 
@@ -109,7 +120,7 @@ class ArgoEngine:
         return sum(
             1
             for w in self._cache.all("workflows")
-            if _label(w, "environment") == environment and not is_finished(w)
+            if _label(w, ENVIRONMENT_LABEL) == environment and not is_finished(w)
         )
 
     def stop(self, job_id: str) -> JobState:
@@ -165,24 +176,12 @@ class ArgoEngine:
         spec = spec_from_annotations(workflow.get("metadata", {}).get("annotations") or {})
         if spec is None:
             return None
-        mapped = map_status(spec, workflow, self._cache.get("pods", spec.job_id))
-        state = JobState(
-            spec=spec,
-            status=mapped.status,
-            date_finished=mapped.date_finished,
-            exit_code=mapped.exit_code,
-            oom_killed=mapped.oom_killed,
-            reason=mapped.reason,
-            algorithm_started_at=mapped.algorithm_started_at,
-            algorithm_finished_at=mapped.algorithm_finished_at,
-        )
+        state = map_status(spec, workflow, self._cache.get("pods", spec.job_id))
         if state.date_finished is None:
             return state
-        return JobState(**{**state.__dict__, "results": tuple(self._results(state))})
+        return state.as_state(tuple(self._results(state)))
 
     def _results(self, state: JobState) -> list[ResultFile]:
-        from steps.manifest import read_manifest
-
         if state.date_finished is None:
             return []
         try:
@@ -232,18 +231,24 @@ def workflow_for(
 
     What the cluster cannot do is refused here, before anything is created.
     """
-    if spec.network:
-        raise EngineError(
-            "the Argo engine cannot give an algorithm network access:"
-            " its pods are selected by a deny-all NetworkPolicy"
-        )
+    check_cluster(spec)
     built: dict[str, Any] = build_workflow(spec, images, placements.get(spec.environment)).to_dict()
     return built
 
 
+def check_cluster(spec: JobSpec) -> None:
+    """Raise ``Unsupported`` for what the cluster cannot run; a publisher template is looked up
+    among the WorkflowTemplates the operator installed, so any allowed name may run."""
+    if spec.network:
+        raise Unsupported(
+            "the Argo engine cannot give an algorithm network access:"
+            " its pods are selected by a deny-all NetworkPolicy"
+        )
+
+
 def _label(workflow: Mapping[str, Any], name: str) -> str | None:
     labels = workflow.get("metadata", {}).get("labels") or {}
-    value = labels.get(f"c2d/{name}")
+    value = labels.get(name)
     return None if value is None else str(value)
 
 

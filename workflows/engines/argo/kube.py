@@ -65,20 +65,14 @@ class KubernetesApi:
         return result
 
     def stop_workflow(self, name: str) -> None:
-        self._shutdown(name, "Stop")
-
-    def terminate_workflow(self, name: str) -> None:
-        self._shutdown(name, "Terminate")
-
-    def _shutdown(self, name: str, strategy: str) -> None:
-        with _errors(f"{strategy.lower()} Workflow {name}"):
+        with _errors(f"stop Workflow {name}"):
             self._custom.patch_namespaced_custom_object(
                 GROUP,
                 VERSION,
                 self.namespace,
                 PLURAL,
                 name,
-                {"spec": {"shutdown": strategy}},
+                {"spec": {"shutdown": "Stop"}},
                 _content_type=_MERGE_PATCH,
             )
 

@@ -54,11 +54,6 @@ class ArgoServerApi:
         with _errors(f"stop Workflow {name}"):
             self._service.stop_workflow(name, request, namespace=self.namespace)
 
-    def terminate_workflow(self, name: str) -> None:
-        request = m.WorkflowTerminateRequest(name=name, namespace=self.namespace)
-        with _errors(f"terminate Workflow {name}"):
-            self._service.terminate_workflow(name, request, namespace=self.namespace)
-
     def list(self, kind: Kind, selector: str) -> Listing:
         if kind != "workflows":
             return self._kube.list(kind, selector)

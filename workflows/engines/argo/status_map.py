@@ -12,18 +12,17 @@ A publisher's ``preprocess`` step that fails is a data provisioning failure (31)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from workflows import contract
+from workflows.engines.base import JobState
 from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
 __all__ = [
     "IMAGE_PULL_FAILURES",
     "STOPPED_REASON",
-    "Mapped",
     "image_pull_failure",
     "is_finished",
     "map_status",
@@ -36,19 +35,6 @@ IMAGE_PULL_FAILURES = frozenset(
 _FINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
 _FAILED = frozenset({"Failed", "Error"})
 _RUNNING = frozenset({"Pending", "Running"})
-
-
-@dataclass(frozen=True)
-class Mapped:
-    """What the Workflow and Pod say about a job; results are read by the engine."""
-
-    status: JobStatus
-    date_finished: int | None = None
-    exit_code: int | None = None
-    oom_killed: bool = False
-    reason: str = ""
-    algorithm_started_at: int | None = None
-    algorithm_finished_at: int | None = None
 
 
 def is_finished(workflow: Mapping[str, Any]) -> bool:
@@ -64,7 +50,10 @@ def image_pull_failure(pod: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def map_status(spec: JobSpec, workflow: Mapping[str, Any], pod: Mapping[str, Any] | None) -> Mapped:
+def map_status(
+    spec: JobSpec, workflow: Mapping[str, Any], pod: Mapping[str, Any] | None
+) -> JobState:
+    """What the Workflow and Pod say about the job; its results are read by the engine."""
     nodes = _nodes(workflow)
     algorithm = nodes.get("algorithm", {})
     times: dict[str, Any] = {
@@ -75,11 +64,14 @@ def map_status(spec: JobSpec, workflow: Mapping[str, Any], pod: Mapping[str, Any
     exit_code = _int(terminated.get("exitCode"))
     oom = terminated.get("reason") == "OOMKilled"
     if not is_finished(workflow):
-        return Mapped(status=_progress(nodes), exit_code=exit_code, oom_killed=oom, **times)
+        return JobState(
+            spec=spec, status=_progress(nodes), exit_code=exit_code, oom_killed=oom, **times
+        )
     failure, reason = _failure(spec, workflow, nodes, pod)
     if failure is None and _stopped(workflow):
         reason = STOPPED_REASON
-    return Mapped(
+    return JobState(
+        spec=spec,
         status=failure if failure is not None else JobStatus.FINISHED,
         date_finished=_time(_status(workflow).get("finishedAt")),
         exit_code=exit_code,

@@ -15,6 +15,7 @@ from typing import Any
 from workflows.engines.base import JobNotFound, JobState, ResultFile
 from workflows.engines.local.follow import JobEvents
 from workflows.engines.local.store import JobRecord, JobStore
+from workflows.manifest import read_manifest
 
 __all__ = ["JobBoard", "StepEvent"]
 
@@ -155,21 +156,9 @@ class JobBoard:
 
     def _render(self, record: JobRecord) -> JobState:
         finished = record.date_finished is not None
-        return JobState(
-            spec=record.spec,
-            status=record.status,
-            date_finished=record.date_finished,
-            results=tuple(self._results(record.spec.job_id)) if finished else (),
-            exit_code=record.exit_code,
-            oom_killed=record.oom_killed,
-            reason=record.reason,
-            algorithm_started_at=record.algorithm_started_at,
-            algorithm_finished_at=record.algorithm_finished_at,
-        )
+        return record.as_state(tuple(self._results(record.spec.job_id)) if finished else ())
 
     def _results(self, job_id: str) -> list[ResultFile]:
-        from steps.manifest import read_manifest
-
         try:
             return list(read_manifest(self._results_dir / job_id))
         except (OSError, ValueError):

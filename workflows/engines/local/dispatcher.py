@@ -88,7 +88,7 @@ def volume_relative(contract_path: str) -> str:
 
 def admin_log(jobs_dir: Path, job_id: str, task: str) -> JobFilePath:
     """The log a trusted step (configure, publish) writes on the job's volume."""
-    return JobFilePath(jobs_dir / job_id, f"{_DATA_VOLUME}/admin/{task}.log")
+    return JobFilePath(jobs_dir / job_id, f"{_DATA_VOLUME}/{contract.SUBPATH_ADMIN}/{task}.log")
 
 
 def log_sources(jobs_dir: Path, results_dir: Path, job_id: str) -> tuple[JobFilePath, JobFilePath]:

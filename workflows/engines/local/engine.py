@@ -17,6 +17,7 @@ from workflows.dag import StepImages
 from workflows.engines.base import EngineError, JobNotFound, JobState, StoredResult
 from workflows.engines.local import outcomes as judge
 from workflows.engines.local.board import JobBoard, StepEvent
+from workflows.engines.local.capability import check_local
 from workflows.engines.local.cgroups import Cgroups
 from workflows.engines.local.dispatcher import log_sources
 from workflows.engines.local.expiry import Lifetime, ResultExpiry
@@ -91,6 +92,7 @@ class LocalEngine:
         self._expiry = ResultExpiry(
             results_dir, storage_expiry, removed=self._board.forget, clock=clock
         )
+        self._runtimes = runtimes
         self._runner = JobRunner(
             board=self._board,
             launcher=self._launcher,
@@ -121,11 +123,11 @@ class LocalEngine:
         return self._launcher.describe()
 
     # --- Engine protocol ----------------------------------------------------------------------
+    def check(self, spec: JobSpec) -> None:
+        check_local(spec, self._runtimes)
+
     def submit(self, spec: JobSpec) -> JobState:
-        self._runner.runtime(spec)
-        if spec.network:
-            # The sandbox has no network namespace to share; say so rather than run offline.
-            raise EngineError("the local engine cannot give an algorithm network access")
+        self.check(spec)
         volume = self._jobs_dir / spec.job_id
         (volume / "spec").mkdir(parents=True, mode=0o700)
         spec_file = volume / "spec" / Path(contract.SPEC_FILE).name

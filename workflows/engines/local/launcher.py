@@ -132,8 +132,8 @@ class Launcher:
         disk = self._quotas.describe() if self._quotas else "per-file rlimit only (no loop devices)"
         syscalls = "seccomp filter" if self._seccomp else "no seccomp filter (libseccomp missing)"
         return (
-            f"bubblewrap, no network, uid 1000, {syscalls}, limits: {limits} + rlimits,"
-            f" disk: {disk}"
+            f"bubblewrap, no network, uid {contract.ALGORITHM_UID}, {syscalls},"
+            f" limits: {limits} + rlimits, disk: {disk}"
         )
 
     def release(self, work_dir: Path) -> None:

@@ -13,6 +13,7 @@ from workflows.dag import StepImages, build_workflow
 from workflows.engines.base import EngineError
 from workflows.engines.local import outcomes as judge
 from workflows.engines.local.board import JobBoard, StepEvent
+from workflows.engines.local.capability import algorithm_runtime
 from workflows.engines.local.dispatcher import (
     JobVolumes,
     StepPlan,
@@ -83,14 +84,7 @@ class JobRunner:
             step.stop()
 
     def runtime(self, spec: JobSpec) -> Runtime:
-        images = self._runtimes.get(spec.environment, {})
-        runtime = images.get(spec.algorithm.container.reference)
-        if runtime is None:
-            raise EngineError(
-                f"image {spec.algorithm.container.reference} has no local runtime in environment"
-                f" {spec.environment}; it offers: {', '.join(images) or 'none'}"
-            )
-        return runtime
+        return algorithm_runtime(spec, self._runtimes)
 
     def walk(self, record: JobRecord) -> JobRecord:
         """Run every task the DAG allows, in order, until none is left."""

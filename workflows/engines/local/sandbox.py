@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from steps.paths import PATH_MAP_ENV
-from workflows.contract import ALGORITHM_UID
+from workflows.contract import ALGORITHM_UID, PATH_MAP_ENV
 from workflows.engines.local.dispatcher import StepPlan
 from workflows.engines.local.runtime import Runtime
 

@@ -7,10 +7,11 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
+from workflows.engines.base import JobState
 from workflows.spec import JobSpec
 from workflows.sqlite_schema import SchemaVersionError, check_version, migrate
 from workflows.status import JobStatus
@@ -43,17 +44,12 @@ CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner);
 
 
 @dataclass(frozen=True)
-class JobRecord:
-    spec: JobSpec
-    status: JobStatus
+class JobRecord(JobState):
+    """A job's state and the local engine's bookkeeping; ``results`` stay empty (the board reads
+    them from results.json)."""
+
     # Outcome of every DAG task that has ended, e.g. {"configure": "Succeeded"}.
     outcomes: dict[str, str] = field(default_factory=dict)
-    date_finished: int | None = None
-    exit_code: int | None = None
-    oom_killed: bool = False
-    reason: str = ""
-    algorithm_started_at: int | None = None
-    algorithm_finished_at: int | None = None
     stop_requested: bool = False
     # The failure status the job will end with, once publish has run.
     failure: JobStatus | None = None
@@ -109,26 +105,9 @@ class JobStore:
             )
 
     def save(self, record: JobRecord) -> None:
+        values = [_encode(getattr(record, column)) for column in _COLUMNS]
         with self._cursor() as cursor:
-            cursor.execute(
-                "UPDATE jobs SET status=?, outcomes=?, date_finished=?, exit_code=?, oom_killed=?,"
-                " reason=?, algorithm_started_at=?, algorithm_finished_at=?, stop_requested=?,"
-                " failure=?"
-                " WHERE job_id=?",
-                (
-                    int(record.status),
-                    json.dumps(record.outcomes),
-                    record.date_finished,
-                    record.exit_code,
-                    int(record.oom_killed),
-                    record.reason,
-                    record.algorithm_started_at,
-                    record.algorithm_finished_at,
-                    int(record.stop_requested),
-                    None if record.failure is None else int(record.failure),
-                    record.spec.job_id,
-                ),
-            )
+            cursor.execute(_UPDATE, (*values, record.spec.job_id))
 
     def update(self, record: JobRecord, **changes: Any) -> JobRecord:
         updated = replace(record, **changes)
@@ -173,23 +152,38 @@ class JobStore:
             return [_record(row) for row in rows.fetchall()]
 
 
-_SELECT = (
-    "SELECT spec, status, outcomes, date_finished, exit_code, oom_killed, reason,"
-    " algorithm_started_at, algorithm_finished_at, stop_requested, failure FROM jobs"
-)
+# Every field of JobRecord is a column of the same name, but the spec (its own JSON column, with
+# the owner and environment beside it for lookups) and the results (results.json, not SQLite).
+# The statements are built once from these field names (code, not input): no injection.
+_COLUMNS = tuple(item.name for item in fields(JobRecord) if item.name not in ("spec", "results"))
+_UPDATE = f"UPDATE jobs SET {', '.join(f'{c}=?' for c in _COLUMNS)} WHERE job_id=?"  # noqa: S608
+_SELECT = f"SELECT spec, {', '.join(_COLUMNS)} FROM jobs"  # noqa: S608
+_TYPES = get_type_hints(JobRecord)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bool | int):  # JobStatus too
+        return int(value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
+
+
+def _decode(column: str, value: Any) -> Any:
+    kind = _TYPES[column]
+    if value is None:
+        return None
+    if kind in (JobStatus, JobStatus | None):
+        return JobStatus(value)
+    if kind is bool:
+        return bool(value)
+    if kind == dict[str, str]:
+        return json.loads(value)
+    return value
 
 
 def _record(row: tuple[Any, ...]) -> JobRecord:
-    return JobRecord(
-        spec=JobSpec.model_validate_json(row[0]),
-        status=JobStatus(row[1]),
-        outcomes=json.loads(row[2]),
-        date_finished=row[3],
-        exit_code=row[4],
-        oom_killed=bool(row[5]),
-        reason=row[6],
-        algorithm_started_at=row[7],
-        algorithm_finished_at=row[8],
-        stop_requested=bool(row[9]),
-        failure=None if row[10] is None else JobStatus(row[10]),
-    )
+    stored = {
+        column: _decode(column, value) for column, value in zip(_COLUMNS, row[1:], strict=True)
+    }
+    return JobRecord(spec=JobSpec.model_validate_json(row[0]), **stored)

@@ -1,0 +1,62 @@
+"""Wire models (provider/api/schemas.py) → the job use cases' requests (provider/jobs/requests.py).
+
+The only place that knows both: the routes call it, the domain never sees a wire model.
+"""
+
+from __future__ import annotations
+
+from provider.api.schemas import AlgorithmIn, ComputeAssetIn, StartComputeRequest
+from provider.jobs.requests import (
+    AlgorithmRequest,
+    DatasetRequest,
+    RawAlgorithm,
+    ResourceAmount,
+    StartRequest,
+)
+from workflows.spec import Container
+
+__all__ = ["start_request"]
+
+
+def start_request(body: StartComputeRequest) -> StartRequest:
+    return StartRequest(
+        consumer_address=body.consumer_address,
+        environment=body.environment,
+        algorithm=_algorithm(body.algorithm),
+        datasets=tuple(_dataset(dataset) for dataset in body.datasets),
+        resources=tuple(ResourceAmount(id=r.id, amount=r.amount) for r in body.resources),
+        max_job_duration=body.max_job_duration,
+        queue_max_wait_time=body.queue_max_wait_time,
+        additional_viewers=tuple(body.additional_viewers),
+        metadata=body.metadata,
+        payment=body.payment,
+        chain_id=body.chain_id,
+        output=body.output,
+    )
+
+
+def _algorithm(algo: AlgorithmIn) -> AlgorithmRequest:
+    meta = algo.meta
+    raw = None
+    if meta is not None:
+        raw = RawAlgorithm(
+            container=Container(**meta.container.model_dump()), rawcode=meta.rawcode, url=meta.url
+        )
+    return AlgorithmRequest(
+        document_id=algo.document_id,
+        service_id=algo.service_id,
+        transfer_tx_id=algo.transfer_tx_id,
+        raw=raw,
+        custom_data=algo.algocustomdata,
+        envs=algo.envs or {},
+    )
+
+
+def _dataset(dataset: ComputeAssetIn) -> DatasetRequest:
+    return DatasetRequest(
+        document_id=dataset.document_id,
+        service_id=dataset.service_id,
+        transfer_tx_id=dataset.transfer_tx_id,
+        file_object=dataset.file_object,
+        userdata=dataset.userdata,
+    )

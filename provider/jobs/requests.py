@@ -1,0 +1,88 @@
+"""What a client asks of the job use cases, in the domain's words (no HTTP, no camelCase).
+
+The routes translate the wire models of provider/api/schemas.py into these (provider/api/
+translate.py); admission, payments and ``c2d render`` read only these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflows.spec import Container
+
+__all__ = [
+    "AlgorithmRequest",
+    "Credentials",
+    "DatasetRequest",
+    "RawAlgorithm",
+    "ResourceAmount",
+    "StartRequest",
+]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request carries to prove who it is: a signature + nonce, or an auth token."""
+
+    nonce: str | int | None = None
+    signature: str | None = None
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class RawAlgorithm:
+    """An algorithm given in the request itself: a container and its code or code URL."""
+
+    container: Container
+    rawcode: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class AlgorithmRequest:
+    """A published algorithm (``document_id`` + ``service_id``) or a ``raw`` one."""
+
+    document_id: str | None = None
+    service_id: str | None = None
+    transfer_tx_id: str | None = None
+    raw: RawAlgorithm | None = None
+    custom_data: dict[str, Any] | None = None
+    envs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetRequest:
+    """A published dataset (``document_id`` + ``service_id``) or a raw ``file_object``."""
+
+    document_id: str | None = None
+    service_id: str | None = None
+    transfer_tx_id: str | None = None
+    file_object: dict[str, Any] | None = None
+    userdata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ResourceAmount:
+    id: str
+    amount: float
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """A job to start (or, for initializeCompute, to price)."""
+
+    consumer_address: str
+    environment: str
+    algorithm: AlgorithmRequest
+    datasets: tuple[DatasetRequest, ...] = ()
+    resources: tuple[ResourceAmount, ...] = ()
+    max_job_duration: float | None = None
+    queue_max_wait_time: float | None = None
+    additional_viewers: tuple[str, ...] = ()
+    metadata: dict[str, Any] | None = None
+    # The client's payment terms (token, chain, resources) as sent; payments reads them.
+    payment: dict[str, Any] | None = None
+    chain_id: int | None = None
+    # Where the results should go (ECIES-encrypted for the provider, or an object).
+    output: str | dict[str, Any] | None = None
