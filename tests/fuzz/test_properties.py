@@ -183,6 +183,32 @@ def test_the_ssrf_guard_lets_only_public_addresses_through_by_default(
         assert not permitted
 
 
+def _ipv6_forms(v4: ipaddress.IPv4Address) -> list[ipaddress.IPv6Address]:
+    """Every IPv6 spelling that leads to ``v4``: mapped, compatible, NAT64, 6to4, Teredo (as the
+    client, obfuscated, behind a public server, and as the server)."""
+    n = int(v4)
+    public_v4 = int(ipaddress.IPv4Address("1.1.1.1"))
+    return [
+        ipaddress.IPv6Address((0xFFFF << 32) | n),
+        ipaddress.IPv6Address(n),
+        ipaddress.IPv6Address((0x64FF9B << 96) | n),
+        ipaddress.IPv6Address((0x64FF9B0001 << 80) | n),
+        ipaddress.IPv6Address((0x2002 << 112) | (n << 80) | 1),
+        ipaddress.IPv6Address((0x20010000 << 96) | (public_v4 << 64) | (n ^ 0xFFFFFFFF)),
+        ipaddress.IPv6Address((0x20010000 << 96) | (n << 64) | 1),
+    ]
+
+
+@_FAST
+@given(address=st.ip_addresses(v=4))
+def test_no_ipv6_form_of_a_non_public_ipv4_address_passes(address: ipaddress.IPv4Address) -> None:
+    policy = SourcePolicy()
+    if address.is_global and not address.is_multicast:
+        return
+    for form in _ipv6_forms(address):
+        assert not policy.permits(str(form)), (str(address), str(form))
+
+
 def test_the_guard_refuses_metadata_and_opts_networks_in() -> None:
     assert not SourcePolicy().permits("169.254.169.254")
     assert not SourcePolicy().permits("::ffff:127.0.0.1")
