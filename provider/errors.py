@@ -11,6 +11,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "ServiceUnavailable",
+    "TooManyRequests",
     "Unauthorized",
 ]
 
@@ -47,6 +48,16 @@ class Conflict(C2DError):
 
 class PayloadTooLarge(C2DError):
     status_code = 413
+
+
+class TooManyRequests(C2DError):
+    """A rate limit is spent; the client may retry after ``retry_after`` whole seconds."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(C2DError):

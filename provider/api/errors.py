@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from provider.errors import C2DError
+from provider.errors import C2DError, TooManyRequests
 
 __all__ = ["install_error_handlers"]
 
@@ -19,7 +19,11 @@ _log = logging.getLogger("c2d.api")
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(C2DError)
     async def _c2d_error(_: Request, error: C2DError) -> JSONResponse:
-        return JSONResponse({"error": error.message}, status_code=error.status_code)
+        headers = None
+        if isinstance(error, TooManyRequests):
+            headers = {"Retry-After": str(error.retry_after)}
+        body = {"error": error.message}
+        return JSONResponse(body, status_code=error.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
