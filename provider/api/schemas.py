@@ -16,6 +16,7 @@ from provider.api.validation import (
     out_of_range,
     printable,
 )
+from provider.errors import BadRequest
 
 __all__ = [
     "AlgorithmIn",
@@ -159,6 +160,8 @@ class InitializeComputeRequest(_Body):
     def as_start(self) -> StartComputeRequest:
         payment = self.payment or {}
         raw_resources = payment.get("resources") or []
+        if not isinstance(raw_resources, list):
+            raise BadRequest("payment.resources: must be a list of {id, amount}")
         resources = self.resources or [ResourceRequest.model_validate(r) for r in raw_resources]
         return StartComputeRequest(
             consumer_address=self.consumer_address,

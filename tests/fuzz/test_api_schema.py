@@ -100,6 +100,7 @@ _EXTRA_PATHS: list[tuple[str | int, ...]] = [
     ("metadata", "note"),
     ("algorithm", "envs", "NAME"),
     ("payment", "resources", 0, "amount"),
+    ("payment", "resources"),
 ]
 
 

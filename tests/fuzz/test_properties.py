@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from provider.api.ratelimit import RateLimiter, RatePolicy
-from provider.api.schemas import AuthTokenRequest, StartComputeRequest
+from provider.api.schemas import AuthTokenRequest, InitializeComputeRequest, StartComputeRequest
 from provider.assets.ddo import Ddo, Service
 from provider.assets.policy import AlgorithmFacts, authorize_algorithm
 from provider.auth.signature import recover_signer, request_message
@@ -330,3 +330,16 @@ def test_a_token_request_with_hostile_values_is_valid_or_a_validation_error(
     with contextlib.suppress(ValidationError):
         request = AuthTokenRequest.model_validate(body)
         assert request.valid_until is None or 0 <= request.valid_until < 2**53
+
+
+@_FAST
+@given(payment=hostile_json, resources=hostile_json)
+def test_initialize_compute_payment_is_taken_or_refused(payment: Any, resources: Any) -> None:
+    body = {**_START, "payment": payment}
+    if isinstance(payment, dict):
+        body["payment"] = {**payment, "resources": resources}
+    try:
+        request = InitializeComputeRequest.model_validate(body)
+        _admits_or_refuses(request.as_start())
+    except (ValidationError, BadRequest):
+        return
