@@ -13,7 +13,7 @@ from provider import __version__
 from provider.api.deps import Services
 from provider.api.errors import install_error_handlers
 from provider.api.limits import BodySizeLimit
-from provider.api.ratelimit import RateLimit, RatePolicy
+from provider.api.ratelimit import AddressLimit, RateLimit, RatePolicy
 from provider.api.routes import (
     auth,
     compute,
@@ -75,7 +75,11 @@ def build_services(settings: Settings) -> Services:
         lifetime=settings.auth_token_lifetime or None,
         clock=time.time,
     )
-    authenticator = Authenticator(nonces, tokens)
+    # The per-address rate limit counts proven requests only; the per-IP one (create_app) all.
+    address_limit = AddressLimit(
+        RatePolicy(settings.rate_limit_address, settings.rate_limit_address_burst)
+    )
+    authenticator = Authenticator(nonces, tokens, charge=address_limit)
     jobs = JobService(
         config=config,
         engine=engine,
@@ -130,11 +134,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (discovery, auth, environments, compute, payments, results, metrics):
         app.include_router(module.router)
-    # Inside the size limit (added later, so outer): the address limit reads capped bodies only.
     app.add_middleware(
-        RateLimit,
-        per_ip=RatePolicy(settings.rate_limit_ip, settings.rate_limit_ip_burst),
-        per_address=RatePolicy(settings.rate_limit_address, settings.rate_limit_address_burst),
+        RateLimit, per_ip=RatePolicy(settings.rate_limit_ip, settings.rate_limit_ip_burst)
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     # Outermost: times every request, refusals by the size limit included.

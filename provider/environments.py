@@ -219,7 +219,8 @@ def default_config(home: Path, paid_fees: dict[str, Any] | None = None) -> Provi
             "resources": [
                 {"id": "cpu", "total": cpus, "max": cpus, "min": 1},
                 {"id": "ram", "total": ram_gib, "max": ram_gib, "min": 1},
-                {"id": "disk", "total": disk_gib, "max": disk_gib, "min": 1},
+                # No disk minimum: small jobs may ask for a few MiB; not asking gives 1 GiB.
+                {"id": "disk", "total": disk_gib, "max": disk_gib, "min": 0},
             ],
             "free": {
                 "maxJobDuration": 600,

@@ -47,7 +47,13 @@ class Conflict(C2DError):
 
 
 class TooManyRequests(C2DError):
+    """A limit is spent; with ``retry_after``, the client may retry after that many seconds."""
+
     status_code = 429
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(C2DError):

@@ -9,17 +9,44 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from provider.errors import C2DError
+from provider.api.validation import OUT_OF_RANGE
+from provider.errors import C2DError, TooManyRequests
 
 __all__ = ["install_error_handlers"]
 
 _log = logging.getLogger("c2d.api")
 
+# A value of the right type outside its accepted range is a 400 (fix the value); anything else
+# the schema refuses (not JSON, a missing field, a wrong type or format) stays a 422.
+_RANGE_PROBLEMS = frozenset(
+    {
+        OUT_OF_RANGE,
+        "finite_number",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "string_too_long",
+        "string_too_short",
+        "too_long",
+        "too_short",
+    }
+)
+
+
+def _utf8(text: str) -> str:
+    """Messages may quote client input: never let it make the answer unencodable."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(C2DError)
     async def _c2d_error(_: Request, error: C2DError) -> JSONResponse:
-        return JSONResponse({"error": error.message}, status_code=error.status_code)
+        headers = None
+        if isinstance(error, TooManyRequests) and error.retry_after is not None:
+            headers = {"Retry-After": str(error.retry_after)}
+        body = {"error": _utf8(error.message)}
+        return JSONResponse(body, status_code=error.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -27,7 +54,9 @@ def install_error_handlers(app: FastAPI) -> None:
         for problem in error.errors():
             where = ".".join(str(part) for part in problem["loc"] if part != "body")
             problems.append(f"{where}: {problem['msg']}" if where else str(problem["msg"]))
-        return JSONResponse({"error": "; ".join(problems)[:2000]}, status_code=422)
+        in_range = all(problem["type"] in _RANGE_PROBLEMS for problem in error.errors())
+        message = _utf8("; ".join(problems)[:2000])
+        return JSONResponse({"error": message}, status_code=422 if not in_range else 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -1,28 +1,31 @@
-"""Rate limits per client IP and per consumer address: token buckets, 429 with Retry-After.
+"""Rate limits per client IP and per proven consumer address: token buckets.
 
-Each key (the TCP peer's IP; the ``consumerAddress``/``userAddress``/``address`` a request names
-in its query or JSON body) has a bucket of ``burst`` requests refilled at ``rate`` per second.
-An empty bucket answers 429 ``{"error": ...}`` with ``Retry-After`` (whole seconds) before any
-route runs. The peer address is the socket's: ``X-Forwarded-For`` is not trusted (a proxy in
-front should limit by itself). Buckets live in memory, per process, at most ``max_keys`` per
-kind (least recently used dropped first), so random addresses cannot exhaust memory.
+Each key has a bucket of ``burst`` requests refilled at ``rate`` per second. The per-IP limit
+(``RateLimit``, ASGI middleware) counts every request, keyed on the TCP peer's IP, and answers
+429 ``{"error": ...}`` with ``Retry-After`` (whole seconds) before any route runs. The peer
+address is the socket's: ``X-Forwarded-For`` is not trusted (a proxy in front should limit by
+itself). The per-address limit (``AddressLimit``) counts only requests whose address was proven
+(a valid token, or a signature with a fresh nonce): the Authenticator charges it, so naming an
+address without its key costs that address nothing. Buckets live in memory, per process, at
+most ``max_keys`` per kind (least recently used dropped first), so random keys cannot exhaust
+memory.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["RateLimit", "RateLimiter", "RatePolicy"]
+from provider.errors import TooManyRequests
 
-_ADDRESS_FIELDS = ("consumerAddress", "userAddress", "address")
+__all__ = ["AddressLimit", "RateLimit", "RateLimiter", "RatePolicy"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,8 @@ class RatePolicy:
 
 
 class RateLimiter:
-    """Token buckets keyed by strings; ``take`` answers the wait in seconds, or 0 when allowed."""
+    """Token buckets keyed by strings; ``take`` answers the wait in seconds, or 0 when allowed.
+    Thread-safe: the address limit is charged from the routes' worker threads."""
 
     def __init__(
         self, policy: RatePolicy, *, clock: Callable[[], float] = time.monotonic, max_keys: int
@@ -43,41 +47,65 @@ class RateLimiter:
         self._clock = clock
         self._max_keys = max_keys
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def take(self, key: str) -> float:
         rate, burst = self._policy.rate, float(max(1, self._policy.burst))
         if rate <= 0:
             return 0.0
-        now = self._clock()
-        tokens, updated = self._buckets.pop(key, (burst, now))
-        tokens = min(burst, tokens + (now - updated) * rate)
-        wait = 0.0
-        if tokens >= 1:
-            tokens -= 1
-        else:
-            wait = (1 - tokens) / rate
-        self._buckets[key] = (tokens, now)
-        while len(self._buckets) > self._max_keys:
-            self._buckets.popitem(last=False)
+        with self._lock:
+            now = self._clock()
+            tokens, updated = self._buckets.pop(key, (burst, now))
+            tokens = min(burst, tokens + (now - updated) * rate)
+            wait = 0.0
+            if tokens >= 1:
+                tokens -= 1
+            else:
+                wait = (1 - tokens) / rate
+            self._buckets[key] = (tokens, now)
+            while len(self._buckets) > self._max_keys:
+                self._buckets.popitem(last=False)
         return wait
 
 
+def _retry_message(who: str, wait: float) -> tuple[str, int]:
+    seconds = max(1, math.ceil(wait))
+    return f"too many requests from {who}; retry after {seconds} s", seconds
+
+
+class AddressLimit:
+    """The per-address bucket, charged with an address once it is proven; raises
+    TooManyRequests (429 with Retry-After) when that address's bucket is empty."""
+
+    def __init__(
+        self,
+        policy: RatePolicy,
+        *,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limiter = RateLimiter(policy, clock=clock, max_keys=max_keys)
+
+    def __call__(self, address: str) -> None:
+        wait = self._limiter.take(address.strip().lower())
+        if wait:
+            message, seconds = _retry_message("this consumer address", wait)
+            raise TooManyRequests(message, retry_after=seconds)
+
+
 class RateLimit:
-    """ASGI middleware: the per-IP limit first, then the per-address one."""
+    """ASGI middleware: the per-IP limit, for every HTTP request."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
         per_ip: RatePolicy,
-        per_address: RatePolicy,
         max_keys: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._app = app
         self._ips = RateLimiter(per_ip, clock=clock, max_keys=max_keys)
-        self._addresses = RateLimiter(per_address, clock=clock, max_keys=max_keys)
-        self._address_limited = per_address.rate > 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,74 +114,14 @@ class RateLimit:
         client = scope.get("client")
         wait = self._ips.take(f"ip:{client[0] if client else '?'}")
         if wait:
-            await _refuse(send, "this IP address", wait)
+            await _refuse(send, wait)
             return
-        if self._address_limited:
-            body, receive = await _buffered(receive)
-            address = _address(scope.get("query_string", b""), body, _content_type(scope))
-            if address:
-                wait = self._addresses.take(address)
-                if wait:
-                    await _refuse(send, "this consumer address", wait)
-                    return
         await self._app(scope, receive, send)
 
 
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole body (already capped by BodySizeLimit outside), and a receive that replays it."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
-
-
-def _content_type(scope: Scope) -> bytes:
-    for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            return bytes(value).split(b";")[0].strip().lower()
-    return b""
-
-
-def _address(query: bytes, body: bytes, content_type: bytes) -> str:
-    """The consumer address a request names, lower-cased; empty when it names none."""
-    try:
-        fields = parse_qs(query.decode("latin-1"), max_num_fields=100)
-    except ValueError:
-        fields = {}
-    for name in _ADDRESS_FIELDS:
-        if fields.get(name):
-            return "address:" + fields[name][0].strip().lower()[:100]
-    if body and content_type in (b"application/json", b""):
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError):
-            return ""
-        if isinstance(document, dict):
-            for name in _ADDRESS_FIELDS:
-                value = document.get(name)
-                if isinstance(value, str) and value:
-                    return "address:" + value.strip().lower()[:100]
-    return ""
-
-
-async def _refuse(send: Send, who: str, wait: float) -> None:
-    seconds = max(1, math.ceil(wait))
-    body = json.dumps({"error": f"too many requests from {who}; retry after {seconds} s"}).encode()
+async def _refuse(send: Send, wait: float) -> None:
+    message, seconds = _retry_message("this IP address", wait)
+    body = json.dumps({"error": message}).encode()
     await send(
         {
             "type": "http.response.start",

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from provider.api.validation import (
+    MAX_AMOUNT,
+    MAX_INTEGER,
+    MAX_SAFE_INTEGER,
+    MAX_SECONDS,
+    check_json,
+    out_of_range,
+    printable,
+)
+from provider.errors import BadRequest
 
 __all__ = [
     "AlgorithmIn",
@@ -20,11 +31,31 @@ __all__ = [
 ]
 
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_MAX_ENVS = 64
+_MAX_ENV_VALUE = 32 * 1024
+
+# A finite number of seconds; the environment's own maxima apply after the schema.
+Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+ChainId = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
+# Signed requests: a decimal string (as ocean.js sends it) or an integer; checked by the
+# Authenticator.
+Nonce = Annotated[str, Field(max_length=40)] | int
 
 
 class _Wire(BaseModel):
     # Clients send more than we use (policyServer, dockerRegistryAuth, ...): ignore the rest.
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+
+class _Body(_Wire):
+    """A whole request body: every value in it, known field or not, is in range first."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sane(cls, data: Any) -> Any:
+        check_json(data)
+        return data
 
 
 class ContainerIn(_Wire):
@@ -38,8 +69,8 @@ class AlgorithmMetaIn(_Wire):
     rawcode: str | None = Field(default=None, max_length=512 * 1024)
     url: str | None = Field(default=None, max_length=4096)
     container: ContainerIn
-    language: str | None = None
-    version: str | None = None
+    language: str | None = Field(default=None, max_length=64)
+    version: str | None = Field(default=None, max_length=64)
 
 
 class AlgorithmIn(_Wire):
@@ -52,6 +83,23 @@ class AlgorithmIn(_Wire):
     userdata: dict[str, Any] | None = None
     envs: dict[str, str] | None = None
 
+    @field_validator("envs")
+    @classmethod
+    def _environment_variables(cls, envs: dict[str, str] | None) -> dict[str, str] | None:
+        if envs is None:
+            return None
+        if len(envs) > _MAX_ENVS:
+            raise out_of_range(f"at most {_MAX_ENVS} variables")
+        for name, value in envs.items():
+            if not _ENV_NAME.fullmatch(name):
+                raise out_of_range(
+                    f"{printable(name)!r} is no variable name (a letter or _, then letters,"
+                    " digits or _, at most 128)"
+                )
+            if len(value) > _MAX_ENV_VALUE:
+                raise out_of_range(f"{name}: at most {_MAX_ENV_VALUE} characters")
+        return envs
+
 
 class ComputeAssetIn(_Wire):
     document_id: str | None = Field(default=None, alias="documentId", max_length=128)
@@ -62,28 +110,29 @@ class ComputeAssetIn(_Wire):
 
 
 class ResourceRequest(_Wire):
-    id: str = Field(max_length=40)
-    amount: float = Field(ge=0)
+    id: str = Field(min_length=1, max_length=40)
+    # Below the resource's minimum (0 included) is raised to it, as Ocean Node does.
+    amount: float = Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
 
 
-class StartComputeRequest(_Wire):
+class StartComputeRequest(_Body):
     consumer_address: str = Field(alias="consumerAddress", pattern=ADDRESS_PATTERN)
     signature: str | None = Field(default=None, max_length=200)
-    nonce: str | int | None = None
+    nonce: Nonce | None = None
     environment: str = Field(max_length=128)
     algorithm: AlgorithmIn
     datasets: list[ComputeAssetIn] = Field(default_factory=list, max_length=32)
     # ocean.js also sends `dataset` and `chainId`; accepted and ignored (docs/api.md).
     dataset: ComputeAssetIn | None = None
-    chain_id: int | None = Field(default=None, alias="chainId")
-    max_job_duration: float | None = Field(default=None, alias="maxJobDuration", ge=0)
+    chain_id: ChainId | None = Field(default=None, alias="chainId")
+    max_job_duration: Seconds | None = Field(default=None, alias="maxJobDuration")
     resources: list[ResourceRequest] = Field(default_factory=list, max_length=16)
     payment: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     additional_viewers: list[str] = Field(
         default_factory=list, alias="additionalViewers", max_length=32
     )
-    queue_max_wait_time: float | None = Field(default=None, alias="queueMaxWaitTime", ge=0)
+    queue_max_wait_time: Seconds | None = Field(default=None, alias="queueMaxWaitTime")
     # ocean.js sends an ECIES-encrypted hex string; admission refuses any output for now.
     output: str | dict[str, Any] | None = None
 
@@ -96,7 +145,7 @@ class StartComputeRequest(_Wire):
         return viewers
 
 
-class InitializeComputeRequest(_Wire):
+class InitializeComputeRequest(_Body):
     """initializeCompute: the start request to be, unsigned; ocean.js puts ``resources`` and
     the chain inside ``payment``."""
 
@@ -104,15 +153,17 @@ class InitializeComputeRequest(_Wire):
     environment: str = Field(max_length=128)
     algorithm: AlgorithmIn
     datasets: list[ComputeAssetIn] = Field(default_factory=list, max_length=32)
-    max_job_duration: float | None = Field(default=None, alias="maxJobDuration", ge=0)
+    max_job_duration: Seconds | None = Field(default=None, alias="maxJobDuration")
     resources: list[ResourceRequest] = Field(default_factory=list, max_length=16)
     payment: dict[str, Any] | None = None
-    chain_id: int | None = Field(default=None, alias="chainId")
+    chain_id: ChainId | None = Field(default=None, alias="chainId")
     output: str | dict[str, Any] | None = None
 
     def as_start(self) -> StartComputeRequest:
         payment = self.payment or {}
         raw_resources = payment.get("resources") or []
+        if not isinstance(raw_resources, list):
+            raise BadRequest("payment.resources: must be a list of {id, amount}")
         resources = self.resources or [ResourceRequest.model_validate(r) for r in raw_resources]
         return StartComputeRequest(
             consumer_address=self.consumer_address,
@@ -127,15 +178,16 @@ class InitializeComputeRequest(_Wire):
         )
 
 
-class AuthTokenRequest(_Wire):
+class AuthTokenRequest(_Body):
     address: str = Field(pattern=ADDRESS_PATTERN)
     signature: str = Field(max_length=200)
-    nonce: str | int
-    valid_until: int | None = Field(default=None, alias="validUntil")
+    nonce: Nonce
+    # Unix seconds, or milliseconds (above 10**12) as JavaScript's Date.now() gives them.
+    valid_until: int | None = Field(default=None, alias="validUntil", ge=0, le=MAX_SAFE_INTEGER)
 
 
-class InvalidateTokenRequest(_Wire):
+class InvalidateTokenRequest(_Body):
     address: str = Field(pattern=ADDRESS_PATTERN)
     signature: str = Field(max_length=200)
-    nonce: str | int
+    nonce: Nonce
     token: str = Field(max_length=4096)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from provider.auth._db import MAX_SQLITE_INTEGER
 from provider.auth.nonces import NonceStore
@@ -15,10 +16,24 @@ __all__ = ["Authenticator"]
 _NONCE_PATTERN = re.compile(r"[0-9]{1,19}")
 
 
+def _unlimited(_: str) -> None:
+    return None
+
+
 class Authenticator:
-    def __init__(self, nonces: NonceStore, tokens: TokenService) -> None:
+    """``charge(address)`` runs once an address is proven (a valid token, or a signature with a
+    fresh nonce, so neither a forged nor a replayed request counts): the per-address rate limit,
+    which may raise TooManyRequests; like every refusal after the signature, it spends the nonce."""
+
+    def __init__(
+        self,
+        nonces: NonceStore,
+        tokens: TokenService,
+        charge: Callable[[str], None] = _unlimited,
+    ) -> None:
         self._nonces = nonces
         self._tokens = tokens
+        self._charge = charge
 
     def authenticate(
         self,
@@ -48,12 +63,14 @@ class Authenticator:
             raise Unauthorized("signature does not match consumerAddress")
         # Only after the signature checks out, so a forged request cannot burn a nonce.
         self._nonces.consume(consumer_address, number)
+        self._charge(consumer_address)
         return consumer_address
 
     def authenticate_token(self, *, consumer_address: str, token: str) -> str:
         address = self._tokens.verify(token)
         if address.lower() != consumer_address.lower():
             raise Unauthorized("token was issued for another address")
+        self._charge(consumer_address)
         return consumer_address
 
 

@@ -1,4 +1,10 @@
-"""A start request's resources and duration → checked amounts and the job's Limits."""
+"""A start request's resources and duration → checked amounts and the job's Limits.
+
+As Ocean Node does (its compute engine's ``checkAndFillMissingResources``), an amount below a
+resource's ``min`` — 0 or a resource not asked for included — is raised to that minimum, and
+a ``maxJobDuration`` below the environment's ``minJobDuration`` is raised to it; above the
+(free) maximum is a 400.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +18,40 @@ from workflows.spec import Limits
 __all__ = ["job_limits", "resource_amounts"]
 
 _GIB = 2**30
+# The least a job runs with when the operator's minimum is 0 and nothing (or 0) is asked for.
+_DEFAULT_AMOUNT = 1.0
+_MIN_CPUS = 0.1
+_MIN_MEMORY_GIB = 0.125
+_MIN_DISK_BYTES = 2**20
 
 
 def resource_amounts(
     requested: Sequence[ResourceAmount], env: EnvironmentConfig, *, free: bool
 ) -> dict[str, float]:
-    """Every resource of ``env`` with the amount asked for (its minimum when not asked)."""
-    amounts = {resource.id: resource.min or 1.0 for resource in env.resources}
-    kind = "free " if free else ""
+    """Every resource of ``env`` with the amount the job gets: as asked, raised to the
+    resource's minimum; a resource neither asked for nor with a minimum gets one unit."""
+    asked: dict[str, float] = {}
     for wanted in requested:
-        resource = env.resource(wanted.id)
-        if resource is None:
+        if env.resource(wanted.id) is None:
             offered = ", ".join(r.id for r in env.resources)
             raise BadRequest(f"resources: unknown resource {wanted.id!r}; offered: {offered}")
-        cap = env.free_max(wanted.id) if free else resource.max
-        if wanted.amount > cap:
+        if wanted.id in asked:
+            raise BadRequest(f"resources: {wanted.id} is listed twice")
+        asked[wanted.id] = wanted.amount
+    kind = "free " if free else ""
+    amounts: dict[str, float] = {}
+    for resource in env.resources:
+        cap = env.free_max(resource.id) if free else resource.max
+        amount = max(asked.get(resource.id, 0.0), resource.min)
+        if amount <= 0:
+            amount = min(_DEFAULT_AMOUNT, cap)
+        if amount > cap:
+            what = f"{amount:g}" if resource.id in asked else f"minimum {amount:g}"
             raise BadRequest(
-                f"resources: {wanted.id} {wanted.amount:g} exceeds the {kind}maximum {cap:g}"
+                f"resources: {resource.id} {what} exceeds the {kind}maximum {cap:g}"
                 f" of environment {env.id}"
             )
-        amounts[wanted.id] = wanted.amount
+        amounts[resource.id] = amount
     return amounts
 
 
@@ -48,12 +68,13 @@ def job_limits(request: StartRequest, env: EnvironmentConfig, *, free: bool) -> 
             f"maxJobDuration {duration} exceeds the {'free ' if free else ''}maximum"
             f" {duration_cap} s of environment {env.id}"
         )
-    disk_bytes = int(amounts["disk"] * _GIB)
+    duration = min(max(duration, env.min_job_duration, 1), duration_cap)
+    disk_bytes = max(int(amounts["disk"] * _GIB), _MIN_DISK_BYTES)
     return Limits(
-        cpus=max(amounts["cpu"], 0.1),
-        memory_bytes=int(max(amounts["ram"], 0.125) * _GIB),
+        cpus=max(amounts["cpu"], _MIN_CPUS),
+        memory_bytes=int(max(amounts["ram"], _MIN_MEMORY_GIB) * _GIB),
         disk_bytes=disk_bytes,
-        max_job_duration=max(duration, 1),
+        max_job_duration=duration,
         gpus=int(amounts.get("gpu", 0)),
         max_download_bytes=disk_bytes,
     )

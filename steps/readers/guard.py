@@ -3,7 +3,10 @@
 By default only globally routable addresses: no loopback, private ranges (RFC 1918, ULA),
 link-local (cloud metadata at 169.254.169.254), CGNAT, multicast or reserved ones, so that a
 consumer's raw dataset URL cannot make the provider's trusted step read the provider's own
-services or the operator's LAN. The operator opts networks in with ``C2D_SOURCE_NETWORKS``
+services or the operator's LAN. An IPv6 address that carries an IPv4 one (IPv4-mapped,
+IPv4-compatible, 6to4, Teredo, NAT64 ``64:ff9b::/96``) is judged by the IPv4 address it
+reaches; the local-use NAT64 prefix ``64:ff9b:1::/48``, whose embedding the operator chooses,
+is refused unless opted in. The operator opts networks in with ``C2D_SOURCE_NETWORKS``
 (comma-separated CIDRs, e.g. ``127.0.0.0/8`` for a demo serving files from loopback). The
 check runs in the HTTP client's connect, per connection and per redirect hop, on the resolved
 IP the socket then connects to, so DNS rebinding between check and connect is impossible.
@@ -23,7 +26,12 @@ from workflows.contract import SOURCE_NETWORKS_ENV
 from workflows.source_networks import Network as _Network
 from workflows.source_networks import parse_source_networks
 
-__all__ = ["SourcePolicy", "guarded_transport", "refusal_reason"]
+__all__ = [
+    "SourcePolicy",
+    "embedded_ipv4",
+    "guarded_transport",
+    "refusal_reason",
+]
 
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -45,11 +53,44 @@ class SourcePolicy:
 
     def permits(self, address: str) -> bool:
         ip: _Address = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if any(ip in network for network in self.allowed):
+        if self._opted_in(ip):
             return True
-        return ip.is_global and not ip.is_multicast
+        if isinstance(ip, ipaddress.IPv4Address):
+            return _public(ip)
+        if ip in _NAT64_LOCAL:
+            return False
+        embedded = embedded_ipv4(ip)
+        if embedded:
+            # Every IPv4 address the packet may reach must pass on its own.
+            return all(self._opted_in(v4) or _public(v4) for v4 in embedded)
+        return _public(ip) and not ip.is_reserved
+
+    def _opted_in(self, ip: _Address) -> bool:
+        return any(ip in network for network in self.allowed)
+
+
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address leads to: IPv4-mapped ``::ffff:a.b.c.d``,
+    IPv4-compatible ``::a.b.c.d``, NAT64 ``64:ff9b::a.b.c.d``, 6to4 ``2002:AABB:CCDD::/48``,
+    and Teredo's server and (de-obfuscated) client; empty for any other address."""
+    if ip.ipv4_mapped is not None:
+        return (ip.ipv4_mapped,)
+    if ip in _IPV4_COMPATIBLE or ip in _NAT64_WELL_KNOWN:
+        return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
+    if ip.sixtofour is not None:
+        return (ip.sixtofour,)
+    if ip.teredo is not None:
+        return ip.teredo
+    return ()
+
+
+def _public(ip: _Address) -> bool:
+    return ip.is_global and not ip.is_multicast
 
 
 class _GuardedBackend(httpcore.SyncBackend):

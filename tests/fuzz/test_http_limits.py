@@ -1,5 +1,5 @@
 """Size and rate limits at the HTTP edge: 413 for big bodies and query strings, 429 with
-Retry-After per consumer address and per client IP."""
+Retry-After per client IP and per proven consumer address (naming an address costs it nothing)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eth_account import Account
 
+from provider.client import C2DClient, sign_request
 from provider.launch import ServerProcess, start_server
 
 _NONCE = "/api/services/nonce"
+_CONTAINER = {"entrypoint": "python $ALGO", "image": "python", "tag": "3.11"}
 
 
 @pytest.fixture(scope="module")
@@ -39,23 +42,51 @@ def test_oversized_body_and_query_are_413_json(strict: ServerProcess) -> None:
         assert "limit 8192 bytes" in query.json()["error"]
 
 
-def test_rate_limits_per_address_then_per_ip(strict: ServerProcess) -> None:
-    busy, quiet = "0x" + "b" * 40, "0x" + "c" * 40
-    with httpx.Client(base_url=strict.url) as http:
-        codes = [http.get(_NONCE, params={"userAddress": busy}).status_code for _ in range(4)]
-        assert codes[:3] == [200, 200, 200] and codes[3] == 429, codes
-        refused = http.get(_NONCE, params={"userAddress": busy.upper().replace("0X", "0x")})
-        assert refused.status_code == 429, "the address limit ignores case"
-        assert int(refused.headers["Retry-After"]) >= 1
-        assert "consumer address" in refused.json()["error"]
-        # The address limit also applies when the address is in a JSON body.
-        posted = http.post("/api/services/auth/token", json={"address": busy})
-        assert posted.status_code == 429, posted.text
-        # Another address from the same IP is still served...
-        assert http.get(_NONCE, params={"userAddress": quiet}).status_code == 200
-        # ...until the IP's own bucket (12) is empty.
+def test_the_address_limit_counts_proven_requests_only(strict: ServerProcess) -> None:
+    victim = Account.create()
+    # Another client (127.0.0.2) names the victim's address without its key, again and again:
+    # unsigned nonce reads, starts with a bad signature, token requests signed by another key.
+    stranger = Account.create()
+    attacker = httpx.Client(
+        base_url=strict.url, transport=httpx.HTTPTransport(local_address="127.0.0.2")
+    )
+    with attacker:
+        for attempt in range(5):
+            attacker.get(_NONCE, params={"userAddress": victim.address})
+            attacker.post(
+                "/api/services/freeCompute",
+                json={
+                    "consumerAddress": victim.address,
+                    "nonce": str(attempt + 1),
+                    "signature": sign_request(stranger, attempt + 1, "freeStartCompute"),
+                    "environment": "free",
+                    "algorithm": {"meta": {"rawcode": "x", "container": _CONTAINER}},
+                },
+            )
+    # The victim's own signed and token requests are served: its bucket (3) is untouched.
+    with C2DClient(strict.url, victim) as client:
+        token = client.login()
+        assert client.status_list() == []
+        assert client.status_list() == []
+    # The fourth proven request in a row finds the bucket empty: 429, JSON, Retry-After; the
+    # address is compared without case.
+    params = {"consumerAddress": victim.address.lower()}
+    refused = httpx.get(
+        strict.url + "/api/services/compute", params=params, headers={"Authorization": token}
+    )
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["error"].startswith("too many requests from this consumer address")
+    assert int(refused.headers["Retry-After"]) >= 1
+    # Unproven, the same read is not charged to the address (only to the IP).
+    assert httpx.get(strict.url + "/api/services/compute", params=params).status_code == 200
+
+
+def test_the_ip_limit_counts_every_request(strict: ServerProcess) -> None:
+    with httpx.Client(
+        base_url=strict.url, transport=httpx.HTTPTransport(local_address="127.0.0.3")
+    ) as http:
         codes = [http.get("/").status_code for _ in range(12)]
-        assert 429 in codes, codes
-        last = http.get("/")
+        assert codes == [200] * 12, codes
+        last = http.get(_NONCE, params={"userAddress": "0x" + "c" * 40})
         assert last.status_code == 429 and "IP address" in last.json()["error"]
         assert int(last.headers["Retry-After"]) >= 1

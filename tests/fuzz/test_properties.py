@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +17,14 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from provider.api.ratelimit import RateLimiter, RatePolicy
+from provider.api.schemas import AuthTokenRequest, InitializeComputeRequest, StartComputeRequest
 from provider.assets.ddo import Ddo, Service
 from provider.assets.policy import AlgorithmFacts, authorize_algorithm
 from provider.auth.signature import recover_signers, request_message
 from provider.demo import assets as demo
+from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden, Unauthorized
+from provider.jobs.resources import job_limits
 from steps.readers.guard import SourcePolicy
 
 _FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -183,6 +189,32 @@ def test_the_ssrf_guard_lets_only_public_addresses_through_by_default(
         assert not permitted
 
 
+def _ipv6_forms(v4: ipaddress.IPv4Address) -> list[ipaddress.IPv6Address]:
+    """Every IPv6 spelling that leads to ``v4``: mapped, compatible, NAT64, 6to4, Teredo (as the
+    client, obfuscated, behind a public server, and as the server)."""
+    n = int(v4)
+    public_v4 = int(ipaddress.IPv4Address("1.1.1.1"))
+    return [
+        ipaddress.IPv6Address((0xFFFF << 32) | n),
+        ipaddress.IPv6Address(n),
+        ipaddress.IPv6Address((0x64FF9B << 96) | n),
+        ipaddress.IPv6Address((0x64FF9B0001 << 80) | n),
+        ipaddress.IPv6Address((0x2002 << 112) | (n << 80) | 1),
+        ipaddress.IPv6Address((0x20010000 << 96) | (public_v4 << 64) | (n ^ 0xFFFFFFFF)),
+        ipaddress.IPv6Address((0x20010000 << 96) | (n << 64) | 1),
+    ]
+
+
+@_FAST
+@given(address=st.ip_addresses(v=4))
+def test_no_ipv6_form_of_a_non_public_ipv4_address_passes(address: ipaddress.IPv4Address) -> None:
+    policy = SourcePolicy()
+    if address.is_global and not address.is_multicast:
+        return
+    for form in _ipv6_forms(address):
+        assert not policy.permits(str(form)), (str(address), str(form))
+
+
 def test_the_guard_refuses_metadata_and_opts_networks_in() -> None:
     assert not SourcePolicy().permits("169.254.169.254")
     assert not SourcePolicy().permits("::ffff:127.0.0.1")
@@ -204,3 +236,110 @@ def test_a_bucket_never_allows_more_than_burst_plus_refill(times: list[float]) -
         if limiter.take("k") == 0:
             allowed += 1
     assert allowed <= 5 + 2 * max(times) + 1
+
+
+# --- request bodies: hostile values anywhere are a ValidationError, never another exception ---
+
+hostile_text = st.text(st.characters(categories=["Cs", "Cc", "Ll", "Nd", "So"]), max_size=12)
+hostile_numbers = (
+    st.floats()  # NaN and ±Infinity included
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.sampled_from([0, 1e-12, -1, 2**53, 2**63, 10**18, 1e308])
+)
+hostile_json = st.recursive(
+    st.none() | st.booleans() | hostile_numbers | hostile_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_text, inner, max_size=3),
+    max_leaves=12,
+)
+_CONTAINER = {"entrypoint": "python3 $ALGO", "image": "python", "tag": "3.11"}
+_START = {
+    "consumerAddress": "0x" + "a" * 40,
+    "environment": "free",
+    "algorithm": {"meta": {"rawcode": "print(1)", "container": _CONTAINER}},
+}
+_START_FIELDS = [
+    "maxJobDuration",
+    "queueMaxWaitTime",
+    "chainId",
+    "nonce",
+    "metadata",
+    "environment",
+    "additionalViewers",
+    "payment",
+    "output",
+    "algorithm.envs",
+    "algorithm.algocustomdata",
+]
+
+
+def _limits_environment() -> EnvironmentConfig:
+    from provider.environments import default_config
+
+    return default_config(Path(tempfile.mkdtemp())).environments[0]
+
+
+_ENVIRONMENT = _limits_environment()
+
+
+def _admits_or_refuses(request: StartComputeRequest) -> None:
+    """What a validated request leads to: Limits and a storable spec, or a BadRequest."""
+    try:
+        limits = job_limits(request, _ENVIRONMENT, free=True)
+    except BadRequest:
+        return
+    assert limits.disk_bytes > 0 and limits.max_job_duration >= 1
+    json.dumps(request.model_dump(mode="json"), allow_nan=False).encode("utf-8")
+
+
+@_FAST
+@given(
+    field=st.sampled_from(_START_FIELDS),
+    value=hostile_numbers | hostile_text | hostile_json,
+    resources=st.lists(
+        st.fixed_dictionaries(
+            {"id": st.sampled_from(["cpu", "ram", "disk", "gpu"]), "amount": hostile_numbers}
+        ),
+        max_size=3,
+    ),
+)
+def test_a_start_body_with_hostile_values_is_valid_or_a_validation_error(
+    field: str, value: Any, resources: list[dict[str, Any]]
+) -> None:
+    body: dict[str, Any] = {**_START, "resources": resources}
+    if field.startswith("algorithm."):
+        body["algorithm"] = {**_START["algorithm"], field.removeprefix("algorithm."): value}
+    else:
+        body[field] = value
+    try:
+        request = StartComputeRequest.model_validate(body)
+    except ValidationError as error:
+        # The message a client gets is encodable and names something.
+        assert str(error.errors()[0]["msg"]).encode("utf-8", "backslashreplace")
+        return
+    _admits_or_refuses(request)
+
+
+@_FAST
+@given(valid_until=hostile_numbers | st.none(), nonce=hostile_json)
+def test_a_token_request_with_hostile_values_is_valid_or_a_validation_error(
+    valid_until: Any, nonce: Any
+) -> None:
+    body = {"address": "0x" + "a" * 40, "signature": "0x", "nonce": nonce}
+    if valid_until is not None:
+        body["validUntil"] = valid_until
+    with contextlib.suppress(ValidationError):
+        request = AuthTokenRequest.model_validate(body)
+        assert request.valid_until is None or 0 <= request.valid_until < 2**53
+
+
+@_FAST
+@given(payment=hostile_json, resources=hostile_json)
+def test_initialize_compute_payment_is_taken_or_refused(payment: Any, resources: Any) -> None:
+    body = {**_START, "payment": payment}
+    if isinstance(payment, dict):
+        body["payment"] = {**payment, "resources": resources}
+    try:
+        request = InitializeComputeRequest.model_validate(body)
+        _admits_or_refuses(request.as_start())
+    except (ValidationError, BadRequest):
+        return

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from provider.api.deps import ServicesDep
+from provider.api.validation import MAX_INTEGER
 from provider.environments import EnvironmentConfig
 from provider.observability.metrics import JobCounter
 
@@ -18,7 +19,8 @@ router = APIRouter(prefix="/api/services")
 
 @router.get("/computeEnvironments")
 def compute_environments(
-    services: ServicesDep, chain_id: Annotated[int | None, Query(alias="chainId")] = None
+    services: ServicesDep,
+    chain_id: Annotated[int | None, Query(alias="chainId", ge=0, le=MAX_INTEGER)] = None,
 ) -> list[dict[str, Any]]:
     # Free environments serve every chain; paid ones are listed for the chains they are paid on.
     engine = services.engine

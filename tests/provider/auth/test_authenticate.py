@@ -260,3 +260,25 @@ def test_a_route_may_accept_several_commands(
             token=None,
         )
     assert caught.value.message == "signature does not match consumerAddress"
+
+
+def test_only_proven_fresh_requests_are_charged_to_the_address(
+    nonces: NonceStore, tokens: TokenService, account: LocalAccount
+) -> None:
+    charged: list[str] = []
+    authenticator = Authenticator(nonces, tokens, charge=charged.append)
+    stranger = Account.create()
+    with pytest.raises(Unauthorized):
+        _signed(authenticator, account, "1", signer=stranger)
+    with pytest.raises(Unauthorized):
+        authenticator.authenticate_token(
+            consumer_address=account.address, token=tokens.issue(stranger.address)
+        )
+    assert charged == [], "naming an address without its key charges nothing"
+    _signed(authenticator, account, "1")
+    with pytest.raises(Unauthorized):
+        _signed(authenticator, account, "1")  # a replay is refused before the charge
+    authenticator.authenticate_token(
+        consumer_address=account.address, token=tokens.issue(account.address)
+    )
+    assert charged == [account.address, account.address]

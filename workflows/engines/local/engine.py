@@ -128,11 +128,18 @@ class LocalEngine:
 
     def submit(self, spec: JobSpec) -> JobState:
         self.check(spec)
+        # Serialised before anything is created, so a spec that cannot be written leaves no
+        # folder behind; a failed write removes what it made.
+        text = spec.model_dump_json()
         volume = self._jobs_dir / spec.job_id
         (volume / "spec").mkdir(parents=True, mode=0o700)
         spec_file = volume / "spec" / Path(contract.SPEC_FILE).name
-        spec_file.write_text(spec.model_dump_json())
-        spec_file.chmod(0o600)
+        try:
+            spec_file.write_text(text)
+            spec_file.chmod(0o600)
+        except BaseException:
+            shutil.rmtree(volume, ignore_errors=True)
+            raise
         record = JobRecord(spec=spec, status=JobStatus.STARTED)
 
         def store(start: bool) -> None:
