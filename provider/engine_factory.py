@@ -7,7 +7,7 @@ from provider.settings import Settings
 from steps.readers.guard import SOURCE_NETWORKS_ENV
 from workflows.dag import Placement, StepImages
 from workflows.engines.base import Engine, EngineError
-from workflows.engines.local.engine import LocalEngine
+from workflows.engines.local.engine import NO_CGROUPS, LocalEngine
 from workflows.engines.local.runtime import Runtime, SandboxUnavailable
 
 __all__ = [
@@ -48,10 +48,23 @@ def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engi
             max_queued=settings.max_queued_jobs,
             step_env={SOURCE_NETWORKS_ENV: settings.source_networks},
             storage_expiry=lambda env_id: _storage_expiry(config, env_id),
+            cgroup_root=settings.cgroup_root,
+            allow_weak_sandbox=settings.allow_weak_sandbox,
         )
     except SandboxUnavailable as error:
-        raise EngineError(f"cannot start the local engine: {error}") from error
+        raise EngineError(f"cannot start the local engine: {error}{_hint(error)}") from error
+    if engine.weak_sandbox:
+        return engine, f"WEAK SANDBOX (C2D_ALLOW_WEAK_SANDBOX=1): {engine.sandbox_description}"
     return engine, engine.sandbox_description
+
+
+def _hint(error: SandboxUnavailable) -> str:
+    if not str(error).startswith(NO_CGROUPS):
+        return ""
+    return (
+        "; run c2d as root with cgroup v2 (under systemd: Delegate=yes, see docs/running.md)"
+        " or v1, or set C2D_ALLOW_WEAK_SANDBOX=1 to run jobs with rlimits only"
+    )
 
 
 def _storage_expiry(config: ProviderConfig, env_id: str) -> int:
