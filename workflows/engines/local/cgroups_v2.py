@@ -3,9 +3,10 @@ limits; ``cgroup.kill`` ends the whole tree; ``memory.events`` tells an OOM kill
 
 v2 allows processes only in leaves ("no internal processes"): a group that hands controllers to
 its children must hold no process itself. At the root of a hierarchy that rule does not apply,
-so a provider there simply creates ``/c2d``. Under systemd (``Delegate=yes``) the provider's
-own group is the service's: it first moves its own processes into the leaf ``c2d-provider``,
-then enables the controllers for ``c2d`` and the jobs below it.
+so a provider there simply creates ``/c2d``. Anywhere else (under systemd with ``Delegate=yes``
+the provider's group is its unit's; in a container, its namespace's root) it first moves the
+group's processes into the leaf ``c2d-provider``, then enables the controllers for ``c2d`` and
+the jobs below it.
 """
 
 from __future__ import annotations
@@ -43,13 +44,10 @@ class CgroupsV2(Cgroups):
         self._controllers = controllers
 
     @classmethod
-    def detect(cls, root: Path, own: str | None = None) -> CgroupsV2:
-        """``own``: this process's group (default: read from /proc/self/cgroup)."""
+    def detect(cls, root: Path) -> CgroupsV2:
         if not (root / "cgroup.controllers").exists():
             raise CgroupsUnavailable(f"no cgroup v2 hierarchy at {root}")
-        if own is None:
-            own = own_groups().get("", "/")
-        group = root / own.lstrip("/")
+        group = root / own_groups().get("", "/").lstrip("/")
         if group.name == PROVIDER_LEAF:
             # Moved there by an earlier engine of this same process.
             group = group.parent
@@ -63,7 +61,8 @@ class CgroupsV2(Cgroups):
         controllers = REQUIRED + tuple(c for c in OPTIONAL if c in available)
         parent = group / "c2d"
         try:
-            if group != root:
+            # Only the true root has no cgroup.type (a container's namespace root has one).
+            if (group / "cgroup.type").exists():
                 _leave_for_leaf(group)
             _enable(group, controllers)
             parent.mkdir(exist_ok=True)
