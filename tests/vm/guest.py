@@ -69,6 +69,7 @@ def main(scenario: str, out: Path) -> int:
         "overlay": _load_module("fs/overlayfs/overlay.ko", _has_overlay),
     }
     if scenario == "delegated":
+        facts["refusal"] = _serve_without_cpu_controller()
         _delegate_like_systemd()
     facts["own_group_before"] = _own_group()
     config = Path("/tmp/environments.yaml")
@@ -140,6 +141,27 @@ def _delegate_like_systemd() -> None:
     (CGROUP / "cgroup.subtree_control").write_text(CONTROLLERS)
     (SERVICE.parent / "cgroup.subtree_control").write_text(CONTROLLERS)
     (SERVICE / "cgroup.procs").write_text(str(os.getpid()))
+
+
+def _serve_without_cpu_controller() -> dict[str, object]:
+    """``c2d serve`` in a unit whose slice delegates memory and pids but not cpu: it must refuse
+    to start (exit 2, one line naming what is missing) and create no group."""
+    unit = CGROUP / "weak.slice" / "weak.service"
+    unit.mkdir(parents=True)
+    (CGROUP / "cgroup.subtree_control").write_text(CONTROLLERS)
+    (unit.parent / "cgroup.subtree_control").write_text("+memory +pids")
+    serve = f"{sys.executable} -m provider.cli serve --host 127.0.0.1 --port 8999"
+    done = subprocess.run(
+        ["/bin/sh", "-c", f"echo $$ > {unit}/cgroup.procs && exec {serve}"],
+        cwd=_REPO,
+        env={**os.environ, "C2D_HOME": "/tmp/weak-home", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    children = sorted(path.name for path in unit.iterdir() if path.is_dir())
+    return {"exit": done.returncode, "stderr": done.stderr, "groups": children}
 
 
 def _own_group() -> str:

@@ -100,3 +100,13 @@ def test_the_vm_had_loop_devices_and_overlayfs(runs: dict[str, GuestRun], scenar
         if str(facts[feature]).startswith("missing"):
             pytest.skip(f"{feature} not available in the VM: {facts[feature]}")
     assert facts["loop"] in ("module", "built in")
+
+
+def test_a_unit_without_the_cpu_controller_is_refused(runs: dict[str, GuestRun]) -> None:
+    refusal = runs["delegated"].facts["refusal"]
+    assert refusal["exit"] == 2, refusal
+    lines = refusal["stderr"].strip().splitlines()
+    assert len(lines) == 1, refusal
+    assert "no usable cgroups: cgroup v2 group /sys/fs/cgroup/weak.slice/weak.service" in lines[0]
+    assert "lacks the cpu controller(s)" in lines[0] and "Delegate=yes" in lines[0], lines
+    assert refusal["groups"] == []
