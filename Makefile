@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: install
 	$(BIN)/c2d demo
 
-test: install $(JS_STAMP) lint typecheck
+test: install /usr/bin/linux.uml $(JS_STAMP) lint typecheck
 	$(BIN)/pytest -q
 
 install: $(PY_STAMP) /usr/bin/bwrap
@@ -38,6 +38,11 @@ $(PY_STAMP): pyproject.toml requirements.lock requirements-dev.lock
 /usr/bin/bwrap:
 	@echo "installing bubblewrap (the algorithm sandbox) from apt"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap
+
+# The cgroup-v2-only kernel the tests in tests/vm boot as an ordinary process.
+/usr/bin/linux.uml:
+	@echo "installing user-mode-linux (the cgroup v2 test VM of tests/vm) from apt"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq user-mode-linux
 
 $(JS_STAMP): js/package.json js/package-lock.json
 	cd js && npm ci --no-audit --no-fund --loglevel=error

@@ -18,7 +18,7 @@ from bench.service import Bench, free_start_body, wait_final
 from provider.client import sign_request
 from workflows import contract
 from workflows.dag import StepImages, build_workflow
-from workflows.engines.local.cgroups import Cgroups
+from workflows.engines.local.cgroups_detect import detect_cgroups
 from workflows.engines.local.dispatcher import JobVolumes, plan_step
 from workflows.engines.local.launcher import Launcher
 from workflows.engines.local.runtime import Runtime, require_sandbox_tools
@@ -39,7 +39,7 @@ def sandbox_run_seconds(work: Path, rounds: int) -> list[float]:
     layer forked from a step server, as in the engine)."""
     launcher = Launcher(
         tools=require_sandbox_tools(),
-        cgroups=Cgroups.detect(),
+        cgroups=detect_cgroups(),
         python=sys.executable,
         log_dir=work,
         stage_server=StepServer(modules=(STAGE_MODULE,)),

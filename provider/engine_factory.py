@@ -13,7 +13,7 @@ from steps.storage import ENVIRONMENT_STORAGE_ENV, RESULT_STORAGE_ENV
 from workflows.contract import SOURCE_NETWORKS_ENV
 from workflows.dag import Placement, StepImages
 from workflows.engines.base import Engine, EngineError
-from workflows.engines.local.engine import LocalEngine
+from workflows.engines.local.engine import NO_CGROUPS, LocalEngine
 from workflows.engines.local.runtime import Runtime, SandboxUnavailable
 
 __all__ = [
@@ -61,9 +61,13 @@ def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engi
                 **result_storage_env(settings, config),
             },
             storage_expiry=lambda env_id: _storage_expiry(config, env_id),
+            cgroup_root=settings.cgroup_root,
+            allow_weak_sandbox=settings.allow_weak_sandbox,
         )
     except SandboxUnavailable as error:
-        raise EngineError(f"cannot start the local engine: {error}") from error
+        raise EngineError(f"cannot start the local engine: {error}{_hint(error)}") from error
+    if engine.weak_sandbox:
+        return engine, f"WEAK SANDBOX (C2D_ALLOW_WEAK_SANDBOX=1): {engine.sandbox_description}"
     return engine, engine.sandbox_description
 
 
@@ -84,6 +88,15 @@ def result_storage_env(settings: Settings, config: ProviderConfig) -> dict[str, 
 def _existing(path: Path) -> Path:
     """``path`` or its nearest existing parent (the folder may not be created yet)."""
     return next(folder for folder in (path, *path.parents) if folder.exists())
+
+
+def _hint(error: SandboxUnavailable) -> str:
+    if not str(error).startswith(NO_CGROUPS):
+        return ""
+    return (
+        "; run c2d as root with cgroup v2 (under systemd: Delegate=yes, see docs/running.md)"
+        " or v1, or set C2D_ALLOW_WEAK_SANDBOX=1 to run jobs with rlimits only"
+    )
 
 
 def _storage_expiry(config: ProviderConfig, env_id: str) -> int:

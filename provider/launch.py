@@ -44,8 +44,11 @@ class ServerProcess:
 
 
 def start_server(
-    home: Path, *, env: dict[str, str] | None = None, ready_timeout: float = 30
+    home: Path, *, env: dict[str, str] | None = None, ready_timeout: float | None = None
 ) -> ServerProcess:
+    """``ready_timeout``: default 30 s, or C2D_SERVE_READY_TIMEOUT (slow machines, VMs)."""
+    if ready_timeout is None:
+        ready_timeout = float(os.environ.get("C2D_SERVE_READY_TIMEOUT", "30"))
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "serve.log"

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     engine: Literal["local", "argo"] = Field(
         default="local", description="local: this machine (bubblewrap); argo: Argo Workflows"
     )
+    allow_weak_sandbox: bool = Field(
+        default=False,
+        description="local engine: run jobs with rlimits only where no cgroup backend can limit"
+        " memory, processes and CPU (else c2d serve refuses to start)",
+    )
+    # For tests only: where the local engine looks for cgroups (an empty folder: none).
+    cgroup_root: Path = Path("/sys/fs/cgroup")
     argo_namespace: str = Field(default="c2d-jobs", description="namespace of the jobs")
     argo_server: str | None = Field(
         default=None, description="Argo Server URL; unset: Workflows through the Kubernetes API"

@@ -3,6 +3,8 @@ filter refuses what the kernel might otherwise allow an unprivileged user."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from provider.client import C2DClient
 from provider.launch import ServerProcess
 from tests.attacks.conftest import report, run
@@ -113,4 +115,5 @@ def test_no_privilege_can_be_gained(attacker: C2DClient, provider: ServerProcess
         assert stdout != "0", (command, stdout)
     # The provider reported the active mechanisms when it started.
     log = provider.log_path.read_text()
-    assert "seccomp filter" in log and "cgroup v1" in log and "ext4 loop image" in log, log[-2000:]
+    backend = "cgroup v2" if Path("/sys/fs/cgroup/cgroup.controllers").exists() else "cgroup v1"
+    assert "seccomp filter" in log and backend in log and "ext4 loop image" in log, log[-2000:]

@@ -9,10 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
-from provider.launch import free_port
+from provider.launch import free_port, start_server
 
 _REPO = Path(__file__).resolve().parents[2]
 # What the sandbox needs besides bubblewrap (see workflows/engines/local/runtime.py).
@@ -84,3 +85,53 @@ def test_serve_refuses_an_invalid_config_file_and_names_the_field(
     assert str(config) in output, output
     assert field in output and problem in output, output
     assert "Traceback" not in output, output
+
+
+def test_serve_refuses_a_host_without_usable_cgroups_and_says_how_to_fix_it(
+    tmp_path: Path,
+) -> None:
+    # An empty folder where the cgroup hierarchies would be: neither v2 nor v1 is there.
+    no_cgroups = tmp_path / "no-cgroups"
+    no_cgroups.mkdir()
+
+    run = _serve(tmp_path / "home", C2D_CGROUP_ROOT=str(no_cgroups))
+
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("c2d: cannot start the local engine: no usable cgroups"), lines
+    assert f"no cgroup v2 hierarchy at {no_cgroups}" in lines[0]
+    assert f"no cgroup v1 memory controller at {no_cgroups}/memory" in lines[0]
+    assert "Delegate=yes" in lines[0] and "C2D_ALLOW_WEAK_SANDBOX=1" in lines[0]
+
+
+def test_the_weak_sandbox_opt_out_starts_and_is_reported_by_the_log_and_get_root(
+    tmp_path: Path,
+) -> None:
+    no_cgroups = tmp_path / "no-cgroups"
+    no_cgroups.mkdir()
+    server = start_server(
+        tmp_path / "home",
+        env={"C2D_CGROUP_ROOT": str(no_cgroups), "C2D_ALLOW_WEAK_SANDBOX": "1"},
+    )
+    try:
+        root = httpx.get(server.url + "/", timeout=10).json()
+    finally:
+        server.stop()
+
+    assert root["weakSandboxAllowed"] is True
+    assert root["sandbox"].startswith("WEAK SANDBOX (C2D_ALLOW_WEAK_SANDBOX=1): ")
+    assert "rlimits only (no cgroups)" in root["sandbox"]
+    log = server.log_path.read_text()
+    assert "WEAK SANDBOX: no cgroups" in log and "ready; sandbox: WEAK SANDBOX" in log, log
+
+
+def test_a_host_with_cgroups_reports_the_backend_and_no_opt_out(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "home")
+    try:
+        root = httpx.get(server.url + "/", timeout=10).json()
+    finally:
+        server.stop()
+
+    assert root["weakSandboxAllowed"] is False
+    assert "limits: cgroup v" in root["sandbox"], root["sandbox"]

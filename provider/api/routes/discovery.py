@@ -44,4 +44,6 @@ def discovery(services: ServicesDep) -> dict[str, Any]:
         "nodePublicKey": "0x" + public_key.hex(),
         "serviceEndpoints": {name: list(route) for name, route in SERVICE_ENDPOINTS.items()},
         "sandbox": services.sandbox_description,
+        # The operator's opt-out: jobs may run without cgroup limits where none are usable.
+        "weakSandboxAllowed": services.settings.allow_weak_sandbox,
     }

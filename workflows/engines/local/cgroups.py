@@ -1,4 +1,5 @@
-"""cgroup v1 groups per job: memory, process count and CPU limits, OOM detection, kill-all."""
+"""The seam the launcher uses for per-job control groups: limits, the two backends' common
+interface, and what both do the same way (kill every process listed, remove a freed group)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,28 @@ import logging
 import os
 import signal
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CgroupLimits", "Cgroups", "JobCgroup"]
+__all__ = [
+    "CGROUP_ROOT",
+    "CgroupLimits",
+    "Cgroups",
+    "CgroupsUnavailable",
+    "JobCgroup",
+    "flat_key",
+    "kill_listed",
+    "own_groups",
+    "remove_group",
+]
 
-_ROOT = Path("/sys/fs/cgroup")
-_CONTROLLERS = ("memory", "pids", "cpu")
-_CPU_PERIOD_US = 100_000
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 _log = logging.getLogger("c2d.cgroups")
+
+
+class CgroupsUnavailable(Exception):
+    """No backend can enforce memory, process-count and CPU limits; the text says why."""
 
 
 @dataclass(frozen=True)
@@ -25,111 +39,86 @@ class CgroupLimits:
     cpus: float
 
 
-class Cgroups:
-    """The c2d parent group under this process's own group in each v1 controller."""
-
-    def __init__(self, parents: dict[str, Path]) -> None:
-        self._parents = parents
-
-    @classmethod
-    def detect(cls) -> Cgroups | None:
-        """None when the v1 controllers are missing or not writable (rlimits remain)."""
-        own = _own_groups()
-        parents: dict[str, Path] = {}
-        for controller in _CONTROLLERS:
-            base = _ROOT / controller
-            if not (base / "cgroup.procs").exists():
-                return None
-            parent = base / own.get(controller, "/").lstrip("/") / "c2d"
-            try:
-                parent.mkdir(exist_ok=True)
-            except OSError:
-                return None
-            parents[controller] = parent
-        return cls(parents)
-
-    def describe(self) -> str:
-        return "cgroup v1 (" + ", ".join(self._parents) + ")"
-
-    def create(self, name: str, limits: CgroupLimits) -> JobCgroup:
-        group = JobCgroup({c: parent / name for c, parent in self._parents.items()})
-        for path in group.paths.values():
-            path.mkdir(exist_ok=True)
-        group.write("memory", "memory.limit_in_bytes", str(limits.memory_bytes))
-        # Without this the group could swap instead of being OOM-killed at its limit.
-        group.write("memory", "memory.memsw.limit_in_bytes", str(limits.memory_bytes), quiet=True)
-        group.write("memory", "memory.swappiness", "0", quiet=True)
-        group.write("pids", "pids.max", str(limits.max_processes))
-        group.write("cpu", "cpu.cfs_period_us", str(_CPU_PERIOD_US))
-        group.write("cpu", "cpu.cfs_quota_us", str(max(1000, int(limits.cpus * _CPU_PERIOD_US))))
-        return group
-
-    def existing(self, name: str) -> JobCgroup | None:
-        group = JobCgroup({c: parent / name for c, parent in self._parents.items()})
-        return group if any(path.exists() for path in group.paths.values()) else None
-
-
-@dataclass(frozen=True)
-class JobCgroup:
-    paths: dict[str, Path]
+class JobCgroup(ABC):
+    """One job's group (one folder in v2, one per controller in v1)."""
 
     @property
+    @abstractmethod
     def procs_files(self) -> list[Path]:
-        return [path / "cgroup.procs" for path in self.paths.values()]
+        """The ``cgroup.procs`` files a process writes its pid to, to join the group."""
 
-    def write(self, controller: str, name: str, value: str, *, quiet: bool = False) -> None:
-        try:
-            (self.paths[controller] / name).write_text(value)
-        except OSError:
-            if not quiet:
-                raise
+    @abstractmethod
+    def oom_killed(self) -> bool: ...
 
-    def oom_killed(self) -> bool:
-        try:
-            control = (self.paths["memory"] / "memory.oom_control").read_text()
-        except OSError:
-            return False
-        for line in control.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill" and value.strip() not in ("", "0"):
-                return True
-        return False
-
+    @abstractmethod
     def kill_all(self) -> None:
-        """SIGKILL every process in the group until it is empty (new forks are caught too)."""
-        procs = self.paths["pids"] / "cgroup.procs"
-        for _ in range(100):
-            try:
-                pids = [int(line) for line in procs.read_text().split()]
-            except OSError:
-                return
-            if not pids:
-                return
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.01)
-        _log.warning("processes survive in %s", procs.parent)
+        """SIGKILL every process in the group, new forks included, until it is empty."""
 
+    @abstractmethod
     def remove(self) -> None:
-        self.kill_all()
-        for path in self.paths.values():
-            for _ in range(50):
-                try:
-                    path.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    # The kernel frees a group a moment after its last process is reaped.
-                    time.sleep(0.02)
+        """Kill what is left and delete the group."""
 
 
-def _own_groups() -> dict[str, str]:
+class Cgroups(ABC):
+    """Where job groups are made; ``detect_cgroups`` (cgroups_detect.py) picks the backend."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Backend and controllers, one phrase (logged at start, shown by ``GET /``)."""
+
+    @abstractmethod
+    def create(self, name: str, limits: CgroupLimits) -> JobCgroup: ...
+
+    @abstractmethod
+    def existing(self, name: str) -> JobCgroup | None:
+        """The group a previous run left behind, if any (removed on restart)."""
+
+
+def kill_listed(procs: Path) -> None:
+    """SIGKILL every pid ``procs`` lists until it lists none (forks in between are caught)."""
+    for _ in range(100):
+        try:
+            pids = [int(line) for line in procs.read_text().split()]
+        except OSError:
+            return
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
+    _log.warning("processes survive in %s", procs.parent)
+
+
+def remove_group(path: Path) -> None:
+    for _ in range(50):
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            # The kernel frees a group a moment after its last process is reaped.
+            time.sleep(0.02)
+    _log.warning("cannot remove %s", path)
+
+
+def own_groups(proc_self_cgroup: Path = Path("/proc/self/cgroup")) -> dict[str, str]:
+    """Controller (``""`` for the v2 hierarchy) → this process's group path."""
     groups: dict[str, str] = {}
     with contextlib.suppress(OSError):
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
+        for line in proc_self_cgroup.read_text().splitlines():
             _, controllers, path = line.split(":", 2)
             for controller in controllers.split(","):
                 groups[controller] = path
     return groups
+
+
+def flat_key(text: str, key: str) -> int:
+    """The value of ``key`` in a flat-keyed file such as ``memory.events`` (0 when absent)."""
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == key:
+            with contextlib.suppress(ValueError):
+                return int(value.strip())
+    return 0

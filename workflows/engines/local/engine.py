@@ -18,7 +18,8 @@ from workflows.engines.base import EngineError, JobNotFound, JobState, StoredRes
 from workflows.engines.local import outcomes as judge
 from workflows.engines.local.board import JobBoard, StepEvent
 from workflows.engines.local.capability import check_local
-from workflows.engines.local.cgroups import Cgroups
+from workflows.engines.local.cgroups import CGROUP_ROOT, Cgroups, CgroupsUnavailable
+from workflows.engines.local.cgroups_detect import detect_cgroups
 from workflows.engines.local.dispatcher import log_sources
 from workflows.engines.local.expiry import Lifetime, ResultExpiry
 from workflows.engines.local.follow import follow_log
@@ -26,7 +27,7 @@ from workflows.engines.local.launcher import Launcher
 from workflows.engines.local.quota import DiskQuotas
 from workflows.engines.local.restart import resumable_jobs
 from workflows.engines.local.runner import JobRunner, ShuttingDown, log_fields
-from workflows.engines.local.runtime import Runtime, require_sandbox_tools
+from workflows.engines.local.runtime import Runtime, SandboxUnavailable, require_sandbox_tools
 from workflows.engines.local.sandbox import STAGE_MODULE
 from workflows.engines.local.scheduler import QueueFull, Scheduler
 from workflows.engines.local.stepserver import StepServer
@@ -34,9 +35,10 @@ from workflows.engines.local.store import JobRecord, JobStore
 from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
-__all__ = ["LocalEngine"]
+__all__ = ["NO_CGROUPS", "LocalEngine"]
 
 _log = logging.getLogger("c2d.engine")
+NO_CGROUPS = "no usable cgroups"
 _STOPPED_QUEUED = "stopped on request while queued (it never started)"
 
 
@@ -56,10 +58,20 @@ class LocalEngine:
         step_env: Mapping[str, str] | None = None,
         fork_steps: bool = True,
         storage_expiry: Lifetime | None = None,
+        cgroup_root: Path = CGROUP_ROOT,
+        allow_weak_sandbox: bool = False,
     ) -> None:
-        """``fork_steps``: run configure and publish from the pre-started step server."""
+        """``fork_steps``: run configure and publish from the pre-started step server;
+        ``allow_weak_sandbox``: run with rlimits only where no cgroup backend can limit memory,
+        processes and CPU (else SandboxUnavailable)."""
         tools = require_sandbox_tools()
-        self._cgroups = Cgroups.detect()
+        try:
+            self._cgroups: Cgroups | None = detect_cgroups(cgroup_root)
+        except CgroupsUnavailable as missing:
+            if not allow_weak_sandbox:
+                raise SandboxUnavailable(f"{NO_CGROUPS}: {missing}") from None
+            _log.warning("WEAK SANDBOX: no cgroups (%s); rlimits only", missing)
+            self._cgroups = None
         # Absolute: these paths are handed to mount and to the steps, whatever the cwd.
         self._jobs_dir = jobs_dir = jobs_dir.resolve()
         self._results_dir = results_dir = results_dir.resolve()
@@ -117,6 +129,11 @@ class LocalEngine:
         self.on_finished(self._expiry.finished)
         self._reconcile()
         self._expiry.start(self._store)
+
+    @property
+    def weak_sandbox(self) -> bool:
+        """True when jobs run with rlimits only (no cgroups; allowed by the operator)."""
+        return self._cgroups is None
 
     @property
     def sandbox_description(self) -> str:
