@@ -3,8 +3,8 @@ filter refuses what the kernel might otherwise allow an unprivileged user."""
 
 from __future__ import annotations
 
-from provider.client import C2DClient
-from provider.launch import ServerProcess
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess
 from tests.attacks.conftest import report, run
 from workflows.status import JobStatus
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provider.launch import free_port
+from devkit.launch import free_port
 
 _REPO = Path(__file__).resolve().parents[2]
 # What the sandbox needs besides bubblewrap (see workflows/engines/local/runtime.py).

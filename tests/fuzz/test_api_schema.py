@@ -11,7 +11,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from provider.launch import ServerProcess, start_server
+from devkit.launch import ServerProcess, start_server
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from provider.launch import ServerProcess, start_server
+from devkit.launch import ServerProcess, start_server
 
 _NONCE = "/api/services/nonce"
 
