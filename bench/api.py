@@ -16,7 +16,7 @@ import httpx
 from bench.figures import Figure, percentile
 from bench.jobs import TRIVIAL
 from bench.service import Bench, free_start_body, wait_final
-from provider.launch import free_port
+from devkit.launch import free_port
 
 __all__ = ["measure_api"]
 

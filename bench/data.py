@@ -17,8 +17,8 @@ from bench.bare_sendfile import BareSendfile
 from bench.figures import Figure
 from bench.service import Bench, free_start_body, wait_final
 from bench.specs import job_spec
-from provider.client import sign_request
-from provider.demo.files import FileServer
+from devkit.client import sign_request
+from devkit.demo.files import FileServer
 from workflows import contract
 from workflows.engines.local.stepserver import StepServer
 from workflows.status import JobStatus

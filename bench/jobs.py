@@ -15,7 +15,7 @@ from eth_account import Account
 from bench.dag import dag_spec
 from bench.figures import Figure, percentile
 from bench.service import Bench, free_start_body, wait_final
-from provider.client import sign_request
+from devkit.client import sign_request
 from workflows import contract
 from workflows.dag import StepImages, build_workflow
 from workflows.engines.local.cgroups_detect import detect_cgroups

@@ -10,8 +10,8 @@ import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from provider.client import sign_request
-from provider.launch import ServerProcess, start_server
+from devkit.client import sign_request
+from devkit.launch import ServerProcess, start_server
 from workflows.status import TERMINAL_STATUSES, JobStatus
 
 __all__ = ["CONTAINER", "Bench", "free_start_body", "wait_final"]

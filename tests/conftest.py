@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from provider.chain.artifacts import ANVIL_BINARY
+from devkit.artifacts import ANVIL_BINARY
 
 _TESTS = Path(__file__).resolve().parent
 _JS = _TESTS.parent / "js" / "node_modules"
@@ -31,6 +31,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "attacks": E2E,
     "faults": E2E,
     "chain": CHAIN,
+    "devkit/test_abis.py": ("chain",),
     "fuzz/test_api_schema.py": E2E,
     "fuzz/test_http_limits.py": E2E,
     "provider/test_cli.py": ("e2e",),

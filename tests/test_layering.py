@@ -1,7 +1,9 @@
-"""The layering rule of docs/architecture.md, read from the code's own imports.
+"""The layering rule of docs/design.md, read from the code's own imports.
 
 Every module of the service is parsed with ``ast``; imports inside functions count too (they
-were the usual way round a cycle that a layer should not have had).
+were the usual way round a cycle that a layer should not have had). devkit (development tooling)
+may import provider; provider never imports devkit, and names it (a module path string) only in
+its command table.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("workflows", "steps", "provider")
+PACKAGES = ("workflows", "steps", "provider", "devkit")
 DOMAIN = tuple(f"provider.{name}" for name in ("jobs", "payments", "assets", "auth", "chain"))
 
 # importer prefix → the prefixes it must never import
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "workflows": ("steps", "provider"),
-    "steps": ("provider",),
+    "workflows": ("steps", "provider", "devkit"),
+    "steps": ("provider", "devkit"),
+    "provider": ("devkit",),
     **{domain: ("provider.api", "provider.commands") for domain in DOMAIN},
 }
 
@@ -52,6 +55,18 @@ def _within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
+# The one provider module that may name devkit: by module path, imported as the parser is built.
+COMMAND_TABLE = "provider/commands/__init__.py"
+
+
+def _names_devkit(path: Path) -> Iterator[int]:
+    """Lines of ``path`` with a string naming a devkit module (an importlib path, say)."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        value = node.value if isinstance(node, ast.Constant) else None
+        if isinstance(value, str) and _within(value, "devkit"):
+            yield node.lineno
+
+
 def layering_violations(root: Path = ROOT) -> list[str]:
     """One line per import statement that reaches a forbidden layer."""
     found: dict[str, str] = {}
@@ -65,6 +80,9 @@ def layering_violations(root: Path = ROOT) -> list[str]:
                     # ``from a.b import c`` yields a.b and a.b.c: name the module, not c
                     if where not in found or len(imported) < len(found[where]):
                         found[where] = imported
+            if package == "provider" and path.relative_to(root).as_posix() != COMMAND_TABLE:
+                for lineno in _names_devkit(path):
+                    found[f"{path.relative_to(root)}:{lineno}"] = "devkit (by name)"
     return [f"{where}: imports {imported}" for where, imported in sorted(found.items())]
 
 
@@ -80,6 +98,10 @@ def test_the_layers_import_downward_only() -> None:
         ("provider/jobs/service.py", "from provider.api.schemas import StartComputeRequest\n"),
         ("provider/payments/base.py", "from ..api import schemas\n"),
         ("provider/chain/x.py", "from provider import commands\n"),
+        ("provider/payments/setup.py", "from devkit.anvil import start_anvil\n"),
+        ("provider/app.py", "def f():\n    import devkit.demo\n"),
+        ("provider/app.py", "import importlib\nimportlib.import_module('devkit.launch')\n"),
+        ("workflows/dag.py", "from devkit import client\n"),
     ],
 )
 def test_the_check_sees_each_kind_of_forbidden_import(
@@ -96,6 +118,8 @@ def test_the_check_allows_imports_downward(tmp_path: Path) -> None:
         "provider/jobs/service.py": "from workflows.engines.base import Engine\nimport steps\n",
         "provider/api/routes.py": "from provider.jobs import service\n",
         "steps/publish.py": "from workflows import contract\n",
+        "devkit/anvil.py": "from provider.chain.files import ChainFiles\n",
+        "provider/commands/__init__.py": "COMMANDS = ('devkit.commands.demo',)\n",
     }.items():
         path = tmp_path / module
         path.parent.mkdir(parents=True, exist_ok=True)

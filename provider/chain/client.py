@@ -1,4 +1,5 @@
-"""Web3 access to one chain: contracts by artifact name, and locally signed transactions."""
+"""Web3 access to one chain: contracts by name (the ABIs the provider ships), and locally
+signed transactions."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
+from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractLogicError, Web3Exception
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from provider.chain.artifacts import load_artifact
+from provider.chain.abi import load_abi
 
 __all__ = ["ChainClient", "ChainError"]
 
@@ -36,19 +37,11 @@ class ChainClient:
         return int(self.w3.eth.chain_id)
 
     def contract(self, name: str, address: str) -> Contract:
-        return self.w3.eth.contract(
-            address=Web3.to_checksum_address(address), abi=load_artifact(name).abi
-        )
+        return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_abi(name))
 
-    def deploy(self, account: LocalAccount, name: str, *args: Any) -> str:
-        artifact = load_artifact(name)
-        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        receipt = self._send(account, factory.constructor(*args), f"deploy {name}")
-        address = receipt["contractAddress"]
-        assert address is not None
-        return str(address)
-
-    def transact(self, account: LocalAccount, call: ContractFunction, what: str) -> TxReceipt:
+    def transact(
+        self, account: LocalAccount, call: ContractFunction | ContractConstructor, what: str
+    ) -> TxReceipt:
         """Sign ``call`` with ``account``, send it, wait; ChainError with the revert reason."""
         return self._send(account, call, what)
 

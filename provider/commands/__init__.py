@@ -2,23 +2,52 @@
 
 A subcommand module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``
 (the exit code). Adding a command is one module and one entry in ``COMMANDS``.
+
+The development commands (demo, chain, publish) live in devkit and are named here by module path,
+imported when the parser is built: this table is the one place provider refers to devkit
+(docs/design.md#layering, tests/test_layering.py). Where devkit is not installed (the image),
+they are not offered.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from types import ModuleType
 
-from provider.commands import chain, demo, jobs, logs, publish, render, results, serve
+from provider.commands import jobs, logs, render, results, serve
 
 __all__ = ["COMMANDS", "add_commands"]
 
-COMMANDS: tuple[ModuleType, ...] = (serve, demo, chain, publish, render, jobs, logs, results)
+COMMANDS: tuple[ModuleType | str, ...] = (
+    serve,
+    "devkit.commands.demo",
+    "devkit.commands.chain",
+    "devkit.commands.publish",
+    render,
+    jobs,
+    logs,
+    results,
+)
+
+
+def _loaded(command: ModuleType | str) -> ModuleType | None:
+    if isinstance(command, ModuleType):
+        return command
+    try:
+        return importlib.import_module(command)
+    except ModuleNotFoundError as error:
+        if error.name not in ("devkit", "devkit.commands", command):
+            raise
+        return None
 
 
 def add_commands(parser: argparse.ArgumentParser) -> None:
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for command in COMMANDS:
+    for entry in COMMANDS:
+        command = _loaded(entry)
+        if command is None:
+            continue
         sub = subparsers.add_parser(command.NAME, help=command.HELP)
         command.add_arguments(sub)
         sub.set_defaults(run=command.run)

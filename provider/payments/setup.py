@@ -12,10 +12,10 @@ from eth_account.signers.local import LocalAccount
 from provider.assets.chain_resolver import ChainResolver, FirstFound
 from provider.assets.encryption import decrypt
 from provider.assets.resolver import AssetResolver
-from provider.chain.anvil import rpc_answers
 from provider.chain.client import ChainClient
 from provider.chain.escrow import EscrowClient
 from provider.chain.files import DevChain, load_dev_chain
+from provider.chain.rpc import rpc_answers
 from provider.errors import ConfigError
 from provider.payments.base import NoPayments, PaymentGate
 from provider.payments.chain_gate import ChainPayments

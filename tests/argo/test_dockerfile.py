@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
+import sys
 import tomllib
+import zipfile
+from pathlib import Path
 
+from provider.chain.abi import PROVIDER_CONTRACTS
 from tests.workflows.support import REPO
 from workflows import contract
 from workflows.dag import StepImages
@@ -54,3 +59,29 @@ def test_every_manifest_names_this_version_of_the_image() -> None:
     }
     assert any(named.values())
     assert {where: tags for where, tags in named.items() if set(tags) - {tag}} == {}
+
+
+def test_the_image_has_the_contract_abis_and_no_dev_tooling(tmp_path: Path) -> None:
+    """A wheel built from exactly what the build stage copies holds the ABIs the provider
+    calls (provider/chain/abi) and none of devkit: the image needs no js/node_modules."""
+    source = tmp_path / "src"
+    source.mkdir()
+    build = _stages()[0]
+    copied = re.findall(r"^COPY (?!--)(.+) \S+$", build, flags=re.MULTILINE)
+    for entry in (name for line in copied for name in line.split()):
+        origin = REPO / entry
+        if origin.is_dir():
+            shutil.copytree(origin, source / entry, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(origin, source / entry)
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run(
+        [*pip, "-w", str(tmp_path / "wheel"), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = (tmp_path / "wheel").glob("c2d-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    abis = {name.rsplit("/", 1)[1] for name in names if name.startswith("provider/chain/abi/")}
+    assert {f"{name}.json" for name in PROVIDER_CONTRACTS} | {"SOURCE.md"} <= abis
+    assert not [name for name in names if name.startswith("devkit/")]

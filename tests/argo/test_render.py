@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
+from devkit.demo import assets as demo
 from provider.assets.ddo import Container, container_section_checksum, did_for
 from provider.cli import main
-from provider.demo import assets as demo
 from tests.argo.schemas import errors
 from workflows.annotations import spec_from_annotations
 

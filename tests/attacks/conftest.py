@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from provider.client import C2DClient
-from provider.demo.files import FileServer
-from provider.launch import ServerProcess, start_server
+from devkit.client import C2DClient
+from devkit.demo.files import FileServer
+from devkit.launch import ServerProcess, start_server
 from tests.e2e.conftest import raw_algorithm, result_of_type, wait_for
 
 # The probes write this file into /data/outputs; the tests read it back from outputs.tar.

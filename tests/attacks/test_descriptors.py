@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from provider.client import C2DClient
+from devkit.client import C2DClient
 from tests.attacks.conftest import algorithm_log, report, run
 from workflows.status import JobStatus
 

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from provider.client import C2DClient
+from devkit.client import C2DClient
 from tests.attacks.conftest import algorithm_log, outputs, report, run, start
 from tests.e2e.conftest import wait_for, wait_for_status
 from tests.faults.conftest import RELEASE, job_folder, release_algorithm

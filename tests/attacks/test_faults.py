@@ -12,9 +12,9 @@ import httpx
 import pytest
 from eth_account import Account
 
-from provider.client import C2DClient, sign_request
-from provider.demo.files import FileServer
-from provider.launch import ServerProcess, start_server
+from devkit.client import C2DClient, sign_request
+from devkit.demo.files import FileServer
+from devkit.launch import ServerProcess, start_server
 from tests.attacks.conftest import run
 from tests.e2e.conftest import raw_dataset
 from tests.steps.conftest import Server

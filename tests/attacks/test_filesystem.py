@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tarfile
 
-from provider.client import C2DClient
+from devkit.client import C2DClient
 from tests.attacks.conftest import outputs, report, run
 from workflows.status import JobStatus
 

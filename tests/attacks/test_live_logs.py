@@ -20,8 +20,8 @@ import httpx
 import pytest
 from eth_account import Account
 
-from provider.client import C2DClient
-from provider.launch import ServerProcess, start_server
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess, start_server
 from tests.attacks.conftest import start
 from tests.e2e.conftest import wait_for
 from workflows.spec import Limits

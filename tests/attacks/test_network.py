@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from provider.client import C2DClient
-from provider.launch import ServerProcess
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess
 from tests.attacks.conftest import report, run
 from workflows.status import JobStatus
 

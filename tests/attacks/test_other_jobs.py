@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from provider.client import C2DClient
-from provider.demo.files import FileServer
+from devkit.client import C2DClient
+from devkit.demo.files import FileServer
 from tests.attacks.conftest import report, run, start
 from tests.e2e.conftest import raw_dataset, wait_for, wait_for_status
 from workflows.status import JobStatus

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from provider.client import C2DClient
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess, start_server
 from provider.environments import default_config
-from provider.launch import ServerProcess, start_server
 from tests.attacks.conftest import algorithm_log, outputs, run
 from tests.e2e.conftest import raw_algorithm, wait_for
 from workflows.status import JobStatus

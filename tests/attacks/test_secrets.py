@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provider.client import C2DClient
-from provider.launch import ServerProcess
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess
 from tests.attacks.conftest import outputs, report, run
 from workflows.status import JobStatus
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from provider.client import C2DClient
-from provider.launch import ServerProcess, start_server
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess, start_server
 from tests.attacks.conftest import run
 from tests.e2e.conftest import raw_dataset
 from workflows.status import JobStatus

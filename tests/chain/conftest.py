@@ -11,12 +11,12 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from devkit.demo import assets
+from devkit.demo.files import FileServer
+from devkit.devchain import chain_down, chain_up
+from devkit.launch import ServerProcess, free_port, start_server
 from provider.chain.client import ChainClient
-from provider.chain.devchain import chain_down, chain_up
 from provider.chain.files import DevChain
-from provider.demo import assets
-from provider.demo.files import FileServer
-from provider.launch import ServerProcess, free_port, start_server
 from tests.chain.market import Market
 
 # The provider fetches the test files from loopback, which its download guard refuses unless

@@ -10,15 +10,16 @@ import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from devkit.artifacts import contract
+from devkit.client import C2DClient
+from devkit.consumer import authorize_escrow, deposit_escrow, start_order
+from devkit.demo import assets
+from devkit.demo.files import FileServer
+from devkit.provider_link import ProviderLink
+from devkit.publish import AssetDraft, Published, mint_datatokens, publish_asset
 from provider.assets.ddo import Container, container_section_checksum
 from provider.chain.client import ChainClient
-from provider.chain.consumer import authorize_escrow, deposit_escrow, start_order
 from provider.chain.files import DevChain
-from provider.chain.provider_link import ProviderLink
-from provider.chain.publish import AssetDraft, Published, mint_datatokens, publish_asset
-from provider.client import C2DClient
-from provider.demo import assets
-from provider.demo.files import FileServer
 from workflows.status import FAILED_STATUSES, JobStatus
 
 CONTAINER = dict(assets.CONTAINER, checksum="sha256:" + "ab" * 32)
@@ -106,7 +107,7 @@ class Market:
         }
         signed = self._funder.sign_transaction(tx)
         w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
-        token = self.client.contract("OceanToken", self.chain.ocean)
+        token = contract(self.client, "OceanToken", self.chain.ocean)
         self.client.transact(
             self._funder, token.functions.transfer(account.address, ocean * UNIT), "fund"
         )
@@ -193,7 +194,7 @@ class Market:
 
     def paid_to(self, address: str, tx: str) -> int:
         """OCEAN transferred to ``address`` by transaction ``tx``."""
-        token = self.client.contract("OceanToken", self.chain.ocean)
+        token = contract(self.client, "OceanToken", self.chain.ocean)
         receipt = self.client.w3.eth.get_transaction_receipt(tx)  # type: ignore[arg-type]
         transfers = self.client.events(token, "Transfer", receipt)
         return sum(int(t["args"]["value"]) for t in transfers if t["args"]["to"] == address)

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from eth_account.signers.local import LocalAccount
 
-from provider.launch import ServerProcess
+from devkit.launch import ServerProcess
 from tests.chain.market import Market, job_body
 
 

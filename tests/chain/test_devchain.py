@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from provider.launch import free_port
+from devkit.launch import free_port
 
 KEYS = {
     "chainId",

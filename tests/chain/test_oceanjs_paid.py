@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provider.launch import ServerProcess
+from devkit.launch import ServerProcess
 from tests.chain.market import UNIT, Market
 from tests.e2e.oceanjs import run_oceanjs
 

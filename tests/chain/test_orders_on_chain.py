@@ -10,9 +10,9 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from provider.chain.consumer import reuse_order, start_order
+from devkit.consumer import reuse_order, start_order
+from devkit.publish import Published
 from provider.chain.fees import FeeData, sign_provider_fee
-from provider.chain.publish import Published
 from tests.chain.market import Market, job_body
 
 

@@ -9,8 +9,8 @@ import time
 
 from eth_account.signers.local import LocalAccount
 
-from provider.chain.publish import AssetDraft
-from provider.client import C2DClient
+from devkit.client import C2DClient
+from devkit.publish import AssetDraft
 from tests.chain.market import UNIT, Market, job_body, wait_settled
 from workflows.status import JobStatus
 

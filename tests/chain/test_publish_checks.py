@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from devkit.demo.files import FileServer
+from devkit.launch import ServerProcess, free_port
 from provider.chain.client import ChainClient
 from provider.chain.files import DevChain
-from provider.demo.files import FileServer
-from provider.launch import ServerProcess, free_port
 
 _DID = "did:op:" + "ab" * 32
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from eth_account.signers.local import LocalAccount
 
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess, start_server
+from devkit.publish import AssetDraft
 from provider.chain.files import DevChain
-from provider.chain.publish import AssetDraft
-from provider.client import C2DClient
-from provider.launch import ServerProcess, start_server
 from tests.chain.conftest import SERVER_ENV
 from tests.chain.market import CONTAINER, Market, job_body
 from workflows.status import JobStatus

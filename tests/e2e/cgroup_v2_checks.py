@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from provider.client import C2DClient
-from provider.launch import ServerProcess
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess
 from tests.e2e.conftest import raw_algorithm, result_of_type, wait_for, wait_for_status
 from workflows.status import JobStatus
 

@@ -12,10 +12,10 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from provider.client import C2DClient
-from provider.demo import assets
-from provider.demo.files import FileServer
-from provider.launch import ServerProcess, start_server
+from devkit.client import C2DClient
+from devkit.demo import assets
+from devkit.demo.files import FileServer
+from devkit.launch import ServerProcess, start_server
 from workflows.status import FAILED_STATUSES, JobStatus
 
 CONTAINER = dict(assets.CONTAINER)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from provider.launch import ServerProcess
+from devkit.launch import ServerProcess
 
 
 def test_discovery_lists_every_service_ocean_clients_look_up(server: ServerProcess) -> None:

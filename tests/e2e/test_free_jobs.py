@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from provider.client import C2DClient
-from provider.demo.files import FileServer
+from devkit.client import C2DClient
+from devkit.demo.files import FileServer
 from tests.e2e.conftest import (
     raw_algorithm,
     raw_dataset,

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from eth_account import Account
 
-from provider.client import C2DClient, sign_request
-from provider.launch import ServerProcess
+from devkit.client import C2DClient, sign_request
+from devkit.launch import ServerProcess
 from tests.e2e.conftest import raw_algorithm, result_of_type, wait_for
 from workflows.status import JobStatus
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from provider.client import C2DClient
+from devkit.client import C2DClient
 from tests.e2e.conftest import raw_algorithm, result_of_type, wait_for, wait_for_status
 from workflows.status import JobStatus
 

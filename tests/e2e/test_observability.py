@@ -14,8 +14,8 @@ import httpx
 import pytest
 from eth_account import Account
 
-from provider.client import C2DClient
-from provider.launch import ServerProcess
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess
 from tests.e2e.conftest import raw_algorithm, wait_for
 from workflows.status import JobStatus
 

@@ -9,9 +9,9 @@ import jwt
 import pytest
 from eth_account import Account
 
+from devkit.client import C2DClient, ProviderError, sign_request
+from devkit.launch import ServerProcess
 from provider.auth.signature import Command
-from provider.client import C2DClient, ProviderError, sign_request
-from provider.launch import ServerProcess
 from tests.e2e.conftest import raw_algorithm, wait_for
 from tests.e2e.test_oceanjs import OPERATIONAL, PRIVATE
 

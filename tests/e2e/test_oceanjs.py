@@ -9,10 +9,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
+from devkit.client import sign_request
+from devkit.demo.files import FileServer
+from devkit.launch import ServerProcess
 from provider.auth.signature import Command, request_message
-from provider.client import sign_request
-from provider.demo.files import FileServer
-from provider.launch import ServerProcess
 from tests.e2e.oceanjs import run_oceanjs
 
 # Fields of a job that ocean.js's computeStatus(url, wallet, jobId) must carry although it sends

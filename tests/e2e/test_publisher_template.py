@@ -16,10 +16,10 @@ import pytest
 import yaml
 from eth_account import Account
 
-from provider.client import C2DClient, ProviderError
-from provider.demo import assets
-from provider.demo.files import FileServer
-from provider.launch import ServerProcess, start_server
+from devkit.client import C2DClient, ProviderError
+from devkit.demo import assets
+from devkit.demo.files import FileServer
+from devkit.launch import ServerProcess, start_server
 from tests.e2e.conftest import raw_algorithm, result_of_type, wait_for
 from workflows.status import JobStatus
 

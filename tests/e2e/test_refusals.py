@@ -9,8 +9,8 @@ import httpx
 import pytest
 from eth_account import Account
 
-from provider.client import C2DClient, ProviderError, sign_request
-from provider.launch import ServerProcess, start_server
+from devkit.client import C2DClient, ProviderError, sign_request
+from devkit.launch import ServerProcess, start_server
 from tests.e2e.conftest import (
     raw_algorithm,
     raw_dataset,

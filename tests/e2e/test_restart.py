@@ -7,8 +7,8 @@ from pathlib import Path
 
 from eth_account import Account
 
-from provider.client import C2DClient
-from provider.launch import start_server
+from devkit.client import C2DClient
+from devkit.launch import start_server
 from tests.e2e.conftest import raw_algorithm, result_of_type, wait_for, wait_for_status
 from workflows.status import FAILED_STATUSES, JobStatus
 

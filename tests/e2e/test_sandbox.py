@@ -8,8 +8,8 @@ import tarfile
 from pathlib import Path
 from urllib.parse import urlparse
 
-from provider.client import C2DClient
-from provider.launch import ServerProcess
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess
 from tests.e2e.conftest import raw_algorithm, result_of_type, wait_for
 from workflows.status import JobStatus
 

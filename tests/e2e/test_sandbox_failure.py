@@ -8,7 +8,7 @@ from pathlib import Path
 
 from eth_account import Account
 
-from provider.client import C2DClient
+from devkit.client import C2DClient
 from tests.e2e.conftest import raw_algorithm, wait_for
 from tests.faults.conftest import start_provider
 from workflows.status import JobStatus

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from eth_account import Account
 
-from provider.client import C2DClient
-from provider.launch import ServerProcess
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess
 from tests.e2e.conftest import raw_algorithm, wait_for
 from tests.faults.conftest import (
     HELD_ALGORITHM,

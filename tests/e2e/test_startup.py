@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from provider.launch import free_port, start_server
+from devkit.launch import free_port, start_server
 
 _REPO = Path(__file__).resolve().parents[2]
 # What the sandbox needs besides bubblewrap (see workflows/engines/local/runtime.py).

@@ -17,9 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from provider.client import C2DClient
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess, start_server
 from provider.environments import default_config
-from provider.launch import ServerProcess, start_server
 
 __all__ = [
     "HELD_ALGORITHM",

@@ -11,7 +11,7 @@ from typing import Any
 
 from eth_account import Account
 
-from provider.client import C2DClient
+from devkit.client import C2DClient
 from steps._files import temp_name
 from tests.e2e.conftest import raw_algorithm, raw_dataset, result_of_type, wait_for, wait_for_status
 from tests.faults.conftest import (

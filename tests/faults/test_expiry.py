@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from provider.client import C2DClient, ProviderError
-from provider.launch import ServerProcess
+from devkit.client import C2DClient, ProviderError
+from devkit.launch import ServerProcess
 from tests.e2e.conftest import raw_algorithm, wait_for
 from tests.faults.conftest import start_provider
 from workflows.status import JobStatus

@@ -8,7 +8,7 @@ from typing import Any
 
 from eth_account import Account
 
-from provider.client import C2DClient
+from devkit.client import C2DClient
 from tests.e2e.conftest import raw_dataset, wait_for
 from tests.faults.conftest import held_source, start_provider
 from workflows.status import JobStatus

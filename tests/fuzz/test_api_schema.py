@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from provider.client import C2DClient
-from provider.launch import ServerProcess, start_server
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess, start_server
 
 _SETTINGS = settings(
     max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck)

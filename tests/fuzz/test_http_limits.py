@@ -10,8 +10,8 @@ import httpx
 import pytest
 from eth_account import Account
 
-from provider.client import C2DClient, sign_request
-from provider.launch import ServerProcess, start_server
+from devkit.client import C2DClient, sign_request
+from devkit.launch import ServerProcess, start_server
 
 _NONCE = "/api/services/nonce"
 _CONTAINER = {"entrypoint": "python $ALGO", "image": "python", "tag": "3.11"}

@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from devkit.demo import assets as demo
 from provider.api.ratelimit import RateLimiter, RatePolicy
 from provider.api.schemas import AuthTokenRequest, InitializeComputeRequest, StartComputeRequest
 from provider.assets.ddo import Ddo, Service
 from provider.assets.policy import AlgorithmFacts, authorize_algorithm
 from provider.auth.signature import recover_signers, request_message
-from provider.demo import assets as demo
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden, Unauthorized
 from provider.jobs.resources import job_limits
@@ -93,7 +93,7 @@ _ACCOUNT = Account.create()
     other=st.text(max_size=30),
 )
 def test_a_signature_verifies_only_its_own_message(nonce: int, command: str, other: str) -> None:
-    from provider.client import sign_request
+    from devkit.client import sign_request
 
     signature = sign_request(_ACCOUNT, nonce, command)
     assert _ACCOUNT.address in recover_signers(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provider.launch import free_port
+from devkit.launch import free_port
 
 
 def _serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

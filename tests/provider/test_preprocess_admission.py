@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from provider.demo import assets
+from devkit.demo import assets
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden
 from provider.jobs.preprocess import named_template, preprocess_template

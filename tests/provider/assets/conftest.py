@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from devkit.demo import assets as demo
 from provider.assets.ddo import Container, Ddo, container_section_checksum
-from provider.demo import assets as demo
 
 PUBLISHER = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 CODE_CHECKSUM = "a" * 64

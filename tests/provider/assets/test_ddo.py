@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from devkit.demo import assets as demo
 from provider.assets.ddo import (
     Container,
     Ddo,
@@ -16,7 +17,6 @@ from provider.assets.ddo import (
     did_hex,
     service_by_id,
 )
-from provider.demo import assets as demo
 from provider.errors import BadRequest, NotFound
 
 from .conftest import CODE_CHECKSUM, PUBLISHER

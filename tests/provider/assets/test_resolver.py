@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from devkit.demo import assets as demo
 from provider.assets.resolver import RegistryResolver
-from provider.demo import assets as demo
 from provider.errors import BadRequest, Forbidden, NotFound
 
 

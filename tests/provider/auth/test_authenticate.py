@@ -8,11 +8,11 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from devkit.client import sign_request
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.signature import Command
 from provider.auth.tokens import TokenService
-from provider.client import sign_request
 from provider.errors import Unauthorized
 
 

@@ -10,8 +10,8 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
+from devkit.client import sign_request
 from provider.auth.signature import Command, recover_signers, request_message
-from provider.client import sign_request
 from provider.errors import Unauthorized
 
 

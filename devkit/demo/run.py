@@ -18,11 +18,11 @@ from typing import Any
 
 from eth_account import Account
 
+from devkit.client import C2DClient, ProviderError
+from devkit.demo import assets
+from devkit.demo.files import FileServer
+from devkit.launch import start_server
 from provider.assets.ddo import Container, container_section_checksum
-from provider.client import C2DClient, ProviderError
-from provider.demo import assets
-from provider.demo.files import FileServer
-from provider.launch import start_server
 from workflows.status import FAILED_STATUSES, JobStatus
 
 __all__ = ["run_demo"]

@@ -43,12 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from eth_account import Account
 
+    from devkit.commands import publish_input as check
+    from devkit.provider_link import ProviderLink
+    from devkit.publish import AssetDraft, mint_datatokens, publish_asset
     from provider.assets.ddo import Container, container_section_checksum
     from provider.chain.client import ChainClient
     from provider.chain.files import load_dev_chain
-    from provider.chain.provider_link import ProviderLink
-    from provider.chain.publish import AssetDraft, mint_datatokens, publish_asset
-    from provider.commands import publish_input as check
     from provider.errors import ConfigError, UsageError
     from provider.settings import load_settings
 

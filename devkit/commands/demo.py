@@ -15,6 +15,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from provider.demo import run_demo
+    from devkit.demo import run_demo
 
     return run_demo(keep=args.keep)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from devkit.artifacts import contract, deploy
 from provider.chain.client import ChainClient
 from provider.chain.files import ChainAccount, DevChain
 
@@ -24,25 +25,25 @@ def deploy_ocean(client: ChainClient, keys: list[str]) -> DevChain:
     deployer = accounts[0]
     collector = accounts[-1].address
     start_block = int(client.w3.eth.block_number)
-    ocean = client.deploy(deployer, "OceanToken", deployer.address)
-    router = client.deploy(
-        deployer, "FactoryRouter", deployer.address, ocean, deployer.address, collector, []
+    ocean = deploy(client, deployer, "OceanToken", deployer.address)
+    router = deploy(
+        client, deployer, "FactoryRouter", deployer.address, ocean, deployer.address, collector, []
     )
-    template721 = client.deploy(deployer, "ERC721Template")
-    template20 = client.deploy(deployer, "ERC20Template")
-    factory = client.deploy(deployer, "ERC721Factory", template721, template20, router)
-    router_contract = client.contract("FactoryRouter", router)
+    template721 = deploy(client, deployer, "ERC721Template")
+    template20 = deploy(client, deployer, "ERC20Template")
+    factory = deploy(client, deployer, "ERC721Factory", template721, template20, router)
+    router_contract = contract(client, "FactoryRouter", router)
     client.transact(deployer, router_contract.functions.addFactory(factory), "router.addFactory")
-    fixed_rate = client.deploy(deployer, "FixedRateExchange", router)
+    fixed_rate = deploy(client, deployer, "FixedRateExchange", router)
     client.transact(
         deployer, router_contract.functions.addFixedRateContract(fixed_rate), "addFixedRate"
     )
-    dispenser = client.deploy(deployer, "Dispenser", router)
+    dispenser = deploy(client, deployer, "Dispenser", router)
     client.transact(
         deployer, router_contract.functions.addDispenserContract(dispenser), "addDispenser"
     )
-    escrow = client.deploy(deployer, "Escrow", router, collector)
-    token = client.contract("OceanToken", ocean)
+    escrow = deploy(client, deployer, "Escrow", router, collector)
+    token = contract(client, "OceanToken", ocean)
     for account in accounts:
         client.transact(deployer, token.functions.mint(account.address, FUNDING), "mint OCEAN")
     return DevChain(

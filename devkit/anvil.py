@@ -10,26 +10,15 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
-
-from provider.chain.artifacts import ANVIL_BINARY, js_dir
+from devkit.artifacts import ANVIL_BINARY, js_dir
 from provider.chain.files import ChainFiles
+from provider.chain.rpc import rpc_answers
 from provider.errors import ConfigError
 
-__all__ = ["DEV_CHAIN_ID", "anvil_keys", "rpc_answers", "start_anvil", "stop_anvil"]
+__all__ = ["DEV_CHAIN_ID", "anvil_keys", "start_anvil", "stop_anvil"]
 
 DEV_CHAIN_ID = 8996
 _HOST = "127.0.0.1"
-
-
-def rpc_answers(rpc: str, *, timeout: float = 1.0) -> int | None:
-    """The chain id an RPC endpoint answers with, or None when nothing answers there."""
-    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
-    try:
-        answer = httpx.post(rpc, json=body, timeout=timeout).json()
-        return int(answer["result"], 16)
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
-        return None
 
 
 def _port_taken(port: int) -> bool:

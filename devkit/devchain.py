@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from provider.chain.anvil import DEV_CHAIN_ID, anvil_keys, rpc_answers, start_anvil, stop_anvil
+from devkit.anvil import DEV_CHAIN_ID, anvil_keys, start_anvil, stop_anvil
+from devkit.deploy import deploy_ocean
 from provider.chain.client import ChainClient
-from provider.chain.deploy import deploy_ocean
 from provider.chain.files import ChainFiles, DevChain, load_dev_chain
+from provider.chain.rpc import rpc_answers
 
 __all__ = ["ChainUp", "chain_down", "chain_up"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from eth_account.signers.local import LocalAccount
 
+from devkit.client import sign_request
 from provider.auth.signature import Command
-from provider.client import sign_request
 from provider.errors import BadRequest
 
 __all__ = ["ProviderLink"]

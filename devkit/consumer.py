@@ -8,6 +8,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 
+from devkit import artifacts
 from provider.chain.client import ChainClient
 
 __all__ = ["authorize_escrow", "deposit_escrow", "fee_tuple", "reuse_order", "start_order"]
@@ -41,7 +42,7 @@ def start_order(
     """Pay one datatoken (and the provider fee, approved first) for ``consumer``; the tx hash."""
     amount = int(provider_fee["providerFeeAmount"])
     if amount:
-        fee_token = client.contract("OceanToken", provider_fee["providerFeeToken"])
+        fee_token = artifacts.contract(client, "OceanToken", provider_fee["providerFeeToken"])
         client.transact(payer, fee_token.functions.approve(datatoken, amount), "approve fee")
     token = client.contract("ERC20Template", datatoken)
     call = token.functions.startOrder(
@@ -64,7 +65,7 @@ def reuse_order(
 def deposit_escrow(
     client: ChainClient, payer: LocalAccount, escrow: str, token: str, amount: int
 ) -> None:
-    erc20 = client.contract("OceanToken", token)
+    erc20 = artifacts.contract(client, "OceanToken", token)
     client.transact(payer, erc20.functions.approve(escrow, amount), "approve escrow")
     contract = client.contract("Escrow", escrow)
     client.transact(payer, contract.functions.deposit(token, amount), "escrow deposit")

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from provider.chain.devchain import chain_down, chain_up
+    from devkit.devchain import chain_down, chain_up
     from provider.settings import load_settings
 
     home = load_settings().home
