@@ -278,3 +278,28 @@ def test_every_call_is_allowed_by_the_provider_role(
     calls = {(group, resource, verb) for _, group, resource, verb in used}
     assert calls <= allowed, calls - allowed
     assert {("argoproj.io", "workflows", "watch"), ("", "pods/log", "get")} <= calls
+
+
+@pytest.mark.parametrize(
+    ("refused", "left_calls"),
+    [
+        # Owner-reference enforcement (OpenShift) refuses the Secret's owner without delete.
+        (("PATCH", "secrets"), [("DELETE", WORKFLOWS), ("DELETE", SECRETS)]),
+        (("POST", "workflows"), [("DELETE", SECRETS)]),
+    ],
+)
+def test_a_refused_job_leaves_nothing_behind(
+    server: FakeServer,
+    start_engine: Start,
+    refused: tuple[str, str],
+    left_calls: list[tuple[str, str]],
+) -> None:
+    engine = start_engine()
+    server.cluster.refuse[refused] = 403
+
+    with pytest.raises(EngineError, match=r"the cluster refused the job: .*HTTP 403"):
+        engine.submit(SPEC)
+
+    assert server.cluster.workflows == {} and server.cluster.secrets == {}
+    deletes = [(r.method, r.path.rsplit("/", 1)[0]) for r in server.cluster.calls("DELETE")]
+    assert deletes == left_calls

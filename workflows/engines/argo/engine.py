@@ -74,8 +74,15 @@ class ArgoEngine:
         spec_file = Path(contract.SPEC_FILE).name
         try:
             self._api.create_secret(secret, {spec_file: spec.model_dump_json()}, labels)
+        except ClusterError as error:
+            raise EngineError(f"the cluster refused the job: {error}") from error
+        try:
             created = self._api.create_workflow(workflow)
-            uid = created.get("metadata", {}).get("uid")
+        except ClusterError as error:
+            self._undo(spec, secret, workflow_created=False)
+            raise EngineError(f"the cluster refused the job: {error}") from error
+        uid = created.get("metadata", {}).get("uid")
+        try:
             if uid:
                 owner = {
                     "apiVersion": "argoproj.io/v1alpha1",
@@ -85,6 +92,10 @@ class ArgoEngine:
                 }
                 self._api.adopt_secret(secret, owner)
         except ClusterError as error:
+            # A job the API calls refused must not run: take the Workflow back, and the Secret
+            # that no owner would ever collect (owner-reference enforcement refuses the patch
+            # without delete on Secrets).
+            self._undo(spec, secret, workflow_created=True)
             raise EngineError(f"the cluster refused the job: {error}") from error
         self._cache.put("workflows", created)
         return self.get(spec.job_id)
@@ -145,6 +156,14 @@ class ArgoEngine:
         self._cache.close()
 
     # --- helpers ------------------------------------------------------------------------------
+    def _undo(self, spec: JobSpec, secret: str, *, workflow_created: bool) -> None:
+        try:
+            if workflow_created:
+                self._api.delete_workflow(spec.workflow_name)
+            self._api.delete_secret(secret)
+        except ClusterError as error:
+            _log.error("job %s: cannot take back what was created: %s", spec.job_id, error)
+
     def _halt(self, spec: JobSpec) -> None:
         """Argo ``stop``, and delete the algorithm Pod: Argo does not own a Pod that a
         ``resource`` template created, so stopping the Workflow alone leaves it running."""
