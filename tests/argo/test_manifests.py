@@ -188,6 +188,17 @@ def test_the_namespace_enforces_pod_security_restricted() -> None:
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
+def test_the_provider_runs_as_exactly_one_replica() -> None:
+    # SQLite on a ReadWriteOnce claim, and finish listeners (settlement, metrics) in every
+    # replica: a second one would double them (docs/deploy.md, "One replica").
+    deployment = _named("Deployment", "c2d-provider")["spec"]
+    assert deployment["replicas"] == 1
+    assert deployment["strategy"] == {"type": "Recreate"}
+    assert _named("PersistentVolumeClaim", "c2d-provider-state")["spec"]["accessModes"] == [
+        "ReadWriteOnce"
+    ]
+
+
 def test_provider_runs_non_root_with_probes_and_limits() -> None:
     pod = _named("Deployment", "c2d-provider")["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "c2d-provider"
