@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -140,6 +141,7 @@ def test_stop_asks_argo_to_stop_and_deletes_the_algorithm_pod(
     engine = start_engine()
     engine.submit(SPEC)
     server.cluster.put("pods", algorithm_pod(SPEC, "Running"))
+    wait_until(lambda: engine._cache.get("pods", SPEC.job_id) is not None)
     engine.stop(SPEC.job_id)
     patch = server.cluster.calls("PATCH")[-1]
     assert (patch.path, patch.body) == (f"{WORKFLOWS}/{NAME}", {"spec": {"shutdown": "Stop"}})
@@ -303,3 +305,51 @@ def test_a_refused_job_leaves_nothing_behind(
     assert server.cluster.workflows == {} and server.cluster.secrets == {}
     deletes = [(r.method, r.path.rsplit("/", 1)[0]) for r in server.cluster.calls("DELETE")]
     assert deletes == left_calls
+
+
+@pytest.mark.parametrize(
+    "workflow_now",
+    [
+        # stop arrived before the launcher created the Pod: the launcher creates it anyway
+        workflow(SPEC, "Running", [node(NAME, "algorithm", "Running")], shutdown="Stop"),
+        # the launcher died: the DAG failed, publish ran, the Workflow is over
+        workflow(SPEC, "Failed", [node(NAME, "algorithm", "Failed")], message="pod deleted"),
+    ],
+    ids=["created-after-stop", "launcher-died"],
+)
+def test_an_algorithm_pod_its_workflow_no_longer_follows_is_deleted(
+    server: FakeServer, start_engine: Start, workflow_now: dict[str, Any]
+) -> None:
+    engine = start_engine()
+    engine.submit(SPEC)
+    server.cluster.put("workflows", {**server.cluster.workflows[NAME], **workflow_now})
+    server.cluster.put("pods", algorithm_pod(SPEC, "Running"))
+    wait_until(lambda: bool(server.cluster.calls("DELETE")))
+    assert [r.path for r in server.cluster.calls("DELETE")] == [f"{PODS}/{NAME}-algorithm"]
+    assert NAME + "-algorithm" not in server.cluster.pods
+
+
+def test_a_running_job_keeps_its_algorithm_pod(server: FakeServer, start_engine: Start) -> None:
+    engine = start_engine()
+    engine.submit(SPEC)
+    server.cluster.put("workflows", workflow(SPEC, "Running", [node(NAME, "algorithm", "Running")]))
+    server.cluster.put("pods", algorithm_pod(SPEC, "Running"))
+    # Both objects in the engine's cache: the watch has handed it the Pod.
+    wait_until(
+        lambda: (
+            engine._cache.get("pods", SPEC.job_id) is not None
+            and engine.get(SPEC.job_id).status == JobStatus.RUNNING_ALGORITHM
+        )
+    )
+    assert not server.cluster.calls("DELETE")
+
+
+def test_a_pod_the_launcher_creates_after_a_stop_is_deleted(
+    server: FakeServer, start_engine: Start
+) -> None:
+    engine = start_engine()
+    engine.submit(SPEC)
+    engine.stop(SPEC.job_id)  # no Pod yet: its delete finds nothing
+    server.cluster.put("pods", algorithm_pod(SPEC, "Running"))
+    wait_until(lambda: len(server.cluster.calls("DELETE")) == 2)
+    assert NAME + "-algorithm" not in server.cluster.pods
