@@ -41,6 +41,7 @@ _RUN_AND_FOLLOW = (
 )
 
 
+_GRACE_SECONDS = 5
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
@@ -116,6 +117,9 @@ def algorithm_pod(
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "activeDeadlineSeconds": spec.limits.max_job_duration,
+        # /bin/sh as PID 1 ignores SIGTERM: a stop or deadline would wait the default 30 s for
+        # SIGKILL while publish already reads the outputs.
+        "terminationGracePeriodSeconds": _GRACE_SECONDS,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": ALGORITHM_UID,

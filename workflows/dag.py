@@ -121,6 +121,14 @@ def build_workflow(
         active_deadline_seconds=spec.limits.max_job_duration + 3600,
         archive_logs=True if images.archive_logs else None,
         on_exit=EXIT_HANDLER,
+        # The steps run where the algorithm may (Argo's addSchedulingConstraints): a zonal
+        # volume is bound where configure runs first, and must be where the algorithm can go.
+        node_selector=dict(placement.node_selector)
+        if placement and placement.node_selector
+        else None,
+        tolerations=[m.Toleration.model_validate(t) for t in placement.tolerations]
+        if placement and placement.tolerations
+        else None,
     ) as workflow:
         workflow.templates.append(algorithm)
         with DAG(name="main"):

@@ -147,3 +147,10 @@ def test_the_substitution_model_finds_what_argo_would_act_on() -> None:
     assert substitution_tags({"value": "{{workflow.name}} {{=1+1}}"}) == ["workflow.name", "=1+1"]
     with pytest.raises(UnclosedTag):
         substitution_tags({"value": "a{{b"})
+
+
+def test_a_stopped_algorithm_pod_is_killed_within_seconds() -> None:
+    # The runner shell (PID 1) ignores SIGTERM, so the kubelet's grace period is the delay.
+    pod = _pods(did_spec())["algorithm-pod"]
+    assert pod["spec"]["containers"][0]["command"][0] == "/bin/sh"
+    assert pod["spec"]["terminationGracePeriodSeconds"] <= 5
