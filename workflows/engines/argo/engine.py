@@ -167,8 +167,8 @@ class ArgoEngine:
             _log.error("job %s: cannot take back what was created: %s", spec.job_id, error)
 
     def _halt(self, spec: JobSpec) -> None:
-        """Argo ``stop``, and delete the algorithm Pod: Argo does not own a Pod that a
-        ``resource`` template created, so stopping the Workflow alone leaves it running."""
+        """Argo ``stop``, and delete the algorithm Pod: the Workflow owns it (garbage
+        collection), but Argo's stop acts only on its own pods, so it would keep running."""
         pod = self._cache.get("pods", spec.job_id)
         with self._lock:
             self._pod_deleted.add(_uid(pod))
