@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -91,7 +92,16 @@ def prepare_volume(paths: PathMap) -> None:
     """Create the Ocean layout under /data with the permissions the algorithm's uid needs."""
     data = paths.resolve(contract.DATA)
     data.mkdir(parents=True, exist_ok=True)
-    _set_mode(data, _READABLE)
+    # On a cluster the kubelet creates /data (a subPath) as root: only its owner may chmod it,
+    # and the step needs no more than to write into it (pod fsGroup makes it group-writable).
+    if data.stat().st_uid == os.geteuid():
+        _set_mode(data, _READABLE)
+    elif not os.access(data, os.W_OK | os.X_OK):
+        raise OSError(
+            errno.EACCES,
+            f"{contract.DATA} is not writable by uid {os.geteuid()}"
+            " (the step pods need fsGroup, or storage whose root that uid may write)",
+        )
     for folder in _READ_ONLY_DIRS:
         path = paths.resolve(folder)
         path.mkdir(exist_ok=True)

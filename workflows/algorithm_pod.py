@@ -8,6 +8,7 @@ with no capabilities on a read-only root, requests = limits, and only its own ``
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from workflows import contract
 from workflows.annotations import STEP_LABEL
 from workflows.spec import JobSpec
 
-__all__ = ["Placement", "algorithm_argv", "algorithm_pod", "pod_quantities"]
+__all__ = ["Placement", "algorithm_argv", "algorithm_pod", "manifest_text", "pod_quantities"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,24 @@ _RUN_AND_FOLLOW = (
     f': >{contract.ALGORITHM_LOG}; "$@" >>{contract.ALGORITHM_LOG} 2>&1 & pid=$!;'
     f' tail -n +1 -f {contract.ALGORITHM_LOG} --pid="$pid" 2>/dev/null & wait "$pid"'
 )
+
+
+_GRACE_SECONDS = 5
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def manifest_text(pod: Mapping[str, Any]) -> str:
+    """The Pod as the text of a ``resource.manifest``: JSON (so YAML too) with every ``{`` inside
+    a string written ``\\u007b``.
+
+    Argo runs the whole template, manifest included, through its ``{{tag}}`` and ``{{=expr}}``
+    substitution (workflow/common/util.go SubstituteParams over the JSON-marshalled template),
+    and the manifest carries the consumer's env values and entrypoint. JSON's own braces are
+    never doubled (an object opens with a key), so the text holds no ``{{`` at all; the
+    controller's and kubectl's YAML parsers decode the escape back to the very string.
+    """
+    text = json.dumps(pod, indent=1, ensure_ascii=True)
+    return _JSON_STRING.sub(lambda literal: literal.group(0).replace("{", "\\u007b"), text)
 
 
 def algorithm_argv(spec: JobSpec) -> list[str]:
@@ -105,11 +124,15 @@ def algorithm_pod(
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "activeDeadlineSeconds": spec.limits.max_job_duration,
+        # /bin/sh as PID 1 ignores SIGTERM: a stop or deadline would wait the default 30 s for
+        # SIGKILL while publish already reads the outputs.
+        "terminationGracePeriodSeconds": _GRACE_SECONDS,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": contract.ALGORITHM_UID,
             "runAsGroup": contract.ALGORITHM_UID,
             "fsGroup": contract.ALGORITHM_UID,
+            "fsGroupChangePolicy": "OnRootMismatch",
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [

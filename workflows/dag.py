@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import yaml
 from hera.workflows import models as m
 from hera.workflows.dag import DAG
 from hera.workflows.resource import Resource
@@ -25,7 +24,7 @@ from hera.workflows.task import Task
 from hera.workflows.workflow import Workflow
 
 from workflows import contract
-from workflows.algorithm_pod import Placement, algorithm_argv, algorithm_pod
+from workflows.algorithm_pod import Placement, algorithm_argv, algorithm_pod, manifest_text
 from workflows.annotations import STEP_LABEL, job_annotations, job_labels
 from workflows.publisher_templates import PREPROCESS_STEP
 from workflows.spec import JobSpec
@@ -33,10 +32,13 @@ from workflows.templates import (
     CONFIGURE_TEMPLATE,
     JOB_ID_PARAMETER,
     PUBLISH_TEMPLATE,
+    step_pod_security_context,
 )
 
 __all__ = [
+    "EXECUTOR_ACCOUNT",
     "EXIT_HANDLER",
+    "LAUNCHER_ACCOUNT",
     "Placement",
     "StepImages",
     "algorithm_argv",
@@ -46,10 +48,14 @@ __all__ = [
 # The template ``spec.onExit`` names: a DAG whose one task is publish (onExit names a template
 # of the Workflow, so the templateRef to c2d-publish sits one level down).
 EXIT_HANDLER = "exit-handler"
+# Argo's executor (init/wait containers) reports results with this account's token; no step's
+# own container gets a token (automountServiceAccountToken: false on the Workflow).
+EXECUTOR_ACCOUNT = "c2d-executor"
+# Only the algorithm's resource template runs its executor as this account, which may create
+# the algorithm Pod (argo/base/rbac-workflow.yaml, and an admission policy on what it creates).
+LAUNCHER_ACCOUNT = "c2d-launcher"
 # Finished Workflows (and, with them, their volume claim and spec Secret) go after a day.
 _TTL_SECONDS = 86400
-# libyaml's emitter when present: the pure-Python one took about a third of a job's DAG build.
-_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,11 @@ def build_workflow(
         name="algorithm",
         action="create",
         set_owner_reference=True,
-        manifest=yaml.dump(
-            algorithm_pod(spec, labels, placement), Dumper=_YAML_DUMPER, sort_keys=False
-        ),
+        manifest=manifest_text(algorithm_pod(spec, labels, placement)),
         success_condition="status.phase == Succeeded",
         failure_condition="status.phase in (Failed, Error)",
         labels={STEP_LABEL: "algorithm-launcher"},
+        executor=m.ExecutorConfig(service_account_name=LAUNCHER_ACCOUNT),
     )
     with Workflow(
         name=spec.workflow_name,
@@ -89,6 +94,10 @@ def build_workflow(
         # Every pod of the job (steps and launcher) carries the job's labels.
         pod_metadata=m.Metadata(labels=labels),
         service_account_name=images.service_account,
+        automount_service_account_token=False,
+        executor=m.ExecutorConfig(service_account_name=EXECUTOR_ACCOUNT),
+        # Every step pod: uid 1000, and fsGroup so that it may write the kubelet-made subPaths.
+        security_context=step_pod_security_context(),
         volume_claim_templates=[_job_volume_claim(spec)],
         volumes=[
             m.Volume(
@@ -103,10 +112,20 @@ def build_workflow(
             ),
         ],
         pod_gc=m.PodGC(strategy="OnPodCompletion"),
+        # Argo's default keeps a failed or stopped job's volume (its datasets) until the TTL.
+        volume_claim_gc=m.VolumeClaimGC(strategy="OnWorkflowCompletion"),
         ttl_strategy=m.TTLStrategy(seconds_after_completion=_TTL_SECONDS),
         active_deadline_seconds=spec.limits.max_job_duration + 3600,
         archive_logs=True if images.archive_logs else None,
         on_exit=EXIT_HANDLER,
+        # The steps run where the algorithm may (Argo's addSchedulingConstraints): a zonal
+        # volume is bound where configure runs first, and must be where the algorithm can go.
+        node_selector=dict(placement.node_selector)
+        if placement and placement.node_selector
+        else None,
+        tolerations=[m.Toleration.model_validate(t) for t in placement.tolerations]
+        if placement and placement.tolerations
+        else None,
     ) as workflow:
         workflow.templates.append(algorithm)
         with DAG(name="main"):

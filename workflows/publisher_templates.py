@@ -23,7 +23,11 @@ from hera.workflows.workflow_template import WorkflowTemplate
 
 from workflows import contract
 from workflows.annotations import LABEL_PREFIX, STEP_LABEL
-from workflows.templates import restricted_security_context, step_template_dicts
+from workflows.templates import (
+    executor_pod_spec_patch,
+    restricted_security_context,
+    step_template_dicts,
+)
 
 __all__ = [
     "PREPROCESS_STEP",
@@ -75,6 +79,7 @@ def preprocess_csv_template() -> WorkflowTemplate:
             security_context=restricted_security_context(),
             labels={STEP_LABEL: PREPROCESS_STEP},
             active_deadline_seconds=600,
+            pod_spec_patch=executor_pod_spec_patch(),
         ),
     )
 

@@ -10,6 +10,7 @@ task's arguments substituted, before the Workflow is walked.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -26,8 +27,10 @@ __all__ = [
     "CONFIGURE_TEMPLATE",
     "JOB_ID_PARAMETER",
     "PUBLISH_TEMPLATE",
+    "executor_pod_spec_patch",
     "inline_template_refs",
     "restricted_security_context",
+    "step_pod_security_context",
     "step_template_dicts",
     "step_templates",
 ]
@@ -49,6 +52,43 @@ def restricted_security_context() -> m.SecurityContext:
         read_only_root_filesystem=True,
         seccomp_profile=m.SeccompProfile(type="RuntimeDefault"),
     )
+
+
+def step_pod_security_context() -> m.PodSecurityContext:
+    """Pod level, for every step pod: uid 1000, and fsGroup so the kubelet-made subPaths (root
+    owned, kubelet_pods.go makeMounts) become group-writable; OnRootMismatch skips a re-chown of
+    every file when the volume root already matches."""
+    return m.PodSecurityContext(
+        run_as_non_root=True,
+        run_as_user=contract.ALGORITHM_UID,
+        run_as_group=contract.ALGORITHM_UID,
+        fs_group=contract.ALGORITHM_UID,
+        fs_group_change_policy="OnRootMismatch",
+        seccomp_profile=m.SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def executor_pod_spec_patch() -> str:
+    """``podSpecPatch`` of a container template: Argo adds its ``init`` and ``wait`` containers
+    with the controller's executor securityContext, nil unless configured (workflowpod.go
+    newExecContainer), which PodSecurity "restricted" refuses; this sets theirs. Argo ≥ 3.5
+    adds both to every container template, so the patch never creates a container."""
+    context = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    patch = {
+        "initContainers": [{"name": "init", "securityContext": context}],
+        "containers": [{"name": "wait", "securityContext": context}],
+    }
+    return json.dumps(patch, separators=(",", ":"), sort_keys=True)
+
+
+# publish is the exit handler, which Argo exempts from the Workflow's deadline (workflowpod.go):
+# without its own, a hung storage mount would keep the job "publishing" for ever.
+_PUBLISH_DEADLINE_SECONDS = 1800
 
 
 def _mount(
@@ -76,6 +116,7 @@ def step_templates(steps_image: str) -> list[WorkflowTemplate]:
         ],
         security_context=restricted_security_context(),
         labels={STEP_LABEL: "configure"},
+        pod_spec_patch=executor_pod_spec_patch(),
     )
     publish = Container(
         name="publish",
@@ -96,6 +137,8 @@ def step_templates(steps_image: str) -> list[WorkflowTemplate]:
         ],
         security_context=restricted_security_context(),
         labels={STEP_LABEL: "publish"},
+        pod_spec_patch=executor_pod_spec_patch(),
+        active_deadline_seconds=_PUBLISH_DEADLINE_SECONDS,
     )
     labels = {"app.kubernetes.io/part-of": "c2d"}
     built = []

@@ -42,6 +42,8 @@ class FakeCluster:
     version: int = 100
     lock: threading.Lock = field(default_factory=threading.Lock)
     pod_log: bytes = b""
+    # (method, kind) → HTTP status the cluster answers instead (admission or RBAC refusing).
+    refuse: dict[tuple[str, str], int] = field(default_factory=dict)
 
     # --- state changes, as the cluster's controllers would make them ----------------------
     def put(self, kind: str, obj: dict[str, Any], event: str = "MODIFIED") -> dict[str, Any]:
@@ -67,6 +69,8 @@ class FakeCluster:
     # --- answers ------------------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         kind, name, argo = _route(path)
+        if (method, kind) in self.refuse:
+            return ("status", self.refuse[(method, kind)])
         if path.endswith("/log"):
             return ("raw", self.pod_log)
         if argo and path == ARGO_EVENTS:

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -17,7 +18,7 @@ from tests.argo.objects import algorithm_pod, node, succeeded_workflow, workflow
 from tests.workflows.support import REPO, did_spec, make_spec
 from workflows.dag import StepImages
 from workflows.engines.argo import ArgoEngine, workflow_for
-from workflows.engines.base import JobNotFound, JobState, ResultFile, Unsupported
+from workflows.engines.base import EngineError, JobNotFound, JobState, ResultFile, Unsupported
 from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
@@ -149,6 +150,7 @@ def test_stop_asks_argo_to_stop_and_deletes_the_algorithm_pod(
     engine = start_engine()
     engine.submit(SPEC)
     server.cluster.put("pods", algorithm_pod(SPEC, "Running"))
+    wait_until(lambda: engine._cache.get("pods", SPEC.job_id) is not None)
     engine.stop(SPEC.job_id)
     patch = server.cluster.calls("PATCH")[-1]
     assert (patch.path, patch.body) == (f"{WORKFLOWS}/{NAME}", {"spec": {"shutdown": "Stop"}})
@@ -287,3 +289,76 @@ def test_every_call_is_allowed_by_the_provider_role(
     calls = {(group, resource, verb) for _, group, resource, verb in used}
     assert calls <= allowed, calls - allowed
     assert {("argoproj.io", "workflows", "watch"), ("", "pods/log", "get")} <= calls
+
+
+@pytest.mark.parametrize(
+    ("refused", "left_calls"),
+    [
+        # Owner-reference enforcement (OpenShift) refuses the Secret's owner without delete.
+        (("PATCH", "secrets"), [("DELETE", WORKFLOWS), ("DELETE", SECRETS)]),
+        (("POST", "workflows"), [("DELETE", SECRETS)]),
+    ],
+)
+def test_a_refused_job_leaves_nothing_behind(
+    server: FakeServer,
+    start_engine: Start,
+    refused: tuple[str, str],
+    left_calls: list[tuple[str, str]],
+) -> None:
+    engine = start_engine()
+    server.cluster.refuse[refused] = 403
+
+    with pytest.raises(EngineError, match=r"the cluster refused the job: .*HTTP 403"):
+        engine.submit(SPEC)
+
+    assert server.cluster.workflows == {} and server.cluster.secrets == {}
+    deletes = [(r.method, r.path.rsplit("/", 1)[0]) for r in server.cluster.calls("DELETE")]
+    assert deletes == left_calls
+
+
+@pytest.mark.parametrize(
+    "workflow_now",
+    [
+        # stop arrived before the launcher created the Pod: the launcher creates it anyway
+        workflow(SPEC, "Running", [node(NAME, "algorithm", "Running")], shutdown="Stop"),
+        # the launcher died: the DAG failed, publish ran, the Workflow is over
+        workflow(SPEC, "Failed", [node(NAME, "algorithm", "Failed")], message="pod deleted"),
+    ],
+    ids=["created-after-stop", "launcher-died"],
+)
+def test_an_algorithm_pod_its_workflow_no_longer_follows_is_deleted(
+    server: FakeServer, start_engine: Start, workflow_now: dict[str, Any]
+) -> None:
+    engine = start_engine()
+    engine.submit(SPEC)
+    server.cluster.put("workflows", {**server.cluster.workflows[NAME], **workflow_now})
+    server.cluster.put("pods", algorithm_pod(SPEC, "Running"))
+    wait_until(lambda: bool(server.cluster.calls("DELETE")))
+    assert [r.path for r in server.cluster.calls("DELETE")] == [f"{PODS}/{NAME}-algorithm"]
+    assert NAME + "-algorithm" not in server.cluster.pods
+
+
+def test_a_running_job_keeps_its_algorithm_pod(server: FakeServer, start_engine: Start) -> None:
+    engine = start_engine()
+    engine.submit(SPEC)
+    server.cluster.put("workflows", workflow(SPEC, "Running", [node(NAME, "algorithm", "Running")]))
+    server.cluster.put("pods", algorithm_pod(SPEC, "Running"))
+    # Both objects in the engine's cache: the watch has handed it the Pod.
+    wait_until(
+        lambda: (
+            engine._cache.get("pods", SPEC.job_id) is not None
+            and engine.get(SPEC.job_id).status == JobStatus.RUNNING_ALGORITHM
+        )
+    )
+    assert not server.cluster.calls("DELETE")
+
+
+def test_a_pod_the_launcher_creates_after_a_stop_is_deleted(
+    server: FakeServer, start_engine: Start
+) -> None:
+    engine = start_engine()
+    engine.submit(SPEC)
+    engine.stop(SPEC.job_id)  # no Pod yet: its delete finds nothing
+    server.cluster.put("pods", algorithm_pod(SPEC, "Running"))
+    wait_until(lambda: len(server.cluster.calls("DELETE")) == 2)
+    assert NAME + "-algorithm" not in server.cluster.pods

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from provider.environments import ProviderConfig
+from tests.argo.network_policy import Destination, egress_allowed
 from tests.argo.schemas import errors
 from tests.workflows.support import REPO
 from workflows import contract
@@ -78,7 +79,7 @@ def test_kustomizations_name_only_files_that_exist() -> None:
     overlay = _kustomization(overlay_dir)
     assert overlay["resources"] == ["../../base"]
     for patch in overlay["patches"]:
-        if "path" in patch:
+        if "path" in patch and "target" not in patch:
             (target,) = _documents(overlay_dir / patch["path"])
             assert _named(target["kind"], target["metadata"]["name"])
 
@@ -131,42 +132,72 @@ def test_provider_role_is_namespaced_and_minimal() -> None:
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "c2d-provider"}]
 
 
-def test_workflow_pods_get_only_what_the_executor_needs() -> None:
-    rules = {
+def _rules(role: str) -> dict[tuple[str, str], set[str]]:
+    return {
         (group, resource): set(rule["verbs"])
-        for rule in _named("Role", "c2d-workflow")["rules"]
+        for rule in _named("Role", role)["rules"]
         for group in rule["apiGroups"]
         for resource in rule["resources"]
     }
-    assert rules == {
+
+
+def test_only_the_launcher_may_create_pods() -> None:
+    # A token that can create pods can mount any Secret of the namespace in a pod of its own.
+    assert _rules("c2d-executor") == {("argoproj.io", "workflowtaskresults"): {"create", "patch"}}
+    assert _rules("c2d-launcher") == {
         ("argoproj.io", "workflowtaskresults"): {"create", "patch"},
-        ("", "pods"): {"create", "get", "list", "watch"},
+        ("", "pods"): {"create", "get", "delete"},
+        ("argoproj.io", "workflows/finalizers"): {"update"},
+    }
+    roles = [d["metadata"]["name"] for d in _base_objects() if d["kind"] == "Role"]
+    creators = [r for r in roles if "create" in _rules(r).get(("", "pods"), set())]
+    assert creators == ["c2d-launcher"]
+    bound = {
+        d["roleRef"]["name"]: d["subjects"] for d in _base_objects() if d["kind"] == "RoleBinding"
+    }
+    assert "c2d-workflow" not in bound
+    assert bound["c2d-launcher"] == [{"kind": "ServiceAccount", "name": "c2d-launcher"}]
+    for account in ("c2d-executor", "c2d-launcher"):
+        token = _named("Secret", f"{account}.service-account-token")
+        assert token["type"] == "kubernetes.io/service-account-token"
+        assert token["metadata"]["annotations"]["kubernetes.io/service-account.name"] == account
+
+
+def test_owner_reference_enforcement_gets_the_verbs_it_checks() -> None:
+    # gc_admission.go: an ownerReference needs delete on the object; blockOwnerDeletion needs
+    # update on the owner's finalizers. The launcher's Pod carries Argo's controller reference
+    # (blockOwnerDeletion), the provider's spec Secret a plain one.
+    assert "delete" in _rules("c2d-launcher")[("", "pods")]
+    assert _rules("c2d-launcher")[("argoproj.io", "workflows/finalizers")] == {"update"}
+    assert "delete" in _rules("c2d-provider")[("", "secrets")]
+
+
+def test_the_launcher_policy_binds_to_the_launcher_and_denies() -> None:
+    policy = _named("ValidatingAdmissionPolicy", "c2d-launcher-creates-algorithm-pods-only")
+    (condition,) = policy["spec"]["matchConditions"]
+    assert "system:serviceaccount:c2d-jobs:c2d-launcher" in condition["expression"]
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    binding = _named("ValidatingAdmissionPolicyBinding", policy["metadata"]["name"])
+    assert binding["spec"] == {
+        "policyName": policy["metadata"]["name"],
+        "validationActions": ["Deny"],
     }
 
 
-def test_the_algorithm_gets_no_traffic_and_the_steps_no_private_addresses() -> None:
-    deny = _named("NetworkPolicy", "c2d-algorithm-deny-all")["spec"]
-    assert deny["podSelector"] == {"matchLabels": {"c2d/step": "algorithm"}}
-    assert set(deny["policyTypes"]) == {"Ingress", "Egress"}
-    assert not deny.get("ingress") and not deny.get("egress")
-    selected = {}
-    for name in ("c2d-steps-cluster-egress", "c2d-steps-data-sources"):
-        policy = _named("NetworkPolicy", name)["spec"]
-        (expression,) = policy["podSelector"]["matchExpressions"]
-        assert "algorithm" not in expression["values"]
-        assert {"configure", "publish"} <= set(expression["values"])
-        assert not policy.get("ingress")
-        selected[name] = set(expression["values"])
-    # A publisher's preprocess step: selected by an egress policy (else it could reach anything),
-    # the cluster one only: no data sources.
-    assert "preprocess" in selected["c2d-steps-cluster-egress"]
-    assert "preprocess" not in selected["c2d-steps-data-sources"]
-    sources = _named("NetworkPolicy", "c2d-steps-data-sources")["spec"]["egress"]
-    (block,) = [peer["ipBlock"] for rule in sources for peer in rule["to"]]
-    assert block["cidr"] == "0.0.0.0/0"
-    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(
-        block["except"]
-    )
+def test_the_namespace_enforces_pod_security_restricted() -> None:
+    labels = _named("Namespace", "c2d-jobs")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_the_provider_runs_as_exactly_one_replica() -> None:
+    # SQLite on a ReadWriteOnce claim, and finish listeners (settlement, metrics) in every
+    # replica: a second one would double them (docs/deploy.md, "One replica").
+    deployment = _named("Deployment", "c2d-provider")["spec"]
+    assert deployment["replicas"] == 1
+    assert deployment["strategy"] == {"type": "Recreate"}
+    assert _named("PersistentVolumeClaim", "c2d-provider-state")["spec"]["accessModes"] == [
+        "ReadWriteOnce"
+    ]
 
 
 def test_provider_runs_non_root_with_probes_and_limits() -> None:
@@ -184,3 +215,62 @@ def test_provider_runs_non_root_with_probes_and_limits() -> None:
     assert mounts["/var/lib/c2d/results"] == "results"
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["results"]["persistentVolumeClaim"]["claimName"] == "c2d-results"
+
+
+_POLICIES = [d for d in _base_objects() if d["kind"] == "NetworkPolicy"]
+_API_SERVER = "192.0.2.1"  # the base's placeholder, patched per cluster
+_DNS = Destination("10.96.0.10", 53, "UDP", {"k8s-app": "kube-dns"}, "kube-system")
+_NODE_LOCAL_DNS = Destination("169.254.20.10", 53, "UDP")
+_MINIO = Destination(
+    "10.1.0.9", 9000, labels={"app.kubernetes.io/name": "minio"}, namespace="c2d-jobs"
+)
+_OTHER_POD = Destination("10.1.0.8", 443, labels={"app": "other"}, namespace="c2d-jobs")
+_INTERNET = [Destination("93.184.216.34", port) for port in (80, 443, 6443)]
+_PRIVATE = [
+    Destination(ip, port)
+    for ip in ("10.2.3.4", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1")
+    for port in (80, 443)
+]
+
+
+def _reaches(step: str | None, destination: Destination) -> bool:
+    labels = {"c2d/job-id": "a" * 32} | ({"c2d/step": step} if step else {})
+    return egress_allowed(_POLICIES, labels, destination)
+
+
+@pytest.mark.parametrize("step", ["configure", "publish", "preprocess", "algorithm-launcher"])
+def test_every_step_reaches_dns_the_api_server_and_minio_only_in_the_cluster(step: str) -> None:
+    assert _reaches(step, _DNS) and _reaches(step, _NODE_LOCAL_DNS)
+    assert _reaches(step, Destination(_API_SERVER, 443))
+    assert _reaches(step, Destination(_API_SERVER, 6443))
+    assert _reaches(step, _MINIO)
+    assert not _reaches(step, _OTHER_POD)
+    assert not any(_reaches(step, d) for d in _PRIVATE)
+
+
+def test_only_configure_reaches_public_data_sources() -> None:
+    assert all(_reaches("configure", d) for d in _INTERNET[:2])
+    assert not _reaches("configure", _INTERNET[2])
+    for step in ("publish", "preprocess", "algorithm-launcher"):
+        assert not any(_reaches(step, d) for d in _INTERNET), step
+
+
+@pytest.mark.parametrize("step", ["algorithm", None, "something-else"])
+def test_the_algorithm_and_unknown_pods_reach_nothing(step: str | None) -> None:
+    # The namespace's default deny: a pod that a step creates with another label is shut too.
+    everything = [_DNS, _NODE_LOCAL_DNS, _MINIO, _OTHER_POD, Destination(_API_SERVER, 443)]
+    assert not any(_reaches(step, d) for d in [*everything, *_INTERNET, *_PRIVATE])
+    deny = _named("NetworkPolicy", "c2d-algorithm-deny-all")["spec"]
+    assert not deny.get("ingress") and not deny.get("egress")
+
+
+def test_the_policy_model_sees_an_open_rule() -> None:
+    # The rule the review found (ports 443/6443 with no `to`) opens the whole internet.
+    opened = {
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": [{"port": 443}]}],
+        }
+    }
+    assert egress_allowed([opened], {"c2d/step": "preprocess"}, _INTERNET[1])

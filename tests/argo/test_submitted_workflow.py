@@ -52,16 +52,22 @@ def test_algorithm_pod_is_a_valid_kubernetes_pod(make: Callable[[], JobSpec]) ->
     assert errors(_pod(_submitted(make(), PLACEMENT))) == []
 
 
-def test_placement_reaches_only_the_algorithm_pod() -> None:
+def test_placement_reaches_every_pod_and_the_runtime_class_only_the_algorithm() -> None:
     spec = SPECS["raw"]()
-    pod_spec = _pod(_submitted(spec, PLACEMENT))["spec"]
+    submitted = _submitted(spec, PLACEMENT)
+    pod_spec = _pod(submitted)["spec"]
     assert pod_spec["runtimeClassName"] == "gvisor"
     assert pod_spec["nodeSelector"] == {"pool": "jobs"}
-    assert pod_spec["tolerations"] == [
-        {"key": "jobs", "operator": "Exists", "effect": "NoSchedule"}
-    ]
-    plain = _pod(_submitted(spec))["spec"]
-    assert not {"runtimeClassName", "nodeSelector", "tolerations"} & set(plain)
+    tolerations = [{"key": "jobs", "operator": "Exists", "effect": "NoSchedule"}]
+    assert pod_spec["tolerations"] == tolerations
+    # Argo puts the Workflow's nodeSelector and tolerations on every step pod, so the job
+    # volume binds in a zone of the jobs pool (WaitForFirstConsumer binds where configure runs).
+    assert submitted["spec"]["nodeSelector"] == {"pool": "jobs"}
+    assert submitted["spec"]["tolerations"] == tolerations
+    assert "runtimeClassName" not in submitted["spec"]
+    plain = _submitted(spec)
+    assert not {"runtimeClassName", "nodeSelector", "tolerations"} & set(_pod(plain)["spec"])
+    assert not {"nodeSelector", "tolerations"} & set(plain["spec"])
 
 
 def test_trusted_steps_come_from_the_installed_workflow_templates() -> None:

@@ -6,6 +6,11 @@ import json
 import os
 import socket
 import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,12 +18,14 @@ from tests.steps.conftest import (
     ALGORITHM_CODE,
     BODY,
     BODY_SHA256,
+    ROOT,
     TIMEOUT,
     Job,
     Server,
     make_spec,
 )
 from workflows import contract
+from workflows.contract import ALGORITHM_UID, PATH_MAP_ENV
 
 
 def test_provisions_inputs_algorithm_and_layout(job: Job, server: Server) -> None:
@@ -182,3 +189,80 @@ def test_duplicate_folders_refused(job: Job, server: Server) -> None:
 
     assert job.run("configure").returncode == contract.EXIT_DATA_PROVISIONING_FAILED
     assert BODY  # the server is never asked
+
+
+# configure in a pod runs as uid 1000 on subPath folders the kubelet made as root
+# (kubelet_pods.go makeMounts: SafeMakeDir with the volume root's mode, no chown). The step is
+# imported as root (the interpreter lives under /root), then drops to uid/gid 1000 before main().
+_AS_POD_USER = (
+    "import os, sys; import steps.configure as step;"
+    " os.setgroups([{gid}]); os.setgid({gid}); os.setuid({uid});"
+    " sys.exit(step.main())"
+)
+
+
+def _kubelet_made_volume(root: Path, mode: int, gid: int) -> dict[str, str]:
+    """The job volume's subPaths as the kubelet leaves them: root-owned, the root's mode."""
+    root.chmod(0o755)
+    volume = root / "volume"
+    volume.mkdir()
+    mounts = {
+        contract.DATA: str(volume / "data"),
+        contract.ADMIN_LOGS: str(volume / "admin"),
+        contract.SPEC_DIR: str(root / "spec"),
+    }
+    for sub in ("data", "admin"):
+        (volume / sub).mkdir()
+        os.chown(volume / sub, 0, gid)
+        (volume / sub).chmod(mode)
+    return mounts
+
+
+def _configure_as_pod_user(mounts: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, PATH_MAP_ENV: json.dumps(mounts)}
+    code = _AS_POD_USER.format(uid=ALGORITHM_UID, gid=ALGORITHM_UID)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+
+
+@pytest.fixture
+def pod_root() -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to play the kubelet (chown) and the pod user (setuid)")
+    with tempfile.TemporaryDirectory(prefix="c2d-pod-") as folder:
+        yield Path(folder)
+
+
+def test_configure_as_uid_1000_on_a_kubelet_made_fsgroup_volume(pod_root: Path) -> None:
+    # With the step pods' fsGroup 1000 the kubelet leaves root:1000, setgid, group-writable.
+    mounts = _kubelet_made_volume(pod_root, 0o2775, ALGORITHM_UID)
+    spec = Path(mounts[contract.SPEC_DIR])
+    spec.mkdir()
+    (spec / Path(contract.SPEC_FILE).name).write_text(make_spec().model_dump_json())
+    spec.chmod(0o755)
+    (spec / Path(contract.SPEC_FILE).name).chmod(0o644)
+
+    done = _configure_as_pod_user(mounts)
+
+    assert done.returncode == 0, done.stderr
+    data = Path(mounts[contract.DATA])
+    assert (data / "transformations" / "algorithm").read_text() == "print(1)\n"
+    for sub in ("outputs", "logs"):
+        assert (data / sub).stat().st_uid == ALGORITHM_UID
+    assert "configured" in (Path(mounts[contract.ADMIN_LOGS]) / "configure.log").read_text()
+
+
+def test_configure_on_a_volume_it_cannot_write_says_so(pod_root: Path) -> None:
+    # Block storage without fsGroup: root:root 0755. Exit 31 with a reason, not a traceback.
+    mounts = _kubelet_made_volume(pod_root, 0o755, 0)
+    spec = Path(mounts[contract.SPEC_DIR])
+    spec.mkdir()
+    (spec / Path(contract.SPEC_FILE).name).write_text(make_spec().model_dump_json())
+    (spec / Path(contract.SPEC_FILE).name).chmod(0o644)
+
+    done = _configure_as_pod_user(mounts)
+
+    assert done.returncode == contract.EXIT_DATA_PROVISIONING_FAILED
+    assert f"volume: /data is not writable by uid {ALGORITHM_UID}" in done.stderr
+    assert "Traceback" not in done.stderr

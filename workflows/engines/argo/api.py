@@ -47,7 +47,15 @@ class ClusterApi(Protocol):
         """Make the Secret owned by ``owner`` (a Workflow), so it goes with it."""
         ...
 
+    def delete_secret(self, name: str) -> None:
+        """Delete a Secret; one that is already gone is not an error."""
+        ...
+
     def create_workflow(self, workflow: dict[str, Any]) -> dict[str, Any]: ...
+
+    def delete_workflow(self, name: str) -> None:
+        """Delete a Workflow (its pods, claim and owned Secret go with it); gone is no error."""
+        ...
 
     def stop_workflow(self, name: str) -> None:
         """Argo ``stop``: running steps are killed, exit handlers still run."""

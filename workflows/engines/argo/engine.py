@@ -61,6 +61,8 @@ class ArgoEngine:
         self._listeners: list[Callable[[JobState], None]] = []
         self._finished: set[str] = set()
         self._pull_stopped: set[str] = set()
+        # Algorithm Pods (by uid) this provider deleted, on stop or found orphaned: once each.
+        self._pod_deleted: set[str] = set()
         self._cache = ClusterCache(
             api, watch_timeout=watch_timeout, retry_seconds=retry_seconds, on_change=self._changed
         )
@@ -87,8 +89,15 @@ class ArgoEngine:
         spec_file = Path(contract.SPEC_FILE).name
         try:
             self._api.create_secret(secret, {spec_file: spec.model_dump_json()}, labels)
+        except ClusterError as error:
+            raise EngineError(f"the cluster refused the job: {error}") from error
+        try:
             created = self._api.create_workflow(workflow)
-            uid = created.get("metadata", {}).get("uid")
+        except ClusterError as error:
+            self._undo(spec, secret, workflow_created=False)
+            raise EngineError(f"the cluster refused the job: {error}") from error
+        uid = created.get("metadata", {}).get("uid")
+        try:
             if uid:
                 owner = {
                     "apiVersion": "argoproj.io/v1alpha1",
@@ -98,6 +107,10 @@ class ArgoEngine:
                 }
                 self._api.adopt_secret(secret, owner)
         except ClusterError as error:
+            # A job the API calls refused must not run: take the Workflow back, and the Secret
+            # that no owner would ever collect (owner-reference enforcement refuses the patch
+            # without delete on Secrets).
+            self._undo(spec, secret, workflow_created=True)
             raise EngineError(f"the cluster refused the job: {error}") from error
         self._cache.put("workflows", created)
         return self.get(spec.job_id)
@@ -163,9 +176,20 @@ class ArgoEngine:
         self._cache.close()
 
     # --- helpers ------------------------------------------------------------------------------
+    def _undo(self, spec: JobSpec, secret: str, *, workflow_created: bool) -> None:
+        try:
+            if workflow_created:
+                self._api.delete_workflow(spec.workflow_name)
+            self._api.delete_secret(secret)
+        except ClusterError as error:
+            _log.error("job %s: cannot take back what was created: %s", spec.job_id, error)
+
     def _halt(self, spec: JobSpec) -> None:
-        """Argo ``stop``, and delete the algorithm Pod: Argo does not own a Pod that a
-        ``resource`` template created, so stopping the Workflow alone leaves it running."""
+        """Argo ``stop``, and delete the algorithm Pod: the Workflow owns it (garbage
+        collection), but Argo's stop acts only on its own pods, so it would keep running."""
+        pod = self._cache.get("pods", spec.job_id)
+        with self._lock:
+            self._pod_deleted.add(_uid(pod))
         try:
             self._api.stop_workflow(spec.workflow_name)
             self._api.delete_pod(f"{spec.workflow_name}-algorithm")
@@ -193,6 +217,7 @@ class ArgoEngine:
         workflow = self._cache.get("workflows", job_id)
         if workflow is None:
             return
+        self._delete_orphaned_pod(job_id, workflow)
         if kind == "pods":
             self._stop_on_pull_failure(job_id, workflow)
             return
@@ -209,6 +234,29 @@ class ArgoEngine:
                 listener(state)  # type: ignore[arg-type]
             except Exception:
                 _log.exception("job %s: a finish listener failed", job_id)
+
+    def _delete_orphaned_pod(self, job_id: str, workflow: dict[str, Any]) -> None:
+        """Delete an algorithm Pod still pending or running when its Workflow is stopped or over.
+
+        Argo does not act on the Pod a ``resource`` template created; ``stop`` deletes it, but
+        a launcher that creates it after the stop, or dies (Workflow over, Pod running), leaves
+        it holding its node and the job volume until its own deadline.
+        """
+        pod = self._cache.get("pods", job_id)
+        if pod is None or (pod.get("status") or {}).get("phase") not in ("Pending", "Running"):
+            return
+        if not is_finished(workflow) and not (workflow.get("spec") or {}).get("shutdown"):
+            return
+        # A Pod whose image cannot be pulled runs nothing and names the error in the status.
+        if (pod.get("metadata") or {}).get("deletionTimestamp") or image_pull_failure(pod):
+            return
+        with self._lock:
+            if _uid(pod) in self._pod_deleted:
+                return
+            self._pod_deleted.add(_uid(pod))
+        _log.info("job %s: deleting the algorithm pod its Workflow no longer follows", job_id)
+        with contextlib.suppress(ClusterError):
+            self._api.delete_pod(f"{workflow['metadata']['name']}-algorithm")
 
     def _stop_on_pull_failure(self, job_id: str, workflow: dict[str, Any]) -> None:
         # A Pod whose image cannot be pulled waits forever; end the job (status 32) instead.
@@ -244,6 +292,10 @@ def check_cluster(spec: JobSpec) -> None:
             "the Argo engine cannot give an algorithm network access:"
             " its pods are selected by a deny-all NetworkPolicy"
         )
+
+
+def _uid(obj: Mapping[str, Any] | None) -> str:
+    return str(((obj or {}).get("metadata") or {}).get("uid", ""))
 
 
 def _label(workflow: Mapping[str, Any], name: str) -> str | None:

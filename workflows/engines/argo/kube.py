@@ -56,6 +56,16 @@ class KubernetesApi:
                 name, self.namespace, body, _content_type=_MERGE_PATCH, _preload_content=False
             )
 
+    def delete_secret(self, name: str) -> None:
+        with _errors(f"delete Secret {name}"), _gone_is_fine():
+            self._core.delete_namespaced_secret(name, self.namespace, _preload_content=False)
+
+    def delete_workflow(self, name: str) -> None:
+        with _errors(f"delete Workflow {name}"), _gone_is_fine():
+            self._custom.delete_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, name, propagation_policy="Background"
+            )
+
     def create_workflow(self, workflow: dict[str, Any]) -> dict[str, Any]:
         with _errors("create Workflow"):
             created = self._custom.create_namespaced_custom_object(
@@ -134,6 +144,15 @@ class KubernetesApi:
                 GROUP, VERSION, self.namespace, PLURAL, **query
             )
         return self._core.list_namespaced_pod(self.namespace, **query)
+
+
+@contextlib.contextmanager
+def _gone_is_fine() -> Iterator[None]:
+    try:
+        yield
+    except ApiException as error:
+        if error.status != 404:
+            raise
 
 
 @contextlib.contextmanager

@@ -102,6 +102,13 @@ class ArgoServerApi:
     def adopt_secret(self, name: str, owner: dict[str, Any]) -> None:
         self._kube.adopt_secret(name, owner)
 
+    def delete_secret(self, name: str) -> None:
+        self._kube.delete_secret(name)
+
+    def delete_workflow(self, name: str) -> None:
+        # Deleting is no Argo Server feature c2d needs: the Kubernetes API does it the same.
+        self._kube.delete_workflow(name)
+
     def delete_pod(self, name: str) -> None:
         self._kube.delete_pod(name)
 
