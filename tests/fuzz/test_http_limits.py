@@ -21,10 +21,12 @@ _CONTAINER = {"entrypoint": "python $ALGO", "image": "python", "tag": "3.11"}
 def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     process = start_server(
         Path(tmp_path_factory.mktemp("limits-home")),
+        # Buckets refill so slowly (one request per 100 s) that a loaded machine taking seconds
+        # between two requests cannot refill one: the counts below are exact.
         env={
-            "C2D_RATE_LIMIT_IP": "2",
+            "C2D_RATE_LIMIT_IP": "0.01",
             "C2D_RATE_LIMIT_IP_BURST": "12",
-            "C2D_RATE_LIMIT_ADDRESS": "0.5",
+            "C2D_RATE_LIMIT_ADDRESS": "0.01",
             "C2D_RATE_LIMIT_ADDRESS_BURST": "3",
             "C2D_MAX_REQUEST_BYTES": "4096",
         },
