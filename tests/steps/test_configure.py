@@ -152,7 +152,11 @@ def test_slow_drip_hits_the_overall_deadline(job: Job, server: Server) -> None:
 
 def test_budget_is_shared_across_files(job: Job, server: Server) -> None:
     files = [{"url": server.url("file")}, {"url": server.url("file")}]
-    job.write_spec(make_spec([{"folder": "0", "files": files}], max_download_bytes=5000))
+    # A timeout long enough for a loaded machine: this test is about the byte budget, not time.
+    spec = make_spec(
+        [{"folder": "0", "files": files}], max_download_bytes=5000, download_timeout=30
+    )
+    job.write_spec(spec)
 
     done = job.run("configure")
 
