@@ -96,14 +96,13 @@ def test_an_index_resolves_to_this_platform(
         ],
     }
     index_digest = pusher.manifest("tools/multi", "1", json.dumps(index).encode(), OCI_INDEX)
-    pulled = client.resolve(parse_reference(f"{pusher.registry}/tools/multi", "1"), BlobStore(tmp_path))
+    ref = parse_reference(f"{pusher.registry}/tools/multi", "1")
+    pulled = client.resolve(ref, BlobStore(tmp_path))
     assert pulled.digest == index_digest  # what a checksum pins, as `docker pull` reports it
     assert len(pulled.layers) == 1
 
 
-def test_loopback_and_plain_http_need_the_operators_consent(
-    pusher: Pusher, tmp_path: Path
-) -> None:
+def test_loopback_and_plain_http_need_the_operators_consent(pusher: Pusher, tmp_path: Path) -> None:
     pusher.image("tools/x", "1", [layer(entry("a", b"a"))])
     ref = parse_reference(f"{pusher.registry}/tools/x", "1")
     guarded = RegistryClient(SourcePolicy(), frozenset({pusher.registry}))
