@@ -32,6 +32,8 @@ class ContainerIn(_Wire):
     image: str = Field(min_length=1, max_length=256)
     tag: str = Field(default="latest", max_length=128)
     checksum: str = Field(default="", max_length=128)
+    # Ocean Node builds images from it; refused at start (provider/jobs/admission.py).
+    dockerfile: str | None = Field(default=None, max_length=256 * 1024)
 
 
 class AlgorithmMetaIn(_Wire):
@@ -76,6 +78,9 @@ class StartComputeRequest(_Wire):
     # ocean.js also sends `dataset` and `chainId`; accepted and ignored (docs/api.md).
     dataset: ComputeAssetIn | None = None
     chain_id: int | None = Field(default=None, alias="chainId")
+    encrypted_docker_registry_auth: str | None = Field(
+        default=None, alias="encryptedDockerRegistryAuth", max_length=64 * 1024
+    )
     max_job_duration: float | None = Field(default=None, alias="maxJobDuration", ge=0)
     resources: list[ResourceRequest] = Field(default_factory=list, max_length=16)
     payment: dict[str, Any] | None = None

@@ -26,7 +26,7 @@ from typing import IO, Protocol
 
 from steps.images.registry import PullError
 
-__all__ = ["UnpackCaps", "UnpackError", "Unpacked", "unpack_layers"]
+__all__ = ["UnpackCaps", "UnpackError", "Unpacked", "open_dir", "unpack_layers"]
 
 _OPAQUE = ".wh..wh..opq"
 _WHITEOUT = ".wh."
@@ -143,7 +143,7 @@ def _entry(
         return
     if not (member.isdir() or member.isreg() or member.issym() or member.islnk()):
         raise UnpackError(f"entry {member.name!r} has an unsupported type")
-    parent_fd = _open_dir(root_fd, parent, create=True, name=member.name)
+    parent_fd = open_dir(root_fd, parent, create=True, name=member.name)
     assert parent_fd is not None
     try:
         _clear(parent_fd, base, keep_dir=member.isdir())
@@ -169,7 +169,7 @@ def _entry(
     created.add(parts)
 
 
-def _open_dir(root_fd: int, parts: tuple[str, ...], *, create: bool, name: str) -> int | None:
+def open_dir(root_fd: int, parts: tuple[str, ...], *, create: bool, name: str) -> int | None:
     """A descriptor of the folder ``parts`` under the root, never through a symlink."""
     fd = os.dup(root_fd)
     try:
@@ -233,7 +233,7 @@ def _whiteout(
     target = base[len(_WHITEOUT) :]
     if base != _OPAQUE and target in ("", ".", ".."):
         raise UnpackError(f"whiteout {name!r} names no entry")
-    parent_fd = _open_dir(root_fd, parent, create=False, name=name)
+    parent_fd = open_dir(root_fd, parent, create=False, name=name)
     if parent_fd is None:
         return
     try:
@@ -278,7 +278,7 @@ def _hard_link(root_fd: int, member: tarfile.TarInfo, parent_fd: int, base: str)
     target = _parts(member.linkname)
     if not target:
         raise UnpackError(f"hard link {member.name!r} names no file")
-    target_fd = _open_dir(root_fd, target[:-1], create=False, name=member.linkname)
+    target_fd = open_dir(root_fd, target[:-1], create=False, name=member.linkname)
     if target_fd is None:
         raise UnpackError(f"hard link {member.name!r} names a missing file")
     try:

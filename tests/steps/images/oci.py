@@ -37,18 +37,21 @@ def free_port() -> int:
 
 @contextmanager
 def registry(tmp: Path) -> Iterator[str]:
-    """Debian's docker-registry on a free loopback port, anonymous; yields ``host:port``."""
+    """Debian's docker-registry on a free loopback port, anonymous; yields ``host:port``.
+
+    Its access log (one line per request) goes to ``tmp/access.log``.
+    """
     port = free_port()
     config = tmp / "registry.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
         f"    rootdirectory: {tmp / 'storage'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
     )
+    access_log = (tmp / "access.log").open("wb")
     process = subprocess.Popen(
-        ["docker-registry", "serve", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        ["docker-registry", "serve", str(config)], stdout=access_log, stderr=subprocess.STDOUT
     )
+    access_log.close()
     try:
         for _ in range(500):
             try:

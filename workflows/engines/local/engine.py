@@ -26,7 +26,7 @@ from workflows.engines.local.launcher import Launcher
 from workflows.engines.local.quota import DiskQuotas
 from workflows.engines.local.restart import resumable_jobs
 from workflows.engines.local.runner import JobRunner, ShuttingDown, log_fields
-from workflows.engines.local.runtime import Runtime, require_sandbox_tools
+from workflows.engines.local.runtime import ImageSource, Runtime, require_sandbox_tools
 from workflows.engines.local.sandbox import STAGE_MODULE
 from workflows.engines.local.scheduler import QueueFull, Scheduler
 from workflows.engines.local.stepserver import StepServer
@@ -56,8 +56,10 @@ class LocalEngine:
         step_env: Mapping[str, str] | None = None,
         fork_steps: bool = True,
         storage_expiry: Lifetime | None = None,
+        image_source: ImageSource | None = None,
     ) -> None:
-        """``fork_steps``: run configure and publish from the pre-started step server."""
+        """``fork_steps``: run configure and publish from the pre-started step server;
+        ``image_source``: images pulled from registries (none: host runtimes only)."""
         tools = require_sandbox_tools()
         self._cgroups = Cgroups.detect()
         # Absolute: these paths are handed to mount and to the steps, whatever the cwd.
@@ -93,6 +95,7 @@ class LocalEngine:
             results_dir, storage_expiry, removed=self._board.forget, clock=clock
         )
         self._runtimes = runtimes
+        self._image_source = image_source
         self._runner = JobRunner(
             board=self._board,
             launcher=self._launcher,
@@ -101,6 +104,7 @@ class LocalEngine:
             jobs_dir=jobs_dir,
             results_dir=results_dir,
             clock=clock,
+            image_source=image_source,
         )
         self._lock = threading.Lock()
         self._threads: dict[str, threading.Thread] = {}
@@ -124,7 +128,7 @@ class LocalEngine:
 
     # --- Engine protocol ----------------------------------------------------------------------
     def check(self, spec: JobSpec) -> None:
-        check_local(spec, self._runtimes)
+        check_local(spec, self._runtimes, self._image_source)
 
     def submit(self, spec: JobSpec) -> JobState:
         self.check(spec)
