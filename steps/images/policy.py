@@ -19,7 +19,7 @@ def validate_pattern(pattern: str) -> str:
     if pattern == "*" or DIGEST.match(pattern):
         return pattern
     try:
-        parse_reference(pattern.rstrip("/") if pattern.endswith("/") else pattern)
+        _prefix(pattern) if pattern.endswith("/") else parse_reference(pattern)
     except InvalidReference as error:
         raise ValueError(f"image pattern {pattern!r}: {error}") from None
     return pattern
@@ -37,16 +37,22 @@ def _matches(pattern: str, ref: ImageReference) -> bool:
     if DIGEST.match(pattern):
         return ref.digest == pattern
     if pattern.endswith("/"):
-        prefix = pattern.rstrip("/")
+        base = _prefix(pattern)
         name = f"{ref.registry}/{ref.repository}"
-        canonical = parse_reference(prefix) if "/" in prefix else None
-        candidates = {prefix}
-        if canonical is not None:
-            candidates.add(f"{canonical.registry}/{canonical.repository}")
-        return any(name == c or name.startswith(c + "/") for c in candidates)
+        return name == base or name.startswith(base + "/")
     wanted = parse_reference(pattern)
     if (wanted.registry, wanted.repository) != (ref.registry, ref.repository):
         return False
     if wanted.digest:
         return ref.digest == wanted.digest
     return ref.tag == wanted.tag and (ref.digest is None or "@" not in pattern)
+
+
+def _prefix(pattern: str) -> str:
+    """``registry`` or ``registry/repository-path`` of a prefix pattern, normalized."""
+    prefix = pattern.rstrip("/")
+    probe = parse_reference(f"{prefix}/x")
+    first, _, rest = prefix.partition("/")
+    if not rest and ("." in first or ":" in first or first == "localhost"):
+        return probe.registry
+    return f"{probe.registry}/{probe.repository.removesuffix('/x')}"
