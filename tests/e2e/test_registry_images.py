@@ -157,6 +157,9 @@ def test_a_hostile_image_fails_writes_nothing_outside_and_the_provider_keeps_ser
 
 
 def test_a_dockerfile_and_registry_credentials_are_refused_at_start(client: C2DClient) -> None:
+    env = client.environments()[0]
+    assert env["registryImages"] == ["*"]  # the default free environment: any image
+    assert env["allowImageBuild"] is False and env["free"]["allowImageBuild"] is False
     container = {"image": "x", "tag": "1", "dockerfile": "FROM x"}
     with pytest.raises(ProviderError) as caught:
         _start(client, container)
