@@ -7,6 +7,7 @@ into its cache and runs the algorithm with the image's root as / under the usual
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import re
 import shutil
@@ -21,7 +22,15 @@ from eth_account import Account
 from provider.client import C2DClient, ProviderError
 from provider.launch import ServerProcess, start_server
 from tests.e2e.conftest import result_of_type, wait_for
-from tests.steps.images.oci import Pusher, busybox_layout, entry, layer, registry
+from tests.steps.images.oci import (
+    IMAGE_ONLY_MODULE,
+    Pusher,
+    busybox_layout,
+    entry,
+    layer,
+    python_layout,
+    registry,
+)
 from workflows.status import JobStatus, status_text
 
 BUSYBOX_JOB = """\
@@ -48,6 +57,7 @@ def pushed(image_registry: tuple[str, Path]) -> dict[str, str]:
     pusher = Pusher(address)
     return {
         "busybox": pusher.layout(busybox_layout(), "tools/busybox", "1"),
+        "python": pusher.layout(python_layout(), "tools/python", "3"),
         "evil": pusher.image(
             "tools/evil",
             "1",
@@ -75,7 +85,8 @@ def client(images_server: ServerProcess) -> Iterator[C2DClient]:
 
 def _start(client: C2DClient, container: dict[str, str], code: str = BUSYBOX_JOB) -> str:
     environment = str(client.environments()[0]["id"])
-    algorithm = {"meta": {"rawcode": code, "container": {"entrypoint": "sh $ALGO", **container}}}
+    container = {"entrypoint": "sh $ALGO", **container}
+    algorithm = {"meta": {"rawcode": code, "container": container}}
     job = client.free_compute({"environment": environment, "algorithm": algorithm})
     return str(job["jobId"])
 
@@ -112,6 +123,23 @@ def test_a_job_runs_in_the_image_it_names_and_two_jobs_pull_it_once(
     layer_digests = {line for line in re.findall(r"sha256:[0-9a-f]{64}", access_log.read_text())}
     fetched = [d for d in layer_digests if _blob_gets(access_log, d)]
     assert fetched and all(_blob_gets(access_log, d) == 1 for d in fetched)
+
+
+def test_a_python_job_imports_a_library_only_its_image_has(
+    client: C2DClient, image_registry: tuple[str, Path], pushed: dict[str, str]
+) -> None:
+    assert importlib.util.find_spec(IMAGE_ONLY_MODULE) is None  # not on this host
+    address, _ = image_registry
+    code = (
+        f"import os, sys, {IMAGE_ONLY_MODULE}\n"
+        f"open(os.path.join(os.environ['OUTPUTS'], 'answer.txt'), 'w')"
+        f".write({IMAGE_ONLY_MODULE}.ANSWER + ' ' + sys.executable)\n"
+    )
+    container = {"image": f"{address}/tools/python", "tag": "3", "entrypoint": "python3 $ALGO"}
+    job = wait_for(client, _start(client, container, code), timeout=120)
+    log = client.result(job["jobId"], result_of_type(job, "algorithmLog")["index"])
+    assert job["status"] == JobStatus.FINISHED, (job["statusReason"], log)
+    assert _output(client, job, "answer.txt").startswith("only in the image /usr/bin/python3")
 
 
 def test_a_job_pinned_by_its_checksum_runs(

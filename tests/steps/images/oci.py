@@ -10,6 +10,8 @@ import gzip
 import hashlib
 import io
 import json
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -205,6 +207,69 @@ def busybox_layout() -> Path:
     oci.rename(layout)
     shutil.rmtree(work, ignore_errors=True)
     return layout
+
+
+# A module only the Python image has: a job that imports it ran in the image, not on the host.
+IMAGE_ONLY_MODULE = "c2d_image_only"
+_IMAGE_ONLY_CODE = 'ANSWER = "only in the image"\n'
+_STDLIB_SKIPPED = ("test", "idlelib", "tkinter", "ensurepip", "lib2to3", "pydoc_data")
+
+
+def python_layout() -> Path:
+    """An OCI layout with this machine's python3 (its binary, the libraries it links, the
+    standard library), busybox as /bin/sh and a module the host lacks; built once, cached."""
+    python = Path(os.path.realpath("/usr/bin/python3"))
+    stdlib = Path(f"/usr/lib/{python.name}")
+    libraries = _linked_libraries(python)
+    inputs = [python.read_bytes(), Path("/bin/busybox").read_bytes(), _IMAGE_ONLY_CODE.encode()]
+    inputs += [str(path).encode() for path in libraries] + [b"python-1"]
+    key = hashlib.sha256(b"".join(inputs)).hexdigest()[:16]
+    layout = CACHE / f"python-{key}"
+    if (layout / "index.json").is_file():
+        return layout
+    work = CACHE / f".build-{key}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    oci = work / "oci"
+    _umoci("init", "--layout", str(oci))
+    _umoci("new", "--image", f"{oci}:latest")
+    bundle = work / "bundle"
+    _umoci("unpack", "--image", f"{oci}:latest", str(bundle))
+    rootfs = bundle / "rootfs"
+    for library in [*libraries, python]:
+        target = rootfs / str(library).lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(library, target)
+    (rootfs / "usr/bin/python3").symlink_to(python.name)
+    shutil.copytree(
+        stdlib,
+        rootfs / str(stdlib).lstrip("/"),
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            "__pycache__", "site-packages", "dist-packages", *_STDLIB_SKIPPED
+        ),
+    )
+    packages = rootfs / "usr/lib/python3/dist-packages"
+    packages.mkdir(parents=True)
+    (packages / f"{IMAGE_ONLY_MODULE}.py").write_text(_IMAGE_ONLY_CODE)
+    (rootfs / "bin").mkdir(exist_ok=True)
+    shutil.copy2("/bin/busybox", rootfs / "bin" / "busybox")
+    (rootfs / "bin" / "sh").symlink_to("busybox")
+    _umoci("repack", "--image", f"{oci}:latest", "--no-history", str(bundle))
+    _umoci(
+        "config", "--image", f"{oci}:latest", "--no-history", "--created", "2026-01-01T00:00:00Z"
+    )
+    _umoci("gc", "--layout", str(oci))
+    oci.rename(layout)
+    shutil.rmtree(work, ignore_errors=True)
+    return layout
+
+
+def _linked_libraries(binary: Path) -> list[Path]:
+    """The shared libraries ``binary`` loads (and the loader), as ``ldd`` lists them."""
+    output = subprocess.run(["ldd", str(binary)], check=True, capture_output=True, text=True)
+    found = re.findall(r"(/\S+) \(0x", output.stdout)
+    return sorted({Path(path) for path in found})
 
 
 def _umoci(*args: str) -> None:
