@@ -143,7 +143,8 @@ class RegistryClient:
         url = f"{self._base(ref)}/manifests/{name}"
         with self._stream(client, ref, url, {"Accept": _ACCEPT}) as response:
             if response.status_code == 404:
-                raise PullError(f"image {ref} not found in the registry")
+                pinned = " (no manifest has that digest)" if expected else ""
+                raise PullError(f"image {ref} not found in the registry{pinned}")
             _check(response, ref)
             raw = _read_capped(response, MANIFEST_BYTES, "manifest")
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()

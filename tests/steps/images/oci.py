@@ -17,7 +17,7 @@ import socket
 import subprocess
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,16 +38,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def registry(tmp: Path) -> Iterator[str]:
-    """Debian's docker-registry on a free loopback port, anonymous; yields ``host:port``.
-
-    Its access log (one line per request) goes to ``tmp/access.log``.
-    """
+def registry(tmp: Path, auth: str = "") -> Iterator[str]:
+    """Debian's docker-registry on a free loopback port, anonymous unless ``auth`` (a config
+    section) says otherwise; yields ``host:port``. Its access log goes to ``tmp/access.log``."""
     port = free_port()
     config = tmp / "registry.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {tmp / 'storage'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
+        f"    rootdirectory: {tmp / 'storage'}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}"
     )
     access_log = (tmp / "access.log").open("wb")
     process = subprocess.Popen(
@@ -57,7 +55,7 @@ def registry(tmp: Path) -> Iterator[str]:
     try:
         for _ in range(500):
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/v2/").status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/v2/").status_code in (200, 401):
                     break
             except httpx.HTTPError:
                 time.sleep(0.02)
@@ -77,26 +75,35 @@ def digest_of(data: bytes) -> str:
 class Pusher:
     registry: str
     pushed_blobs: int = 0
+    # A token registry's: a bearer token per repository (tokens.py), else none needed.
+    token: Callable[[str], str] | None = None
+
+    def _headers(self, repository: str) -> dict[str, str]:
+        if self.token is None:
+            return {}
+        return {"Authorization": f"Bearer {self.token(f'repository:{repository}:pull,push')}"}
 
     def blob(self, repository: str, data: bytes) -> str:
         digest = digest_of(data)
         base = f"http://{self.registry}/v2/{repository}/blobs"
-        if httpx.head(f"{base}/{digest}").status_code == 200:
+        headers = self._headers(repository)
+        if httpx.head(f"{base}/{digest}", headers=headers).status_code == 200:
             return digest
-        started = httpx.post(f"{base}/uploads/")
+        started = httpx.post(f"{base}/uploads/", headers=headers)
         assert started.status_code == 202, started.text
         location = started.headers["location"]
         if location.startswith("/"):
             location = f"http://{self.registry}{location}"
         url = httpx.URL(location).copy_merge_params({"digest": digest})
-        done = httpx.put(url, content=data)
+        done = httpx.put(url, content=data, headers=headers)
         assert done.status_code == 201, done.text
         self.pushed_blobs += 1
         return digest
 
     def manifest(self, repository: str, tag: str, body: bytes, media_type: str) -> str:
         url = f"http://{self.registry}/v2/{repository}/manifests/{tag}"
-        answer = httpx.put(url, content=body, headers={"Content-Type": media_type})
+        headers = {"Content-Type": media_type, **self._headers(repository)}
+        answer = httpx.put(url, content=body, headers=headers)
         assert answer.status_code == 201, answer.text
         return digest_of(body)
 
@@ -168,45 +175,43 @@ def entry(name: str, data: bytes = b"", **fields: Any) -> tuple[tarfile.TarInfo,
     return info, None
 
 
-def busybox_layout() -> Path:
-    """An OCI layout with Debian's busybox-static as /bin (built once, then cached)."""
-    busybox = Path("/bin/busybox")
-    key = hashlib.sha256(busybox.read_bytes() + b"busybox-1").hexdigest()[:16]
-    layout = CACHE / f"busybox-{key}"
+def _built_layout(name: str, key: str, fill: Callable[[Path], None], *config: str) -> Path:
+    """The OCI layout ``name-key`` from the cache, else built with umoci: ``fill(rootfs)`` puts
+    the files in, ``config`` are ``umoci config`` options; fixed timestamps, no history."""
+    layout = CACHE / f"{name}-{key}"
     if (layout / "index.json").is_file():
         return layout
-    work = CACHE / f".build-{key}"
+    work = CACHE / f".build-{name}-{key}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    oci = work / "oci"
+    oci, bundle = work / "oci", work / "bundle"
     _umoci("init", "--layout", str(oci))
     _umoci("new", "--image", f"{oci}:latest")
-    bundle = work / "bundle"
     _umoci("unpack", "--image", f"{oci}:latest", str(bundle))
-    rootfs = bundle / "rootfs"
-    (rootfs / "bin").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(busybox, rootfs / "bin" / "busybox")
-    for name in ("sh", "cat", "echo", "ls", "id", "env", "pwd"):
-        (rootfs / "bin" / name).symlink_to("busybox")
+    fill(bundle / "rootfs")
     _umoci("repack", "--image", f"{oci}:latest", "--no-history", str(bundle))
-    _umoci(
-        "config",
-        "--image",
-        f"{oci}:latest",
-        "--no-history",
-        "--config.env",
-        "GREETING=from-the-image",
-        "--config.workingdir",
-        "/srv",
-        "--config.cmd",
-        "/bin/sh",
-        "--created",
-        "2026-01-01T00:00:00Z",
-    )
+    created = ("--created", "2026-01-01T00:00:00Z")
+    _umoci("config", "--image", f"{oci}:latest", "--no-history", *created, *config)
     _umoci("gc", "--layout", str(oci))
     oci.rename(layout)
     shutil.rmtree(work, ignore_errors=True)
     return layout
+
+
+def _add_busybox(rootfs: Path, *names: str) -> None:
+    (rootfs / "bin").mkdir(parents=True, exist_ok=True)
+    shutil.copy2("/bin/busybox", rootfs / "bin" / "busybox")
+    for name in ("sh", *names):
+        (rootfs / "bin" / name).symlink_to("busybox")
+
+
+def busybox_layout() -> Path:
+    """An OCI layout with Debian's busybox-static as /bin (built once, then cached)."""
+    key = hashlib.sha256(Path("/bin/busybox").read_bytes() + b"busybox-1").hexdigest()[:16]
+    applets = ("cat", "echo", "ls", "id", "env", "pwd")
+    env = ("--config.env", "GREETING=from-the-image")
+    more = ("--config.workingdir", "/srv", "--config.cmd", "/bin/sh")
+    return _built_layout("busybox", key, lambda root: _add_busybox(root, *applets), *env, *more)
 
 
 # A module only the Python image has: a job that imports it ran in the image, not on the host.
@@ -224,45 +229,23 @@ def python_layout() -> Path:
     inputs = [python.read_bytes(), Path("/bin/busybox").read_bytes(), _IMAGE_ONLY_CODE.encode()]
     inputs += [str(path).encode() for path in libraries] + [b"python-1"]
     key = hashlib.sha256(b"".join(inputs)).hexdigest()[:16]
-    layout = CACHE / f"python-{key}"
-    if (layout / "index.json").is_file():
-        return layout
-    work = CACHE / f".build-{key}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    oci = work / "oci"
-    _umoci("init", "--layout", str(oci))
-    _umoci("new", "--image", f"{oci}:latest")
-    bundle = work / "bundle"
-    _umoci("unpack", "--image", f"{oci}:latest", str(bundle))
-    rootfs = bundle / "rootfs"
-    for library in [*libraries, python]:
-        target = rootfs / str(library).lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(library, target)
-    (rootfs / "usr/bin/python3").symlink_to(python.name)
-    shutil.copytree(
-        stdlib,
-        rootfs / str(stdlib).lstrip("/"),
-        symlinks=True,
-        ignore=shutil.ignore_patterns(
+
+    def fill(rootfs: Path) -> None:
+        for library in [*libraries, python]:
+            target = rootfs / str(library).lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(library, target)
+        (rootfs / "usr/bin/python3").symlink_to(python.name)
+        skipped = shutil.ignore_patterns(
             "__pycache__", "site-packages", "dist-packages", *_STDLIB_SKIPPED
-        ),
-    )
-    packages = rootfs / "usr/lib/python3/dist-packages"
-    packages.mkdir(parents=True)
-    (packages / f"{IMAGE_ONLY_MODULE}.py").write_text(_IMAGE_ONLY_CODE)
-    (rootfs / "bin").mkdir(exist_ok=True)
-    shutil.copy2("/bin/busybox", rootfs / "bin" / "busybox")
-    (rootfs / "bin" / "sh").symlink_to("busybox")
-    _umoci("repack", "--image", f"{oci}:latest", "--no-history", str(bundle))
-    _umoci(
-        "config", "--image", f"{oci}:latest", "--no-history", "--created", "2026-01-01T00:00:00Z"
-    )
-    _umoci("gc", "--layout", str(oci))
-    oci.rename(layout)
-    shutil.rmtree(work, ignore_errors=True)
-    return layout
+        )
+        shutil.copytree(stdlib, rootfs / str(stdlib).lstrip("/"), symlinks=True, ignore=skipped)
+        packages = rootfs / "usr/lib/python3/dist-packages"
+        packages.mkdir(parents=True)
+        (packages / f"{IMAGE_ONLY_MODULE}.py").write_text(_IMAGE_ONLY_CODE)
+        _add_busybox(rootfs)
+
+    return _built_layout("python", key, fill)
 
 
 def _linked_libraries(binary: Path) -> list[Path]:

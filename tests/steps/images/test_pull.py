@@ -10,7 +10,8 @@ import pytest
 from steps.images.reference import parse_reference
 from steps.images.registry import BlobStore, PullError, RegistryClient
 from steps.readers.guard import SourcePolicy
-from tests.steps.images.oci import OCI_INDEX, Pusher, busybox_layout, entry, layer
+from tests.steps.images.oci import OCI_INDEX, Pusher, busybox_layout, entry, layer, registry
+from tests.steps.images.tokens import TokenIssuer, token_auth_config, token_server
 
 
 def test_an_umoci_image_pulls_by_tag_and_by_digest(
@@ -111,3 +112,29 @@ def test_loopback_and_plain_http_need_the_operators_consent(pusher: Pusher, tmp_
     tls_only = RegistryClient(SourcePolicy.parse("127.0.0.0/8"))
     with pytest.raises(PullError, match="could not reach"):
         tls_only.resolve(ref, BlobStore(tmp_path))
+
+
+def test_a_registry_that_wants_bearer_tokens(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    issuer = TokenIssuer(tmp_path)
+    with (
+        token_server(issuer) as realm,
+        registry(
+            tmp_path_factory.mktemp("token-registry"), token_auth_config(realm, issuer)
+        ) as address,
+    ):
+        pusher = Pusher(address, token=lambda scope: issuer.token(scope, pusher=True) or "")
+        digest = pusher.image("tools/x", "1", [layer(entry("a", b"a"))])
+        pusher.image("private/x", "1", [layer(entry("a", b"a"))])
+        client = RegistryClient(SourcePolicy.parse("127.0.0.0/8"), frozenset({address}))
+        blobs = BlobStore(tmp_path / "blobs")
+        issued = issuer.issued
+        ref = parse_reference(f"{address}/tools/x", "1")
+        pulled = client.resolve(ref, blobs)
+        assert pulled.digest == digest
+        assert client.fetch_layers(ref, pulled, blobs, 2**20) > 0
+        assert issuer.issued == issued + 1  # one token for the scope, reused for every blob
+        anonymous = RegistryClient(SourcePolicy.parse("127.0.0.0/8"), frozenset({address}))
+        with pytest.raises(PullError, match="token server refused access"):
+            anonymous.resolve(parse_reference(f"{address}/private/x", "1"), blobs)
