@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from provider.environments import EnvironmentConfig, ProviderConfig
 from provider.settings import Settings
-from steps.images.cache import ImageCache
+from steps.images.cache import CacheStats, ImageCache
 from steps.images.policy import image_allowed
 from steps.images.reference import ImageReference, parse_reference
 from steps.images.registry import PullError, RegistryClient, insecure_registries
@@ -43,6 +43,9 @@ class RegistryImages:
         self.cache = ImageCache(settings.images_dir, int(settings.image_cache_size * _GIB))
         insecure = insecure_registries({"C2D_INSECURE_REGISTRIES": settings.insecure_registries})
         self._client = RegistryClient(SourcePolicy.parse(settings.source_networks), insecure)
+
+    def stats(self) -> CacheStats:
+        return self.cache.stats
 
     def accepts(self, spec: JobSpec) -> bool:
         env = self._config.environment(spec.environment)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from eth_account import Account
 
@@ -123,6 +124,24 @@ def test_a_job_runs_in_the_image_it_names_and_two_jobs_pull_it_once(
     layer_digests = {line for line in re.findall(r"sha256:[0-9a-f]{64}", access_log.read_text())}
     fetched = [d for d in layer_digests if _blob_gets(access_log, d)]
     assert fetched and all(_blob_gets(access_log, d) == 1 for d in fetched)
+
+
+def test_metrics_count_pulls_cache_hits_and_bytes(
+    client: C2DClient, images_server: ServerProcess, image_registry: tuple[str, Path]
+) -> None:
+    address, _ = image_registry
+    container = {"image": f"{address}/tools/busybox", "tag": "1"}
+    for _ in range(2):  # the second (at least) is a cache hit, whatever ran before
+        assert wait_for(client, _start(client, container))["status"] == JobStatus.FINISHED
+    text = httpx.get(images_server.url + "/metrics", timeout=10).text
+    counted = {
+        name: float(value)
+        for name, value in re.findall(r"^(c2d_image_\w+_total) (\S+)$", text, re.MULTILINE)
+    }
+    assert counted["c2d_image_pulls_total"] >= 1
+    assert counted["c2d_image_cache_hits_total"] >= 1
+    assert counted["c2d_image_pulled_bytes_total"] > 500_000  # busybox-static, at least
+    assert counted["c2d_image_pull_seconds_total"] > 0
 
 
 def test_a_python_job_imports_a_library_only_its_image_has(

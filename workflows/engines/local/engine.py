@@ -126,6 +126,10 @@ class LocalEngine:
     def sandbox_description(self) -> str:
         return self._launcher.describe()
 
+    def image_stats(self) -> object | None:
+        """The image cache's counters (/metrics), or None without registry images."""
+        return self._image_source.stats() if self._image_source else None
+
     # --- Engine protocol ----------------------------------------------------------------------
     def check(self, spec: JobSpec) -> None:
         check_local(spec, self._runtimes, self._image_source)

@@ -71,6 +71,10 @@ class ImageSource(Protocol):
         """The image's root, pulled if not cached, or PullFailed."""
         ...
 
+    def stats(self) -> object:
+        """What the cache counted, for /metrics (hits, pulls, fetched_bytes, pull_seconds)."""
+        ...
+
 
 def require_sandbox_tools() -> dict[str, str]:
     """Absolute paths of the programs the sandbox is built with, or SandboxUnavailable."""
