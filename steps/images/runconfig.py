@@ -49,9 +49,7 @@ def image_user(rootfs: Path, config: dict[str, Any]) -> tuple[int, int] | None:
             if group not in groups:
                 raise PullError(f"the image's group {group!r} is not in its /etc/group")
             gid = groups[group][0]
-    if gid is None:
-        gid = _passwd(rootfs, "passwd").get(name, (uid, uid))[1] if name.isdigit() else uid
-    return None if uid == 0 else (uid, gid)
+    return None if uid == 0 else (uid, uid if gid is None else gid)
 
 
 def _passwd(rootfs: Path, file: str) -> dict[str, tuple[int, int]]:

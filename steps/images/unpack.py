@@ -166,7 +166,9 @@ def _entry(
             _hard_link(root_fd, member, parent_fd, base)
     finally:
         os.close(parent_fd)
-    created.add(parts)
+    # The entry and the folders made for it belong to this layer: an opaque whiteout later in
+    # the same layer keeps them.
+    created.update(parts[:depth] for depth in range(1, len(parts) + 1))
 
 
 def open_dir(root_fd: int, parts: tuple[str, ...], *, create: bool, name: str) -> int | None:

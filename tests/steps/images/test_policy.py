@@ -65,6 +65,7 @@ def test_the_images_user_comes_from_its_own_passwd_never_through_a_link(tmp_path
     (tmp_path / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/sh\napp:x:1001:1002::/:/\n")
     assert image_user(tmp_path, {"User": "app"}) == (1001, 1002)
     assert image_user(tmp_path, {"User": "2000:3000"}) == (2000, 3000)
+    assert image_user(tmp_path, {"User": "2000"}) == (2000, 2000)
     assert image_user(tmp_path, {"User": "root"}) is None
     assert image_user(tmp_path, {"User": "0"}) is None
     assert image_user(tmp_path, {}) is None

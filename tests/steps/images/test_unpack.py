@@ -95,12 +95,13 @@ def test_whiteouts_delete_from_the_layers_below(tmp_path: Path) -> None:
         layer(
             entry("a/.wh.old"),
             entry("b/new", b"2"),
+            entry("b/sub/deep", b"2"),
             entry("b/.wh..wh..opq"),
             entry(".wh.c"),
         ),
     )
     assert sorted(p.name for p in (root / "a").iterdir()) == ["kept"]
-    assert sorted(p.name for p in (root / "b").iterdir()) == ["new"]  # same layer: kept
+    assert sorted(p.name for p in (root / "b").iterdir()) == ["new", "sub"]  # this layer's
     assert not (root / "c").exists()
 
 
