@@ -59,6 +59,8 @@ class RegistryImages:
             lease = self.cache.acquire(self._client, ref, cap)
         except (PullError, ValueError) as error:
             raise PullFailed(str(error)) from None
+        except OSError as error:  # the cache's own disk (full, unwritable)
+            raise PullFailed(f"could not store the image: {error.strerror or error}") from None
         try:
             runtime = Runtime(
                 binds=(),
