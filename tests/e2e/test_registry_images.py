@@ -191,6 +191,13 @@ def test_an_unknown_tag_ends_with_the_pull_status(
     assert "tools/busybox:nope not found" in job["statusReason"]
 
 
+def test_a_registry_that_does_not_answer_ends_with_the_pull_status(client: C2DClient) -> None:
+    # Nothing listens on loopback port 9 (discard): the pull fails, the job says why.
+    job = wait_for(client, _start(client, {"image": "127.0.0.1:9/tools/busybox", "tag": "1"}))
+    assert job["status"] == JobStatus.PULL_IMAGE_FAILED, job
+    assert "could not reach 127.0.0.1:9" in job["statusReason"]
+
+
 def test_a_hostile_image_fails_writes_nothing_outside_and_the_provider_keeps_serving(
     client: C2DClient, image_registry: tuple[str, Path], pushed: dict[str, str]
 ) -> None:
