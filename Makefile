@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: install
 	$(BIN)/c2d demo
 
-test: install /usr/bin/linux.uml $(JS_STAMP) lint typecheck
+test: install /usr/bin/linux.uml $(JS_STAMP) lint typecheck /usr/bin/docker-registry /usr/bin/umoci /bin/busybox
 	$(BIN)/pytest -q
 
 install: $(PY_STAMP) /usr/bin/bwrap
@@ -28,6 +28,12 @@ bench: install /usr/bin/curl
 /usr/bin/curl:
 	@echo "installing curl (the data-path baseline of make bench) from apt"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq curl
+
+# The registry and image tools of the image tests (tests/steps/images): a real registry on
+# loopback, images built from this machine's files with umoci, busybox as the tiny image's /bin.
+/usr/bin/docker-registry /usr/bin/umoci /bin/busybox:
+	@echo "installing docker-registry, umoci and busybox-static (the image tests) from apt"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq docker-registry umoci busybox-static
 
 $(PY_STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from provider.environments import EnvironmentConfig, ProviderConfig
+from provider.images import RegistryImages
 from provider.runtime_check import check_local_runtimes
 from provider.settings import Settings
 from steps.storage import ENVIRONMENT_STORAGE_ENV, RESULT_STORAGE_ENV
@@ -63,6 +64,9 @@ def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engi
             storage_expiry=lambda env_id: _storage_expiry(config, env_id),
             cgroup_root=settings.cgroup_root,
             allow_weak_sandbox=settings.allow_weak_sandbox,
+            image_source=RegistryImages(settings, config)
+            if any(env.registry_images for env in config.environments)
+            else None,
         )
     except SandboxUnavailable as error:
         raise EngineError(f"cannot start the local engine: {error}{_hint(error)}") from error

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from provider.errors import ConfigError
+from steps.images.policy import validate_pattern
 
 __all__ = [
     "EnvironmentConfig",
@@ -116,6 +117,11 @@ class EnvironmentConfig(_Config):
     allow_raw_data: bool = Field(default=True, alias="allowRawData")
     allow_raw_algorithm: bool = Field(default=True, alias="allowRawAlgorithm")
     runtimes: tuple[RuntimeConfig, ...] = Field(min_length=1)
+    # Images pulled from registries (docs/environments.md#images): patterns, none by default.
+    registry_images: tuple[str, ...] = Field(default=(), alias="registryImages")
+    registry_digests_only: bool = Field(default=False, alias="registryDigestsOnly")
+    # GiB an image's compressed layers may take (a pull over it fails with status 11).
+    max_image_size: float = Field(default=10, gt=0, alias="maxImageSize")
     kubernetes: KubernetesConfig | None = None
     # Publisher WorkflowTemplates a dataset may name to preprocess its inputs (an allow-list).
     publisher_templates: tuple[
@@ -123,6 +129,11 @@ class EnvironmentConfig(_Config):
     ] = Field(default=(), alias="publisherTemplates")
     # Paid environments: per chain id (a decimal string, as Ocean writes it), how to pay.
     fees: dict[str, tuple[FeeConfig, ...]] = Field(default_factory=dict)
+
+    @field_validator("registry_images")
+    @classmethod
+    def _patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(validate_pattern(pattern) for pattern in patterns)
 
     @model_validator(mode="after")
     def _consistent(self) -> EnvironmentConfig:
@@ -238,6 +249,8 @@ def default_config(home: Path, paid_fees: dict[str, Any] | None = None) -> Provi
                     "commands": {"python": "/usr/bin/python3"},
                 }
             ],
+            # Any other image from a registry this machine may reach, as Ocean Node does.
+            "registryImages": ["*"],
         }
     )
     if not paid_fees:

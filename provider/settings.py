@@ -54,6 +54,14 @@ class Settings(BaseSettings):
         description="comma-separated CIDRs that file URLs may reach besides public addresses"
         " (e.g. 127.0.0.0/8 for a demo serving files on loopback); empty: public only",
     )
+    insecure_registries: str = Field(
+        default="",
+        description="comma-separated host:port of registries reached over plain HTTP (as"
+        " Docker's insecure registries); their addresses must still pass C2D_SOURCE_NETWORKS",
+    )
+    image_cache_size: float = Field(
+        default=20, gt=0, description="GiB the pulled images may take under C2D_HOME/images"
+    )
     max_result_storage: float | None = Field(
         default=None,
         gt=0,
@@ -111,6 +119,10 @@ class Settings(BaseSettings):
     @property
     def assets_dir(self) -> Path:
         return self.home / "assets"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.home / "images"
 
     @property
     def key_file(self) -> Path:

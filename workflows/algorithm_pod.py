@@ -138,7 +138,7 @@ def algorithm_pod(
         "containers": [
             {
                 "name": "algorithm",
-                "image": spec.algorithm.container.reference,
+                "image": spec.algorithm.container.pinned_reference,
                 "command": command + algorithm_argv(spec),
                 "workingDir": contract.OUTPUTS,
                 "env": _algorithm_env(spec),

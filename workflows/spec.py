@@ -22,6 +22,7 @@ __all__ = [
 ]
 
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_MANIFEST_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _FOLDER = re.compile(r"^[0-9A-Za-z_-]{1,80}$")
 
 
@@ -81,6 +82,14 @@ class Container(_Frozen):
         if self.tag.startswith("sha256:"):
             return f"{self.image}@{self.tag}"
         return f"{self.image}:{self.tag}"
+
+    @property
+    def pinned_reference(self) -> str:
+        """``reference`` pinned by the ``checksum`` (a manifest digest) when one is given, as
+        Ocean Node pulls it: what a cluster runs, whatever the tag points at later."""
+        if _MANIFEST_DIGEST.match(self.checksum) and "@" not in self.reference:
+            return f"{self.reference}@{self.checksum}"
+        return self.reference
 
 
 class AlgorithmSpec(_Frozen):

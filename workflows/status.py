@@ -10,6 +10,8 @@ class JobStatus(IntEnum):
     STARTED = 0
     QUEUED = 1
     QUEUE_EXPIRED = 2
+    PULL_IMAGE = 10
+    PULL_IMAGE_FAILED = 11
     CONFIGURING_VOLUMES = 20
     PROVISIONING = 30
     DATA_PROVISIONING_FAILED = 31
@@ -28,6 +30,8 @@ _TEXTS = {
     JobStatus.STARTED: "Job started",
     JobStatus.QUEUED: "Job queued",
     JobStatus.QUEUE_EXPIRED: "Job expired in queue",
+    JobStatus.PULL_IMAGE: "Pulling algorithm image",
+    JobStatus.PULL_IMAGE_FAILED: "Pulling algorithm image failed",
     JobStatus.CONFIGURING_VOLUMES: "Configuring volumes",
     JobStatus.PROVISIONING: "Provisioning data",
     JobStatus.DATA_PROVISIONING_FAILED: "Data provisioning failed",
@@ -46,6 +50,7 @@ _TEXTS = {
 TERMINAL_STATUSES = frozenset(
     {
         JobStatus.QUEUE_EXPIRED,
+        JobStatus.PULL_IMAGE_FAILED,
         JobStatus.DATA_PROVISIONING_FAILED,
         JobStatus.ALGORITHM_PROVISIONING_FAILED,
         JobStatus.ALGORITHM_FAILED,

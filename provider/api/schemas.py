@@ -63,6 +63,8 @@ class ContainerIn(_Wire):
     image: str = Field(min_length=1, max_length=256)
     tag: str = Field(default="latest", max_length=128)
     checksum: str = Field(default="", max_length=128)
+    # Ocean Node builds images from it; refused at start (provider/jobs/admission.py).
+    dockerfile: str | None = Field(default=None, max_length=256 * 1024)
 
 
 class AlgorithmMetaIn(_Wire):
@@ -125,6 +127,9 @@ class StartComputeRequest(_Body):
     # ocean.js also sends `dataset` and `chainId`; accepted and ignored (docs/api.md).
     dataset: ComputeAssetIn | None = None
     chain_id: ChainId | None = Field(default=None, alias="chainId")
+    encrypted_docker_registry_auth: str | None = Field(
+        default=None, alias="encryptedDockerRegistryAuth", max_length=64 * 1024
+    )
     max_job_duration: Seconds | None = Field(default=None, alias="maxJobDuration")
     resources: list[ResourceRequest] = Field(default_factory=list, max_length=16)
     payment: dict[str, Any] | None = None

@@ -32,6 +32,7 @@ def start_request(body: StartComputeRequest) -> StartRequest:
         payment=body.payment,
         chain_id=body.chain_id,
         output=body.output,
+        registry_auth=body.encrypted_docker_registry_auth,
     )
 
 
@@ -40,7 +41,10 @@ def _algorithm(algo: AlgorithmIn) -> AlgorithmRequest:
     raw = None
     if meta is not None:
         raw = RawAlgorithm(
-            container=Container(**meta.container.model_dump()), rawcode=meta.rawcode, url=meta.url
+            container=Container(**meta.container.model_dump(exclude={"dockerfile"})),
+            rawcode=meta.rawcode,
+            url=meta.url,
+            dockerfile=meta.container.dockerfile,
         )
     return AlgorithmRequest(
         document_id=algo.document_id,

@@ -23,9 +23,11 @@ from provider.assets.policy import (
 from provider.assets.resolver import AssetResolver
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden, NotFound
+from provider.images import registry_image_allowed
 from provider.jobs.preprocess import preprocess_template
 from provider.jobs.requests import AlgorithmRequest, DatasetRequest, StartRequest
 from provider.jobs.resources import job_limits
+from steps.images.reference import InvalidReference
 from workflows.engines.base import Unsupported
 from workflows.spec import AlgorithmSpec, Container, FileObject, InputSpec, JobSpec, Limits
 
@@ -75,6 +77,17 @@ def _admit(request: StartRequest, ctx: AdmissionContext, limits: Limits) -> JobS
             "output: sending results to remote storage is not supported by this provider yet;"
             " leave output out and download the results with computeResult"
         )
+    if request.registry_auth:
+        raise BadRequest(
+            "encryptedDockerRegistryAuth: this provider pulls only images that need no"
+            " credentials or whose registry the operator configured; leave it out"
+        )
+    raw = request.algorithm.raw
+    if raw is not None and raw.dockerfile:
+        raise BadRequest(
+            "container.dockerfile: this environment does not build images; give an image"
+            " (and tag or checksum) that a registry serves"
+        )
     env = ctx.environment
     # How long configure waits on a silent data source (steps/download.py), per environment.
     limits = limits.model_copy(update={"download_timeout": env.download_timeout})
@@ -107,11 +120,19 @@ def _admit(request: StartRequest, ctx: AdmissionContext, limits: Limits) -> JobS
 
 
 def _check_image(container: Container, env: EnvironmentConfig) -> None:
-    if container.reference not in env.images:
-        raise BadRequest(
-            f"image {container.reference} is not offered by environment {env.id};"
-            f" it offers: {', '.join(env.images)}"
-        )
+    if container.reference in env.images:
+        return
+    try:
+        if registry_image_allowed(container, env):
+            return
+    except InvalidReference as error:
+        raise BadRequest(f"container.image: {error}") from None
+    accepted = [*env.images, *(f"registry: {p}" for p in env.registry_images)]
+    digests = " (pinned by digest only)" if env.registry_digests_only else ""
+    raise BadRequest(
+        f"image {container.reference} is not offered by environment {env.id};"
+        f" it offers: {', '.join(accepted)}{digests}"
+    )
 
 
 # --- algorithm ------------------------------------------------------------------------------
@@ -128,6 +149,11 @@ def _resolve_algorithm(algo: AlgorithmRequest, consumer: str, ctx: AdmissionCont
         meta_algorithm = ddo.metadata.algorithm
         if meta_algorithm is None or meta_algorithm.container is None:
             raise BadRequest(f"algorithm: {algo.document_id} has no container in its metadata")
+        if getattr(meta_algorithm.container, "dockerfile", None):
+            raise BadRequest(
+                f"algorithm: {algo.document_id} asks for a dockerfile build; this environment"
+                " does not build images"
+            )
         container = Container(
             **meta_algorithm.container.model_dump(
                 include={"entrypoint", "image", "tag", "checksum"}

@@ -37,6 +37,7 @@ class RawAlgorithm:
     container: Container
     rawcode: str | None = None
     url: str | None = None
+    dockerfile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,5 @@ class StartRequest:
     chain_id: int | None = None
     # Where the results should go (ECIES-encrypted for the provider, or an object).
     output: str | dict[str, Any] | None = None
+    # Ocean Node's encryptedDockerRegistryAuth (ECIES for the provider key): refused for now.
+    registry_auth: str | None = None

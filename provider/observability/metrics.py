@@ -66,6 +66,47 @@ class _EngineCollector(Collector):
         yield queue
 
 
+@runtime_checkable
+class ImageStats(Protocol):
+    """What the image cache counted (steps/images/cache.py ``CacheStats``)."""
+
+    hits: int
+    pulls: int
+    fetched_bytes: int
+    pull_seconds: float
+
+
+@runtime_checkable
+class ImagePuller(Protocol):
+    """An engine that pulls algorithm images (the local engine with registry images)."""
+
+    def image_stats(self) -> ImageStats | None: ...
+
+
+class _ImageCollector(Collector):
+    def __init__(self, engine: ImagePuller) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._engine.image_stats()
+        if stats is None:
+            return
+        yield CounterMetricFamily(
+            "c2d_image_cache_hits", "Jobs whose image was in the cache", value=stats.hits
+        )
+        yield CounterMetricFamily(
+            "c2d_image_pulls", "Images pulled and unpacked into the cache", value=stats.pulls
+        )
+        yield CounterMetricFamily(
+            "c2d_image_pulled_bytes", "Bytes fetched from registries", value=stats.fetched_bytes
+        )
+        yield CounterMetricFamily(
+            "c2d_image_pull_seconds",
+            "Time jobs spent getting their image (pulls and cache hits)",
+            value=stats.pull_seconds,
+        )
+
+
 class SettlementSource(Protocol):
     def backlog(self) -> SettlementBacklog: ...
 
@@ -150,6 +191,8 @@ class Metrics:
             engine.on_step(self.step_ended)
         if isinstance(engine, JobCounter):
             self.registry.register(_EngineCollector(engine, self._environments))
+        if isinstance(engine, ImagePuller):
+            self.registry.register(_ImageCollector(engine))
 
     def watch_settlements(self, settler: SettlementSource) -> None:
         """Report the settlement backlog (read from its store when scraped)."""

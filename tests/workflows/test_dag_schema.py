@@ -268,6 +268,18 @@ def test_did_job_env_and_image() -> None:
     assert container["command"][4:] == ["python3", "-u", contract.ALGORITHM_PATH, "--verbose"]
 
 
+@spec_factories
+def test_a_checksum_pins_the_pods_image(make: Callable[[], JobSpec]) -> None:
+    spec = make()
+    digest = "sha256:" + "e" * 64
+    container = spec.algorithm.container.model_copy(update={"tag": "3.11", "checksum": digest})
+    pinned = spec.model_copy(
+        update={"algorithm": spec.algorithm.model_copy(update={"container": container})}
+    )
+    image = _container(algorithm_pod(workflow_dict(pinned)))["image"]
+    assert image == f"{container.image}:3.11@{digest}"
+
+
 def test_no_secret_or_url_reaches_the_workflow() -> None:
     # The Workflow is visible in the Argo UI: file URLs, headers and code stay in the spec Secret.
     text = build_workflow(did_spec(), StepImages()).to_yaml()

@@ -61,12 +61,18 @@ def render_environment(
         ],
         "platform": {"architecture": platform.machine(), "os": "linux"},
         "images": list(env.images),
+        # Images pulled from registries (docs/environments.md#images); none are built here.
+        "registryImages": list(env.registry_images),
+        "registryDigestsOnly": env.registry_digests_only,
+        "maxImageSize": env.max_image_size,
+        "allowImageBuild": False,
         "allowNetwork": env.allow_network,
     }
     if env.free:
         body["free"] = {
             "maxJobDuration": env.free.max_job_duration,
             "maxJobs": env.free.max_jobs,
+            "allowImageBuild": False,
             "resources": [
                 {"id": r.id, "max": env.free_max(r.id), "inUse": 0} for r in env.resources
             ],

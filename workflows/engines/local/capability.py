@@ -12,23 +12,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from workflows.engines.base import Unsupported
-from workflows.engines.local.runtime import Runtime
+from workflows.engines.local.runtime import ImageSource, Runtime
 from workflows.publisher_templates import REGISTERED, publisher_template_image
 from workflows.spec import JobSpec
 
-__all__ = ["algorithm_runtime", "check_local"]
+__all__ = ["algorithm_runtime", "check_local", "pulls_image"]
 
 Runtimes = Mapping[str, Mapping[str, Runtime]]
 
 
-def check_local(spec: JobSpec, runtimes: Runtimes) -> None:
+def check_local(spec: JobSpec, runtimes: Runtimes, images: ImageSource | None = None) -> None:
     """Raise ``Unsupported`` when this machine cannot run ``spec``; ``runtimes``: environment →
-    image → the local stand-in for that image."""
-    algorithm_runtime(spec, runtimes)
+    image → the local stand-in for that image; ``images``: what registries may provide."""
+    if not pulls_image(spec, runtimes, images):
+        algorithm_runtime(spec, runtimes)
     if spec.network:
         raise Unsupported("the local engine cannot give an algorithm network access")
     if spec.preprocess_template:
         _check_template(spec.preprocess_template, spec.environment, runtimes)
+
+
+def pulls_image(spec: JobSpec, runtimes: Runtimes, images: ImageSource | None) -> bool:
+    """Whether the algorithm runs in a pulled image: a host runtime of the same name wins (the
+    offline demo), then the environment's registry policy decides."""
+    if spec.algorithm.container.reference in runtimes.get(spec.environment, {}):
+        return False
+    return images is not None and images.accepts(spec)
 
 
 def algorithm_runtime(spec: JobSpec, runtimes: Runtimes) -> Runtime:

@@ -27,7 +27,12 @@ from workflows.engines.local.launcher import Launcher
 from workflows.engines.local.quota import DiskQuotas
 from workflows.engines.local.restart import resumable_jobs
 from workflows.engines.local.runner import JobRunner, ShuttingDown, log_fields
-from workflows.engines.local.runtime import Runtime, SandboxUnavailable, require_sandbox_tools
+from workflows.engines.local.runtime import (
+    ImageSource,
+    Runtime,
+    SandboxUnavailable,
+    require_sandbox_tools,
+)
 from workflows.engines.local.sandbox import STAGE_MODULE
 from workflows.engines.local.scheduler import QueueFull, Scheduler
 from workflows.engines.local.stepserver import StepServer
@@ -60,10 +65,12 @@ class LocalEngine:
         storage_expiry: Lifetime | None = None,
         cgroup_root: Path = CGROUP_ROOT,
         allow_weak_sandbox: bool = False,
+        image_source: ImageSource | None = None,
     ) -> None:
         """``fork_steps``: run configure and publish from the pre-started step server;
         ``allow_weak_sandbox``: run with rlimits only where no cgroup backend can limit memory,
-        processes and CPU (else SandboxUnavailable)."""
+        processes and CPU (else SandboxUnavailable);
+        ``image_source``: images pulled from registries (none: host runtimes only)."""
         tools = require_sandbox_tools()
         try:
             self._cgroups: Cgroups | None = detect_cgroups(cgroup_root)
@@ -105,6 +112,7 @@ class LocalEngine:
             results_dir, storage_expiry, removed=self._board.forget, clock=clock
         )
         self._runtimes = runtimes
+        self._image_source = image_source
         self._runner = JobRunner(
             board=self._board,
             launcher=self._launcher,
@@ -113,6 +121,7 @@ class LocalEngine:
             jobs_dir=jobs_dir,
             results_dir=results_dir,
             clock=clock,
+            image_source=image_source,
         )
         self._lock = threading.Lock()
         self._threads: dict[str, threading.Thread] = {}
@@ -139,9 +148,13 @@ class LocalEngine:
     def sandbox_description(self) -> str:
         return self._launcher.describe()
 
+    def image_stats(self) -> object | None:
+        """The image cache's counters (/metrics), or None without registry images."""
+        return self._image_source.stats() if self._image_source else None
+
     # --- Engine protocol ----------------------------------------------------------------------
     def check(self, spec: JobSpec) -> None:
-        check_local(spec, self._runtimes)
+        check_local(spec, self._runtimes, self._image_source)
 
     def submit(self, spec: JobSpec) -> JobState:
         self.check(spec)

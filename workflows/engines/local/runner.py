@@ -13,7 +13,7 @@ from workflows.dag import StepImages, build_workflow
 from workflows.engines.base import EngineError
 from workflows.engines.local import outcomes as judge
 from workflows.engines.local.board import JobBoard, StepEvent
-from workflows.engines.local.capability import algorithm_runtime
+from workflows.engines.local.capability import algorithm_runtime, pulls_image
 from workflows.engines.local.dispatcher import (
     JobVolumes,
     StepPlan,
@@ -24,11 +24,12 @@ from workflows.engines.local.dispatcher import (
 )
 from workflows.engines.local.launcher import Launcher, RunningStep, StepExit
 from workflows.engines.local.orchestrator import DagTask, next_tasks, read_dag
-from workflows.engines.local.runtime import Runtime
+from workflows.engines.local.runtime import ImageSource, PulledImage, PullFailed, Runtime
 from workflows.engines.local.sandbox_failure import sandbox_failure
 from workflows.engines.local.store import JobRecord
 from workflows.jobfiles import RefusedJobFile, read_job_file
 from workflows.spec import JobSpec
+from workflows.status import JobStatus
 
 __all__ = ["JobRunner", "ShuttingDown", "log_fields"]
 
@@ -52,8 +53,11 @@ class JobRunner:
         jobs_dir: Path,
         results_dir: Path,
         clock: Callable[[], float],
+        image_source: ImageSource | None = None,
     ) -> None:
         self._board = board
+        self._image_source = image_source
+        self._pulled: dict[str, PulledImage] = {}
         self._launcher = launcher
         self._runtimes = runtimes
         self._images = images
@@ -84,10 +88,38 @@ class JobRunner:
             step.stop()
 
     def runtime(self, spec: JobSpec) -> Runtime:
-        return algorithm_runtime(spec, self._runtimes)
+        with self._lock:
+            pulled = self._pulled.get(spec.job_id)
+        return pulled.runtime if pulled else algorithm_runtime(spec, self._runtimes)
 
     def walk(self, record: JobRecord) -> JobRecord:
-        """Run every task the DAG allows, in order, until none is left."""
+        """Pull the algorithm's image if it comes from a registry (status 10, before anything
+        else and outside the algorithm's deadline, as Ocean Node does), then run the DAG; the
+        image stays leased (never evicted) until the walk ends."""
+        spec = record.spec
+        if not pulls_image(spec, self._runtimes, self._image_source):
+            return self._walk(record)
+        assert self._image_source is not None
+        if record.failure is None and not record.outcomes:
+            record = self._board.save(record, status=JobStatus.PULL_IMAGE)
+        try:
+            pulled = self._image_source.acquire(spec)
+        except PullFailed as error:
+            _log.info("image pull failed: %s", error, extra=log_fields(spec))
+            return self._board.save(
+                record, failure=JobStatus.PULL_IMAGE_FAILED, reason=f"image pull failed: {error}"
+            )
+        _log.info("image ready: %s", pulled.description, extra=log_fields(spec))
+        with self._lock:
+            self._pulled[spec.job_id] = pulled
+        try:
+            return self._walk(record)
+        finally:
+            with self._lock:
+                self._pulled.pop(spec.job_id, None)
+            pulled.release()
+
+    def _walk(self, record: JobRecord) -> JobRecord:
         workflow = build_workflow(record.spec, self._images).to_dict()
         tasks = read_dag(workflow)
         while True:

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-__all__ = ["Runtime", "SandboxUnavailable", "require_sandbox_tools"]
+from workflows.spec import JobSpec
+
+__all__ = [
+    "ImageSource",
+    "PullFailed",
+    "PulledImage",
+    "Runtime",
+    "SandboxUnavailable",
+    "require_sandbox_tools",
+]
 
 _TOOLS = ("bwrap", "setpriv")
 
@@ -27,6 +38,42 @@ class Runtime:
     binds: tuple[str, ...] = ("/usr",)
     path: str = "/usr/local/bin:/usr/bin:/bin"
     commands: dict[str, str] = field(default_factory=dict)
+    # A pulled image instead (no binds): its unpacked root, bound read-only as /, and what its
+    # config asks for: Env (before the job's own), WorkingDir, and a non-root User's ids (the
+    # host uid stays the unprivileged sandbox one; only the ids inside its namespace change).
+    root: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    working_dir: str | None = None
+    user: tuple[int, int] | None = None
+
+
+class PullFailed(Exception):
+    """The algorithm's image could not be pulled; the message is the job's reason."""
+
+
+@dataclass(frozen=True)
+class PulledImage:
+    """An image a job uses: ``release`` once the job no longer needs its root."""
+
+    runtime: Runtime
+    description: str
+    release: Callable[[], None]
+
+
+class ImageSource(Protocol):
+    """Images pulled from registries, for environments that accept them (provider/images.py)."""
+
+    def accepts(self, spec: JobSpec) -> bool:
+        """Whether this job's image comes from a registry (else: a host runtime or refused)."""
+        ...
+
+    def acquire(self, spec: JobSpec) -> PulledImage:
+        """The image's root, pulled if not cached, or PullFailed."""
+        ...
+
+    def stats(self) -> object:
+        """What the cache counted, for /metrics (hits, pulls, fetched_bytes, pull_seconds)."""
+        ...
 
 
 def require_sandbox_tools() -> dict[str, str]:

@@ -42,6 +42,8 @@ STAGE_MODULE = "workflows.engines.local.stage"
 # after stdin, stdout and stderr (every other one is closed before it runs).
 SECCOMP_FD = 3
 _COMMANDS_DIR = "/opt/c2d/bin"
+# Where the stage layer binds a pulled image's root (beside the job's numbered folders).
+_IMAGE_STAGING = "image"
 _USR_SYMLINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 # Every tmpfs of the sandbox is sized: its pages are memory, charged to the memory cgroup of
@@ -101,7 +103,8 @@ def algorithm_command(
     stage_plan = {
         "cgroup_procs": [str(procs) for procs in cgroup_procs],
         "staging": _STAGING,
-        "binds": [[str(m.source), os.path.basename(s), m.read_only] for s, m in staged],
+        "binds": [[str(m.source), os.path.basename(s), m.read_only] for s, m in staged]
+        + ([[runtime.root, _IMAGE_STAGING, True]] if runtime.root else []),
         "rlimits": _rlimits(limits),
         "seccomp_fd": SECCOMP_FD if seccomp else None,
     }
@@ -139,8 +142,39 @@ def _bwrap(
     if seccomp_fd is not None:
         # Applied by bwrap right before it executes the algorithm (see seccomp.py).
         args += ["--seccomp", str(seccomp_fd)]
-    args += ["--die-with-parent", "--new-session", "--uid", uid, "--gid", uid]
-    args += ["--hostname", "c2d", "--size", str(ROOT_TMPFS_BYTES), "--tmpfs", "/"]
+    inner_uid, inner_gid = (str(i) for i in runtime.user) if runtime.user else (uid, uid)
+    args += ["--die-with-parent", "--new-session", "--uid", inner_uid, "--gid", inner_gid]
+    args += ["--hostname", "c2d"]
+    if runtime.root is not None:
+        # The cache is root-only: the stage layer binds the image's root where bwrap (as the
+        # unprivileged uid) can reach it, as it does the job's folders.
+        args += _image_root(f"{_STAGING}/{_IMAGE_STAGING}")
+    else:
+        args += _host_root(runtime)
+    for mount in plan.mounts:
+        if mount.source is None:
+            if mount.size_bytes:
+                args += ["--size", str(mount.size_bytes)]
+            args += ["--tmpfs", mount.target]
+        else:
+            args += ["--ro-bind" if mount.read_only else "--bind", staged[id(mount)], mount.target]
+    # Last of the mount operations: the root tmpfs (/, /data, /etc, ...) becomes read-only, as
+    # the pod's readOnlyRootFilesystem; the mounts above it (/tmp, /data/outputs) keep theirs.
+    # So does /dev (unsized); its devices and /dev/shm are mounts of their own and stay writable.
+    args += ["--remount-ro", "/data" if runtime.root else "/", "--remount-ro", "/dev"]
+    working_dir = plan.working_dir or runtime.working_dir
+    if working_dir:
+        args += ["--chdir", working_dir]
+    args.append("--clearenv")
+    path = f"{_COMMANDS_DIR}:{runtime.path}" if runtime.commands else runtime.path
+    for name, value in {"PATH": path, **dict(runtime.env), **plan.env}.items():
+        args += ["--setenv", name, value]
+    return [*args, "--", *plan.argv]
+
+
+def _host_root(runtime: Runtime) -> list[str]:
+    """A small tmpfs as /, the runtime's host folders bound read-only into it."""
+    args = ["--size", str(ROOT_TMPFS_BYTES), "--tmpfs", "/"]
     args += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--proc", "/proc"]
     for bind in runtime.binds:
         args += ["--ro-bind", bind, bind]
@@ -153,24 +187,15 @@ def _bwrap(
         args += ["--ro-bind-try", etc_file, etc_file]
     for name, target in sorted(runtime.commands.items()):
         args += ["--symlink", target, f"{_COMMANDS_DIR}/{name}"]
-    for mount in plan.mounts:
-        if mount.source is None:
-            if mount.size_bytes:
-                args += ["--size", str(mount.size_bytes)]
-            args += ["--tmpfs", mount.target]
-        else:
-            args += ["--ro-bind" if mount.read_only else "--bind", staged[id(mount)], mount.target]
-    # Last of the mount operations: the root tmpfs (/, /data, /etc, ...) becomes read-only, as
-    # the pod's readOnlyRootFilesystem; the mounts above it (/tmp, /data/outputs) keep theirs.
-    # So does /dev (unsized); its devices and /dev/shm are mounts of their own and stay writable.
-    args += ["--remount-ro", "/", "--remount-ro", "/dev"]
-    if plan.working_dir:
-        args += ["--chdir", plan.working_dir]
-    args.append("--clearenv")
-    path = f"{_COMMANDS_DIR}:{runtime.path}" if runtime.commands else runtime.path
-    for name, value in {**plan.env, "PATH": path}.items():
-        args += ["--setenv", name, value]
-    return [*args, "--", *plan.argv]
+    return args
+
+
+def _image_root(root: str) -> list[str]:
+    """A pulled image's root read-only as / (the cache made /proc, /dev, /tmp and /data folders
+    in it); /data is a small tmpfs of its own so the job's folders get mount points there."""
+    args = ["--ro-bind", root, "/"]
+    args += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--proc", "/proc"]
+    return [*args, "--size", str(ROOT_TMPFS_BYTES), "--tmpfs", "/data"]
 
 
 def cpu_seconds(duration: int, cpus: float) -> int:

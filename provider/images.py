@@ -1,0 +1,77 @@
+"""Registry images for the local engine: the environments' policy and the shared image cache.
+
+The engine asks ``accepts`` when a job is admitted and ``acquire`` before it runs
+(workflows/engines/local/runner.py); this module turns both into steps/images calls: the
+environment's patterns, a registry client behind the source guard, the cache with its caps.
+"""
+
+from __future__ import annotations
+
+from provider.environments import EnvironmentConfig, ProviderConfig
+from provider.settings import Settings
+from steps.images.cache import CacheStats, ImageCache
+from steps.images.policy import image_allowed
+from steps.images.reference import ImageReference, parse_reference
+from steps.images.registry import PullError, RegistryClient, insecure_registries
+from steps.images.runconfig import image_env, image_user
+from steps.readers.guard import SourcePolicy
+from workflows.engines.local.runtime import PulledImage, PullFailed, Runtime
+from workflows.spec import Container, JobSpec
+
+__all__ = ["RegistryImages", "registry_image_allowed", "registry_reference"]
+
+_GIB = 2**30
+
+
+def registry_reference(container: Container) -> ImageReference:
+    """The reference a container names (InvalidReference when it names none)."""
+    tag = container.tag if not container.tag.startswith("sha256:") else ""
+    digest = container.checksum or (container.tag if container.tag.startswith("sha256:") else "")
+    return parse_reference(container.image, tag, digest)
+
+
+def registry_image_allowed(container: Container, env: EnvironmentConfig) -> bool:
+    if not env.registry_images:
+        return False
+    ref = registry_reference(container)
+    return image_allowed(env.registry_images, ref, env.registry_digests_only)
+
+
+class RegistryImages:
+    def __init__(self, settings: Settings, config: ProviderConfig) -> None:
+        self._config = config
+        self.cache = ImageCache(settings.images_dir, int(settings.image_cache_size * _GIB))
+        insecure = insecure_registries({"C2D_INSECURE_REGISTRIES": settings.insecure_registries})
+        self._client = RegistryClient(SourcePolicy.parse(settings.source_networks), insecure)
+
+    def stats(self) -> CacheStats:
+        return self.cache.stats
+
+    def accepts(self, spec: JobSpec) -> bool:
+        env = self._config.environment(spec.environment)
+        return env is not None and registry_image_allowed(spec.algorithm.container, env)
+
+    def acquire(self, spec: JobSpec) -> PulledImage:
+        env = self._config.environment(spec.environment)
+        cap = int((env.max_image_size if env else 10) * _GIB)
+        try:
+            ref = registry_reference(spec.algorithm.container)
+            lease = self.cache.acquire(self._client, ref, cap)
+        except (PullError, ValueError) as error:
+            raise PullFailed(str(error)) from None
+        except OSError as error:  # the cache's own disk (full, unwritable)
+            raise PullFailed(f"could not store the image: {error.strerror or error}") from None
+        try:
+            runtime = Runtime(
+                binds=(),
+                root=str(lease.rootfs),
+                env=image_env(lease.config),
+                working_dir=lease.config.get("WorkingDir") or None,
+                user=image_user(lease.rootfs, lease.config),
+            )
+        except (PullError, OSError) as error:
+            self.cache.release(lease)
+            raise PullFailed(str(error)) from None
+        how = "cached" if lease.cached else f"pulled {lease.fetched_bytes} bytes"
+        description = f"{ref} ({lease.digest}, {how}, {lease.unpacked_bytes} bytes unpacked)"
+        return PulledImage(runtime, description, lambda: self.cache.release(lease))
