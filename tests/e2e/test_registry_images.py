@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 from eth_account import Account
-from provider.client import C2DClient, ProviderError
-from provider.launch import ServerProcess, start_server
 
+from devkit.client import C2DClient, ProviderError
+from devkit.launch import ServerProcess, start_server
 from tests.e2e.conftest import result_of_type, wait_for
 from tests.steps.images.oci import (
     IMAGE_ONLY_MODULE,
