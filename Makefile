@@ -29,9 +29,10 @@ bench: install /usr/bin/curl
 	@echo "installing curl (the data-path baseline of make bench) from apt"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq curl
 
-$(PY_STAMP): pyproject.toml requirements.lock requirements-dev.lock
+$(PY_STAMP): pyproject.toml requirements.lock requirements-dev.lock requirements-test-servers.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-test-servers.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 

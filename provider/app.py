@@ -35,6 +35,7 @@ from provider.observability.metrics import Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
 from provider.payments.setup import build_chain_setup
 from provider.settings import Settings
+from steps.readers.guard import SourcePolicy
 from workflows.engines.base import Engine
 
 __all__ = ["build_services", "create_app"]
@@ -82,6 +83,8 @@ def build_services(settings: Settings) -> Services:
         authenticator=authenticator,
         payments=chain.payments,
         clock=time.time,
+        output_key=bytes(account.key),
+        source_policy=SourcePolicy.parse(settings.source_networks),
     )
     return Services(
         settings=settings,

@@ -15,9 +15,12 @@ from steps._files import NotRegular, atomic_writer, open_regular_at
 from steps.archive import OutputsUnreadable, archive_outputs
 from steps.manifest import write_manifest
 from steps.paths import PathMap, PathMapError
+from steps.readers.guard import SourcePolicy
 from steps.runtime import StepLog, read_spec
+from steps.upload import UploadError, upload_archive
 from workflows import contract
 from workflows.engines.base import ResultFile, ResultType
+from workflows.output_spec import OutputSpec
 from workflows.spec import Limits
 
 __all__ = ["main"]
@@ -56,7 +59,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
             log.event(f"results upload failed: cannot create the result folder ({error.strerror})")
             print("publish: results upload failed: no result folder", file=sys.stderr)
             return contract.EXIT_RESULTS_UPLOAD_FAILED
-        exit_code, published, why = _publish(paths, results, log)
+        exit_code, published, why = _publish(paths, results, log, SourcePolicy.from_env(env))
         # Last line: the engine shows it to the owner as the job's statusReason.
         log.event(f"publish finished with exit code {exit_code}{why}")
     # Own log last (so it holds every line above), then the manifest, last of all and atomic.
@@ -72,7 +75,9 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     return exit_code
 
 
-def _publish(paths: PathMap, results: Path, log: StepLog) -> tuple[int, _Published, str]:
+def _publish(
+    paths: PathMap, results: Path, log: StepLog, policy: SourcePolicy
+) -> tuple[int, _Published, str]:
     """Copy the logs and archive the outputs, best effort; 62 beats 61 beats 0.
 
     The third item is ``": <reason>"`` of the first upload failure, else empty.
@@ -80,9 +85,10 @@ def _publish(paths: PathMap, results: Path, log: StepLog) -> tuple[int, _Publish
     fetch_failed = upload_failed = False
     why = ""
     limits: Limits | None = None
+    output: OutputSpec | None = None
     try:
         spec = read_spec(paths)
-        limits = spec.limits
+        limits, output = spec.limits, spec.output
         log.event(f"publish job {spec.job_id}")
     except (OSError, ValidationError):
         log.event("job spec unreadable: publishing logs only")
@@ -104,9 +110,33 @@ def _publish(paths: PathMap, results: Path, log: StepLog) -> tuple[int, _Publish
         log.event(f"{contract.OUTPUTS_ARCHIVE}: results upload failed ({failure})")
         why = why or f": results upload failed ({failure})"
         upload_failed = True
+    if output is not None and limits is not None and not upload_failed:
+        refused = _send(results / contract.OUTPUTS_ARCHIVE, output, policy, limits, log)
+        if refused:
+            why, upload_failed = f": {refused}", True
     if upload_failed:
         return contract.EXIT_RESULTS_UPLOAD_FAILED, published, why
     return (contract.EXIT_RESULTS_FETCH_FAILED if fetch_failed else 0), published, ""
+
+
+def _send(
+    archive: Path, output: OutputSpec, policy: SourcePolicy, limits: Limits, log: StepLog
+) -> str:
+    """Upload to the consumer's storage; the reason of a failure, else empty.
+
+    The archive stays in result storage either way, so a failed upload loses nothing.
+    """
+    encrypted = ", AES-encrypted" if output.encryption else ""
+    try:
+        where = upload_archive(archive, output, policy=policy, timeout=limits.download_timeout)
+    except UploadError as failure:
+        log.event(f"{contract.OUTPUTS_ARCHIVE}: {failure}")
+        return f"{failure}; the outputs stay downloadable with computeResult until they expire"
+    except OSError as error:
+        log.event(f"{contract.OUTPUTS_ARCHIVE}: cannot read it for the upload ({_reason(error)})")
+        return f"results upload failed: the archive is unreadable ({_reason(error)})"
+    log.event(f"{contract.OUTPUTS_ARCHIVE}: uploaded{encrypted} to {where}")
+    return ""
 
 
 def _archive(paths: PathMap, dest: Path, limits: Limits | None, log: StepLog) -> bool:

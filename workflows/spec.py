@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from workflows.output_spec import OutputSpec
+
 __all__ = [
     "AlgorithmSpec",
     "Container",
@@ -122,6 +124,8 @@ class JobSpec(_Frozen):
     additional_viewers: tuple[str, ...] = ()
     metadata: dict[str, Any] | None = None
     agreement_id: str = ""
+    # The consumer's storage for outputs.tar (credentials: never in the Workflow or a status).
+    output: OutputSpec | None = None
     # Seconds the job may wait for a free slot of its environment (status 1), from created_at;
     # then it ends with status 2. 0: no expiry (the provider refuses a full environment instead).
     queue_max_wait_time: int = Field(default=0, ge=0)

@@ -6,7 +6,7 @@ client would want to hear about problems: environment, resources, image, algorit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,8 +23,10 @@ from provider.assets.policy import (
 from provider.assets.resolver import AssetResolver
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden, NotFound
+from provider.jobs.output import parse_output
 from provider.jobs.preprocess import preprocess_template
 from provider.jobs.resources import job_limits
+from steps.readers.guard import SourcePolicy
 from workflows.spec import AlgorithmSpec, Container, FileObject, InputSpec, JobSpec, Limits
 
 __all__ = [
@@ -43,6 +45,10 @@ class AdmissionContext:
     now: int
     # The job runs on this machine: a publisher template needs a local definition and runtime.
     local_engine: bool = False
+    # Decrypts ``output`` (the provider key); without it an ``output`` is refused.
+    output_key: bytes | None = None
+    # Where an ``output`` storage may be (the source guard's networks).
+    source_policy: SourcePolicy = field(default_factory=SourcePolicy)
 
 
 @dataclass(frozen=True)
@@ -68,12 +74,13 @@ def admit_paid_job(request: StartComputeRequest, ctx: AdmissionContext) -> JobSp
 
 
 def _admit(request: StartComputeRequest, ctx: AdmissionContext, limits: Limits) -> JobSpec:
-    if request.output:
-        raise BadRequest(
-            "output: sending results to remote storage is not supported by this provider yet;"
-            " leave output out and download the results with computeResult"
-        )
     env = ctx.environment
+    output = parse_output(
+        request.output,
+        private_key=ctx.output_key,
+        policy=ctx.source_policy,
+        file_name=f"outputs-{env.id}-{ctx.job_id}.tar",
+    )
     # How long configure waits on a silent data source (steps/download.py), per environment.
     limits = limits.model_copy(update={"download_timeout": env.download_timeout})
     algorithm = _resolve_algorithm(request.algorithm, request.consumer_address, ctx)
@@ -92,6 +99,7 @@ def _admit(request: StartComputeRequest, ctx: AdmissionContext, limits: Limits) 
         network=network,
         additional_viewers=tuple(request.additional_viewers),
         metadata=request.metadata,
+        output=output,
         preprocess_template=preprocess_template(inputs, env, local_engine=ctx.local_engine),
     )
 

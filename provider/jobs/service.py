@@ -16,6 +16,7 @@ from provider.errors import BadRequest, Conflict, Forbidden, NotFound
 from provider.jobs.admission import AdmissionContext, admit_free_job, admit_paid_job
 from provider.jobs.render import render_job, render_job_public
 from provider.payments import PaymentGate
+from steps.readers.guard import SourcePolicy
 from workflows.engines.base import (
     Engine,
     EngineError,
@@ -53,6 +54,8 @@ class JobService:
         authenticator: Authenticator,
         payments: PaymentGate,
         clock: Callable[[], float],
+        output_key: bytes | None = None,
+        source_policy: SourcePolicy | None = None,
     ) -> None:
         self._config = config
         self._engine = engine
@@ -60,6 +63,8 @@ class JobService:
         self._auth = authenticator
         self._payments = payments
         self._clock = clock
+        self._output_key = output_key
+        self._source_policy = source_policy or SourcePolicy()
 
     def start_free(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
         env = self._authenticated_start(request, Command.FREE_START_COMPUTE, token)
@@ -119,6 +124,8 @@ class JobService:
             job_id=uuid.uuid4().hex,
             now=int(self._clock()),
             local_engine=isinstance(self._engine, LocalEngine),
+            output_key=self._output_key,
+            source_policy=self._source_policy,
         )
 
     def status(

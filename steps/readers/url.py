@@ -17,7 +17,7 @@ from steps.readers.guard import (
 )
 from workflows.spec import FileObject
 
-__all__ = ["MAX_REDIRECTS", "UrlReader"]
+__all__ = ["MAX_REDIRECTS", "UrlReader", "describe_http_error"]
 
 MAX_REDIRECTS = 5
 
@@ -60,7 +60,7 @@ class UrlReader:
         except httpx.InvalidURL:
             raise FetchError("invalid URL") from None
         except (httpx.HTTPError, httpx.StreamError) as error:
-            raise FetchError(_describe(error, timeout)) from None
+            raise FetchError(describe_http_error(error, timeout)) from None
 
 
 def _check_response(response: httpx.Response, max_bytes: int) -> None:
@@ -73,7 +73,7 @@ def _check_response(response: httpx.Response, max_bytes: int) -> None:
         )
 
 
-def _describe(error: Exception, timeout: float) -> str:
+def describe_http_error(error: Exception, timeout: float) -> str:
     """Fixed words per failure kind: httpx messages may quote the URL, so none is passed on."""
     if isinstance(error, httpx.TooManyRedirects):
         return f"more than {MAX_REDIRECTS} redirects"

@@ -16,6 +16,7 @@ from provider.client import C2DClient
 from provider.demo import assets
 from provider.demo.files import FileServer
 from provider.launch import ServerProcess, start_server
+from tests.storage_servers import FtpServer, S3Server
 from workflows.status import FAILED_STATUSES, JobStatus
 
 CONTAINER = dict(assets.CONTAINER)
@@ -47,6 +48,21 @@ def server(home: Path) -> Iterator[ServerProcess]:
     process = start_server(home, env={"C2D_SOURCE_NETWORKS": "127.0.0.0/8"})
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    server = S3Server(tmp_path_factory.mktemp("s3"))
+    server.s3.create_bucket(Bucket="results")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def ftp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FtpServer]:
+    server = FtpServer(tmp_path_factory.mktemp("ftp"))
+    yield server
+    server.close()
 
 
 @pytest.fixture
