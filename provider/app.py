@@ -85,6 +85,7 @@ def build_services(settings: Settings) -> Services:
         clock=time.time,
         output_key=bytes(account.key),
         source_policy=SourcePolicy.parse(settings.source_networks),
+        gateways=settings.gateways,
     )
     return Services(
         settings=settings,

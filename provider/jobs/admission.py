@@ -6,10 +6,8 @@ client would want to hear about problems: environment, resources, image, algorit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic import ValidationError
 
 from provider.api.schemas import AlgorithmIn, ComputeAssetIn, StartComputeRequest
 from provider.assets.ddo import Ddo, Service, container_section_checksum, did_hex, service_by_id
@@ -23,6 +21,7 @@ from provider.assets.policy import (
 from provider.assets.resolver import AssetResolver
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden, NotFound
+from provider.jobs.file_objects import parse_file_object, with_userdata
 from provider.jobs.output import parse_output
 from provider.jobs.preprocess import preprocess_template
 from provider.jobs.resources import job_limits
@@ -33,7 +32,6 @@ __all__ = [
     "AdmissionContext",
     "admit_free_job",
     "admit_paid_job",
-    "parse_file_object",
 ]
 
 
@@ -49,6 +47,8 @@ class AdmissionContext:
     output_key: bytes | None = None
     # Where an ``output`` storage may be (the source guard's networks).
     source_policy: SourcePolicy = field(default_factory=SourcePolicy)
+    # File type → gateway URL (ipfs, arweave), from the operator's settings.
+    gateways: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def _resolve_algorithm(algo: AlgorithmIn, consumer: str, ctx: AdmissionContext) 
             container=container,
             did=ddo.id,
             service_id=service.id,
-            files=_service_files(service, label="algorithm"),
+            files=_service_files(service, label="algorithm", gateways=ctx.gateways),
             ddo=ddo.as_published(),
             **custom,
         )
@@ -215,7 +215,10 @@ def _resolve_inputs(
                     folder=did_hex(ddo.id),
                     did=ddo.id,
                     service_id=service.id,
-                    files=_service_files(service, label=label),
+                    files=tuple(
+                        with_userdata(file, dataset.userdata)
+                        for file in _service_files(service, label=label, gateways=ctx.gateways)
+                    ),
                     ddo=ddo.as_published(),
                     userdata=dataset.userdata,
                 )
@@ -223,7 +226,10 @@ def _resolve_inputs(
         elif dataset.file_object is not None:
             if not env.allow_raw_data:
                 raise Forbidden(f"{label}: environment {env.id} does not accept raw data")
-            file = parse_file_object(dataset.file_object, label=f"{label}.fileObject")
+            file = parse_file_object(
+                dataset.file_object, label=f"{label}.fileObject", gateways=ctx.gateways
+            )
+            file = with_userdata(file, dataset.userdata)
             inputs.append(InputSpec(folder=str(position), files=(file,), userdata=dataset.userdata))
         else:
             raise BadRequest(f"{label}: give documentId and serviceId, or a fileObject")
@@ -241,43 +247,15 @@ def _service(ddo: Ddo, service_id: str | None, *, label: str) -> Service:
         raise NotFound(f"{label}: {error.message}") from error
 
 
-def _service_files(service: Service, *, label: str) -> tuple[FileObject, ...]:
+def _service_files(
+    service: Service, *, label: str, gateways: Mapping[str, str]
+) -> tuple[FileObject, ...]:
     files = service.plain_files()
     if files is None:
         raise BadRequest(f"{label}: the service's files are encrypted and cannot be read here")
     if not files:
         raise BadRequest(f"{label}: the service lists no files")
     return tuple(
-        parse_file_object(file, label=f"{label}.files[{i}]") for i, file in enumerate(files)
+        parse_file_object(file, label=f"{label}.files[{i}]", gateways=gateways)
+        for i, file in enumerate(files)
     )
-
-
-def parse_file_object(raw: dict[str, Any], *, label: str) -> FileObject:
-    """A client's or a DDO's file object → FileObject; headers may be a dict or a list of dicts."""
-    kind = raw.get("type", "url")
-    if kind != "url":
-        raise BadRequest(f"{label}: file type {kind!r} is not supported (supported: url)")
-    headers = raw.get("headers") or {}
-    if isinstance(headers, list):
-        merged: dict[str, Any] = {}
-        for entry in headers:
-            if isinstance(entry, dict):
-                merged.update(entry)
-        headers = merged
-    try:
-        return FileObject(
-            url=raw.get("url", ""),
-            method=str(raw.get("method", "GET")).upper(),
-            headers={str(k): str(v) for k, v in dict(headers).items()},
-            checksum=raw.get("checksum") or None,
-        )
-    except (ValidationError, TypeError, ValueError) as error:
-        raise BadRequest(f"{label}: {_first_problem(error)}") from error
-
-
-def _first_problem(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        problem = error.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"])
-        return f"{where}: {problem['msg']}" if where else problem["msg"]
-    return str(error)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,7 @@ class JobService:
         clock: Callable[[], float],
         output_key: bytes | None = None,
         source_policy: SourcePolicy | None = None,
+        gateways: Mapping[str, str] | None = None,
     ) -> None:
         self._config = config
         self._engine = engine
@@ -65,6 +66,7 @@ class JobService:
         self._clock = clock
         self._output_key = output_key
         self._source_policy = source_policy or SourcePolicy()
+        self._gateways = dict(gateways or {})
 
     def start_free(self, request: StartComputeRequest, token: str | None) -> list[dict[str, Any]]:
         env = self._authenticated_start(request, Command.FREE_START_COMPUTE, token)
@@ -126,6 +128,7 @@ class JobService:
             local_engine=isinstance(self._engine, LocalEngine),
             output_key=self._output_key,
             source_policy=self._source_policy,
+            gateways=self._gateways,
         )
 
     def status(

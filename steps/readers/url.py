@@ -17,7 +17,7 @@ from steps.readers.guard import (
 )
 from workflows.spec import FileObject
 
-__all__ = ["MAX_REDIRECTS", "UrlReader", "describe_http_error"]
+__all__ = ["MAX_REDIRECTS", "UrlReader", "check_response", "describe_http_error"]
 
 MAX_REDIRECTS = 5
 
@@ -53,7 +53,7 @@ class UrlReader:
                 ) as client,
                 client.stream(file.method, file.url, headers=headers) as response,
             ):
-                _check_response(response, max_bytes)
+                check_response(response, max_bytes)
                 # No chunk_size: each network read (at most 64 KiB in httpcore) is passed on as
                 # it arrives, so the caller's size and deadline checks run between reads.
                 yield from response.iter_raw()
@@ -63,7 +63,7 @@ class UrlReader:
             raise FetchError(describe_http_error(error, timeout)) from None
 
 
-def _check_response(response: httpx.Response, max_bytes: int) -> None:
+def check_response(response: httpx.Response, max_bytes: int) -> None:
     if not response.is_success:
         raise FetchError(f"HTTP status {response.status_code}")
     declared = response.headers.get("Content-Length", "")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from steps.readers.guard import SourcePolicy
+from steps.readers.s3client import S3Client, S3Error
 from steps.readers.url import describe_http_error
-from steps.s3client import S3Client, S3Error
 from steps.upload.base import Readable, UploadError, destination_name
 from workflows.output_spec import S3Access
 

@@ -43,9 +43,29 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(home: Path) -> Iterator[ServerProcess]:
+def gateway_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the loopback IPFS and Arweave gateway serves: ``ipfs/<cid>`` and ``<txid>``."""
+    folder = tmp_path_factory.mktemp("gateway")
+    (folder / "ipfs").mkdir()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def gateway(gateway_dir: Path) -> Iterator[FileServer]:
+    server = FileServer(gateway_dir)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def server(home: Path, gateway: FileServer) -> Iterator[ServerProcess]:
     # The file servers of the tests are on loopback: opted in, as the SSRF guard refuses it.
-    process = start_server(home, env={"C2D_SOURCE_NETWORKS": "127.0.0.0/8"})
+    env = {
+        "C2D_SOURCE_NETWORKS": "127.0.0.0/8",
+        "C2D_IPFS_GATEWAY": gateway.url(""),
+        "C2D_ARWEAVE_GATEWAY": gateway.url(""),
+    }
+    process = start_server(home, env=env)
     yield process
     process.stop()
 
