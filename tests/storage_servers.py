@@ -16,6 +16,7 @@ from typing import Any
 import botocore.session
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import DTPHandler, FTPHandler
+from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import ThreadedFTPServer
 
 __all__ = ["FtpServer", "S3Server", "free_port"]
@@ -124,6 +125,17 @@ class _DroppingDTP(DTPHandler):
     handle_read_event = handle_read  # the base class aliases its own handle_read
 
 
+class _OwnFtpServer(ThreadedFTPServer):
+    """pyftpdlib shares its exit event and lock between all threaded servers of a process (class
+    attributes), and its IOLoop by default: closing one server would end every other one's
+    sessions. Each gets its own here."""
+
+    def __init__(self, address: tuple[str, int], handler: type[FTPHandler], ioloop: IOLoop) -> None:
+        self._exit = threading.Event()
+        self._lock = threading.Lock()
+        super().__init__(address, handler, ioloop=ioloop)
+
+
 class FtpServer:
     """pyftpdlib in a thread; user ``consumer`` (password ``secret``) owns ``root``.
 
@@ -137,7 +149,7 @@ class FtpServer:
         authorizer.add_user("consumer", "secret", str(root), perm="elradfmw")
         handler = type("Handler", (FTPHandler,), {"authorizer": authorizer})
         handler.dtp_handler = _DroppingDTP if drop_after_start else DTPHandler
-        self._server = ThreadedFTPServer(("127.0.0.1", 0), handler)
+        self._server = _OwnFtpServer(("127.0.0.1", 0), handler, ioloop=IOLoop())
         self.port = int(self._server.socket.getsockname()[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -16,7 +16,7 @@ from provider.client import C2DClient
 from provider.demo import assets
 from provider.demo.files import FileServer
 from provider.launch import ServerProcess, start_server
-from tests.storage_servers import FtpServer, S3Server
+from tests.storage_servers import FtpServer
 from workflows.status import FAILED_STATUSES, JobStatus
 
 CONTAINER = dict(assets.CONTAINER)
@@ -27,6 +27,7 @@ def files_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("files")
     assets.write_csv(folder / "weather.csv", rows=50)
     (folder / "stats.py").write_text(assets.ALGORITHM_CODE)
+    (folder / "ipfs").mkdir()
     return folder
 
 
@@ -43,39 +44,17 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def gateway_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What the loopback IPFS and Arweave gateway serves: ``ipfs/<cid>`` and ``<txid>``."""
-    folder = tmp_path_factory.mktemp("gateway")
-    (folder / "ipfs").mkdir()
-    return folder
-
-
-@pytest.fixture(scope="session")
-def gateway(gateway_dir: Path) -> Iterator[FileServer]:
-    server = FileServer(gateway_dir)
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="session")
-def server(home: Path, gateway: FileServer) -> Iterator[ServerProcess]:
+def server(home: Path, file_server: FileServer) -> Iterator[ServerProcess]:
     # The file servers of the tests are on loopback: opted in, as the SSRF guard refuses it.
+    # The file server is the IPFS and Arweave gateway too (files_dir/ipfs/<cid>, files_dir/<txid>).
     env = {
         "C2D_SOURCE_NETWORKS": "127.0.0.0/8",
-        "C2D_IPFS_GATEWAY": gateway.url(""),
-        "C2D_ARWEAVE_GATEWAY": gateway.url(""),
+        "C2D_IPFS_GATEWAY": file_server.url(""),
+        "C2D_ARWEAVE_GATEWAY": file_server.url(""),
     }
     process = start_server(home, env=env)
     yield process
     process.stop()
-
-
-@pytest.fixture(scope="session")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    server = S3Server(tmp_path_factory.mktemp("s3"))
-    server.s3.create_bucket(Bucket="results")
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="session")

@@ -75,13 +75,13 @@ def test_ftp_dataset(client: C2DClient, ftp: FtpServer) -> None:
     assert run_with(client, {"type": "ftp", "url": ftp.url("weather.csv")}) == CONTENT
 
 
-def test_ipfs_dataset_through_the_gateway(client: C2DClient, gateway_dir: Path) -> None:
-    (gateway_dir / "ipfs" / CID).write_bytes(CONTENT)
+def test_ipfs_dataset_through_the_gateway(client: C2DClient, files_dir: Path) -> None:
+    (files_dir / "ipfs" / CID).write_bytes(CONTENT)
     assert run_with(client, {"type": "ipfs", "hash": CID}) == CONTENT
 
 
-def test_arweave_dataset_through_the_gateway(client: C2DClient, gateway_dir: Path) -> None:
-    (gateway_dir / TXID).write_bytes(CONTENT)
+def test_arweave_dataset_through_the_gateway(client: C2DClient, files_dir: Path) -> None:
+    (files_dir / TXID).write_bytes(CONTENT)
     assert run_with(client, {"type": "arweave", "transactionId": TXID}) == CONTENT
 
 

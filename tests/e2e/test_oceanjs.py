@@ -123,7 +123,8 @@ def test_oceanjs_output_to_s3_and_ftp(
     )
     with C2DClient(server.url, consumer) as client:
         for job_id in summary["jobs"].values():
-            assert wait_for(client, job_id, timeout=120)["status"] == JobStatus.FINISHED
+            job = wait_for(client, job_id, timeout=120)
+            assert job["status"] == JobStatus.FINISHED, job["statusReason"]
         node_key = client.discovery()["nodePublicKey"]
     assert_outputs(s3.read("oceanjs", "plain.tar"))
     assert_outputs(openssl_decrypt(node_key, s3.read("oceanjs", "sealed.tar"), tmp_path))

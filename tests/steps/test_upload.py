@@ -19,14 +19,6 @@ KEY = "11" * 32
 IV = "02" + "ab" * 15
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    server = S3Server(tmp_path_factory.mktemp("s3"))
-    server.s3.create_bucket(Bucket="results")
-    yield server
-    server.close()
-
-
 @pytest.fixture
 def ftp(tmp_path: Path) -> Iterator[FtpServer]:
     server = FtpServer(tmp_path / "ftp")
