@@ -9,17 +9,29 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["FtpStorage", "OutputEncryption", "OutputSpec", "S3Access", "S3Storage"]
+__all__ = [
+    "FtpStorage",
+    "OutputEncryption",
+    "OutputSpec",
+    "S3Access",
+    "S3Storage",
+    "has_control_characters",
+]
 
 _HEX = re.compile(r"^(?:[0-9a-fA-F]{2})+$")
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def has_control_characters(url: str) -> bool:
+    """A CR or LF, even percent-encoded, would split an FTP command in two."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in unquote(url))
 
 
 def _not_blank(value: str) -> str:
@@ -66,6 +78,8 @@ class FtpStorage(_Frozen):
     @classmethod
     def _ftp_url(cls, url: str) -> str:
         parts = urlsplit(url)
+        if has_control_characters(url):
+            raise ValueError("url must not contain control characters")
         if parts.scheme not in ("ftp", "ftps"):
             raise ValueError("url must start with ftp:// or ftps://")
         if not parts.hostname:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from workflows.output_spec import OutputSpec, S3Access
+from workflows.output_spec import OutputSpec, S3Access, has_control_characters
 
 __all__ = [
     "AlgorithmSpec",
@@ -64,6 +64,8 @@ class FileObject(_Frozen):
             raise ValueError("url must start with http:// or https://")
         if kind == "ftp" and not url.startswith(("ftp://", "ftps://")):
             raise ValueError("url must start with ftp:// or ftps://")
+        if kind == "ftp" and has_control_characters(url):
+            raise ValueError("url must not contain control characters")
         return url
 
     @model_validator(mode="after")

@@ -43,3 +43,10 @@ def test_userdata_goes_into_the_query_of_url_files_only() -> None:
     )
     assert with_userdata(ftp, {"a": 1}) == ftp
     assert with_userdata(url, None) == url
+
+
+def test_an_ftp_url_that_would_split_the_command_is_refused() -> None:
+    # %0d%0a would end the RETR line and start a second command on the consumer's behalf.
+    with pytest.raises(BadRequest) as caught:
+        parse_file_object({"type": "ftp", "url": "ftp://h/x%0d%0aDELE%20y"}, label="f")
+    assert caught.value.message == "f: url: url must not contain control characters"
