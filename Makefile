@@ -35,9 +35,10 @@ bench: install /usr/bin/curl
 	@echo "installing docker-registry, umoci and busybox-static (the image tests) from apt"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq docker-registry umoci busybox-static
 
-$(PY_STAMP): pyproject.toml requirements.lock requirements-dev.lock
+$(PY_STAMP): pyproject.toml requirements.lock requirements-dev.lock requirements-test-servers.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-test-servers.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -36,6 +36,7 @@ from provider.observability.metrics import Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
 from provider.payments.setup import build_chain_setup
 from provider.settings import Settings
+from steps.readers.guard import SourcePolicy
 from workflows.engines.base import Engine
 
 __all__ = ["build_services", "create_app"]
@@ -92,6 +93,9 @@ def build_services(settings: Settings) -> Services:
             per_address=settings.log_streams_per_address,
             total=settings.log_streams_total,
         ),
+        output_key=bytes(account.key),
+        source_policy=SourcePolicy.parse(settings.source_networks),
+        gateways=settings.gateways,
     )
     return Services(
         settings=settings,

@@ -68,6 +68,15 @@ class Settings(BaseSettings):
         description="GiB all stored results may take on this host (local engine); unset: half"
         " of the file system holding C2D_HOME",
     )
+    ipfs_gateway: str = Field(
+        default="",
+        description="IPFS gateway for type ipfs files (e.g. https://ipfs.io); empty: refused",
+    )
+    arweave_gateway: str = Field(
+        default="",
+        description="Arweave gateway for type arweave files (e.g. https://arweave.net);"
+        " empty: refused",
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="json when stderr is not a terminal, text when it is"
     )
@@ -103,6 +112,22 @@ class Settings(BaseSettings):
     def _cidrs(cls, value: str) -> str:
         parse_source_networks(value)  # a ValueError names the bad entry
         return value
+
+    @field_validator("ipfs_gateway", "arweave_gateway")
+    @classmethod
+    def _gateway(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("a gateway is an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def gateways(self) -> dict[str, str]:
+        """File type → gateway, for the types the operator configured."""
+        return {
+            kind: url
+            for kind, url in (("ipfs", self.ipfs_gateway), ("arweave", self.arweave_gateway))
+            if url
+        }
 
     @property
     def state_dir(self) -> Path:

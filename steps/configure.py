@@ -171,8 +171,9 @@ def _provision_inputs(spec: JobSpec, paths: PathMap, fetch: _Fetcher) -> None:
             raise ProvisioningFailed(
                 failed, f"input {i}", f"cannot write ({error.strerror})"
             ) from None
-        # userdata is not written: Ocean hands only algoCustomData to the algorithm, and an
-        # extra file would break algorithms that read every file of an input folder.
+        # userdata is not written: as on Ocean Node it reached url sources in their query
+        # (provider admission), and an extra file would break algorithms that read every
+        # file of an input folder.
         for j, file in enumerate(item.files):
             fetch(file, folder / str(j), f"input {i} file {j}", failed)
 

@@ -19,10 +19,13 @@ from steps._files import NotRegular, atomic_writer, open_regular_at, staged_writ
 from steps.archive import OutputsUnreadable, archive_outputs
 from steps.manifest import write_manifest
 from steps.paths import PathMap, PathMapError
+from steps.readers.guard import SourcePolicy
 from steps.runtime import StepLog, read_spec
 from steps.storage import StorageCaps, StorageFull, commit_within_caps
+from steps.upload import UploadError, upload_archive
 from workflows import contract
 from workflows.engines.base import ResultFile, ResultType
+from workflows.output_spec import OutputSpec
 from workflows.spec import Limits
 
 __all__ = ["main"]
@@ -70,7 +73,9 @@ def main(environ: Mapping[str, str] | None = None) -> int:
             log.event(f"results upload failed: cannot create the result folder ({error.strerror})")
             print("publish: results upload failed: no result folder", file=sys.stderr)
             return contract.EXIT_RESULTS_UPLOAD_FAILED
-        exit_code, published, why, refused = _publish(paths, results, log, caps)
+        exit_code, published, why, refused = _publish(
+            paths, results, log, caps, SourcePolicy.from_env(env)
+        )
         # Last line: the engine shows it to the owner as the job's statusReason.
         log.event(f"publish finished with exit code {exit_code}{why}")
     # Own log last (so it holds every line above), then the manifest, last of all and atomic.
@@ -90,7 +95,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
 
 
 def _publish(
-    paths: PathMap, results: Path, log: StepLog, caps: StorageCaps
+    paths: PathMap, results: Path, log: StepLog, caps: StorageCaps, policy: SourcePolicy
 ) -> tuple[int, _Published, str, bool]:
     """Copy the logs and archive the outputs, best effort; 62 beats 61 beats 0.
 
@@ -101,9 +106,10 @@ def _publish(
     why = ""
     limits: Limits | None = None
     environment = ""
+    output: OutputSpec | None = None
     try:
         spec = read_spec(paths)
-        limits, environment = spec.limits, spec.environment
+        limits, environment, output = spec.limits, spec.environment, spec.output
         log.event(f"publish job {spec.job_id}")
     except (OSError, ValidationError):
         log.event("job spec unreadable: publishing logs only")
@@ -137,9 +143,33 @@ def _publish(
         log.event(f"results upload failed: cannot commit the results ({_reason(error)})")
         why = f": results upload failed ({_reason(error)})"
         return contract.EXIT_RESULTS_UPLOAD_FAILED, [], why, False
+    if output is not None and limits is not None and not upload_failed:
+        refused = _send(results / contract.OUTPUTS_ARCHIVE, output, policy, limits, log)
+        if refused:
+            why, upload_failed = f": {refused}", True
     if upload_failed:
         return contract.EXIT_RESULTS_UPLOAD_FAILED, published, why, False
     return (contract.EXIT_RESULTS_FETCH_FAILED if fetch_failed else 0), published, "", False
+
+
+def _send(
+    archive: Path, output: OutputSpec, policy: SourcePolicy, limits: Limits, log: StepLog
+) -> str:
+    """Upload to the consumer's storage; the reason of a failure, else empty.
+
+    The archive stays in result storage either way, so a failed upload loses nothing.
+    """
+    encrypted = ", AES-encrypted" if output.encryption else ""
+    try:
+        where = upload_archive(archive, output, policy=policy, timeout=limits.download_timeout)
+    except UploadError as failure:
+        log.event(f"{contract.OUTPUTS_ARCHIVE}: {failure}")
+        return f"{failure}; the outputs stay downloadable with computeResult until they expire"
+    except OSError as error:
+        log.event(f"{contract.OUTPUTS_ARCHIVE}: cannot read it for the upload ({_reason(error)})")
+        return f"results upload failed: the archive is unreadable ({_reason(error)})"
+    log.event(f"{contract.OUTPUTS_ARCHIVE}: uploaded{encrypted} to {where}")
+    return ""
 
 
 def _archive(paths: PathMap, dest: Path, limits: Limits | None, log: StepLog) -> bool:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from devkit.artifacts import ANVIL_BINARY
+from tests.storage_servers import S3Server
 
 _TESTS = Path(__file__).resolve().parent
 _JS = _TESTS.parent / "js" / "node_modules"
@@ -95,3 +96,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if os.environ.get("C2D_TESTS_REQUIRE_ALL") == "1":
             pytest.fail(f"{reason}, and C2D_TESTS_REQUIRE_ALL=1 forbids skipping")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """ministack on loopback (SigV4 checked) with a bucket ``results``; started on first use."""
+    server = S3Server(tmp_path_factory.mktemp("s3"))
+    server.s3.create_bucket(Bucket="results")
+    yield server
+    server.close()

@@ -53,7 +53,7 @@ def public_spec(spec: JobSpec) -> JobSpec:
     algorithm = spec.algorithm.model_copy(
         update={"files": (), "rawcode": None, "ddo": None, "custom_data": None, "envs": {}}
     )
-    return spec.model_copy(update={"inputs": inputs, "algorithm": algorithm})
+    return spec.model_copy(update={"inputs": inputs, "algorithm": algorithm, "output": None})
 
 
 def job_annotations(spec: JobSpec) -> dict[str, str]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from workflows.output_spec import OutputSpec, S3Access, has_control_characters
 
 __all__ = [
     "AlgorithmSpec",
@@ -30,22 +32,66 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class FileObject(_Frozen):
-    """One file to fetch. Only ``url`` exists today; readers for other types register in steps."""
+FileType = Literal["url", "s3", "ftp", "ipfs", "arweave"]
+_NO_PATH = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
-    type: Literal["url"] = "url"
-    url: str
+
+class FileObject(_Frozen):
+    """One file to fetch; ``type`` picks the reader (steps/readers) and the fields it needs.
+
+    url: ``url`` (http/https), ``method``, ``headers``; ftp: ``url`` (ftp/ftps); s3:
+    ``s3_access``; ipfs: ``hash`` (a CID); arweave: ``transaction_id``. For ipfs and arweave the
+    provider fills in ``gateway`` from its settings.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    type: FileType = "url"
+    url: str = ""
     method: Literal["GET", "POST"] = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
+    s3_access: S3Access | None = Field(default=None, alias="s3Access")
+    hash: str | None = None
+    transaction_id: str | None = Field(default=None, alias="transactionId")
+    gateway: str | None = None
     # Expected sha256 of the content (hex); a mismatch fails provisioning.
     checksum: str | None = None
 
     @field_validator("url")
     @classmethod
-    def _http_only(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
+    def _scheme(cls, url: str, info: ValidationInfo) -> str:
+        kind = info.data.get("type", "url")
+        if kind == "url" and not url.startswith(("http://", "https://")):
             raise ValueError("url must start with http:// or https://")
+        if kind == "ftp" and not url.startswith(("ftp://", "ftps://")):
+            raise ValueError("url must start with ftp:// or ftps://")
+        if kind == "ftp" and has_control_characters(url):
+            raise ValueError("url must not contain control characters")
         return url
+
+    @model_validator(mode="after")
+    def _fields_of_the_type(self) -> FileObject:
+        needed = {
+            "url": self.url,
+            "ftp": self.url,
+            "s3": self.s3_access,
+            "ipfs": self.hash,
+            "arweave": self.transaction_id,
+        }[self.type]
+        if not needed:
+            field = {"s3": "s3Access", "ipfs": "hash", "arweave": "transactionId"}.get(
+                self.type, "url"
+            )
+            raise ValueError(f"a file of type {self.type} needs {field}")
+        name = self.hash if self.type == "ipfs" else self.transaction_id
+        if name is not None and self.type in ("ipfs", "arweave"):
+            # As Ocean Node: an identifier, never a URL or a path on the gateway.
+            if not _NO_PATH.match(name):
+                field = "hash" if self.type == "ipfs" else "transactionId"
+                raise ValueError(f"{field} must be letters, digits, - or _ (no URL, no path)")
+            if not self.gateway:
+                raise ValueError(f"no {self.type} gateway is configured on this provider")
+        return self
 
     @field_validator("checksum")
     @classmethod
@@ -131,6 +177,8 @@ class JobSpec(_Frozen):
     additional_viewers: tuple[str, ...] = ()
     metadata: dict[str, Any] | None = None
     agreement_id: str = ""
+    # The consumer's storage for outputs.tar (credentials: never in the Workflow or a status).
+    output: OutputSpec | None = None
     # Seconds the job may wait for a free slot of its environment (status 1), from created_at;
     # then it ends with status 2. 0: no expiry (the provider refuses a full environment instead).
     queue_max_wait_time: int = Field(default=0, ge=0)

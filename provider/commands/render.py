@@ -86,6 +86,7 @@ def render_request(body: dict[str, Any], *, environment: str, job_id: str, creat
         job_id=job_id,
         now=created_at,
         engine_check=check_cluster,
+        gateways=settings.gateways,
     )
     admit = admit_free_job if env.free is not None else admit_paid_job
     spec = admit(request, context).model_copy(

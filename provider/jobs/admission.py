@@ -6,11 +6,8 @@ client would want to hear about problems: environment, resources, image, algorit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
-
-from pydantic import ValidationError
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from provider.assets.ddo import Ddo, Service, container_section_checksum, did_hex, service_by_id
 from provider.assets.policy import (
@@ -24,10 +21,13 @@ from provider.assets.resolver import AssetResolver
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden, NotFound
 from provider.images import registry_image_allowed
+from provider.jobs.file_objects import parse_file_object, with_userdata
+from provider.jobs.output import parse_output
 from provider.jobs.preprocess import preprocess_template
 from provider.jobs.requests import AlgorithmRequest, DatasetRequest, StartRequest
 from provider.jobs.resources import job_limits
 from steps.images.reference import InvalidReference
+from steps.readers.guard import SourcePolicy
 from workflows.engines.base import Unsupported
 from workflows.spec import AlgorithmSpec, Container, FileObject, InputSpec, JobSpec, Limits
 
@@ -35,7 +35,6 @@ __all__ = [
     "AdmissionContext",
     "admit_free_job",
     "admit_paid_job",
-    "parse_file_object",
 ]
 
 
@@ -47,6 +46,12 @@ class AdmissionContext:
     now: int
     # The engine's ``check``: raises Unsupported for a job it cannot run as asked.
     engine_check: Callable[[JobSpec], None]
+    # Decrypts ``output`` (the provider key); without it an ``output`` is refused.
+    output_key: bytes | None = None
+    # Where an ``output`` storage may be (the source guard's networks).
+    source_policy: SourcePolicy = field(default_factory=SourcePolicy)
+    # File type → gateway URL (ipfs, arweave), from the operator's settings.
+    gateways: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,6 @@ def admit_paid_job(request: StartRequest, ctx: AdmissionContext) -> JobSpec:
 
 
 def _admit(request: StartRequest, ctx: AdmissionContext, limits: Limits) -> JobSpec:
-    if request.output:
-        raise BadRequest(
-            "output: sending results to remote storage is not supported by this provider yet;"
-            " leave output out and download the results with computeResult"
-        )
     if request.registry_auth:
         raise BadRequest(
             "encryptedDockerRegistryAuth: this provider pulls only images that need no"
@@ -89,6 +89,12 @@ def _admit(request: StartRequest, ctx: AdmissionContext, limits: Limits) -> JobS
             " (and tag or checksum) that a registry serves"
         )
     env = ctx.environment
+    output = parse_output(
+        request.output,
+        private_key=ctx.output_key,
+        policy=ctx.source_policy,
+        file_name=f"outputs-{env.id}-{ctx.job_id}.tar",
+    )
     # How long configure waits on a silent data source (steps/download.py), per environment.
     limits = limits.model_copy(update={"download_timeout": env.download_timeout})
     algorithm = _resolve_algorithm(request.algorithm, request.consumer_address, ctx)
@@ -107,6 +113,7 @@ def _admit(request: StartRequest, ctx: AdmissionContext, limits: Limits) -> JobS
         network=network,
         additional_viewers=tuple(request.additional_viewers),
         metadata=request.metadata,
+        output=output,
         preprocess_template=preprocess_template(inputs, env),
     )
     try:
@@ -163,7 +170,7 @@ def _resolve_algorithm(algo: AlgorithmRequest, consumer: str, ctx: AdmissionCont
             container=container,
             did=ddo.id,
             service_id=service.id,
-            files=_service_files(service, label="algorithm"),
+            files=_service_files(service, label="algorithm", gateways=ctx.gateways),
             ddo=ddo.as_published(),
             **custom,
         )
@@ -243,7 +250,10 @@ def _resolve_inputs(
                     folder=did_hex(ddo.id),
                     did=ddo.id,
                     service_id=service.id,
-                    files=_service_files(service, label=label),
+                    files=tuple(
+                        with_userdata(file, dataset.userdata)
+                        for file in _service_files(service, label=label, gateways=ctx.gateways)
+                    ),
                     ddo=ddo.as_published(),
                     userdata=dataset.userdata,
                 )
@@ -251,7 +261,10 @@ def _resolve_inputs(
         elif dataset.file_object is not None:
             if not env.allow_raw_data:
                 raise Forbidden(f"{label}: environment {env.id} does not accept raw data")
-            file = parse_file_object(dataset.file_object, label=f"{label}.fileObject")
+            file = parse_file_object(
+                dataset.file_object, label=f"{label}.fileObject", gateways=ctx.gateways
+            )
+            file = with_userdata(file, dataset.userdata)
             inputs.append(InputSpec(folder=str(position), files=(file,), userdata=dataset.userdata))
         else:
             raise BadRequest(f"{label}: give documentId and serviceId, or a fileObject")
@@ -269,43 +282,15 @@ def _service(ddo: Ddo, service_id: str | None, *, label: str) -> Service:
         raise NotFound(f"{label}: {error.message}") from error
 
 
-def _service_files(service: Service, *, label: str) -> tuple[FileObject, ...]:
+def _service_files(
+    service: Service, *, label: str, gateways: Mapping[str, str]
+) -> tuple[FileObject, ...]:
     files = service.plain_files()
     if files is None:
         raise BadRequest(f"{label}: the service's files are encrypted and cannot be read here")
     if not files:
         raise BadRequest(f"{label}: the service lists no files")
     return tuple(
-        parse_file_object(file, label=f"{label}.files[{i}]") for i, file in enumerate(files)
+        parse_file_object(file, label=f"{label}.files[{i}]", gateways=gateways)
+        for i, file in enumerate(files)
     )
-
-
-def parse_file_object(raw: dict[str, Any], *, label: str) -> FileObject:
-    """A client's or a DDO's file object → FileObject; headers may be a dict or a list of dicts."""
-    kind = raw.get("type", "url")
-    if kind != "url":
-        raise BadRequest(f"{label}: file type {kind!r} is not supported (supported: url)")
-    headers = raw.get("headers") or {}
-    if isinstance(headers, list):
-        merged: dict[str, Any] = {}
-        for entry in headers:
-            if isinstance(entry, dict):
-                merged.update(entry)
-        headers = merged
-    try:
-        return FileObject(
-            url=raw.get("url", ""),
-            method=str(raw.get("method", "GET")).upper(),
-            headers={str(k): str(v) for k, v in dict(headers).items()},
-            checksum=raw.get("checksum") or None,
-        )
-    except (ValidationError, TypeError, ValueError) as error:
-        raise BadRequest(f"{label}: {_first_problem(error)}") from error
-
-
-def _first_problem(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        problem = error.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"])
-        return f"{where}: {problem['msg']}" if where else problem["msg"]
-    return str(error)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from provider.assets.resolver import AssetResolver
@@ -16,6 +16,7 @@ from provider.jobs.render import render_job, render_job_public
 from provider.jobs.requests import Credentials, StartRequest
 from provider.jobs.streams import StreamLimits, StreamSlots
 from provider.payments import PaymentGate
+from steps.readers.guard import SourcePolicy
 from workflows.engines.base import (
     Engine,
     EngineError,
@@ -45,6 +46,9 @@ class JobService:
         payments: PaymentGate,
         clock: Callable[[], float],
         log_streams: StreamLimits | None = None,
+        output_key: bytes | None = None,
+        source_policy: SourcePolicy | None = None,
+        gateways: Mapping[str, str] | None = None,
     ) -> None:
         self._config = config
         self._engine = engine
@@ -53,6 +57,9 @@ class JobService:
         self._payments = payments
         self._clock = clock
         self._log_streams = StreamSlots(log_streams or StreamLimits())
+        self._output_key = output_key
+        self._source_policy = source_policy or SourcePolicy()
+        self._gateways = dict(gateways or {})
 
     def start_free(self, request: StartRequest, credentials: Credentials) -> list[dict[str, Any]]:
         env = self._authenticated_start(request, Command.FREE_START_COMPUTE, credentials)
@@ -112,6 +119,9 @@ class JobService:
             job_id=uuid.uuid4().hex,
             now=int(self._clock()),
             engine_check=self._engine.check,
+            output_key=self._output_key,
+            source_policy=self._source_policy,
+            gateways=self._gateways,
         )
 
     def status(

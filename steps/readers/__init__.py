@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from steps.readers.arweave import arweave_reader
 from steps.readers.base import FetchError, FileReader
+from steps.readers.ftp import FtpReader
 from steps.readers.guard import SourcePolicy
+from steps.readers.ipfs import ipfs_reader
+from steps.readers.s3 import S3Reader
 from steps.readers.url import UrlReader
 
 __all__ = ["READERS", "FetchError", "FileReader", "SourcePolicy", "reader_for"]
@@ -14,6 +18,10 @@ __all__ = ["READERS", "FetchError", "FileReader", "SourcePolicy", "reader_for"]
 # SSRF policy: whatever the reader connects to must pass it.
 READERS: dict[str, Callable[[SourcePolicy], FileReader]] = {
     "url": UrlReader,
+    "s3": S3Reader,
+    "ftp": FtpReader,
+    "ipfs": ipfs_reader,
+    "arweave": arweave_reader,
 }
 
 

@@ -27,9 +27,11 @@ from workflows.source_networks import Network as _Network
 from workflows.source_networks import parse_source_networks
 
 __all__ = [
+    "AddressRefused",
     "SourcePolicy",
     "embedded_ipv4",
     "guarded_transport",
+    "permitted_address",
     "refusal_reason",
 ]
 
@@ -110,14 +112,28 @@ class _GuardedBackend(httpcore.SyncBackend):
 
     def _checked_address(self, host: str, port: int) -> str:
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            return permitted_address(self._policy, host, port)
+        except AddressRefused as refused:
+            raise _Refused(str(refused)) from None
         except (socket.gaierror, UnicodeError):
             raise httpcore.ConnectError("host name could not be resolved") from None
-        addresses = [str(info[4][0]) for info in infos]
-        # Every answer must pass: a name resolving to one public and one private address is out.
-        if not addresses or not all(self._policy.permits(a) for a in addresses):
-            raise _Refused("the source's address is not allowed (private, loopback or reserved)")
-        return addresses[0]
+
+
+class AddressRefused(Exception):
+    """The host resolves to an address the policy refuses."""
+
+
+def permitted_address(policy: SourcePolicy, host: str, port: int) -> str:
+    """The address to connect to for ``host``; AddressRefused, or socket.gaierror if unknown.
+
+    For clients other than httpx (FTP): connect to the returned address, never to ``host``.
+    """
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = [str(info[4][0]) for info in infos]
+    # Every answer must pass: a name resolving to one public and one private address is out.
+    if not addresses or not all(policy.permits(a) for a in addresses):
+        raise AddressRefused("the source's address is not allowed (private, loopback or reserved)")
+    return addresses[0]
 
 
 class _Refused(httpcore.ConnectError):

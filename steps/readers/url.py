@@ -13,7 +13,7 @@ from steps.readers.guard import SourcePolicy, guarded_transport, refusal_reason
 from workflows.contract import SOURCE_NETWORKS_ENV
 from workflows.spec import FileObject
 
-__all__ = ["MAX_REDIRECTS", "UrlReader"]
+__all__ = ["MAX_REDIRECTS", "UrlReader", "check_response", "describe_http_error"]
 
 MAX_REDIRECTS = 5
 
@@ -49,17 +49,17 @@ class UrlReader:
                 ) as client,
                 client.stream(file.method, file.url, headers=headers) as response,
             ):
-                _check_response(response, max_bytes)
+                check_response(response, max_bytes)
                 # No chunk_size: each network read (at most 64 KiB in httpcore) is passed on as
                 # it arrives, so the caller's size and deadline checks run between reads.
                 yield from response.iter_raw()
         except httpx.InvalidURL:
             raise FetchError("invalid URL") from None
         except (httpx.HTTPError, httpx.StreamError) as error:
-            raise FetchError(_describe(error, timeout)) from None
+            raise FetchError(describe_http_error(error, timeout)) from None
 
 
-def _check_response(response: httpx.Response, max_bytes: int) -> None:
+def check_response(response: httpx.Response, max_bytes: int) -> None:
     if not response.is_success:
         raise FetchError(f"HTTP status {response.status_code}")
     declared = response.headers.get("Content-Length", "")
@@ -69,7 +69,7 @@ def _check_response(response: httpx.Response, max_bytes: int) -> None:
         )
 
 
-def _describe(error: Exception, timeout: float) -> str:
+def describe_http_error(error: Exception, timeout: float) -> str:
     """Fixed words per failure kind: httpx messages may quote the URL, so none is passed on."""
     if isinstance(error, httpx.TooManyRedirects):
         return f"more than {MAX_REDIRECTS} redirects"

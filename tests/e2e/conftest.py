@@ -16,6 +16,7 @@ from devkit.client import C2DClient
 from devkit.demo import assets
 from devkit.demo.files import FileServer
 from devkit.launch import ServerProcess, start_server
+from tests.storage_servers import FtpServer
 from workflows.status import FAILED_STATUSES, JobStatus
 
 CONTAINER = dict(assets.CONTAINER)
@@ -26,6 +27,7 @@ def files_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("files")
     assets.write_csv(folder / "weather.csv", rows=50)
     (folder / "stats.py").write_text(assets.ALGORITHM_CODE)
+    (folder / "ipfs").mkdir()
     return folder
 
 
@@ -42,11 +44,24 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(home: Path) -> Iterator[ServerProcess]:
+def server(home: Path, file_server: FileServer) -> Iterator[ServerProcess]:
     # The file servers of the tests are on loopback: opted in, as the SSRF guard refuses it.
-    process = start_server(home, env={"C2D_SOURCE_NETWORKS": "127.0.0.0/8"})
+    # The file server is the IPFS and Arweave gateway too (files_dir/ipfs/<cid>, files_dir/<txid>).
+    env = {
+        "C2D_SOURCE_NETWORKS": "127.0.0.0/8",
+        "C2D_IPFS_GATEWAY": file_server.url(""),
+        "C2D_ARWEAVE_GATEWAY": file_server.url(""),
+    }
+    process = start_server(home, env=env)
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def ftp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FtpServer]:
+    server = FtpServer(tmp_path_factory.mktemp("ftp"))
+    yield server
+    server.close()
 
 
 @pytest.fixture

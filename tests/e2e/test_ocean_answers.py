@@ -97,19 +97,30 @@ def test_status_without_credentials_shows_how_the_job_went_not_what_was_chosen(
 
 
 @pytest.mark.parametrize(
-    "output",
-    ["0x04" + "ab" * 120, {"remoteStorage": {"type": "url", "url": "https://x.example/up"}}],
+    ("output", "message"),
+    [
+        (
+            "0x04" + "ab" * 120,
+            "output: encrypted data cannot be decrypted by this provider;"
+            " encrypt it with this provider's nodePublicKey",
+        ),
+        ("not hex at all", "output: not a hex string"),
+        (
+            {"remoteStorage": {"type": "s3"}},
+            "output: must be the hex string of the ECIES-encrypted {remoteStorage, encryption}"
+            " (as ocean.js sends it), not an object",
+        ),
+    ],
 )
-def test_output_is_refused_with_a_400_that_says_why(client: C2DClient, output: object) -> None:
+def test_a_garbage_output_is_refused_with_a_400_that_says_why(
+    client: C2DClient, output: object, message: str
+) -> None:
     with pytest.raises(ProviderError) as caught:
         client.free_compute(
             {"environment": "free", "algorithm": raw_algorithm("print(1)"), "output": output}
         )
     assert caught.value.status_code == 400
-    assert caught.value.message == (
-        "output: sending results to remote storage is not supported by this provider yet;"
-        " leave output out and download the results with computeResult"
-    )
+    assert caught.value.message == message
     assert client.status_list() == []
 
 

@@ -30,6 +30,7 @@ from tests.workflows.support import (
 )
 from workflows import contract
 from workflows.dag import StepImages, build_workflow
+from workflows.output_spec import OutputSpec
 from workflows.spec import JobSpec
 
 WORKFLOW_DEF = "io.argoproj.workflow.v1alpha1.Workflow"
@@ -286,6 +287,29 @@ def test_no_secret_or_url_reaches_the_workflow() -> None:
     assert "s3cr3t-token" not in text
     assert "example.com" not in text
     assert "print('hello')" not in build_workflow(raw_spec(), StepImages()).to_yaml()
+
+
+def test_the_output_storage_and_its_keys_stay_out_of_the_workflow() -> None:
+    output = OutputSpec.model_validate(
+        {
+            "remoteStorage": {
+                "type": "s3",
+                "s3Access": {
+                    "endpoint": "https://storage.example.org",
+                    "bucket": "consumer-bucket",
+                    "objectKey": "results/",
+                    "accessKeyId": "AKIAOUTPUTKEY",
+                    "secretAccessKey": "output-secret-key",
+                },
+            },
+            "encryption": {"encryptMethod": "AES", "key": "ab" * 32},
+        }
+    )
+    spec = raw_spec().model_copy(update={"output": output})
+    text = build_workflow(spec, StepImages()).to_yaml()
+    for secret in ("storage.example.org", "consumer-bucket", "AKIAOUTPUTKEY", "output-secret-key"):
+        assert secret not in text
+    assert "ab" * 32 not in text
 
 
 def test_no_network_job_is_selected_by_the_deny_all_policy() -> None:

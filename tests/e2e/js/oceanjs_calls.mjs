@@ -1,7 +1,7 @@
 // ocean.js calls that need no finished job, each as a marketplace makes it with
 // @oceanprotocol/lib 8.0.0: an auth token (its signature made over whatever nonce the provider
-// hands out), status and stop of a job id the provider does not know, a start that asks for
-// results in remote storage, and logging out (invalidateAuthToken) after which the token is
+// hands out), status and stop of a job id the provider does not know, a start whose remote
+// storage for the results lacks its objectKey, and logging out (invalidateAuthToken) after which the token is
 // refused.
 //
 // Environment:
@@ -48,9 +48,10 @@ async function main() {
 
   const envs = await ProviderInstance.getComputeEnvironments(providerUrl);
   const env = envs.find((e) => e && e.free);
+  // No objectKey: refused at start, before any job exists.
   const output = {
     remoteStorage: { type: 's3', s3Access: { endpoint: 'https://s3.example', bucket: 'b',
-      objectKey: 'k', accessKeyId: 'a', secretAccessKey: 's' } },
+      accessKeyId: 'a', secretAccessKey: 's' } },
   };
   const algorithm = { meta: { rawcode: 'print(1)',
     container: { entrypoint: 'python3 $ALGO', image: 'python', tag: '3.11', checksum: '' } } };

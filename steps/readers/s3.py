@@ -1,0 +1,37 @@
+"""Reader for ``type: s3`` files: a SigV4-signed GetObject, streamed (Ocean's ``s3Access``)."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import httpx
+
+from steps.readers.base import FetchError
+from steps.readers.guard import SourcePolicy
+from steps.readers.s3client import S3Client, S3Error
+from steps.readers.url import check_response, describe_http_error
+from workflows.spec import FileObject
+
+__all__ = ["S3Reader"]
+
+
+class S3Reader:
+    def __init__(self, policy: SourcePolicy | None = None) -> None:
+        self._policy = policy or SourcePolicy()
+
+    def read(
+        self, file: FileObject, *, timeout: float, max_bytes: int
+    ) -> Generator[bytes, None, None]:
+        if file.s3_access is None:
+            raise FetchError("the file has no s3Access")
+        try:
+            with (
+                S3Client(file.s3_access, self._policy, timeout) as client,
+                client.get() as response,
+            ):
+                check_response(response, max_bytes)
+                yield from response.iter_raw()
+        except S3Error as error:
+            raise FetchError(str(error)) from None
+        except (httpx.HTTPError, httpx.StreamError) as error:
+            raise FetchError(describe_http_error(error, timeout)) from None
