@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         description="GiB all stored results may take on this host (local engine); unset: half"
         " of the file system holding C2D_HOME",
     )
+    settlement_retry: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds before a failed claim is tried again (doubled per failure, to 900)",
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="json when stderr is not a terminal, text when it is"
     )

@@ -60,7 +60,9 @@ class ChainResolver:
             _url, _decryptor, state, _has = contract.functions.getMetaData().call()
             owner = str(contract.functions.ownerOf(1).call())
         except (Web3Exception, OSError) as error:
-            raise ServiceUnavailable(f"the chain cannot be read now: {error}") from None
+            raise ServiceUnavailable(
+                f"chain {self._chain_id} cannot be read now: {error}"
+            ) from None
         facts = NftFacts(address=nft, chain_id=self._chain_id, state=int(state), owner=owner)
         return check_usable(decode_metadata(event, facts, self._decrypt))
 
@@ -108,10 +110,15 @@ class FirstFound:
         self._resolvers = resolvers
 
     def resolve(self, did: str) -> Ddo:
+        """A resolver that cannot be read now (its chain is down) does not stop the others;
+        when none knows the DID and one could not be read, that is the answer (503)."""
         missing: NotFound | None = None
+        unreadable: ServiceUnavailable | None = None
         for resolver in self._resolvers:
             try:
                 return resolver.resolve(did)
             except NotFound as error:
                 missing = error
-        raise missing or NotFound(f"asset {did} not found")
+            except ServiceUnavailable as error:
+                unreadable = error
+        raise unreadable or missing or NotFound(f"asset {did} not found")

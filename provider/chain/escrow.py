@@ -8,7 +8,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from web3.exceptions import Web3Exception
 
-from provider.chain.client import ChainClient, ChainError
+from provider.chain.client import ChainClient, ChainError, ChainUnavailable
+from provider.chain.failover import RpcUnavailable
 from provider.payments.escrow_rules import EscrowFacts
 
 __all__ = ["Claim", "EscrowClient", "escrow_job_id"]
@@ -32,11 +33,16 @@ class EscrowClient:
         self.address = address
         self._contract = client.contract("Escrow", address)
 
-    def facts(self, payer: str, token: str) -> EscrowFacts:
+    def facts(self, payer: str, token: str, *, block: int | None = None) -> EscrowFacts:
+        """Funds and this payee's authorisation, now or as of ``block``."""
         functions = self._contract.functions
         try:
-            available, _locked = functions.getUserFunds(payer, token).call()
-            auths = functions.getAuthorizations(token, payer, self._payee.address).call()
+            available, _locked = functions.getUserFunds(payer, token).call(block_identifier=block)
+            auths = functions.getAuthorizations(token, payer, self._payee.address).call(
+                block_identifier=block
+            )
+        except RpcUnavailable as error:
+            raise ChainUnavailable(f"reading escrow failed: {error}") from None
         except (Web3Exception, OSError) as error:
             raise ChainError(f"reading escrow failed: {error}") from None
         mine = [a for a in auths if str(a[0]).lower() == self._payee.address.lower()]

@@ -80,7 +80,7 @@ def settler(tmp_path: Path) -> tuple[Settler, FakeEscrow, SettlementStore]:
         )
     )
     escrow = FakeEscrow()
-    return Settler(escrow=escrow, store=store, clock=lambda: 0.0), escrow, store  # type: ignore[arg-type]
+    return Settler(escrows={8996: escrow}, store=store, clock=lambda: 0.0), escrow, store  # type: ignore[dict-item]
 
 
 def test_finished_paid_job_is_settling_until_claimed(tmp_path: Path) -> None:
@@ -164,23 +164,39 @@ class UnreachableEscrow(FakeEscrow):
         raise ChainError("connection refused")
 
 
-def test_a_failing_claim_is_counted_and_the_job_waits_in_the_backlog(tmp_path: Path) -> None:
-    gate, _, store = settler(tmp_path)
-    gate._escrow = UnreachableEscrow()  # type: ignore[assignment]
+def test_a_failing_claim_is_counted_and_retried_with_backoff(tmp_path: Path) -> None:
+    _, _, store = settler(tmp_path)
+    now = [0.0]
+    escrows: dict[int, FakeEscrow] = {8996: UnreachableEscrow()}
+    gate = Settler(escrows=escrows, store=store, clock=lambda: now[0], retry=10)  # type: ignore[arg-type]
+    engine = FakeEngine(state(JobStatus.FINISHED))
     assert gate.backlog() == SettlementBacklog(
         failures=0, locked=1, settling=0, oldest_settling_seconds=0.0
     )
     gate.settle(state(JobStatus.FINISHED))
-    gate.sweep(FakeEngine(state(JobStatus.FINISHED)))  # type: ignore[arg-type]  # fails again
+    gate.sweep(engine)  # type: ignore[arg-type]  # too soon: not tried again
+    assert gate.backlog().failures == 1
+    now[0] = 10.0
+    gate.sweep(engine)  # type: ignore[arg-type]  # fails again; next wait doubles
+    now[0] = 29.0
+    gate.sweep(engine)  # type: ignore[arg-type]
     row = store.get(JOB)
     assert row is not None and row.state == SettlementState.SETTLING
     backlog = gate.backlog()
     assert (backlog.failures, backlog.locked, backlog.settling) == (2, 0, 1)
+    # The chain answers again: the next due sweep claims, once.
+    escrows[8996] = FakeEscrow()
+    now[0] = 30.0
+    gate.sweep(engine)  # type: ignore[arg-type]
+    gate.sweep(engine)  # type: ignore[arg-type]
+    row = store.get(JOB)
+    assert row is not None and row.state == SettlementState.SETTLED and row.claimed == 100
+    assert escrows[8996].claims == [100]
 
 
 def test_metrics_show_the_settlement_backlog_for_alerts(tmp_path: Path) -> None:
     gate, _, _ = settler(tmp_path)
-    gate._escrow = UnreachableEscrow()  # type: ignore[assignment]
+    gate._escrows = {8996: UnreachableEscrow()}  # type: ignore[dict-item]
     gate._clock = lambda: time.time() + 600  # ten minutes after the job ended
     metrics = Metrics(["paid"])
     metrics.watch_settlements(gate)
