@@ -15,6 +15,10 @@ from provider.payments.escrow_rules import EscrowFacts
 __all__ = ["Claim", "EscrowClient", "escrow_job_id"]
 
 
+# Blocks per eth_getLogs request: within what public RPCs accept.
+_LOG_RANGE = 2000
+
+
 def escrow_job_id(job_id: str) -> int:
     """The uint256 an escrow lock is keyed by: keccak256 of the job id (never 0)."""
     return int.from_bytes(keccak(text=job_id), "big") or 1
@@ -79,6 +83,26 @@ class EscrowClient:
         claimed = self._client.events(self._contract, "Claimed", receipt)
         paid = int(claimed[0]["args"]["amount"]) if claimed else 0
         return Claim(receipt["transactionHash"].to_0x_hex(), paid)
+
+    def find_settlement(self, job_id: int, payer: str, lock_tx: str) -> Claim | None:
+        """The claim or cancel that closed lock ``job_id`` since its ``lock_tx``, read from the
+        chain's logs (for a claim whose answer was lost), or None when there is none."""
+        latest = int(self._client.w3.eth.block_number)
+        receipt = self._client.w3.eth.get_transaction_receipt(lock_tx)  # type: ignore[arg-type]
+        start = int(receipt["blockNumber"])
+        filters = {"payee": self._payee.address, "payer": payer}
+        while start <= latest:
+            end = min(start + _LOG_RANGE - 1, latest)
+            for name in ("Claimed", "Canceled"):
+                logs = self._contract.events[name]().get_logs(
+                    from_block=start, to_block=end, argument_filters=filters
+                )
+                for log in logs:
+                    if int(log["args"]["jobId"]) == job_id:
+                        paid = int(log["args"]["amount"]) if name == "Claimed" else 0
+                        return Claim(log["transactionHash"].to_0x_hex(), paid)
+            start = end + 1
+        return None
 
     def cancel_expired(self, job_id: int, token: str, payer: str) -> str:
         call = self._contract.functions.cancelExpiredLock(job_id, token, payer, self._payee.address)

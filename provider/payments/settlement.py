@@ -190,8 +190,17 @@ class Settler:
         try:
             expiry = escrow.lock_expiry(row.escrow_job_id, row.token, row.payer)
             if expiry is None:
-                note = "the lock was no longer open (settled or canceled before)"
-                self._store.finish(row.job_id, claimed=0, settle_tx="", note=note)
+                # Closed already: by a claim of ours whose answer was lost (a crash or an RPC
+                # failure mid-claim), or by a cancel. Record what the chain says was paid.
+                found = escrow.find_settlement(row.escrow_job_id, row.payer, row.lock_tx)
+                note = "the lock was closed before this attempt (found on chain)"
+                self._store.finish(
+                    row.job_id,
+                    claimed=found.claimed if found else 0,
+                    settle_tx=found.tx if found else "",
+                    note=note if found else "the lock was no longer open",
+                )
+                self._backoff.pop(row.job_id, None)
                 return
             if expiry <= escrow.chain_time():
                 # Claiming an expired lock silently cancels it: say so instead.

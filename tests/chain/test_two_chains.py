@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from eth_account.signers.local import LocalAccount
 from provider.chain.anvil import anvil_keys, start_anvil, stop_anvil
 from provider.chain.client import ChainClient
 from provider.chain.deploy import deploy_ocean
+from provider.chain.escrow import Claim, EscrowClient, escrow_job_id
 from provider.chain.files import ChainFiles, DevChain
 from provider.client import C2DClient
 from provider.demo import assets
@@ -267,6 +269,11 @@ def test_a_claim_waits_for_the_rpc_and_lands_once(
         proxy_b.up()
     payment = _check_claimed(market, buyer, job_id)
     assert payment["state"] == "settled"
+    # What a claim whose answer was lost is recovered from: the chain's Claimed log.
+    payee = SimpleNamespace(address=market.provider_address)
+    escrow = EscrowClient(market.client, market.chain.escrow, payee)  # type: ignore[arg-type]
+    found = escrow.find_settlement(escrow_job_id(job_id), buyer.address, payment["lockTx"])
+    assert found == Claim(payment["claimTx"], int(1.6 * UNIT))
 
 
 def _failures(server: ServerProcess) -> float:

@@ -208,3 +208,40 @@ def test_metrics_show_the_settlement_backlog_for_alerts(tmp_path: Path) -> None:
         line for line in text.splitlines() if line.startswith("c2d_settlement_oldest_settling")
     )
     assert 590 <= float(oldest.split()[1]) <= 700
+
+
+class LostAnswerEscrow(FakeEscrow):
+    """The claim lands on chain, but its answer is lost (the RPC dropped mid-claim)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed: Claim | None = None
+
+    def lock_expiry(self, job_id: int, token: str, payer: str) -> int | None:
+        return None if self.closed else self.expiry
+
+    def claim(self, job_id: int, token: str, payer: str, amount: int) -> Claim:
+        self.claims.append(amount)
+        self.closed = Claim("0xlanded", amount)
+        raise ChainError("escrow claimLockAndWithdraw: sent, receipt not read")
+
+    def find_settlement(self, job_id: int, payer: str, lock_tx: str) -> Claim | None:
+        return self.closed
+
+
+def test_a_claim_whose_answer_was_lost_is_recorded_from_chain_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    _, _, store = settler(tmp_path)
+    now = [0.0]
+    escrow = LostAnswerEscrow()
+    gate = Settler(escrows={8996: escrow}, store=store, clock=lambda: now[0], retry=5)  # type: ignore[dict-item]
+    gate.settle(state(JobStatus.FINISHED))
+    now[0] = 5.0
+    gate.sweep(FakeEngine(state(JobStatus.FINISHED)))  # type: ignore[arg-type]
+    assert escrow.claims == [100]  # one claim sent, never a second
+    row = store.get(JOB)
+    assert row is not None and row.state == SettlementState.SETTLED
+    assert (row.claimed, row.settle_tx) == (100, "0xlanded")
+    described = gate.describe(JOB)
+    assert described is not None and described["claimTx"] == "0xlanded"
