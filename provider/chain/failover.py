@@ -17,14 +17,18 @@ __all__ = ["FailoverProvider", "RpcUnavailable"]
 _log = logging.getLogger("c2d.chain")
 
 
+# JSON-RPC "limit exceeded" (EIP-1474): the node is rate limiting, not answering the request.
+_LIMIT_EXCEEDED = -32005
+
+
 class RpcUnavailable(OSError):
     """No RPC URL of a chain answered; the message names the chain and each URL's error."""
 
 
 class FailoverProvider(JSONBaseProvider):
     """Sends each request to the URL that last answered; on a transport error (refused,
-    timed out, HTTP 5xx) tries the others in their configured order. JSON-RPC errors (a
-    revert, an unknown transaction) are answers and are returned as such."""
+    timed out, HTTP 429 or 5xx) or a rate limit (-32005) tries the others in their configured
+    order. Other JSON-RPC errors (a revert) are answers and are returned as such."""
 
     def __init__(self, urls: Sequence[str], *, chain_id: int, timeout: float) -> None:
         super().__init__()
@@ -57,6 +61,9 @@ class FailoverProvider(JSONBaseProvider):
             except (requests.RequestException, OSError) as error:
                 errors.append(f"{self.urls[index]}: {type(error).__name__}")
                 continue
+            if _overloaded(response):
+                errors.append(f"{self.urls[index]}: limit exceeded")
+                continue
             if index != first:
                 with self._lock:
                     self._current = index
@@ -75,3 +82,8 @@ class FailoverProvider(JSONBaseProvider):
         except RpcUnavailable:
             return False
         return True
+
+
+def _overloaded(response: RPCResponse) -> bool:
+    error = response.get("error") if isinstance(response, dict) else None
+    return isinstance(error, dict) and error.get("code") == _LIMIT_EXCEEDED
