@@ -9,11 +9,21 @@ from __future__ import annotations
 import argparse
 from types import ModuleType
 
-from provider.commands import chain, demo, jobs, logs, publish, render, results, serve
+from provider.commands import chain, chains, demo, jobs, logs, publish, render, results, serve
 
 __all__ = ["COMMANDS", "add_commands"]
 
-COMMANDS: tuple[ModuleType, ...] = (serve, demo, chain, publish, render, jobs, logs, results)
+COMMANDS: tuple[ModuleType, ...] = (
+    serve,
+    demo,
+    chain,
+    chains,
+    publish,
+    render,
+    jobs,
+    logs,
+    results,
+)
 
 
 def add_commands(parser: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ from provider.assets.resolver import AssetResolver
 from provider.chain.client import ChainClient, ChainUnavailable
 from provider.chain.escrow import EscrowClient
 from provider.chains.config import ChainConfig
+from provider.chains.health import chain_health
 from provider.chains.served import ServedChain, served_chains
 from provider.errors import ConfigError
 from provider.payments.base import NoPayments, PaymentGate
@@ -25,15 +26,12 @@ from provider.payments.chain_gate import ChainPayments
 from provider.payments.settlement import Settler
 from provider.payments.store import SettlementStore
 
-__all__ = ["CLAIM_GAS", "DEV_PRICES", "ChainSetup", "build_chain_setup", "dev_fees", "fund_gas"]
+__all__ = ["DEV_PRICES", "ChainSetup", "build_chain_setup", "dev_fees", "fund_gas"]
 
 _log = logging.getLogger("c2d.chain")
 
 # Gas for the provider's own transactions (locks, claims) on the dev chain, in wei.
 _DEV_GAS = 100 * 10**18
-
-# Gas a claimLockAndWithdraw takes, with room (measured on anvil: about 120,000).
-CLAIM_GAS = 250_000
 
 # Per-minute prices of the dev chain's paid environment, in its OCEAN per unit of resource.
 DEV_PRICES = {"cpu": 1.0, "ram": 0.5, "disk": 0.1}
@@ -135,23 +133,11 @@ def _check_answers(chain: ServedChain, client: ChainClient) -> bool:
 
 def report_gas(chain: ServedChain, client: ChainClient, address: str) -> None:
     """Log the provider's address and gas on ``chain``; warn when it cannot pay for a claim."""
-    balance = int(client.w3.eth.get_balance(Web3.to_checksum_address(address)))
-    claim_cost = int(client.w3.eth.gas_price) * CLAIM_GAS
-    _log.info(
-        "%s: provider %s has %s native tokens for gas (RPC %s)",
-        chain.name,
-        address,
-        Web3.from_wei(balance, "ether"),
-        client.provider.current_url,
-    )
-    if balance < claim_cost:
-        _log.warning(
-            "%s: provider %s cannot pay for a claim (needs about %s native tokens at the"
-            " current gas price); fund it before selling compute",
-            chain.name,
-            address,
-            Web3.from_wei(claim_cost, "ether"),
-        )
+    health = chain_health(client, address)
+    if health.can_pay_claim:
+        _log.info("%s", health.describe())
+    else:
+        _log.warning("%s; fund it before selling compute", health.describe())
 
 
 def fund_gas(client: ChainClient, address: str) -> None:

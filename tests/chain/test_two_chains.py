@@ -20,6 +20,7 @@ from provider.chain.client import ChainClient
 from provider.chain.deploy import deploy_ocean
 from provider.chain.escrow import Claim, EscrowClient, escrow_job_id
 from provider.chain.files import ChainFiles, DevChain
+from provider.cli import main
 from provider.client import C2DClient
 from provider.demo import assets
 from provider.demo.files import FileServer
@@ -194,8 +195,9 @@ def test_discovery_lists_both_chains_and_the_start_reports_gas(server: ServerPro
     log = server.log_path.read_text()
     # At start, per chain: the provider's address and its gas; no anvil_* call gave it any.
     for chain_id in (CHAIN_A, CHAIN_B):
-        assert f"chain {chain_id}: provider {provider} has 0 native tokens for gas" in log
-        assert f"chain {chain_id}: provider {provider} cannot pay for a claim" in log
+        line = next(x for x in log.splitlines() if f"chain {chain_id}: provider {provider}" in x)
+        assert "has 0 native tokens for gas" in line
+        assert "cannot pay for a claim" in line and "fund it before selling compute" in line
 
 
 def test_a_paid_job_on_each_chain_is_claimed_on_its_chain(markets: dict[int, Market]) -> None:
@@ -252,6 +254,31 @@ def test_a_chain_that_is_down_is_a_503_while_free_jobs_run(
         proxy_b.up()
     # Back: the same chain serves again.
     assert market.initialize(buyer, body).status_code == 200
+
+
+def test_chains_command_shows_each_chain(
+    markets: dict[int, Market],
+    proxy_b: TcpProxy,
+    server: ServerProcess,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home = server.log_path.parent
+    monkeypatch.setenv("C2D_HOME", str(home))
+    monkeypatch.setenv("C2D_CONFIG", str(home / "c2d.yaml"))
+    provider = markets[CHAIN_A].provider_address
+    assert main(["chains"]) == 0  # both answer; the provider key was funded on both
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"chain {CHAIN_A}: provider {provider} has 0.9")  # 1, less gas
+    assert f"at {markets[CHAIN_A].chain.rpc}" in out[0]  # the second RPC: the first is dead
+    assert out[1].startswith(f"chain {CHAIN_B}: provider {provider} has")
+    proxy_b.down()
+    try:
+        assert main(["chains"]) == 1
+    finally:
+        proxy_b.up()
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == f"chain {CHAIN_B}: no RPC answers ({proxy_b.url}: ConnectionError)"
 
 
 def test_a_claim_waits_for_the_rpc_and_lands_once(
