@@ -60,13 +60,13 @@ class PaymentsByChain:
         if chain_id is None:
             if len(self._gates) != 1:
                 raise BadRequest(
-                    f"payment.chainId is missing: this provider serves chains {self._served()}"
+                    f"payment.chainId is missing: this provider serves {self._served()}"
                 )
             chain_id = next(iter(self._gates))
         gate = self._gates.get(chain_id)
         if gate is None:
             raise BadRequest(
-                f"payment.chainId {chain_id} is not served here; this provider serves chains"
+                f"payment.chainId {chain_id} is not served here; this provider serves"
                 f" {self._served()}"
             )
         try:
@@ -78,7 +78,8 @@ class PaymentsByChain:
         return gate
 
     def _served(self) -> str:
-        return ", ".join(str(chain) for chain in sorted(self._gates))
+        chains = ", ".join(str(chain) for chain in sorted(self._gates))
+        return f"chain {chains}" if len(self._gates) == 1 else f"chains {chains}"
 
 
 def _int(value: object) -> int | None:
