@@ -8,15 +8,12 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from web3.exceptions import Web3Exception
 
+from provider.chain.block_ranges import block_ranges
 from provider.chain.client import ChainClient, ChainError, ChainUnavailable
 from provider.chain.failover import RpcUnavailable
 from provider.payments.escrow_rules import EscrowFacts
 
 __all__ = ["Claim", "EscrowClient", "escrow_job_id"]
-
-
-# Blocks per eth_getLogs request: within what public RPCs accept.
-_LOG_RANGE = 2000
 
 
 def escrow_job_id(job_id: str) -> int:
@@ -89,10 +86,8 @@ class EscrowClient:
         chain's logs (for a claim whose answer was lost), or None when there is none."""
         latest = int(self._client.w3.eth.block_number)
         receipt = self._client.w3.eth.get_transaction_receipt(lock_tx)  # type: ignore[arg-type]
-        start = int(receipt["blockNumber"])
         filters = {"payee": self._payee.address, "payer": payer}
-        while start <= latest:
-            end = min(start + _LOG_RANGE - 1, latest)
+        for start, end in block_ranges(int(receipt["blockNumber"]), latest):
             for name in ("Claimed", "Canceled"):
                 logs = self._contract.events[name]().get_logs(
                     from_block=start, to_block=end, argument_filters=filters
@@ -101,7 +96,6 @@ class EscrowClient:
                     if int(log["args"]["jobId"]) == job_id:
                         paid = int(log["args"]["amount"]) if name == "Claimed" else 0
                         return Claim(log["transactionHash"].to_0x_hex(), paid)
-            start = end + 1
         return None
 
     def cancel_expired(self, job_id: int, token: str, payer: str) -> str:
