@@ -30,7 +30,9 @@ def _port_taken(port: int) -> bool:
     return False
 
 
-def start_anvil(files: ChainFiles, port: int, *, accounts: int = 10) -> str:
+def start_anvil(
+    files: ChainFiles, port: int, *, accounts: int = 10, chain_id: int = DEV_CHAIN_ID
+) -> str:
     """Start anvil detached (it outlives this command), record its pid, return the RPC URL."""
     if _port_taken(port):
         raise ConfigError(
@@ -49,7 +51,7 @@ def start_anvil(files: ChainFiles, port: int, *, accounts: int = 10) -> str:
         "--port",
         str(port),
         "--chain-id",
-        str(DEV_CHAIN_ID),
+        str(chain_id),
         "--accounts",
         str(accounts),
         "--config-out",
@@ -65,7 +67,7 @@ def start_anvil(files: ChainFiles, port: int, *, accounts: int = 10) -> str:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ConfigError(f"anvil exited with {process.returncode}; see {files.log}")
-        if rpc_answers(rpc) == DEV_CHAIN_ID:
+        if rpc_answers(rpc) == chain_id:
             return rpc
         time.sleep(0.05)
     stop_anvil(files)

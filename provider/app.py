@@ -54,17 +54,16 @@ def build_services(settings: Settings) -> Services:
     account = load_provider_account(
         configured_key.get_secret_value() if configured_key else None, settings.key_file
     )
+    configured = load_config(settings.config) if settings.config else None
     chain = build_chain_setup(
         settings.home,
         account,
         RegistryResolver(settings.assets_dir),
         settings.state_dir / "payments.sqlite",
+        configured.chains if configured else (),
+        settlement_retry=settings.settlement_retry,
     )
-    config = (
-        load_config(settings.config)
-        if settings.config
-        else default_config(settings.home, paid_fees=chain.fees)
-    )
+    config = configured or default_config(settings.home, paid_fees=chain.fees)
     engine, sandbox = build_engine(settings, config)
     if chain.settler is not None:
         engine.on_finished(chain.settler.settle)

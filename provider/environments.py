@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from provider.chains.config import ChainConfig
 from provider.errors import ConfigError
 from steps.images.policy import validate_pattern
 
@@ -173,6 +174,8 @@ class EnvironmentConfig(_Config):
 
 
 class ProviderConfig(_Config):
+    # The chains served; none: the dev chain of C2D_HOME when there is one.
+    chains: tuple[ChainConfig, ...] = ()
     environments: tuple[EnvironmentConfig, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -181,6 +184,18 @@ class ProviderConfig(_Config):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate environment ids: {', '.join(duplicates)}")
+        chain_ids = [chain.chain_id for chain in self.chains]
+        twice = sorted({c for c in chain_ids if chain_ids.count(c) > 1})
+        if twice:
+            raise ValueError(f"chains: chainId {', '.join(map(str, twice))} given twice")
+        if self.chains:
+            for env in self.environments:
+                for chain in env.fees:
+                    if not chain.isdigit() or int(chain) not in chain_ids:
+                        raise ValueError(
+                            f"environment {env.id}: fees on chain {chain!r}, which is not"
+                            " among chains"
+                        )
         return self
 
     def environment(self, env_id: str) -> EnvironmentConfig | None:

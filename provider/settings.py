@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         description="Arweave gateway for type arweave files (e.g. https://arweave.net);"
         " empty: refused",
     )
+    settlement_retry: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds before a failed claim is tried again (doubled per failure, to 900)",
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="json when stderr is not a terminal, text when it is"
     )

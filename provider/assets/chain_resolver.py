@@ -12,6 +12,7 @@ from web3.exceptions import Web3Exception
 from provider.assets.ddo import Ddo, did_for, did_hex
 from provider.assets.onchain import MetadataEvent, NftFacts, decode_metadata
 from provider.assets.resolver import AssetResolver, check_usable
+from provider.chain.block_ranges import block_ranges
 from provider.chain.client import ChainClient
 from provider.errors import NotFound, ServiceUnavailable
 
@@ -43,6 +44,7 @@ class ChainResolver:
         self._decrypt = decrypt
         self._lock = threading.Lock()
         self._nfts: dict[str, str] = {}
+        self._created: dict[str, int] = {}  # NFT address → the block it was created in
         self._nfts_scanned_to = start_block - 1
         self._metadata: dict[str, _Metadata] = {}
 
@@ -60,34 +62,39 @@ class ChainResolver:
             _url, _decryptor, state, _has = contract.functions.getMetaData().call()
             owner = str(contract.functions.ownerOf(1).call())
         except (Web3Exception, OSError) as error:
-            raise ServiceUnavailable(f"the chain cannot be read now: {error}") from None
+            raise ServiceUnavailable(
+                f"chain {self._chain_id} cannot be read now: {error}"
+            ) from None
         facts = NftFacts(address=nft, chain_id=self._chain_id, state=int(state), owner=owner)
         return check_usable(decode_metadata(event, facts, self._decrypt))
 
     def _nft(self, key: str) -> str | None:
         if key not in self._nfts:
             latest = int(self._client.w3.eth.block_number)
-            if latest > self._nfts_scanned_to:
-                event = self._factory.events.NFTCreated()
-                for log in event.get_logs(from_block=self._nfts_scanned_to + 1, to_block=latest):
+            event = self._factory.events.NFTCreated()
+            for start, end in block_ranges(self._nfts_scanned_to + 1, latest):
+                for log in event.get_logs(from_block=start, to_block=end):
                     address = str(log["args"]["newTokenAddress"])
                     self._nfts[did_hex(did_for(address, self._chain_id))] = address
-                self._nfts_scanned_to = latest
+                    self._created[address] = int(log["blockNumber"])
+                self._nfts_scanned_to = end  # a failure later resumes from here
         return self._nfts.get(key)
 
     def _latest_metadata(self, nft: str) -> MetadataEvent | None:
-        cached = self._metadata.get(nft) or _Metadata(scanned_to=-1, event=None)
+        # Metadata is set after the NFT exists: nothing before its creation is read.
+        created = self._created.get(nft, 0)
+        cached = self._metadata.get(nft) or _Metadata(scanned_to=created - 1, event=None)
         latest = int(self._client.w3.eth.block_number)
         if latest > cached.scanned_to:
             contract = self._client.contract("ERC721Template", nft)
             found = []
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for name in ("MetadataCreated", "MetadataUpdated"):
-                    logs = contract.events[name]().get_logs(
-                        from_block=cached.scanned_to + 1, to_block=latest
-                    )
-                    found.extend(logs)
+                for start, end in block_ranges(cached.scanned_to + 1, latest):
+                    for name in ("MetadataCreated", "MetadataUpdated"):
+                        found.extend(
+                            contract.events[name]().get_logs(from_block=start, to_block=end)
+                        )
             if found:
                 newest = max(found, key=lambda log: (log["blockNumber"], log["logIndex"]))
                 args = newest["args"]
@@ -108,10 +115,15 @@ class FirstFound:
         self._resolvers = resolvers
 
     def resolve(self, did: str) -> Ddo:
+        """A resolver that cannot be read now (its chain is down) does not stop the others;
+        when none knows the DID and one could not be read, that is the answer (503)."""
         missing: NotFound | None = None
+        unreadable: ServiceUnavailable | None = None
         for resolver in self._resolvers:
             try:
                 return resolver.resolve(did)
             except NotFound as error:
                 missing = error
-        raise missing or NotFound(f"asset {did} not found")
+            except ServiceUnavailable as error:
+                unreadable = error
+        raise unreadable or missing or NotFound(f"asset {did} not found")

@@ -8,7 +8,9 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from web3.exceptions import Web3Exception
 
-from provider.chain.client import ChainClient, ChainError
+from provider.chain.block_ranges import block_ranges
+from provider.chain.client import ChainClient, ChainError, ChainUnavailable
+from provider.chain.failover import RpcUnavailable
 from provider.payments.escrow_rules import EscrowFacts
 
 __all__ = ["Claim", "EscrowClient", "escrow_job_id"]
@@ -32,11 +34,16 @@ class EscrowClient:
         self.address = address
         self._contract = client.contract("Escrow", address)
 
-    def facts(self, payer: str, token: str) -> EscrowFacts:
+    def facts(self, payer: str, token: str, *, block: int | None = None) -> EscrowFacts:
+        """Funds and this payee's authorisation, now or as of ``block``."""
         functions = self._contract.functions
         try:
-            available, _locked = functions.getUserFunds(payer, token).call()
-            auths = functions.getAuthorizations(token, payer, self._payee.address).call()
+            available, _locked = functions.getUserFunds(payer, token).call(block_identifier=block)
+            auths = functions.getAuthorizations(token, payer, self._payee.address).call(
+                block_identifier=block
+            )
+        except RpcUnavailable as error:
+            raise ChainUnavailable(f"reading escrow failed: {error}") from None
         except (Web3Exception, OSError) as error:
             raise ChainError(f"reading escrow failed: {error}") from None
         mine = [a for a in auths if str(a[0]).lower() == self._payee.address.lower()]
@@ -73,6 +80,23 @@ class EscrowClient:
         claimed = self._client.events(self._contract, "Claimed", receipt)
         paid = int(claimed[0]["args"]["amount"]) if claimed else 0
         return Claim(receipt["transactionHash"].to_0x_hex(), paid)
+
+    def find_settlement(self, job_id: int, payer: str, lock_tx: str) -> Claim | None:
+        """The claim or cancel that closed lock ``job_id`` since its ``lock_tx``, read from the
+        chain's logs (for a claim whose answer was lost), or None when there is none."""
+        latest = int(self._client.w3.eth.block_number)
+        receipt = self._client.w3.eth.get_transaction_receipt(lock_tx)  # type: ignore[arg-type]
+        filters = {"payee": self._payee.address, "payer": payer}
+        for start, end in block_ranges(int(receipt["blockNumber"]), latest):
+            for name in ("Claimed", "Canceled"):
+                logs = self._contract.events[name]().get_logs(
+                    from_block=start, to_block=end, argument_filters=filters
+                )
+                for log in logs:
+                    if int(log["args"]["jobId"]) == job_id:
+                        paid = int(log["args"]["amount"]) if name == "Claimed" else 0
+                        return Claim(log["transactionHash"].to_0x_hex(), paid)
+        return None
 
     def cancel_expired(self, job_id: int, token: str, payer: str) -> str:
         call = self._contract.functions.cancelExpiredLock(job_id, token, payer, self._payee.address)

@@ -21,11 +21,32 @@ _TX = re.compile(r"0x[0-9a-fA-F]{64}")
 _MAX_REUSE_DEPTH = 4
 
 
-def read_order(client: ChainClient, tx: str, datatoken: str, *, label: str) -> OrderFacts:
-    """The facts of order ``tx`` as seen from ``datatoken``; BadRequest when there is none."""
+def read_order(
+    client: ChainClient, tx: str, datatoken: str, *, label: str, confirmations: int = 1
+) -> OrderFacts:
+    """The facts of order ``tx`` as seen from ``datatoken``; BadRequest when there is none,
+    or when its block is not yet ``confirmations`` deep (a reorg could still undo it)."""
     if not _TX.fullmatch(tx or ""):
         raise BadRequest(f"{label}: transferTxId {tx[:80]!r} is not a transaction hash")
-    return _read(client, tx, datatoken, label=label, depth=0)
+    facts = _read(client, tx, datatoken, label=label, depth=0)
+    if confirmations > 1:
+        _deep_enough(client, tx, label=label, confirmations=confirmations)
+    return facts
+
+
+def _deep_enough(client: ChainClient, tx: str, *, label: str, confirmations: int) -> None:
+    try:
+        mined = int(client.w3.eth.get_transaction_receipt(HexBytes(tx))["blockNumber"])
+        latest = int(client.w3.eth.block_number)
+    except (Web3Exception, OSError) as error:
+        raise ServiceUnavailable(f"chain {client.chain_id} cannot be read now: {error}") from None
+    depth = latest - mined + 1
+    if depth < confirmations:
+        raise BadRequest(
+            f"{label}: order {tx} is {depth} block(s) deep; chain {client.chain_id} accepts"
+            f" orders {confirmations} blocks deep: start again after"
+            f" {confirmations - depth} more block(s)"
+        )
 
 
 def _read(client: ChainClient, tx: str, datatoken: str, *, label: str, depth: int) -> OrderFacts:
@@ -34,7 +55,7 @@ def _read(client: ChainClient, tx: str, datatoken: str, *, label: str, depth: in
     except TransactionNotFound:
         raise BadRequest(f"{label}: order {tx} is not on chain {client.chain_id}") from None
     except (Web3Exception, OSError) as error:
-        raise ServiceUnavailable(f"the chain cannot be read now: {error}") from None
+        raise ServiceUnavailable(f"chain {client.chain_id} cannot be read now: {error}") from None
     token = client.contract("ERC20Template", datatoken)
     failed = OrderFacts(tx, False, None, "", "", -1, 0, None)
     if receipt["status"] != 1:

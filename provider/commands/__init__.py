@@ -15,7 +15,7 @@ import argparse
 import importlib
 from types import ModuleType
 
-from provider.commands import jobs, logs, render, results, serve
+from provider.commands import chains, jobs, logs, render, results, serve
 
 __all__ = ["COMMANDS", "add_commands"]
 
@@ -23,6 +23,7 @@ COMMANDS: tuple[ModuleType | str, ...] = (
     serve,
     "devkit.commands.demo",
     "devkit.commands.chain",
+    chains,
     "devkit.commands.publish",
     render,
     jobs,

@@ -1,4 +1,4 @@
-"""ChainPayments: the PaymentGate of a provider serving one chain (orders + Escrow)."""
+"""ChainPayments: initializeCompute and paid starts on one chain (orders + Escrow lock)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from provider.chain.client import ChainClient, ChainError
+from provider.chain.client import ChainClient, ChainError, ChainUnavailable
 from provider.chain.escrow import EscrowClient, escrow_job_id
 from provider.chain.fees import FeeData, sign_provider_fee
 from provider.chain.order_reader import read_order
@@ -29,9 +29,7 @@ from provider.payments.base import PaymentGrant
 from provider.payments.escrow_rules import LockRequest, check_escrow
 from provider.payments.inputs import PaidInput, paid_inputs
 from provider.payments.pricing import from_wei, lock_amount, per_minute_wei
-from provider.payments.settlement import Settler
 from provider.payments.store import Settlement, SettlementState, SettlementStore
-from workflows.engines.base import JobState
 from workflows.spec import JobSpec
 
 __all__ = ["ChainPayments"]
@@ -48,8 +46,8 @@ class _Terms:
     seconds: int
 
 
-class ChainPayments(Settler):
-    """Verifies datatoken orders and locks the compute price in Escrow; settles via Settler.
+class ChainPayments:
+    """Verifies datatoken orders and locks the compute price in Escrow (settled by Settler).
 
     ``lock_grace`` seconds beyond maxJobDuration keep a lock open through queueing, data
     download and publishing; ``fee_validity`` is how long a provider fee may wait to be used.
@@ -65,13 +63,17 @@ class ChainPayments(Settler):
         clock: Callable[[], float],
         lock_grace: int = 900,
         fee_validity: int = 3600,
+        confirmations: int = 1,
     ) -> None:
-        super().__init__(escrow=escrow, store=store, clock=clock)
+        self._escrow = escrow
+        self._store = store
+        self._clock = clock
         self._client = client
         self._account = account
         self.chain_id = client.chain_id
         self._lock_grace = lock_grace
         self._fee_validity = fee_validity
+        self._confirmations = confirmations
 
     # --- initializeCompute ------------------------------------------------------------------
     def initialize(
@@ -178,9 +180,12 @@ class ChainPayments(Settler):
         )
         try:
             check_escrow(self._escrow.facts(row.payer, row.token), want)
+            self._escrow_deep_enough(row, want)
             tx = self._escrow.lock(
                 row.escrow_job_id, row.token, row.payer, row.locked, terms.seconds
             )
+        except ChainUnavailable as error:
+            raise ServiceUnavailable(f"escrow lock not possible now: {error}") from None
         except ChainError as error:
             raise BadRequest(
                 f"escrow: cannot lock {from_wei(row.locked)} of {row.payer}: {error}"
@@ -188,16 +193,26 @@ class ChainPayments(Settler):
         _log.info("job %s: locked %s in escrow (%s)", row.job_id, row.locked, tx)
         return dataclasses.replace(row, lock_tx=tx)
 
+    def _escrow_deep_enough(self, row: Settlement, want: LockRequest) -> None:
+        """The deposit and authorisation must hold ``confirmations`` blocks back as well:
+        funds a reorg could still take away are not locked against."""
+        if self._confirmations <= 1:
+            return
+        latest = int(self._client.w3.eth.block_number)
+        block = max(0, latest - self._confirmations + 1)
+        try:
+            check_escrow(self._escrow.facts(row.payer, row.token, block=block), want)
+        except BadRequest as error:
+            raise BadRequest(
+                f"escrow: the deposit or authorisation of {row.payer} is not yet"
+                f" {self._confirmations} blocks deep on chain {self.chain_id} ({error});"
+                " start again after a few blocks"
+            ) from None
+
     # --- helpers ----------------------------------------------------------------------------
     def _terms(self, request: StartRequest, env: EnvironmentConfig, spec: JobSpec) -> _Terms:
-        payment = request.payment or {}
-        chain_id = _int(payment.get("chainId")) or request.chain_id or self.chain_id
-        token = payment.get("token") or None
-        if chain_id != self.chain_id:
-            raise BadRequest(
-                f"payment.chainId {chain_id} is not served here; this provider serves chain"
-                f" {self.chain_id}"
-            )
+        chain_id = self.chain_id  # the request's chain: PaymentsByChain picked this gate by it
+        token = (request.payment or {}).get("token") or None
         fee = env.fee(chain_id, str(token) if token else None)
         if fee is None:
             in_token = f" in token {token}" if token else ""
@@ -229,7 +244,13 @@ class ChainPayments(Settler):
 
     def _read(self, item: PaidInput) -> OrderFacts:
         assert item.transfer_tx is not None
-        return read_order(self._client, item.transfer_tx, item.datatoken, label=item.label)
+        return read_order(
+            self._client,
+            item.transfer_tx,
+            item.datatoken,
+            label=item.label,
+            confirmations=self._confirmations,
+        )
 
     @staticmethod
     def _same_chain(item: PaidInput, terms: _Terms) -> None:
@@ -238,13 +259,3 @@ class ChainPayments(Settler):
                 f"{item.label}: {item.did} is on chain {item.chain_id}, the payment on chain"
                 f" {terms.chain_id}"
             )
-
-    def view(self, job: JobState) -> JobState:
-        return self.settling_view(job)
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(str(value)) if value is not None else None
-    except ValueError:
-        raise BadRequest(f"payment.chainId {str(value)[:40]!r} is not a number") from None

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from web3.exceptions import Web3Exception
@@ -34,19 +34,32 @@ class SettlementBacklog:
 
 
 class Settler:
-    """Turns finished paid jobs into claims. Each settlement row moves locked → settling →
-    settled in SQLite; ``resume`` picks up what a stopped provider or a failed claim left."""
+    """Turns finished paid jobs into claims on their chain's Escrow. Each settlement row moves
+    locked → settling → settled in SQLite; ``resume`` picks up what a stopped provider or a
+    failed claim left. A row whose claim failed waits ``retry`` seconds, doubled after each
+    further failure up to ``max_retry``, before the next attempt (an RPC that is down is not
+    hammered); it stays in SQLite meanwhile, so nothing is lost across restarts either."""
 
     def __init__(
-        self, *, escrow: EscrowClient, store: SettlementStore, clock: Callable[[], float]
+        self,
+        *,
+        escrows: Mapping[int, EscrowClient],
+        store: SettlementStore,
+        clock: Callable[[], float],
+        retry: float = 30.0,
+        max_retry: float = 900.0,
     ) -> None:
-        self._escrow = escrow
+        self._escrows = escrows
         self._store = store
         self._clock = clock
         self._started = int(clock())
         self._busy_lock = threading.Lock()
         self._busy: set[str] = set()
         self._failures = 0
+        self._retry = retry
+        self._max_retry = max_retry
+        # job id → (failed attempts in a row, when the next attempt may run)
+        self._backoff: dict[str, tuple[int, float]] = {}
 
     def settle(self, job: JobState) -> None:
         """Engine finish listener: settle ``job`` if it is a paid job still locked."""
@@ -63,11 +76,11 @@ class Settler:
             return  # kept: the next start retries the release
         self._store.delete(job_id)
 
-    def resume(self, engine: Engine, *, every: float = 30.0) -> threading.Thread:
-        """Settle, in the background now and then every ``every`` seconds, the ended jobs whose
+    def resume(self, engine: Engine) -> threading.Thread:
+        """Settle, in the background now and then every ``retry`` seconds, the ended jobs whose
         rows are still locked or settling (left by a previous run or a failed claim)."""
         thread = threading.Thread(
-            target=self._sweep_forever, args=(engine, every), name="settlement", daemon=True
+            target=self._sweep_forever, args=(engine, self._retry), name="settlement", daemon=True
         )
         thread.start()
         return thread
@@ -101,6 +114,8 @@ class Settler:
                 continue
             if job.date_finished is None:
                 continue  # still running: the engine's finish listener settles it
+            if not self._due(row.job_id):
+                continue
             if row.state == SettlementState.LOCKED:
                 claimed = self._store.begin_settling(row.job_id)
                 if claimed is None:
@@ -155,6 +170,14 @@ class Settler:
         if row.locked == 0 or not row.lock_tx:
             self._store.finish(row.job_id, claimed=0, settle_tx="", note="nothing was locked")
             return
+        escrow = self._escrows.get(row.chain_id)
+        if escrow is None:
+            _log.warning(
+                "job %s: chain %s is no longer served; its settlement waits",
+                row.job_id,
+                row.chain_id,
+            )
+            return
         amount = claim_amount(
             row.per_minute,
             row.locked,
@@ -165,42 +188,64 @@ class Settler:
             self._release(row, note="released: the algorithm never started")
             return
         try:
-            expiry = self._escrow.lock_expiry(row.escrow_job_id, row.token, row.payer)
+            expiry = escrow.lock_expiry(row.escrow_job_id, row.token, row.payer)
             if expiry is None:
-                note = "the lock was no longer open (settled or canceled before)"
-                self._store.finish(row.job_id, claimed=0, settle_tx="", note=note)
+                # Closed already: by a claim of ours whose answer was lost (a crash or an RPC
+                # failure mid-claim), or by a cancel. Record what the chain says was paid.
+                found = escrow.find_settlement(row.escrow_job_id, row.payer, row.lock_tx)
+                note = "the lock was closed before this attempt (found on chain)"
+                self._store.finish(
+                    row.job_id,
+                    claimed=found.claimed if found else 0,
+                    settle_tx=found.tx if found else "",
+                    note=note if found else "the lock was no longer open",
+                )
+                self._backoff.pop(row.job_id, None)
                 return
-            if expiry <= self._chain_time():
+            if expiry <= escrow.chain_time():
                 # Claiming an expired lock silently cancels it: say so instead.
-                tx = self._escrow.cancel_expired(row.escrow_job_id, row.token, row.payer)
+                tx = escrow.cancel_expired(row.escrow_job_id, row.token, row.payer)
                 note = "the lock expired before the claim; nothing was claimed"
                 self._store.finish(row.job_id, claimed=0, settle_tx=tx, note=note)
                 return
-            claim = self._escrow.claim(row.escrow_job_id, row.token, row.payer, amount)
+            claim = escrow.claim(row.escrow_job_id, row.token, row.payer, amount)
         except (ChainError, Web3Exception, OSError) as error:
-            self._failed()
+            wait = self._failed(row.job_id)
             _log.warning(
-                "job %s: settlement failed, retried by the next sweep: %s", row.job_id, error
+                "job %s: settlement failed, retried in %.0f s: %s", row.job_id, wait, error
             )
             return
+        self._backoff.pop(row.job_id, None)
         self._store.finish(
             row.job_id, claimed=claim.claimed, settle_tx=claim.tx, note=f"claimed {amount} wei"
         )
         _log.info("job %s: settled, claimed %d of %d wei", row.job_id, claim.claimed, row.locked)
 
     def _release(self, row: Settlement, *, note: str) -> bool:
-        try:
-            claim = self._escrow.claim(row.escrow_job_id, row.token, row.payer, 0)
-        except (ChainError, Web3Exception, OSError) as error:
-            self._failed()
-            _log.warning("job %s: release failed, retried by the next sweep: %s", row.job_id, error)
+        escrow = self._escrows.get(row.chain_id)
+        if escrow is None:
+            _log.warning("job %s: chain %s is no longer served", row.job_id, row.chain_id)
             return False
+        try:
+            claim = escrow.claim(row.escrow_job_id, row.token, row.payer, 0)
+        except (ChainError, Web3Exception, OSError) as error:
+            wait = self._failed(row.job_id)
+            _log.warning("job %s: release failed, retried in %.0f s: %s", row.job_id, wait, error)
+            return False
+        self._backoff.pop(row.job_id, None)
         self._store.finish(row.job_id, claimed=0, settle_tx=claim.tx, note=note)
         return True
 
-    def _failed(self) -> None:
+    def _failed(self, job_id: str) -> float:
+        """Count a failed attempt; the seconds until ``job_id`` is tried again."""
         with self._busy_lock:
             self._failures += 1
+            attempts = self._backoff.get(job_id, (0, 0.0))[0] + 1
+            wait: float = min(self._retry * 2.0 ** (attempts - 1), self._max_retry)
+            self._backoff[job_id] = (attempts, self._clock() + wait)
+        return wait
 
-    def _chain_time(self) -> int:
-        return self._escrow.chain_time()
+    def _due(self, job_id: str) -> bool:
+        with self._busy_lock:
+            _, next_try = self._backoff.get(job_id, (0, 0.0))
+        return self._clock() >= next_try

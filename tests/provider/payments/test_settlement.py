@@ -80,7 +80,7 @@ def settler(tmp_path: Path) -> tuple[Settler, FakeEscrow, SettlementStore]:
         )
     )
     escrow = FakeEscrow()
-    return Settler(escrow=escrow, store=store, clock=lambda: 0.0), escrow, store  # type: ignore[arg-type]
+    return Settler(escrows={8996: escrow}, store=store, clock=lambda: 0.0), escrow, store  # type: ignore[dict-item]
 
 
 def test_finished_paid_job_is_settling_until_claimed(tmp_path: Path) -> None:
@@ -164,23 +164,39 @@ class UnreachableEscrow(FakeEscrow):
         raise ChainError("connection refused")
 
 
-def test_a_failing_claim_is_counted_and_the_job_waits_in_the_backlog(tmp_path: Path) -> None:
-    gate, _, store = settler(tmp_path)
-    gate._escrow = UnreachableEscrow()  # type: ignore[assignment]
+def test_a_failing_claim_is_counted_and_retried_with_backoff(tmp_path: Path) -> None:
+    _, _, store = settler(tmp_path)
+    now = [0.0]
+    escrows: dict[int, FakeEscrow] = {8996: UnreachableEscrow()}
+    gate = Settler(escrows=escrows, store=store, clock=lambda: now[0], retry=10)  # type: ignore[arg-type]
+    engine = FakeEngine(state(JobStatus.FINISHED))
     assert gate.backlog() == SettlementBacklog(
         failures=0, locked=1, settling=0, oldest_settling_seconds=0.0
     )
     gate.settle(state(JobStatus.FINISHED))
-    gate.sweep(FakeEngine(state(JobStatus.FINISHED)))  # type: ignore[arg-type]  # fails again
+    gate.sweep(engine)  # type: ignore[arg-type]  # too soon: not tried again
+    assert gate.backlog().failures == 1
+    now[0] = 10.0
+    gate.sweep(engine)  # type: ignore[arg-type]  # fails again; next wait doubles
+    now[0] = 29.0
+    gate.sweep(engine)  # type: ignore[arg-type]
     row = store.get(JOB)
     assert row is not None and row.state == SettlementState.SETTLING
     backlog = gate.backlog()
     assert (backlog.failures, backlog.locked, backlog.settling) == (2, 0, 1)
+    # The chain answers again: the next due sweep claims, once.
+    escrows[8996] = FakeEscrow()
+    now[0] = 30.0
+    gate.sweep(engine)  # type: ignore[arg-type]
+    gate.sweep(engine)  # type: ignore[arg-type]
+    row = store.get(JOB)
+    assert row is not None and row.state == SettlementState.SETTLED and row.claimed == 100
+    assert escrows[8996].claims == [100]
 
 
 def test_metrics_show_the_settlement_backlog_for_alerts(tmp_path: Path) -> None:
     gate, _, _ = settler(tmp_path)
-    gate._escrow = UnreachableEscrow()  # type: ignore[assignment]
+    gate._escrows = {8996: UnreachableEscrow()}  # type: ignore[dict-item]
     gate._clock = lambda: time.time() + 600  # ten minutes after the job ended
     metrics = Metrics(["paid"])
     metrics.watch_settlements(gate)
@@ -192,3 +208,40 @@ def test_metrics_show_the_settlement_backlog_for_alerts(tmp_path: Path) -> None:
         line for line in text.splitlines() if line.startswith("c2d_settlement_oldest_settling")
     )
     assert 590 <= float(oldest.split()[1]) <= 700
+
+
+class LostAnswerEscrow(FakeEscrow):
+    """The claim lands on chain, but its answer is lost (the RPC dropped mid-claim)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed: Claim | None = None
+
+    def lock_expiry(self, job_id: int, token: str, payer: str) -> int | None:
+        return None if self.closed else self.expiry
+
+    def claim(self, job_id: int, token: str, payer: str, amount: int) -> Claim:
+        self.claims.append(amount)
+        self.closed = Claim("0xlanded", amount)
+        raise ChainError("escrow claimLockAndWithdraw: sent, receipt not read")
+
+    def find_settlement(self, job_id: int, payer: str, lock_tx: str) -> Claim | None:
+        return self.closed
+
+
+def test_a_claim_whose_answer_was_lost_is_recorded_from_chain_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    _, _, store = settler(tmp_path)
+    now = [0.0]
+    escrow = LostAnswerEscrow()
+    gate = Settler(escrows={8996: escrow}, store=store, clock=lambda: now[0], retry=5)  # type: ignore[dict-item]
+    gate.settle(state(JobStatus.FINISHED))
+    now[0] = 5.0
+    gate.sweep(FakeEngine(state(JobStatus.FINISHED)))  # type: ignore[arg-type]
+    assert escrow.claims == [100]  # one claim sent, never a second
+    row = store.get(JOB)
+    assert row is not None and row.state == SettlementState.SETTLED
+    assert (row.claimed, row.settle_tx) == (100, "0xlanded")
+    described = gate.describe(JOB)
+    assert described is not None and described["claimTx"] == "0xlanded"

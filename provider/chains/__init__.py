@@ -1,0 +1,1 @@
+"""The chains a provider serves: their configuration, contract addresses and RPC clients."""
