@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from bench.api import measure_api
+from bench.calibration import calibrate, calibration_figures, calibration_line
 from bench.dag import measure_dag
 from bench.data import measure_configure, measure_results
 from bench.figures import Figure, table, write_results
@@ -29,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="c2d-bench-"))
     os.chmod(work, 0o755)  # noqa: S103 (the sandboxed uid must reach the bare-run folders)
     figures: list[Figure] = []
+    calibration = calibrate(5 if quick else 20)
+    line = calibration_line(calibration, os.getloadavg())
+    print(line, flush=True)
+    figures += calibration_figures(calibration)
     try:
         figures += measure_dag(rounds=20 if quick else 200)
         sizes = [("1mib", _MIB)] if quick else [("100mib", 100 * _MIB), ("1gib", 1024 * _MIB)]
@@ -54,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             api_bench.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    print(line)
     print(table(figures))
     write_results(figures, args.output)
     print(f"\nwritten to {args.output}")

@@ -105,6 +105,7 @@ def measure_overhead(bench: Bench, work: Path, jobs: int) -> list[Figure]:
             "ms",
             bare_p50 * 1000,
             f"<= 150 (baseline: bare sandbox run; {jobs} jobs)",
+            floor=False,
         ),
         Figure(
             "job_overhead_p95_ms",
@@ -112,6 +113,7 @@ def measure_overhead(bench: Bench, work: Path, jobs: int) -> list[Figure]:
             "ms",
             percentile(bare, 0.95) * 1000,
             "baseline: bare sandbox run p95",
+            floor=False,
         ),
     ]
 
