@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--consumers 1,10,50]``: a table, ``bench/results.json``."""
+"""``python -m bench [--quick] [--consumers 1,10,50] [--scale]``: a table, ``results.json``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bench.data import measure_configure, measure_results
 from bench.e2e import measure_consumers
 from bench.figures import Figure, table, write_results
 from bench.jobs import measure_overhead, measure_throughput
+from bench.scale import measure_scale
 from bench.service import Bench
 
 __all__ = ["main"]
@@ -34,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only-consumers", action="store_true", help="only the consumer's-view figures"
     )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="only the scale figures: 100,000 finished jobs stored, 1,000 queued",
+    )
     args = parser.parse_args(argv)
     consumers = _counts(args.consumers or ("1,2" if args.quick else "1,10,50"))
     quick = args.quick
@@ -45,6 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     print(line, flush=True)
     figures += calibration_figures(calibration)
     try:
+        if args.scale:
+            figures += measure_scale(
+                work,
+                jobs=1000 if quick else 100_000,
+                queued=50 if quick else 1000,
+                rate=200,
+                duration=1 if quick else 10,
+            )
+            return _report(line, figures, args.output)
         home = work / "home"
         bench = Bench(home)
         try:

@@ -18,10 +18,10 @@ from bench.jobs import TRIVIAL
 from bench.service import Bench, free_start_body, wait_final
 from devkit.launch import free_port
 
-__all__ = ["measure_api"]
+__all__ = ["load", "measure_api"]
 
 
-def _load(spec: dict[str, Any]) -> dict[str, Any]:
+def load(spec: dict[str, Any]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(spec, handle)
     try:
@@ -69,12 +69,12 @@ def measure_api(bench: Bench, rate: float, duration: float, admissions: int) -> 
     status_spec |= {"rate": rate, "duration": duration}
     bodies = [free_start_body(TRIVIAL, wait=3600) for _ in range(admissions)]
     start_spec = {"mode": "post", "path": "/api/services/freeCompute", "concurrency": 4}
-    ours = _load({**status_spec, "url": bench.url})
-    admitted = _load({**start_spec, "bodies": bodies, "url": bench.url})
+    ours = load({**status_spec, "url": bench.url})
+    admitted = load({**start_spec, "bodies": bodies, "url": bench.url})
     bare, bare_url = _bare_server()
     try:
-        theirs = _load({**status_spec, "url": bare_url})
-        bare_start = _load({**start_spec, "bodies": bodies, "url": bare_url})
+        theirs = load({**status_spec, "url": bare_url})
+        bare_start = load({**start_spec, "bodies": bodies, "url": bare_url})
     finally:
         bare.terminate()
         bare.wait()
