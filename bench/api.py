@@ -3,16 +3,14 @@ each against a bare FastAPI endpoint, the load coming from a separate process.""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.child import run_module
 from bench.figures import Figure, percentile
 from bench.jobs import TRIVIAL
 from bench.service import Bench, free_start_body, wait_final
@@ -22,20 +20,8 @@ __all__ = ["load", "measure_api"]
 
 
 def load(spec: dict[str, Any]) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(spec, handle)
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.load", handle.name],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=600,
-        )
-    finally:
-        Path(handle.name).unlink()
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    """The load generator's answer to ``spec``, run in a process of its own."""
+    return run_module("bench.load", spec)
 
 
 def _bare_server() -> tuple[subprocess.Popen[bytes], str]:

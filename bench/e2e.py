@@ -5,12 +5,10 @@ same invocation. The per-phase breakdown joins the client's times with the provi
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bench.child import run_module
 from bench.figures import Figure, percentile
 from bench.jobs import TRIVIAL
 from bench.profile import breakdown, job_events, phase_order
@@ -77,23 +76,6 @@ class _DatasetServer:
         self.process.wait()
 
 
-def _client(spec: dict[str, Any]) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(spec, handle)
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.consumer", handle.name],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=3600,
-        )
-    finally:
-        Path(handle.name).unlink()
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
 def _phase_figures(label: str, bench: Bench, records: Sequence[dict[str, Any]]) -> list[Figure]:
     jobs = job_events(bench.server.log_path.read_text(errors="replace").splitlines())
     phases = breakdown(records, jobs)
@@ -105,7 +87,7 @@ def _phase_figures(label: str, bench: Bench, records: Sequence[dict[str, Any]]) 
 
 def _run(bench: Bench, spec: dict[str, Any]) -> tuple[float, int, list[dict[str, Any]]]:
     """(jobs whose end the client saw per second, jobs lost, the records)."""
-    result = _client({**spec, "url": bench.url, "code": TRIVIAL})
+    result = run_module("bench.consumer", {**spec, "url": bench.url, "code": TRIVIAL})
     records: list[dict[str, Any]] = result["records"]
     finished = [r for r in records if r.get("status") == JobStatus.FINISHED]
     last = max((r["visible"] for r in finished), default=result["ended"])

@@ -89,28 +89,15 @@ def measure_scale(work: Path, jobs: int, queued: int, rate: float, duration: flo
     filled = time.perf_counter() - began
     big = _probe(full, owner, job_id, rate, duration)
     label = f"{jobs:,} finished jobs in the store (baseline: an empty store)"
+
+    def latency(name: str, key: str, fraction: float, target: str) -> Figure:
+        ours, theirs = percentile(big[key], fraction), percentile(base[key], fraction)
+        return Figure(name, ours * 1000, "ms", theirs * 1000, target)
+
     figures = [
-        Figure(
-            "scale_status_p99_ms",
-            percentile(big["status"], 0.99) * 1000,
-            "ms",
-            percentile(base["status"], 0.99) * 1000,
-            f"<= 10 at {rate:g} req/s; {label}",
-        ),
-        Figure(
-            "scale_environments_p50_ms",
-            percentile(big["environments"], 0.5) * 1000,
-            "ms",
-            percentile(base["environments"], 0.5) * 1000,
-            label,
-        ),
-        Figure(
-            "scale_environments_p99_ms",
-            percentile(big["environments"], 0.99) * 1000,
-            "ms",
-            percentile(base["environments"], 0.99) * 1000,
-            label,
-        ),
+        latency("scale_status_p99_ms", "status", 0.99, f"<= 10 at {rate:g} req/s; {label}"),
+        latency("scale_environments_p50_ms", "environments", 0.5, label),
+        latency("scale_environments_p99_ms", "environments", 0.99, label),
         Figure("scale_rss_mb", big["rss"], "MB", base["rss"], label, floor=False),
         Figure("scale_startup_s", big["startup"], "s", base["startup"], label),
         Figure("scale_fill_s", filled, "s", None, f"writing {jobs:,} jobs through JobStore"),
