@@ -51,19 +51,19 @@ def _submit(http: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _wait(http: httpx.Client, record: dict[str, Any], poll: float, timeout: float) -> None:
-    if "jobId" not in record:
-        return
+def _ended(http: httpx.Client, record: dict[str, Any]) -> bool:
+    """One status poll; on the job's end, stamps when it was seen and its status."""
     params = {"consumerAddress": record["owner"], "jobId": record["jobId"]}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = http.get("/api/services/compute", params=params).json()[0]
-        if JobStatus(job["status"]) in TERMINAL_STATUSES:
-            record["visible"] = time.time()
-            record["status"] = job["status"]
-            return
-        time.sleep(poll)
-    record["status"] = None
+    job = http.get("/api/services/compute", params=params).json()[0]
+    if JobStatus(job["status"]) not in TERMINAL_STATUSES:
+        return False
+    record["visible"] = time.time()
+    record["status"] = job["status"]
+    return True
+
+
+def _wait(http: httpx.Client, record: dict[str, Any], poll: float, timeout: float) -> None:
+    _wait_all(http, [record], poll, timeout)
 
 
 def _consumer(spec: dict[str, Any], jobs: int) -> list[dict[str, Any]]:
@@ -82,9 +82,23 @@ def _burst(spec: dict[str, Any]) -> list[dict[str, Any]]:
         bodies = [_body(spec) for _ in range(jobs)]  # signed before the clock, as in a queue
         with ThreadPoolExecutor(max_workers=32) as pool:
             records = list(pool.map(lambda body: _submit(http, body), bodies))
-        for record in records:  # ends are read in order: a later job's end is seen late at most
-            _wait(http, record, float(spec["poll"]), float(spec["timeout"]))
+        _wait_all(http, records, float(spec["poll"]), float(spec["timeout"]))
     return records
+
+
+def _wait_all(
+    http: httpx.Client, records: list[dict[str, Any]], poll: float, timeout: float
+) -> None:
+    """Polls every unfinished job once per round (as 200 clients each polling would), so a job's
+    end is seen one round after it happens whatever order the jobs end in."""
+    pending = [record for record in records if "jobId" in record]
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        pending = [record for record in pending if not _ended(http, record)]
+        if pending:
+            time.sleep(poll)
+    for record in pending:
+        record["status"] = None
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
