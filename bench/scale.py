@@ -92,14 +92,15 @@ def measure_scale(work: Path, jobs: int, queued: int, rate: float, duration: flo
 
     def latency(name: str, key: str, fraction: float, target: str) -> Figure:
         ours, theirs = percentile(big[key], fraction), percentile(base[key], fraction)
-        return Figure(name, ours * 1000, "ms", theirs * 1000, target)
+        # The same server on less data: a "slower" empty store is noise, not a bench bug.
+        return Figure(name, ours * 1000, "ms", theirs * 1000, target, floor=False)
 
     figures = [
         latency("scale_status_p99_ms", "status", 0.99, f"<= 10 at {rate:g} req/s; {label}"),
         latency("scale_environments_p50_ms", "environments", 0.5, label),
         latency("scale_environments_p99_ms", "environments", 0.99, label),
         Figure("scale_rss_mb", big["rss"], "MB", base["rss"], label, floor=False),
-        Figure("scale_startup_s", big["startup"], "s", base["startup"], label),
+        Figure("scale_startup_s", big["startup"], "s", base["startup"], label, floor=False),
         Figure("scale_fill_s", filled, "s", None, f"writing {jobs:,} jobs through JobStore"),
     ]
     bench = Bench(work / "scale-queue")
