@@ -23,7 +23,7 @@ unit: $(PY_STAMP)
 
 # Figures against a real `c2d serve` (docs/operations.md); not part of `make test`.
 bench: install /usr/bin/curl
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 /usr/bin/curl:
 	@echo "installing curl (the data-path baseline of make bench) from apt"

@@ -3,39 +3,25 @@ each against a bare FastAPI endpoint, the load coming from a separate process.""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.child import run_module
 from bench.figures import Figure, percentile
 from bench.jobs import TRIVIAL
 from bench.service import Bench, free_start_body, wait_final
 from devkit.launch import free_port
 
-__all__ = ["measure_api"]
+__all__ = ["load", "measure_api"]
 
 
-def _load(spec: dict[str, Any]) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(spec, handle)
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.load", handle.name],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=600,
-        )
-    finally:
-        Path(handle.name).unlink()
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+def load(spec: dict[str, Any]) -> dict[str, Any]:
+    """The load generator's answer to ``spec``, run in a process of its own."""
+    return run_module("bench.load", spec)
 
 
 def _bare_server() -> tuple[subprocess.Popen[bytes], str]:
@@ -69,12 +55,12 @@ def measure_api(bench: Bench, rate: float, duration: float, admissions: int) -> 
     status_spec |= {"rate": rate, "duration": duration}
     bodies = [free_start_body(TRIVIAL, wait=3600) for _ in range(admissions)]
     start_spec = {"mode": "post", "path": "/api/services/freeCompute", "concurrency": 4}
-    ours = _load({**status_spec, "url": bench.url})
-    admitted = _load({**start_spec, "bodies": bodies, "url": bench.url})
+    ours = load({**status_spec, "url": bench.url})
+    admitted = load({**start_spec, "bodies": bodies, "url": bench.url})
     bare, bare_url = _bare_server()
     try:
-        theirs = _load({**status_spec, "url": bare_url})
-        bare_start = _load({**start_spec, "bodies": bodies, "url": bare_url})
+        theirs = load({**status_spec, "url": bare_url})
+        bare_start = load({**start_spec, "bodies": bodies, "url": bare_url})
     finally:
         bare.terminate()
         bare.wait()

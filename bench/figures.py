@@ -21,19 +21,38 @@ class Figure:
     baseline: float | None = None
     # What the value is held to, in words (printed, not stored).
     target: str = ""
+    # False where the baseline is context, not the same work done with less (an overhead
+    # beside the run it is added to): then it cannot be "slower" in the bench-bug sense.
+    floor: bool = True
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.unit.endswith("/s")
+
+    @property
+    def baseline_suspect(self) -> bool:
+        """A baseline that does less work yet scores worse than the measured thing: the bench
+        measured itself (its load generator, its client), not the baseline."""
+        if self.baseline is None or not self.floor:
+            return False
+        if self.higher_is_better:
+            return self.baseline < self.value
+        return self.baseline > self.value
 
     @property
     def ratio(self) -> float | None:
-        if self.baseline is None or self.baseline == 0:
+        if self.baseline is None or self.baseline == 0 or self.baseline_suspect:
             return None
         return self.value / self.baseline
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
-        del data["target"]
+        del data["target"], data["floor"]
         data["value"] = round(self.value, 3)
         data["baseline"] = None if self.baseline is None else round(self.baseline, 3)
         data["ratio"] = None if self.ratio is None else round(self.ratio, 3)
+        if self.baseline_suspect:
+            data["bench_bug"] = "baseline slower than the measured thing"
         return data
 
 
@@ -55,7 +74,7 @@ def table(figures: Sequence[Figure]) -> str:
                 f"{figure.value:.3f}",
                 figure.unit,
                 "-" if figure.baseline is None else f"{figure.baseline:.3f}",
-                "-" if figure.ratio is None else f"{figure.ratio:.3f}",
+                _ratio_cell(figure),
                 figure.target,
             )
         )
@@ -63,6 +82,12 @@ def table(figures: Sequence[Figure]) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _ratio_cell(figure: Figure) -> str:
+    if figure.baseline_suspect:
+        return "BENCH BUG: baseline slower"
+    return "-" if figure.ratio is None else f"{figure.ratio:.3f}"
 
 
 def write_results(figures: Sequence[Figure], path: Path) -> None:

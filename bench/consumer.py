@@ -1,0 +1,126 @@
+"""The consumer's view, run as its own process: ``python -m bench.consumer SPEC.json`` → JSON.
+
+Each consumer signs its start with eth-account (a fresh account per job, so its first nonce is
+1), names a dataset on a separate loopback HTTP server, and polls ``computeStatus`` until the job
+ends before it submits the next one (``mode: wait``); ``mode: burst`` submits every job at once,
+then polls them all. Times are wall-clock (``time.time``) so they line up with the provider's
+log; each record: ``jobId``, ``owner``, ``submitted`` (before the POST), ``accepted`` (its
+answer), ``visible`` (the first poll that showed the end), ``status``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+from eth_account import Account
+
+from devkit.client import sign_request
+from workflows.status import TERMINAL_STATUSES, JobStatus
+
+__all__ = ["main"]
+
+_CONTAINER = {"entrypoint": "python $ALGO", "image": "python", "tag": "3.11"}
+
+
+def _body(spec: dict[str, Any]) -> dict[str, Any]:
+    account = Account.create()
+    return {
+        "consumerAddress": account.address,
+        "nonce": "1",
+        "signature": sign_request(account, 1, "freeStartCompute"),
+        "environment": "free",
+        "queueMaxWaitTime": 3600,
+        "datasets": [{"fileObject": {"type": "url", "url": spec["dataset_url"], "method": "GET"}}],
+        "algorithm": {"meta": {"rawcode": spec["code"], "container": _CONTAINER}},
+    }
+
+
+def _submit(http: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {"owner": body["consumerAddress"], "submitted": time.time()}
+    response = http.post("/api/services/freeCompute", json=body)
+    record["accepted"] = time.time()
+    if response.status_code != 200:
+        record |= {"status": -response.status_code, "error": response.text[:200]}
+        return record
+    record["jobId"] = response.json()[0]["jobId"]
+    return record
+
+
+def _ended(http: httpx.Client, record: dict[str, Any]) -> bool:
+    """One status poll; on the job's end, stamps when it was seen and its status."""
+    params = {"consumerAddress": record["owner"], "jobId": record["jobId"]}
+    job = http.get("/api/services/compute", params=params).json()[0]
+    if JobStatus(job["status"]) not in TERMINAL_STATUSES:
+        return False
+    record["visible"] = time.time()
+    record["status"] = job["status"]
+    return True
+
+
+def _wait(http: httpx.Client, record: dict[str, Any], poll: float, timeout: float) -> None:
+    _wait_all(http, [record], poll, timeout)
+
+
+def _consumer(spec: dict[str, Any], jobs: int) -> list[dict[str, Any]]:
+    records = []
+    with httpx.Client(base_url=spec["url"], timeout=120) as http:
+        for _ in range(jobs):
+            record = _submit(http, _body(spec))
+            _wait(http, record, float(spec["poll"]), float(spec["timeout"]))
+            records.append(record)
+    return records
+
+
+def _burst(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    jobs = int(spec["jobs"])
+    with httpx.Client(base_url=spec["url"], timeout=120) as http:
+        bodies = [_body(spec) for _ in range(jobs)]  # signed before the clock, as in a queue
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            records = list(pool.map(lambda body: _submit(http, body), bodies))
+        _wait_all(http, records, float(spec["poll"]), float(spec["timeout"]))
+    return records
+
+
+def _wait_all(
+    http: httpx.Client, records: list[dict[str, Any]], poll: float, timeout: float
+) -> None:
+    """Polls every unfinished job once per round (as 200 clients each polling would), so a job's
+    end is seen one round after it happens whatever order the jobs end in."""
+    pending = [record for record in records if "jobId" in record]
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        pending = [record for record in pending if not _ended(http, record)]
+        if pending:
+            time.sleep(poll)
+    for record in pending:
+        record["status"] = None
+
+
+def run(spec: dict[str, Any]) -> dict[str, Any]:
+    if spec["mode"] == "burst":
+        began = time.time()  # after signing (inside _burst the clock starts at the first POST)
+        records = _burst(spec)
+        began = min((r["submitted"] for r in records), default=began)
+    else:
+        began = time.time()
+        consumers, per = int(spec["consumers"]), int(spec["jobs_per_consumer"])
+        with ThreadPoolExecutor(max_workers=consumers) as pool:
+            chunks = list(pool.map(lambda _: _consumer(spec, per), range(consumers)))
+        records = [record for chunk in chunks for record in chunk]
+    return {"began": began, "ended": time.time(), "records": records}
+
+
+def main() -> int:
+    with open(sys.argv[1]) as handle:
+        spec = json.load(handle)
+    print(json.dumps(run(spec)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

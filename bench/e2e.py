@@ -1,0 +1,152 @@
+"""Figures 7 to 9: the consumer's view. A client process (``bench.consumer``) signs starts, names a
+dataset on a separate loopback HTTP server process and waits for each job; every figure's
+baseline (the bare ``bwrap`` + python run, one after another or as many at once) runs in the
+same invocation. The per-phase breakdown joins the client's times with the provider's log."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.child import run_module
+from bench.figures import Figure, percentile
+from bench.jobs import TRIVIAL
+from bench.profile import breakdown, job_events, phase_order
+from bench.service import Bench
+from devkit.launch import free_port
+from workflows.status import JobStatus
+
+__all__ = ["bare_run_seconds", "measure_consumers"]
+
+_POLL_SECONDS = 0.02  # a client's status poll; bounds the visibility error it adds
+
+
+def bare_run_seconds() -> float:
+    """The least a sandboxed trivial job costs: bwrap (new namespaces, / read-only) + python."""
+    bwrap = shutil.which("bwrap") or "bwrap"
+    command = [bwrap, "--unshare-all", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    started = time.perf_counter()
+    subprocess.run(
+        [*command, "/usr/bin/python3", "-I", "-c", TRIVIAL], check=True, stdout=subprocess.DEVNULL
+    )
+    return time.perf_counter() - started
+
+
+def _bare_jobs_per_s(workers: int, jobs: int) -> float:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda _: bare_run_seconds(), range(jobs)))
+    return jobs / (time.perf_counter() - started)
+
+
+class _DatasetServer:
+    """``python -m http.server`` on loopback in its own process, serving one small file."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "data.csv").write_text("a,b\n1,2\n" * 100)
+        port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"http://127.0.0.1:{port}/data.csv"
+        for _ in range(600):
+            try:
+                httpx.get(self.url, timeout=1).raise_for_status()
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        self.close()
+        raise RuntimeError("the dataset server did not start")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+def _phase_figures(label: str, bench: Bench, records: Sequence[dict[str, Any]]) -> list[Figure]:
+    jobs = job_events(bench.server.log_path.read_text(errors="replace").splitlines())
+    phases = breakdown(records, jobs)
+    return [
+        Figure(f"phase_{label}_{name}_ms", phases[name], "ms", None, "median")
+        for name in phase_order(phases)
+    ]
+
+
+def _run(bench: Bench, spec: dict[str, Any]) -> tuple[float, int, list[dict[str, Any]]]:
+    """(jobs whose end the client saw per second, jobs lost, the records)."""
+    result = run_module("bench.consumer", {**spec, "url": bench.url, "code": TRIVIAL})
+    records: list[dict[str, Any]] = result["records"]
+    finished = [r for r in records if r.get("status") == JobStatus.FINISHED]
+    last = max((r["visible"] for r in finished), default=result["ended"])
+    return len(finished) / max(last - result["began"], 1e-9), len(records) - len(finished), records
+
+
+def measure_consumers(
+    bench: Bench, work: Path, consumers: Sequence[int], jobs: int, burst: int
+) -> list[Figure]:
+    """``jobs`` jobs per consumer count (at least one each), then ``burst`` jobs at once."""
+    dataset = _DatasetServer(work / "dataset")
+    figures: list[Figure] = []
+    lost = 0
+    base = {"dataset_url": dataset.url, "poll": _POLL_SECONDS, "timeout": 600}
+    try:
+        bare_run_seconds()  # warm-up
+        bare = [bare_run_seconds() for _ in range(max(5, jobs))]
+        for count in consumers:
+            per = max(1, jobs // count)
+            spec = {**base, "mode": "wait", "consumers": count, "jobs_per_consumer": per}
+            rate, missing, records = _run(bench, spec)
+            lost += missing
+            label = f"{count}consumer{'s' if count > 1 else ''}"
+            if count == 1:
+                e2e = [r["visible"] - r["submitted"] for r in records if "visible" in r]
+                figures.append(
+                    Figure(
+                        "e2e_overhead_p50_ms",
+                        (percentile(e2e, 0.5) - percentile(bare, 0.5)) * 1000,
+                        "ms",
+                        percentile(bare, 0.5) * 1000,
+                        f"<= 150 from outside (baseline: bare bwrap + python; {len(e2e)} jobs)",
+                        floor=False,
+                    )
+                )
+            figures.append(
+                Figure(
+                    f"e2e_{label}_jobs_per_s",
+                    rate,
+                    "jobs/s",
+                    _bare_jobs_per_s(count, count * per),
+                    f"{count} waiting, {per} jobs each (baseline: bare runs alike)",
+                )
+            )
+            figures += _phase_figures(label, bench, records)
+        rate, missing, records = _run(bench, {**base, "mode": "burst", "jobs": burst})
+        lost += missing
+        cores = os.cpu_count() or 1
+        figures.append(
+            Figure(
+                "e2e_burst_jobs_per_s",
+                rate,
+                "jobs/s",
+                _bare_jobs_per_s(cores, burst),
+                f">= 20 ({burst} at once; baseline: bare runs, {cores} at a time)",
+            )
+        )
+        figures += _phase_figures("burst", bench, records)
+    finally:
+        dataset.close()
+    figures.append(Figure("e2e_jobs_lost", float(lost), "jobs", None, "0"))
+    return figures
