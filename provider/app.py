@@ -10,11 +10,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from provider import __version__
+from provider.access.service import AccessService
 from provider.api.deps import Services
 from provider.api.errors import install_error_handlers
 from provider.api.limits import BodySizeLimit
 from provider.api.ratelimit import AddressLimit, RateLimit, RatePolicy
 from provider.api.routes import (
+    access,
     auth,
     compute,
     discovery,
@@ -36,6 +38,7 @@ from provider.observability.metrics import Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
 from provider.payments.setup import build_chain_setup
 from provider.settings import Settings
+from steps.readers import SourcePolicy
 from workflows.engines.base import Engine
 
 __all__ = ["build_services", "create_app"]
@@ -104,6 +107,14 @@ def build_services(settings: Settings) -> Services:
         jobs=jobs,
         sandbox_description=sandbox,
         metrics=_metrics(config, engine, chain.settler),
+        access=AccessService(
+            resolver=chain.resolver,
+            client=chain.client,
+            account=account,
+            authenticator=authenticator,
+            nonces=nonces,
+            policy=SourcePolicy.parse(settings.source_networks),
+        ),
     )
 
 
@@ -132,7 +143,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = built
     install_error_handlers(app)
-    for module in (discovery, auth, environments, compute, payments, results, metrics):
+    for module in (discovery, auth, environments, compute, payments, results, metrics, access):
         app.include_router(module.router)
     app.add_middleware(
         RateLimit, per_ip=RatePolicy(settings.rate_limit_ip, settings.rate_limit_ip_burst)

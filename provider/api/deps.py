@@ -8,6 +8,7 @@ from typing import Annotated
 from eth_account.signers.local import LocalAccount
 from fastapi import Depends, Header, Request
 
+from provider.access.service import AccessService
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
@@ -32,6 +33,7 @@ class Services:
     jobs: JobService
     sandbox_description: str
     metrics: Metrics
+    access: AccessService
 
 
 def _services(request: Request) -> Services:

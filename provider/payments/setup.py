@@ -36,6 +36,7 @@ class ChainSetup:
     payments: PaymentGate
     settler: ChainPayments | None
     fees: dict[str, Any] | None  # the paid environment's fees, when a chain is served
+    client: ChainClient | None = None  # the chain served, for the access routes' orders
 
 
 def dev_fees(chain: DevChain) -> dict[str, Any]:
@@ -71,7 +72,11 @@ def build_chain_setup(
         clock=time.time,
     )
     return ChainSetup(
-        resolver=FirstFound(resolver, registry), payments=gate, settler=gate, fees=dev_fees(chain)
+        resolver=FirstFound(resolver, registry),
+        payments=gate,
+        settler=gate,
+        fees=dev_fees(chain),
+        client=client,
     )
 
 
