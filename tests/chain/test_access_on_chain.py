@@ -138,3 +138,23 @@ def test_private_source_is_refused_without_its_address(market: Market, buyer: Lo
     assert answer.status_code == 503
     assert "cannot be fetched" in answer.json()["error"]
     assert "10.11.12.13" not in answer.text
+
+
+def test_replayed_download_signature_is_refused(
+    market: Market, buyer: LocalAccount, asset: Published
+) -> None:
+    tx = order(market, buyer, asset)
+    with C2DClient(market.provider_url, buyer) as c2d:
+        signed = c2d.signed("download")
+    params = {
+        "documentId": asset.did,
+        "serviceId": asset.ddo["services"][0]["id"],
+        "consumerAddress": buyer.address,
+        "transferTxId": tx,
+        **signed,
+    }
+    url = f"{market.provider_url}/api/services/download"
+    assert httpx.get(url, params=params, timeout=60).status_code == 200
+    again = httpx.get(url, params=params, timeout=60)
+    assert again.status_code == 401
+    assert "nonce" in again.json()["error"]
