@@ -158,3 +158,17 @@ def test_replayed_download_signature_is_refused(
     again = httpx.get(url, params=params, timeout=60)
     assert again.status_code == 401
     assert "nonce" in again.json()["error"]
+
+
+def test_userdata_is_refused_not_ignored(
+    market: Market, buyer: LocalAccount, asset: Published
+) -> None:
+    params = {
+        "documentId": asset.did,
+        "serviceId": asset.ddo["services"][0]["id"],
+        "consumerAddress": buyer.address,
+        "userdata": '{"a": 1}',
+    }
+    answer = httpx.get(f"{market.provider_url}/api/services/initialize", params=params)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "userdata: not supported by this provider's access routes"

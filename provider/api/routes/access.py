@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from provider.api.deps import AuthToken, ServicesDep
+from provider.errors import BadRequest
 
 router = APIRouter()
 
@@ -25,7 +26,10 @@ def initialize(
     ],
     file_index: Annotated[int, Query(alias="fileIndex", ge=0, le=1000)] = 0,
     valid_until: Annotated[int | None, Query(alias="validUntil", ge=0)] = None,
+    userdata: Annotated[str | None, Query(max_length=4000)] = None,
+    environment: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
+    refuse_unsupported(userdata=userdata, environment=environment)
     return services.access.initialize(
         document_id, service_id, consumer_address, file_index, valid_until
     )
@@ -44,7 +48,10 @@ def download(
     file_index: Annotated[int, Query(alias="fileIndex", ge=0, le=1000)] = 0,
     nonce: Annotated[str | None, Query(max_length=40)] = None,
     signature: Annotated[str | None, Query(max_length=200)] = None,
+    userdata: Annotated[str | None, Query(max_length=4000)] = None,
+    policy_server: Annotated[str | None, Query(alias="policyServer", max_length=4000)] = None,
 ) -> StreamingResponse:
+    refuse_unsupported(userdata=userdata, policyServer=policy_server)
     opened = services.access.download(
         did=document_id,
         service_id=service_id,
@@ -60,3 +67,10 @@ def download(
         media_type=opened.content_type,
         headers={"Content-Disposition": f'attachment; filename="{opened.filename}"'},
     )
+
+
+def refuse_unsupported(**fields: str | None) -> None:
+    """A request field this provider does not act on is refused, never silently dropped."""
+    given = [name for name, value in fields.items() if value is not None]
+    if given:
+        raise BadRequest(f"{', '.join(given)}: not supported by this provider's access routes")
