@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from provider import __version__
+from provider.access.fileinfo import FileInfo
 from provider.access.service import AccessService
 from provider.api.deps import Services
 from provider.api.errors import install_error_handlers
@@ -114,6 +115,9 @@ def build_services(settings: Settings) -> Services:
             authenticator=authenticator,
             nonces=nonces,
             policy=SourcePolicy.parse(settings.source_networks),
+        ),
+        file_info=FileInfo(
+            resolver=chain.resolver, policy=SourcePolicy.parse(settings.source_networks)
         ),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -172,3 +173,36 @@ def test_userdata_is_refused_not_ignored(
     answer = httpx.get(f"{market.provider_url}/api/services/initialize", params=params)
     assert answer.status_code == 400
     assert answer.json()["error"] == "userdata: not supported by this provider's access routes"
+
+
+def test_file_info_of_an_asset_hides_its_address(market: Market, asset: Published) -> None:
+    body = {"did": asset.did, "serviceId": asset.ddo["services"][0]["id"], "checksum": True}
+    answer = httpx.post(f"{market.provider_url}/api/services/fileInfo", json=body, timeout=60)
+    assert answer.status_code == 200, answer.text
+    content = (market.files.folder / "weather.csv").read_bytes()  # type: ignore[attr-defined]
+    [info] = answer.json()
+    assert info["valid"] is True
+    assert info["contentLength"] == str(len(content))
+    assert info["checksum"] == "sha256:" + hashlib.sha256(content).hexdigest()
+    assert market.files.url("weather.csv") not in answer.text
+
+
+def test_file_info_of_a_raw_url(market: Market) -> None:
+    url = market.files.url("weather.csv")
+    body = {"type": "url", "url": url, "method": "GET"}
+    answer = httpx.post(f"{market.provider_url}/api/services/fileInfo", json=body, timeout=60)
+    assert answer.status_code == 200, answer.text
+    [info] = answer.json()
+    size = (market.files.folder / "weather.csv").stat().st_size  # type: ignore[attr-defined]
+    assert info["valid"] is True and info["contentLength"] == str(size)
+    assert info["name"] == "weather.csv" and "checksum" not in info
+
+
+def test_file_info_of_a_private_or_bad_url(market: Market) -> None:
+    url = f"{market.provider_url}/api/services/fileInfo"
+    private = httpx.post(url, json={"type": "url", "url": "http://10.11.12.13/x"}, timeout=60)
+    assert private.status_code == 200
+    assert private.json()[0]["valid"] is False
+    bad = httpx.post(url, json={"type": "url", "url": "ftp://example.com/x"})
+    assert bad.status_code == 400
+    assert "url must start with http:// or https://" in bad.json()["error"]

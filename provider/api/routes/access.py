@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import StreamingResponse
 
 from provider.api.deps import AuthToken, ServicesDep
@@ -74,3 +74,10 @@ def refuse_unsupported(**fields: str | None) -> None:
     given = [name for name, value in fields.items() if value is not None]
     if given:
         raise BadRequest(f"{', '.join(given)}: not supported by this provider's access routes")
+
+
+@router.post("/api/services/fileInfo")
+def file_info(
+    services: ServicesDep, body: Annotated[dict[str, Any], Body()]
+) -> list[dict[str, Any]]:
+    return services.file_info.describe(body)

@@ -30,6 +30,7 @@ SERVICE_ENDPOINTS: dict[str, tuple[str, str]] = {
     "encrypt": ("POST", "/api/services/encrypt"),
     "initialize": ("GET", "/api/services/initialize"),
     "download": ("GET", "/api/services/download"),
+    "fileinfo": ("POST", "/api/services/fileInfo"),
 }
 
 
