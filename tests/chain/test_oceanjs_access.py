@@ -40,6 +40,8 @@ def test_oceanjs_orders_and_downloads_an_access_service(
     assert summary["datatoken"] == asset.datatoken
     expected = (market.files.folder / "weather.csv").read_text()  # type: ignore[attr-defined]
     assert summary["text"] == expected
+    assert summary["fileInfo"]["contentLength"] == str(len(expected.encode()))
+    assert summary["fileInfo"]["checksum"].startswith("sha256:")
     # The consumer's link leads to this provider, never to the file's own address.
     assert summary["downloadUrl"].startswith(paid_server.url + "/api/services/download?")
     assert source not in summary["downloadUrl"]

@@ -23,6 +23,9 @@ async function main() {
   const did = need('DID');
   const serviceId = need('SERVICE_ID');
 
+  const [info] = await ProviderInstance.checkDidFiles(did, serviceId, providerUrl, true);
+  if (!info || !info.valid) throw new Error(`checkDidFiles: ${JSON.stringify(info)}`);
+
   const init = await ProviderInstance.initialize(did, serviceId, 0, wallet.address, providerUrl);
   if (!init || !init.providerFee) throw new Error(`initialize: ${JSON.stringify(init)}`);
 
@@ -39,6 +42,7 @@ async function main() {
   return {
     ok: true,
     datatoken: init.datatoken,
+    fileInfo: info,
     downloadUrl: url,
     bytes: body.byteLength,
     text: body.toString('utf8'),
