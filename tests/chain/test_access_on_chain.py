@@ -50,10 +50,12 @@ def order(market: Market, consumer: LocalAccount, asset: Published) -> str:
     )
 
 
-def download(market: Market, consumer: LocalAccount, asset: Published, tx: str) -> httpx.Response:
+def download_params(
+    market: Market, consumer: LocalAccount, asset: Published, tx: str
+) -> dict[str, Any]:
     with C2DClient(market.provider_url, consumer) as c2d:
         signed = c2d.signed("download")
-    params = {
+    return {
         "documentId": asset.did,
         "serviceId": asset.ddo["services"][0]["id"],
         "consumerAddress": consumer.address,
@@ -61,6 +63,10 @@ def download(market: Market, consumer: LocalAccount, asset: Published, tx: str) 
         "transferTxId": tx,
         **signed,
     }
+
+
+def download(market: Market, consumer: LocalAccount, asset: Published, tx: str) -> httpx.Response:
+    params = download_params(market, consumer, asset, tx)
     return httpx.get(f"{market.provider_url}/api/services/download", params=params, timeout=60)
 
 
@@ -145,15 +151,7 @@ def test_replayed_download_signature_is_refused(
     market: Market, buyer: LocalAccount, asset: Published
 ) -> None:
     tx = order(market, buyer, asset)
-    with C2DClient(market.provider_url, buyer) as c2d:
-        signed = c2d.signed("download")
-    params = {
-        "documentId": asset.did,
-        "serviceId": asset.ddo["services"][0]["id"],
-        "consumerAddress": buyer.address,
-        "transferTxId": tx,
-        **signed,
-    }
+    params = download_params(market, buyer, asset, tx)
     url = f"{market.provider_url}/api/services/download"
     assert httpx.get(url, params=params, timeout=60).status_code == 200
     again = httpx.get(url, params=params, timeout=60)
