@@ -12,6 +12,7 @@ from eth_account.signers.local import LocalAccount
 
 from devkit.client import C2DClient
 from devkit.consumer import start_order
+from devkit.launch import free_port
 from devkit.publish import AssetDraft, Published
 from provider.chain.client import ChainClient
 from tests.chain.market import Market
@@ -204,3 +205,11 @@ def test_file_info_of_a_private_or_bad_url(market: Market) -> None:
     bad = httpx.post(url, json={"type": "url", "url": "ftp://example.com/x"})
     assert bad.status_code == 400
     assert "url must start with http:// or https://" in bad.json()["error"]
+
+
+def test_origin_down_is_a_clear_503(market: Market, buyer: LocalAccount) -> None:
+    down = access_asset(market, url=f"http://127.0.0.1:{free_port()}/weather.csv")
+    tx = order(market, buyer, down)
+    answer = download(market, buyer, down, tx)
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "file 0 cannot be fetched: connection refused"
