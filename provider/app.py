@@ -10,11 +10,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from provider import __version__
+from provider.access.fileinfo import FileInfo
+from provider.access.service import AccessService
 from provider.api.deps import Services
 from provider.api.errors import install_error_handlers
 from provider.api.limits import BodySizeLimit
 from provider.api.ratelimit import AddressLimit, RateLimit, RatePolicy
 from provider.api.routes import (
+    access,
     auth,
     compute,
     discovery,
@@ -107,6 +110,17 @@ def build_services(settings: Settings) -> Services:
         jobs=jobs,
         sandbox_description=sandbox,
         metrics=_metrics(config, engine, chain.settler),
+        access=AccessService(
+            resolver=chain.resolver,
+            clients=chain.clients,
+            account=account,
+            authenticator=authenticator,
+            nonces=nonces,
+            policy=SourcePolicy.parse(settings.source_networks),
+        ),
+        file_info=FileInfo(
+            resolver=chain.resolver, policy=SourcePolicy.parse(settings.source_networks)
+        ),
     )
 
 
@@ -135,7 +149,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = built
     install_error_handlers(app)
-    for module in (discovery, auth, environments, compute, payments, results, metrics):
+    for module in (discovery, auth, environments, compute, payments, results, metrics, access):
         app.include_router(module.router)
     app.add_middleware(
         RateLimit, per_ip=RatePolicy(settings.rate_limit_ip, settings.rate_limit_ip_burst)

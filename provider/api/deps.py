@@ -8,6 +8,8 @@ from typing import Annotated
 from eth_account.signers.local import LocalAccount
 from fastapi import Depends, Header, Request
 
+from provider.access.fileinfo import FileInfo
+from provider.access.service import AccessService
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
@@ -32,6 +34,8 @@ class Services:
     jobs: JobService
     sandbox_description: str
     metrics: Metrics
+    access: AccessService
+    file_info: FileInfo
 
 
 def _services(request: Request) -> Services:

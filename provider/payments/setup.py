@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ class ChainSetup:
     settler: Settler | None
     chains: tuple[ServedChain, ...]
     fees: dict[str, Any] | None  # the dev chain's paid environment's fees, when it is served
+    # The client of each chain served, by chain id (the access routes read orders with it).
+    clients: dict[int, ChainClient] = field(default_factory=dict)
 
 
 def dev_fees(chain: ServedChain) -> dict[str, Any]:
@@ -104,6 +106,7 @@ def build_chain_setup(
         settler=settler,
         chains=tuple(chains),
         fees=dev_fees(dev[0]) if dev else None,
+        clients=clients,
     )
 
 

@@ -28,6 +28,9 @@ SERVICE_ENDPOINTS: dict[str, tuple[str, str]] = {
     "invalidateAuthToken": ("POST", "/api/services/auth/token/invalidate"),
     "initializeCompute": ("POST", "/api/services/initializeCompute"),
     "encrypt": ("POST", "/api/services/encrypt"),
+    "initialize": ("GET", "/api/services/initialize"),
+    "download": ("GET", "/api/services/download"),
+    "fileinfo": ("POST", "/api/services/fileInfo"),
 }
 
 

@@ -1,0 +1,136 @@
+"""fileInfo: what a file is (length, type, optionally checksum) and whether it can be fetched.
+
+A HEAD through the source guard answers length and type; only a checksum asks for the body,
+streamed through the compute readers with the same size cap. An asset's file addresses never
+appear in the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import ValidationError
+
+from provider.assets.resolver import AssetResolver, check_usable
+from provider.errors import BadRequest
+from steps.readers import FetchError, SourcePolicy, reader_for
+from steps.readers.guard import guarded_transport
+from workflows.spec import FileObject
+
+__all__ = ["FileInfo"]
+
+_REQUEST_FIELDS = {"did", "serviceId", "checksum"}
+
+
+class FileInfo:
+    def __init__(
+        self,
+        *,
+        resolver: AssetResolver,
+        policy: SourcePolicy,
+        timeout: float = 30,
+        max_bytes: int = 10 * 2**30,
+    ) -> None:
+        self._resolver = resolver
+        self._policy = policy
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+
+    def describe(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        checksum = body.get("checksum", False)
+        if not isinstance(checksum, bool):
+            raise BadRequest("checksum: must be true or false")
+        if "did" in body:
+            unknown = sorted(set(body) - _REQUEST_FIELDS)
+            if unknown:
+                raise BadRequest(f"{', '.join(unknown)}: not expected beside did and serviceId")
+            return self._for_asset(str(body["did"]), str(body.get("serviceId") or ""), checksum)
+        fields = {key: value for key, value in body.items() if key != "checksum"}
+        try:
+            file = FileObject.model_validate(fields)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise BadRequest(f"{where}: {first['msg']}") from None
+        return [self._info(file, checksum, name=_name(file.url))]
+
+    def _for_asset(self, did: str, service_id: str, checksum: bool) -> list[dict[str, Any]]:
+        ddo = check_usable(self._resolver.resolve(did))
+        service = next((s for s in ddo.services if s.id == service_id), None)
+        if service is None:
+            raise BadRequest(f"{did} has no service {service_id!r}")
+        files = service.plain_files()
+        if files is None:
+            raise BadRequest(f"service {service_id} of {did}: its files are not for this provider")
+        answers = []
+        for index, raw in enumerate(files):
+            try:
+                file = FileObject.model_validate(raw)
+            except ValidationError:
+                answers.append({"valid": False, "type": str(raw.get("type", "")), "index": index})
+                continue
+            answers.append(self._info(file, checksum, name=f"file{index}") | {"index": index})
+        return answers
+
+    def _info(self, file: FileObject, checksum: bool, *, name: str) -> dict[str, Any]:
+        answer: dict[str, Any] = {"type": file.type, "name": name}
+        try:
+            length, content_type = self._head(file)
+            answer |= {"valid": True, "contentLength": length, "contentType": content_type}
+            if checksum:
+                digest, size = self._digest(file)
+                answer |= {"checksum": digest, "contentLength": str(size)}
+        except FetchError as error:
+            answer |= {"valid": False, "reason": str(error)}
+        return answer
+
+    def _head(self, file: FileObject) -> tuple[str, str]:
+        try:
+            with httpx.Client(
+                timeout=httpx.Timeout(self._timeout),
+                follow_redirects=True,
+                max_redirects=5,
+                trust_env=False,
+                transport=guarded_transport(self._policy),
+            ) as client:
+                response = client.head(file.url, headers=file.headers)
+        except httpx.HTTPError:
+            # Worded without the URL (httpx messages may quote it); the reader says why.
+            return self._probe(file)
+        if not response.is_success:
+            return self._probe(file)
+        return (
+            response.headers.get("Content-Length", ""),
+            response.headers.get("Content-Type", ""),
+        )
+
+    def _probe(self, file: FileObject) -> tuple[str, str]:
+        """HEAD failed: the reader's own GET says why, in its address-free words."""
+        chunks = reader_for(file.type, self._policy).read(
+            file, timeout=self._timeout, max_bytes=self._max_bytes
+        )
+        try:
+            next(chunks, b"")
+        finally:
+            chunks.close()
+        return "", ""
+
+    def _digest(self, file: FileObject) -> tuple[str, int]:
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in reader_for(file.type, self._policy).read(
+            file, timeout=self._timeout, max_bytes=self._max_bytes
+        ):
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise FetchError(f"the file is larger than {self._max_bytes} bytes")
+            digest.update(chunk)
+        return "sha256:" + digest.hexdigest(), size
+
+
+def _name(url: str) -> str:
+    return urlsplit(url).path.rsplit("/", 1)[-1]

@@ -1,0 +1,83 @@
+"""Ocean Node's access routes: initialize (what to order with) and download (the ordered file)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import StreamingResponse
+
+from provider.api.deps import AuthToken, ServicesDep
+from provider.errors import BadRequest
+
+router = APIRouter()
+
+# Sync handlers on purpose: FastAPI runs them in its thread pool, where the chain is read and the
+# origin opened without blocking the event loop.
+
+
+@router.get("/api/services/initialize")
+def initialize(
+    services: ServicesDep,
+    document_id: Annotated[str, Query(alias="documentId", min_length=1, max_length=200)],
+    service_id: Annotated[str, Query(alias="serviceId", min_length=1, max_length=200)],
+    consumer_address: Annotated[
+        str, Query(alias="consumerAddress", pattern=r"^0x[0-9a-fA-F]{40}$")
+    ],
+    file_index: Annotated[int, Query(alias="fileIndex", ge=0, le=1000)] = 0,
+    valid_until: Annotated[int | None, Query(alias="validUntil", ge=0)] = None,
+    userdata: Annotated[str | None, Query(max_length=4000)] = None,
+    environment: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    refuse_unsupported(userdata=userdata, environment=environment)
+    return services.access.initialize(
+        document_id, service_id, consumer_address, file_index, valid_until
+    )
+
+
+@router.get("/api/services/download")
+def download(
+    services: ServicesDep,
+    token: AuthToken,
+    document_id: Annotated[str, Query(alias="documentId", min_length=1, max_length=200)],
+    service_id: Annotated[str, Query(alias="serviceId", min_length=1, max_length=200)],
+    consumer_address: Annotated[
+        str, Query(alias="consumerAddress", pattern=r"^0x[0-9a-fA-F]{40}$")
+    ],
+    transfer_tx_id: Annotated[str, Query(alias="transferTxId", min_length=1, max_length=80)],
+    file_index: Annotated[int, Query(alias="fileIndex", ge=0, le=1000)] = 0,
+    nonce: Annotated[str | None, Query(max_length=40)] = None,
+    signature: Annotated[str | None, Query(max_length=200)] = None,
+    userdata: Annotated[str | None, Query(max_length=4000)] = None,
+    policy_server: Annotated[str | None, Query(alias="policyServer", max_length=4000)] = None,
+) -> StreamingResponse:
+    refuse_unsupported(userdata=userdata, policyServer=policy_server)
+    opened = services.access.download(
+        did=document_id,
+        service_id=service_id,
+        consumer=consumer_address,
+        file_index=file_index,
+        transfer_tx=transfer_tx_id,
+        nonce=nonce,
+        signature=signature,
+        token=token,
+    )
+    return StreamingResponse(
+        opened.chunks,
+        media_type=opened.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{opened.filename}"'},
+    )
+
+
+def refuse_unsupported(**fields: str | None) -> None:
+    """A request field this provider does not act on is refused, never silently dropped."""
+    given = [name for name, value in fields.items() if value is not None]
+    if given:
+        raise BadRequest(f"{', '.join(given)}: not supported by this provider's access routes")
+
+
+@router.post("/api/services/fileInfo")
+def file_info(
+    services: ServicesDep, body: Annotated[dict[str, Any], Body()]
+) -> list[dict[str, Any]]:
+    return services.file_info.describe(body)
