@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
-from eth_account.messages import encode_defunct
-from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 
-__all__ = ["C2DClient", "ProviderError", "sign_request"]
+if TYPE_CHECKING:
+    from eth_account.datastructures import SignedMessage
+    from eth_account.messages import SignableMessage
+
+__all__ = ["C2DClient", "ProviderError", "Signer", "sign_request"]
+
+
+class Signer(Protocol):
+    """What the client needs of an account (an eth_account ``LocalAccount`` is one); eth_account
+    is imported only to sign, so a command that signs nothing starts fast."""
+
+    @property
+    def address(self) -> str: ...
+
+    def sign_message(self, signable_message: SignableMessage) -> SignedMessage: ...
 
 
 class ProviderError(Exception):
@@ -20,15 +31,18 @@ class ProviderError(Exception):
         self.message = message
 
 
-def sign_request(account: LocalAccount, nonce: int | str, command: str) -> str:
+def sign_request(account: Signer, nonce: int | str, command: str) -> str:
     """Sign ``address + nonce + command`` the way Ocean clients do (EIP-191 over keccak256)."""
+    from eth_account.messages import encode_defunct
+    from eth_utils.crypto import keccak
+
     digest = keccak(text=f"{account.address}{nonce}{command}")
     signed = account.sign_message(encode_defunct(primitive=digest))
     return "0x" + bytes(signed.signature).hex()
 
 
 class C2DClient:
-    def __init__(self, base_url: str, account: LocalAccount, *, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, account: Signer, *, timeout: float = 30.0) -> None:
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self.account = account
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
-from workflows.engines.local.store import JobRecord
+if TYPE_CHECKING:
+    from workflows.engines.local.store import JobRecord
 
 __all__ = ["HELP", "NAME", "add_arguments", "format_jobs", "run"]
 
