@@ -60,7 +60,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, required: bool 
     parser.add_argument(
         "--key-file",
         type=Path,
-        default=os.environ.get(ENV_KEY_FILE),
+        default=os.environ.get(ENV_KEY_FILE) or None,
         help=f"file holding the consumer's private key (hex); else ${ENV_KEY} holds the key "
         f"itself (${ENV_KEY_FILE} sets the default)",
     )
@@ -139,6 +139,9 @@ def remote_errors(url: str) -> Iterator[None]:
     try:
         yield
     except ProviderError as error:
+        if error.status_code < 400:
+            # Like Ocean Node, a provider answers 200 [] for a job this address may not see.
+            raise RemoteError(f"{url}: {error.message}") from None
         raise RemoteError(f"{url} refused: {error}") from None
     except httpx.TransportError as error:
         raise RemoteError(f"cannot reach the provider at {url}: {error}") from None
