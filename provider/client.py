@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
-
 if TYPE_CHECKING:
+    import httpx
     from eth_account.datastructures import SignedMessage
     from eth_account.messages import SignableMessage
 
@@ -43,6 +42,8 @@ def sign_request(account: Signer, nonce: int | str, command: str) -> str:
 
 class C2DClient:
     def __init__(self, base_url: str, account: Signer, *, timeout: float = 30.0) -> None:
+        import httpx  # here: it takes longer to import than `c2d list` may take in all
+
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self.account = account
 

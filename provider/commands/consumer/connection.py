@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
     from provider.client import C2DClient
+    from provider.commands.consumer.reads import StatusReader
 
 __all__ = [
     "DEFAULT_URL",
@@ -33,6 +35,7 @@ __all__ = [
     "add_connection_arguments",
     "load_key",
     "open_client",
+    "open_reader",
     "remote_errors",
 ]
 
@@ -130,9 +133,23 @@ def open_client(args: argparse.Namespace, *, timeout: float = 30.0) -> C2DClient
 
 
 @contextlib.contextmanager
+def open_reader(args: argparse.Namespace) -> Iterator[StatusReader]:
+    """For the unsigned reads (``list``, ``get``): no httpx, no eth_account."""
+    from provider.commands.consumer.reads import StatusReader
+
+    if not args.provider:
+        raise UsageError(f"no provider: give --provider URL or set ${ENV_URL}")
+    reader = StatusReader(args.provider, load_key(args.key_file).address)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+@contextlib.contextmanager
 def remote_errors(url: str) -> Iterator[None]:
     """The provider's refusals and connection failures as one line each."""
-    import httpx
+    import http.client
 
     from provider.client import ProviderError
 
@@ -143,5 +160,11 @@ def remote_errors(url: str) -> Iterator[None]:
             # Like Ocean Node, a provider answers 200 [] for a job this address may not see.
             raise RemoteError(f"{url}: {error.message}") from None
         raise RemoteError(f"{url} refused: {error}") from None
-    except httpx.TransportError as error:
+    except (OSError, http.client.HTTPException) as error:
         raise RemoteError(f"cannot reach the provider at {url}: {error}") from None
+    except Exception as error:
+        # httpx is loaded only by the commands that sign (C2DClient); not imported here for it.
+        httpx = sys.modules.get("httpx")
+        if httpx is not None and isinstance(error, httpx.TransportError):
+            raise RemoteError(f"cannot reach the provider at {url}: {error}") from None
+        raise

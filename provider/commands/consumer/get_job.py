@@ -6,7 +6,7 @@ import argparse
 
 from provider.commands.consumer.connection import (
     add_connection_arguments,
-    open_client,
+    open_reader,
     remote_errors,
 )
 from provider.commands.consumer.output import add_output_argument, render
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from provider.commands.consumer.steps import format_job
 
-    with open_client(args) as client, remote_errors(args.provider):
+    with open_reader(args) as client, remote_errors(args.provider):
         job = client.status(args.job)
     print(render(job, args.output) or format_job(job))
     return 0

@@ -7,7 +7,7 @@ import time
 
 from provider.commands.consumer.connection import (
     add_connection_arguments,
-    open_client,
+    open_reader,
     remote_errors,
 )
 from provider.commands.consumer.output import add_output_argument, format_jobs, render
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_client(args) as client, remote_errors(args.provider):
+    with open_reader(args) as client, remote_errors(args.provider):
         jobs = client.status_list()
     print(
         render(jobs, args.output) or format_jobs(jobs, wide=args.output == "wide", now=time.time())
