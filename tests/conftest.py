@@ -31,6 +31,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "attacks": E2E,
     "faults": E2E,
     "chain": CHAIN,
+    "docs": (*E2E, "node"),
     "fuzz/test_api_schema.py": E2E,
     "fuzz/test_http_limits.py": E2E,
     "provider/test_cli.py": ("e2e",),
