@@ -30,39 +30,29 @@ def _run(argv: list[str], server: ServerProcess, url: str, cwd: Path) -> str:
     return done.stdout
 
 
-def test_the_python_consumer(
-    server: ServerProcess, file_server: FileServer, tmp_path: Path
-) -> None:
-    out = _run(
-        [sys.executable, str(_EXAMPLES / "free_job.py")],
-        server,
-        file_server.url("weather.csv"),
-        tmp_path,
-    )
+def _check(argv: list[str], archive: str, server: ServerProcess, url: str, cwd: Path) -> None:
+    """The example ran a job to 70 that saw every line of the dataset (50 rows and a header),
+    printed the algorithm's log and saved the output archive (``archive``, a glob in ``cwd``)."""
+    out = _run(argv, server, url, cwd)
     assert "job ended: 70 Job finished" in out
-    # The dataset has 50 rows and a header: the algorithm saw all 51 lines.
     assert "counted {'0/0': 51}" in out
-    (folder,) = tmp_path.glob("results-*")
-    with tarfile.open(folder / "outputs.tar") as tar:
+    (saved,) = cwd.glob(archive)
+    with tarfile.open(saved) as tar:
         member = tar.extractfile("counts.json")
         assert member is not None
         assert json.loads(member.read()) == {"0/0": 51}
+
+
+def test_the_python_consumer(
+    server: ServerProcess, file_server: FileServer, tmp_path: Path
+) -> None:
+    argv = [sys.executable, str(_EXAMPLES / "free_job.py")]
+    _check(argv, "results-*/outputs.tar", server, file_server.url("weather.csv"), tmp_path)
 
 
 @pytest.mark.node
 def test_the_oceanjs_consumer(
     server: ServerProcess, file_server: FileServer, tmp_path: Path
 ) -> None:
-    out = _run(
-        ["node", str(_EXAMPLES / "free_job.mjs")],
-        server,
-        file_server.url("weather.csv"),
-        tmp_path,
-    )
-    assert "job ended: 70 Job finished" in out
-    assert "counted {'0/0': 51}" in out
-    (archive,) = tmp_path.glob("results-*.tar")
-    with tarfile.open(archive) as tar:
-        member = tar.extractfile("counts.json")
-        assert member is not None
-        assert json.loads(member.read()) == {"0/0": 51}
+    argv = ["node", str(_EXAMPLES / "free_job.mjs")]
+    _check(argv, "results-*.tar", server, file_server.url("weather.csv"), tmp_path)
