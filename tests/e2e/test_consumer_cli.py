@@ -103,3 +103,54 @@ def test_refusals_are_one_line(server: ServerProcess, tmp_path: Path) -> None:
     away = _c2d("list", key_file=key_file, provider="http://127.0.0.1:9")
     assert away.returncode == 2
     assert away.stderr.startswith("c2d: cannot reach the provider at http://127.0.0.1:9")
+
+
+def test_follow_and_stop_a_running_job(
+    server: ServerProcess, file_server: FileServer, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "consumer.key"
+    key_file.write_text(Account.create().key.hex())
+    env = {**os.environ, "C2D_PROVIDER_URL": server.url, "C2D_CONSUMER_KEY_FILE": str(key_file)}
+
+    def c2d(*argv: str) -> subprocess.CompletedProcess[str]:
+        return _c2d(*argv, key_file=key_file, provider=server.url)
+
+    ticker = tmp_path / "ticker.py"
+    ticker.write_text("import time\nprint('tick', flush=True)\ntime.sleep(300)\n")
+    submitted = c2d(
+        "submit", "--dataset", file_server.url("weather.csv"), "--algorithm", str(ticker)
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip()
+
+    unfollowed = c2d("logs", "--provider", server.url, job_id)
+    assert unfollowed.returncode == 2
+    assert unfollowed.stderr.startswith(f"c2d: job {job_id} has not finished (")
+    assert unfollowed.stderr.rstrip().endswith("add -f to follow its log")
+
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "provider.cli", "logs", "--provider", server.url, job_id, "-f"],
+        env=env,
+        cwd=_REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert follower.stdout is not None
+    try:
+        # The first line arrives while the algorithm still runs.
+        assert follower.stdout.readline() == "tick\n"
+        stopped = c2d("stop", job_id)
+        assert stopped.returncode == 0, stopped.stderr
+        # Stopping ends the algorithm, and with it the stream.
+        _, errors = follower.communicate(timeout=120)
+        assert follower.returncode == 0, errors
+    finally:
+        follower.kill()
+    got = c2d("get", job_id, "-o", "json")
+    job = json.loads(got.stdout)
+    # As on Ocean Node, a stopped job ends 70 with the reason; its results are published.
+    assert (job["status"], job["statusReason"]) == (70, "stopped on request")
+    tree = c2d("get", job_id).stdout
+    (algorithm_line,) = [line for line in tree.splitlines() if "─✔ algorithm" in line]
+    assert algorithm_line.rstrip().endswith("stopped on request")

@@ -126,6 +126,8 @@ def test_the_steps_of_a_running_a_failed_and_a_finished_job() -> None:
     assert [s.phase for s in bad_data] == ["Failed", "Skipped", "Skipped"]
     done = _job(70, algoStartTimestamp="102", algoStopTimestamp="104", dateFinished="105")
     assert [s.phase for s in job_steps(done)] == ["Succeeded"] * 3
+    stopped = job_steps({**done, "statusReason": "stopped on request"})
+    assert [s.message for s in stopped] == ["", "stopped on request", ""]
     tree = format_job(done, now=200)
     assert " ├─✔ configure" in tree and " └─✔ publish" in tree
     assert "Duration:     5s" in tree

@@ -30,8 +30,12 @@ def run_logs(args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
     with open_client(args, timeout=60.0) as client, remote_errors(args.provider):
         job = client.status(args.job)
-        if not args.follow and not finished(job) and int(job["status"]) >= 40:
-            raise UsageError(f"job {args.job} is running; add -f to follow its log")
+        if not args.follow and not finished(job):
+            # The provider streams a running job's log until the algorithm ends: that is -f.
+            raise UsageError(
+                f"job {args.job} has not finished ({job['status']} "
+                f"{str(job['statusText']).strip()}); add -f to follow its log"
+            )
         for chunk in client.logs(args.job):
             out.write(chunk)
             out.flush()

@@ -68,7 +68,9 @@ def job_steps(job: dict[str, Any]) -> list[Step]:
             steps.append(Step(name, "Skipped", None, None, reason if name == "configure" else ""))
             failed_before = True
         elif status >= _ENDS[name]:
-            steps.append(Step(name, "Succeeded", start, end, ""))
+            # A job that ends well with a reason was stopped (or cut short) in its algorithm.
+            note = reason if name == "algorithm" else ""
+            steps.append(Step(name, "Succeeded", start, end, note))
         elif status >= _BEGINS[name]:
             steps.append(Step(name, "Running", start, None, ""))
         else:
