@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench.api import measure_api
 from bench.calibration import calibrate, calibration_figures, calibration_line
+from bench.cli import measure_cli
 from bench.dag import measure_dag
 from bench.data import measure_configure, measure_results
 from bench.e2e import measure_consumers
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             figures += measure_throughput(bench, jobs=6 if quick else 200, rounds=1 if quick else 3)
             size, label = (_MIB, "1mib") if quick else (1024 * _MIB, "1gib")
             figures += measure_results(bench, home, size, label)
+            figures += measure_cli(bench, rounds=3 if quick else 11)
         finally:
             bench.close()
         api_bench = Bench(work / "api-home", env={"C2D_MAX_CONCURRENT_JOBS": "1"})

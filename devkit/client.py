@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
-from eth_account.messages import encode_defunct
-from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
+if TYPE_CHECKING:
+    import httpx
+    from eth_account.datastructures import SignedMessage
+    from eth_account.messages import SignableMessage
 
-__all__ = ["C2DClient", "ProviderError", "sign_request"]
+__all__ = ["C2DClient", "ProviderError", "Signer", "sign_request"]
+
+
+class Signer(Protocol):
+    """What the client needs of an account (an eth_account ``LocalAccount`` is one); eth_account
+    is imported only to sign, so a command that signs nothing starts fast."""
+
+    @property
+    def address(self) -> str: ...
+
+    def sign_message(self, signable_message: SignableMessage) -> SignedMessage: ...
 
 
 class ProviderError(Exception):
@@ -20,15 +30,20 @@ class ProviderError(Exception):
         self.message = message
 
 
-def sign_request(account: LocalAccount, nonce: int | str, command: str) -> str:
+def sign_request(account: Signer, nonce: int | str, command: str) -> str:
     """Sign ``address + nonce + command`` the way Ocean clients do (EIP-191 over keccak256)."""
+    from eth_account.messages import encode_defunct
+    from eth_utils.crypto import keccak
+
     digest = keccak(text=f"{account.address}{nonce}{command}")
     signed = account.sign_message(encode_defunct(primitive=digest))
     return "0x" + bytes(signed.signature).hex()
 
 
 class C2DClient:
-    def __init__(self, base_url: str, account: LocalAccount, *, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, account: Signer, *, timeout: float = 30.0) -> None:
+        import httpx  # here: it takes longer to import than `c2d list` may take in all
+
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self.account = account
 

@@ -33,6 +33,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "faults": E2E,
     "chain": CHAIN,
     "devkit/test_abis.py": ("chain",),
+    "docs": (*E2E, "node"),
     "fuzz/test_api_schema.py": E2E,
     "fuzz/test_http_limits.py": E2E,
     "provider/test_cli.py": ("e2e",),

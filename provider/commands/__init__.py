@@ -29,6 +29,12 @@ COMMANDS: tuple[ModuleType | str, ...] = (
     jobs,
     logs,
     results,
+    # A consumer's commands use the consumer client in devkit (devkit/client.py); imported
+    # when the parser is built, and not offered where devkit is not installed.
+    "provider.commands.consumer.submit",
+    "provider.commands.consumer.get_job",
+    "provider.commands.consumer.list_jobs",
+    "provider.commands.consumer.stop_job",
 )
 
 
@@ -38,9 +44,21 @@ def _loaded(command: ModuleType | str) -> ModuleType | None:
     try:
         return importlib.import_module(command)
     except ModuleNotFoundError as error:
-        if error.name not in ("devkit", "devkit.commands", command):
+        if error.name not in ("devkit", "devkit.commands", "devkit.client", command):
             raise
         return None
+
+
+class _DefaultsShown(argparse.HelpFormatter):
+    """Every option's help ends with its default, where it has one that says something."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS):
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return text + " (default: %(default)s)"
+        return text
 
 
 def add_commands(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +67,11 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         command = _loaded(entry)
         if command is None:
             continue
-        sub = subparsers.add_parser(command.NAME, help=command.HELP)
+        sub = subparsers.add_parser(
+            command.NAME,
+            help=command.HELP,
+            description=command.HELP,
+            formatter_class=_DefaultsShown,
+        )
         command.add_arguments(sub)
         sub.set_defaults(run=command.run)

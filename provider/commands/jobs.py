@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING, Any
 
-from workflows.engines.local.store import JobRecord
+from provider.commands.consumer.output import add_output_argument, render
 
-__all__ = ["HELP", "NAME", "add_arguments", "format_jobs", "run"]
+if TYPE_CHECKING:
+    from workflows.engines.local.store import JobRecord
+
+__all__ = ["HELP", "NAME", "add_arguments", "format_jobs", "job_fields", "run"]
 
 NAME = "jobs"
 HELP = "list the jobs on this machine (status, environment, owner, duration)"
@@ -17,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=20, help="how many of the latest jobs")
     parser.add_argument("--owner", help="only this consumer address's jobs")
     parser.add_argument("--active", action="store_true", help="only unfinished jobs")
+    add_output_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,12 +39,29 @@ def run(args: argparse.Namespace) -> int:
         state.close()
     if args.owner:
         records = [r for r in records if r.spec.owner.lower() == args.owner.lower()]
-    print(format_jobs(records, now=time.time()))
+    listing = render([job_fields(r) for r in records], args.output)
+    print(listing or format_jobs(records, now=time.time(), wide=args.output == "wide"))
     return 0
 
 
-def format_jobs(records: list[JobRecord], *, now: float) -> str:
-    """A fixed-width table, one job a line (full job ids: they are what the other commands take)."""
+def job_fields(record: JobRecord) -> dict[str, Any]:
+    """A job for ``-o json|yaml``, with the names of the REST API's job JSON."""
+    spec = record.spec
+    return {
+        "jobId": spec.job_id,
+        "owner": spec.owner,
+        "environment": spec.environment,
+        "status": int(record.status),
+        "statusText": record.status.name.lower(),
+        "statusReason": record.reason,
+        "dateCreated": spec.created_at,
+        "dateFinished": record.date_finished,
+    }
+
+
+def format_jobs(records: list[JobRecord], *, now: float, wide: bool = False) -> str:
+    """A fixed-width table, one job a line (full job ids: they are what the other commands take);
+    ``wide``: the owner's whole address and the whole reason."""
     header = ("JOB", "STATUS", "ENVIRONMENT", "OWNER", "CREATED", "TIME", "REASON")
     rows = [header]
     for record in records:
@@ -50,10 +72,10 @@ def format_jobs(records: list[JobRecord], *, now: float) -> str:
                 spec.job_id,
                 f"{int(record.status)} {record.status.name.lower()}",
                 spec.environment,
-                spec.owner[:10] + "…",
+                spec.owner if wide else spec.owner[:10] + "…",
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(spec.created_at)),
                 f"{max(0, end - spec.created_at):.0f}s",
-                record.reason[:60],
+                record.reason if wide else record.reason[:60],
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

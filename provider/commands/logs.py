@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from provider.commands._local import LocalState
     from workflows.engines.local.follow import JobEvents
 
+from provider.commands.consumer.connection import add_connection_arguments
+
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "logs"
@@ -25,11 +27,16 @@ _POLL_SECONDS = 1.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job", help="job id (or a unique prefix of at least 4 characters)")
+    add_connection_arguments(parser, required=False)
     parser.add_argument("-f", "--follow", action="store_true", help="wait for more output")
     parser.add_argument("--admin", action="store_true", help="the configure and publish logs")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.provider:
+        from provider.commands.consumer.remote import run_logs
+
+        return run_logs(args)
     from provider.commands._local import LocalState
     from workflows.jobfiles import JobFilePath, RefusedJobFile, read_job_file, refused_note
 

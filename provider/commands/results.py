@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from provider.commands._local import Progress
     from workflows.engines.base import StoredResult
 
+from provider.commands.consumer.connection import add_connection_arguments
+
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "results"
@@ -20,11 +22,16 @@ _CHUNK = 1024 * 1024
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job", help="job id (or a unique prefix of at least 4 characters)")
+    add_connection_arguments(parser, required=False)
     parser.add_argument("-o", "--output", type=Path, help="copy the result files to this folder")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for the job to end")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.provider:
+        from provider.commands.consumer.remote import run_results
+
+        return run_results(args)
     from provider.commands._local import LocalState, Progress, wait_for_change
     from workflows.engines.base import StoredResult
     from workflows.manifest import read_manifest

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from pathlib import Path
 
+import pytest
+
+from provider.cli import main
 from provider.commands._local import LocalState
 from provider.commands.jobs import format_jobs
 from provider.settings import Settings
@@ -28,6 +33,23 @@ def test_jobs_table_shows_each_job_with_status_and_reason(tmp_path: Path) -> Non
     assert spec.job_id in lines[1] and "1 queued" in lines[1] and "60s" in lines[1]
     assert "41 algorithm_failed" in lines[2] and "7s" in lines[2] and "code 3" in lines[2]
     assert format_jobs([], now=time.time()).endswith("(no jobs)")
+    long = dataclasses.replace(failed, reason="x" * 80)
+    wide = format_jobs([running, long], now=spec.created_at + 60, wide=True)
+    assert spec.owner in wide and spec.owner not in text
+    assert "x" * 80 in wide and "x" * 80 not in format_jobs([long], now=0)
+
+
+def test_jobs_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(home=tmp_path)
+    store = JobStore(settings.state_dir / "jobs.sqlite")
+    spec = make_spec()
+    store.insert(JobRecord(spec=spec, status=JobStatus.QUEUED))
+    store.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("C2D_HOME", str(tmp_path))
+        assert main(["jobs", "-o", "json"]) == 0
+    (job,) = json.loads(capsys.readouterr().out)
+    assert job["jobId"] == spec.job_id and job["status"] == 1 and job["owner"] == spec.owner
 
 
 def test_local_state_reads_jobs_by_id_or_prefix_without_writing(tmp_path: Path) -> None:

@@ -38,6 +38,8 @@ SCENARIOS = {"root": LIMITS + ATTACKS, "delegated": LIMITS}
 # stops a job with detached children instead.
 DESELECT = "not detached_child"
 # One environment sized for the VM (1 CPU, 1.5 GiB): half a CPU per job so that cpu.max shows.
+# Disk has no minimum: the tests ask for a few MiB, which a minimum would raise (as Ocean Node
+# raises a request to its minimum); a free job may take the whole 1 GiB of RAM the tmpfs test asks.
 CONFIG = """
 environments:
   - id: free
@@ -45,13 +47,13 @@ environments:
     resources:
       - {id: cpu, total: 1, max: 1, min: 0.5}
       - {id: ram, total: 1, max: 1, min: 0.25}
-      - {id: disk, total: 1, max: 1, min: 0.25}
+      - {id: disk, total: 1, max: 1, min: 0}
     free:
       maxJobDuration: 600
       maxJobs: 4
       resources:
         - {id: cpu, max: 1}
-        - {id: ram, max: 0.5}
+        - {id: ram, max: 1}
         - {id: disk, max: 0.5}
     runtimes:
       - images: ["python:3.11", "python:3.11-slim"]
