@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from provider.commands.consumer.output import add_output_argument, render
+from workflows.status import status_text
 
 if TYPE_CHECKING:
     from workflows.engines.local.store import JobRecord
@@ -52,7 +53,7 @@ def job_fields(record: JobRecord) -> dict[str, Any]:
         "owner": spec.owner,
         "environment": spec.environment,
         "status": int(record.status),
-        "statusText": record.status.name.lower(),
+        "statusText": status_text(record.status),
         "statusReason": record.reason,
         "dateCreated": spec.created_at,
         "dateFinished": record.date_finished,

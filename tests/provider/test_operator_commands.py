@@ -15,7 +15,7 @@ from provider.commands.jobs import format_jobs
 from provider.settings import Settings
 from tests.workflows.support import make_spec
 from workflows.engines.local.store import JobRecord, JobStore
-from workflows.status import JobStatus
+from workflows.status import JobStatus, status_text
 
 
 def test_jobs_table_shows_each_job_with_status_and_reason(tmp_path: Path) -> None:
@@ -50,6 +50,7 @@ def test_jobs_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         assert main(["jobs", "-o", "json"]) == 0
     (job,) = json.loads(capsys.readouterr().out)
     assert job["jobId"] == spec.job_id and job["status"] == 1 and job["owner"] == spec.owner
+    assert job["statusText"] == status_text(JobStatus.QUEUED)  # the REST API's text
 
 
 def test_local_state_reads_jobs_by_id_or_prefix_without_writing(tmp_path: Path) -> None:
