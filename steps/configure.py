@@ -17,11 +17,12 @@ from steps._files import atomic_writer
 from steps.download import DownloadBudget, download
 from steps.paths import PathMap, PathMapError
 from steps.readers import FetchError, SourcePolicy
+from steps.readers.guard import tls_context
 from steps.runtime import StepLog, read_spec
 from workflows import contract
 from workflows.spec import FileObject, JobSpec
 
-__all__ = ["main", "prepare_volume"]
+__all__ = ["main", "prepare", "prepare_volume"]
 
 # Only the algorithm's own folders are writable; what it reads is not.
 _READ_ONLY_DIRS = (contract.INPUTS, contract.DDOS, contract.TRANSFORMATIONS)
@@ -35,6 +36,12 @@ class ProvisioningFailed(Exception):
     exit_code: int
     what: str
     reason: str
+
+
+def prepare() -> None:
+    """Run once by the step server before it forks: every configure child then shares the TLS
+    context instead of loading the CA bundle again."""
+    tls_context()
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:
