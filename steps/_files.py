@@ -34,9 +34,10 @@ def temp_name(dest: Path) -> Path:
 
 
 @contextmanager
-def staged_writer(dest: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
-    """Write ``dest``'s temporary sibling (``temp_name``) in full and synced; the caller then
-    renames it into place or removes it. A failed write leaves nothing."""
+def staged_writer(dest: Path, mode: int = 0o644, *, sync: bool = True) -> Iterator[BinaryIO]:
+    """Write ``dest``'s temporary sibling (``temp_name``) in full, synced to disk unless
+    ``sync`` is False; the caller then renames it into place or removes it. A failed write
+    leaves nothing."""
     tmp = temp_name(dest)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(tmp, flags, 0o600)
@@ -44,7 +45,8 @@ def staged_writer(dest: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as out:
             yield out
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
         os.chmod(tmp, mode)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -52,9 +54,10 @@ def staged_writer(dest: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
 
 
 @contextmanager
-def atomic_writer(dest: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
-    """Write to a temporary sibling, then rename over ``dest``; nothing half-written remains."""
-    with staged_writer(dest, mode) as out:
+def atomic_writer(dest: Path, mode: int = 0o644, *, sync: bool = True) -> Iterator[BinaryIO]:
+    """Write to a temporary sibling, then rename over ``dest``; nothing half-written remains.
+    ``sync=False`` for scratch files that a power cut makes worthless anyway."""
+    with staged_writer(dest, mode, sync=sync) as out:
         yield out
     try:
         os.replace(temp_name(dest), dest)

@@ -19,7 +19,7 @@ from steps._files import NotRegular, atomic_writer, open_regular_at, staged_writ
 from steps.archive import OutputsUnreadable, archive_outputs
 from steps.manifest import write_manifest
 from steps.paths import PathMap, PathMapError
-from steps.readers.guard import SourcePolicy
+from steps.readers.guard import SourcePolicy, tls_context
 from steps.runtime import StepLog, read_spec
 from steps.storage import StorageCaps, StorageFull, commit_within_caps
 from steps.upload import UploadError, upload_archive
@@ -28,7 +28,7 @@ from workflows.engines.base import ResultFile, ResultType
 from workflows.output_spec import OutputSpec
 from workflows.spec import Limits
 
-__all__ = ["main"]
+__all__ = ["main", "prepare"]
 
 # Result file names as the consumer sees them (Ocean's names), and their manifest order.
 CONFIGURATION_LOG = "configuration.log"
@@ -49,6 +49,11 @@ _Published = list[tuple[str, ResultType]]
 
 class _UploadFailed(Exception):
     """Writing into result storage failed (exit 62); the message is an OS reason."""
+
+
+def prepare() -> None:
+    """Run once by the step server before it forks (uploads to S3 or FTPS share the context)."""
+    tls_context()
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:

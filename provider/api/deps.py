@@ -38,12 +38,14 @@ class Services:
     file_info: FileInfo
 
 
-def _services(request: Request) -> Services:
+# Both are async though they never wait: FastAPI runs a plain ``def`` dependency in its thread
+# pool, and a hand-off to a worker thread and back cost more than the whole status lookup.
+async def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def _auth_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+async def _auth_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
     # Ocean clients send the raw token; tolerate the usual "Bearer " prefix too. ocean.js sends
     # the literal text "undefined" when it signs instead of using a token.
     token = (authorization or "").removeprefix("Bearer ").strip()

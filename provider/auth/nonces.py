@@ -15,7 +15,7 @@ class NonceStore:
 
     def __init__(self, db_path: Path) -> None:
         self._db_path = db_path
-        ensure_schema(db_path, AUTH_MIGRATIONS)
+        self._keep_open = ensure_schema(db_path, AUTH_MIGRATIONS)
 
     def current(self, address: str) -> int:
         with connect(self._db_path) as connection:

@@ -56,7 +56,7 @@ class TokenService:
         self._db_path = db_path
         self._lifetime = lifetime
         self._clock = clock
-        ensure_schema(db_path, AUTH_MIGRATIONS)
+        self._keep_open = ensure_schema(db_path, AUTH_MIGRATIONS)
 
     def issue(self, address: str, valid_until: int | None = None) -> str:
         now = self._clock()

@@ -63,10 +63,10 @@ class Settlement:
 class SettlementStore:
     def __init__(self, db_path: Path) -> None:
         self._db_path = db_path
-        ensure_schema(db_path, _MIGRATIONS)
+        self._keep_open = ensure_schema(db_path, _MIGRATIONS)
 
     def insert(self, row: Settlement) -> None:
-        with connect(self._db_path) as connection:
+        with connect(self._db_path, fsync_each_commit=True) as connection:
             connection.execute(
                 f"INSERT INTO settlements ({_COLUMNS}, updated_at)"  # noqa: S608 (constant)
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -74,7 +74,7 @@ class SettlementStore:
             )
 
     def get(self, job_id: str) -> Settlement | None:
-        with connect(self._db_path) as connection:
+        with connect(self._db_path, fsync_each_commit=True) as connection:
             found = connection.execute(
                 f"SELECT {_READ} FROM settlements WHERE job_id = ?",  # noqa: S608
                 (job_id,),
@@ -82,7 +82,7 @@ class SettlementStore:
         return _row(found) if found else None
 
     def unsettled(self) -> list[Settlement]:
-        with connect(self._db_path) as connection:
+        with connect(self._db_path, fsync_each_commit=True) as connection:
             rows = connection.execute(
                 f"SELECT {_READ} FROM settlements WHERE state != ?",  # noqa: S608
                 (SettlementState.SETTLED.value,),
@@ -91,7 +91,7 @@ class SettlementStore:
 
     def begin_settling(self, job_id: str) -> Settlement | None:
         """Move ``job_id`` from locked to settling; None if another thread already did."""
-        with connect(self._db_path) as connection:
+        with connect(self._db_path, fsync_each_commit=True) as connection:
             changed = connection.execute(
                 "UPDATE settlements SET state = ?, updated_at = ? WHERE job_id = ? AND state = ?",
                 (SettlementState.SETTLING.value, int(time.time()), job_id, "locked"),
@@ -99,7 +99,7 @@ class SettlementStore:
         return self.get(job_id) if changed else None
 
     def finish(self, job_id: str, *, claimed: int, settle_tx: str, note: str) -> None:
-        with connect(self._db_path) as connection:
+        with connect(self._db_path, fsync_each_commit=True) as connection:
             connection.execute(
                 "UPDATE settlements SET state = ?, claimed = ?, settle_tx = ?, note = ?,"
                 " updated_at = ? WHERE job_id = ?",
@@ -114,7 +114,7 @@ class SettlementStore:
             )
 
     def delete(self, job_id: str) -> None:
-        with connect(self._db_path) as connection:
+        with connect(self._db_path, fsync_each_commit=True) as connection:
             connection.execute("DELETE FROM settlements WHERE job_id = ?", (job_id,))
 
 

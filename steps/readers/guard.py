@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 import httpcore
 import httpx
@@ -33,6 +35,7 @@ __all__ = [
     "guarded_transport",
     "permitted_address",
     "refusal_reason",
+    "tls_context",
 ]
 
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -140,12 +143,21 @@ class _Refused(httpcore.ConnectError):
     """Raised inside httpcore so the connection pool cleans up; reported as a FetchError."""
 
 
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The one client TLS context of this process (system trust store via certifi, no
+    environment overrides). Building one loads and parses the whole CA bundle, 50 to 150 ms; made
+    once per process, and by the step server before it forks (``prepare()`` of the steps), a
+    step's transport costs nothing. An SSLContext is safe to share between connections."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _GuardedTransport(httpx.HTTPTransport):
     def __init__(self, policy: SourcePolicy) -> None:
-        super().__init__(trust_env=False)
+        # verify= a ready context: httpx then builds none of its own for the pool it replaces.
+        super().__init__(verify=tls_context(), trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            network_backend=_GuardedBackend(policy),
+            ssl_context=tls_context(), network_backend=_GuardedBackend(policy)
         )
 
 

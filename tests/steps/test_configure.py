@@ -270,3 +270,22 @@ def test_configure_on_a_volume_it_cannot_write_says_so(pod_root: Path) -> None:
     assert done.returncode == contract.EXIT_DATA_PROVISIONING_FAILED
     assert f"volume: /data is not writable by uid {ALGORITHM_UID}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_configure_syncs_nothing_to_disk(
+    job: Job, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job volume is scratch: an fsync per written file (7 ms and more) bought nothing."""
+    from steps import configure
+
+    inputs = [{"folder": "d1", "ddo": {"id": "x"}, "files": [{"url": server.url("file")}]}]
+    job.write_spec(make_spec(inputs, {"rawcode": ALGORITHM_CODE, "custom_data": {"a": 1}}))
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    environ = {**os.environ, PATH_MAP_ENV: json.dumps(job.mounts), **job.extra_env}
+
+    assert configure.main(environ) == 0
+
+    assert job.host(f"{contract.INPUTS}/d1/0").read_bytes() == BODY
+    assert json.loads(job.host(contract.ALGO_CUSTOM_DATA).read_text()) == {"a": 1}
+    assert synced == []

@@ -4,6 +4,7 @@ Teredo, NAT64): judged by the IPv4 address it reaches, never taken as public by 
 from __future__ import annotations
 
 import ipaddress
+import ssl
 
 import pytest
 
@@ -63,3 +64,18 @@ def test_embedded_ipv4_reads_each_form() -> None:
     server, client = v4("2001:0:4136:e378:8000:63bf:80ff:fffe")
     assert (str(server), str(client)) == ("65.54.227.120", "127.0.0.1")
     assert v4("2606:4700::1111") == ()
+
+
+def test_every_guarded_transport_shares_the_process_tls_context() -> None:
+    # Building a context loads the whole CA bundle (50 to 150 ms): it was built twice per
+    # transport, in every configure and publish step. The step server builds it before it forks.
+    from steps import configure, publish
+    from steps.readers.guard import _GuardedTransport, guarded_transport, tls_context
+
+    configure.prepare()
+    publish.prepare()
+    first, second = guarded_transport(SourcePolicy()), guarded_transport(SourcePolicy())
+    assert isinstance(first, _GuardedTransport) and isinstance(second, _GuardedTransport)
+    contexts = {id(t._pool._ssl_context) for t in (first, second)}
+    assert contexts == {id(tls_context())}
+    assert tls_context().verify_mode == ssl.CERT_REQUIRED and tls_context().check_hostname

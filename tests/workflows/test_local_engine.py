@@ -129,3 +129,35 @@ def _stop_then_restart(tmp_path: Path, spec: JobSpec, job_dir: Path) -> None:
         assert _mount_points_under(job_dir) == []
     finally:
         second.close()
+
+
+def test_a_restart_removes_the_working_folder_a_finished_job_left(tmp_path: Path) -> None:
+    """The end is saved before the folder goes: a provider killed in between leaves the folder
+    (maybe with its disk mounted) of a finished job, which the next start removes."""
+    done = threading.Event()
+    first = local_engine(tmp_path)
+    first.on_finished(lambda state: done.set())
+    try:
+        spec = _spec("print('hello')")
+        first.submit(spec)
+        assert done.wait(30)
+    finally:
+        first.close()
+    job_dir = tmp_path / "jobs" / spec.job_id
+    assert not job_dir.exists()
+    # What a kill between "saved finished" and "folder removed" leaves behind.
+    (job_dir / "disk").mkdir(parents=True)
+    (job_dir / "left").write_text("data of the job")
+    mounts.mount(str(tmp_path / "results"), job_dir / "disk", None, mounts.MS_BIND)
+    unrelated = tmp_path / "jobs" / "not-a-known-job"
+    unrelated.mkdir()
+    try:
+        second = local_engine(tmp_path)
+        second.close()
+        assert _mount_points_under(job_dir) == []
+        assert not job_dir.exists()
+        assert unrelated.is_dir()  # only folders of jobs the store knows as finished go
+        assert (tmp_path / "results" / spec.job_id).is_dir()  # the results are kept
+    finally:
+        for point in _mount_points_under(job_dir)[::-1]:
+            mounts.umount(point, detach=True)

@@ -306,6 +306,10 @@ class LocalEngine:
             if record.status == JobStatus.QUEUED:
                 record = self._board.save(record, status=JobStatus.STARTED)
             record = self._finish(self._runner.walk(record))
+            # After the end is visible: unmounting the job's disk and deleting its folder take
+            # tens of ms that no consumer should wait for. A crash in between leaves a folder
+            # that the next start removes (_sweep_finished).
+            self._remove_files(spec.job_id)
         except ShuttingDown:
             # No mount outlives the provider (it may never start again); the disk image stays
             # for the next start to mount again, so that publish stores what the algorithm wrote.
@@ -321,6 +325,7 @@ class LocalEngine:
                     reason=record.reason or "internal error in the local engine",
                 )
             )
+            self._remove_files(spec.job_id)
         finally:
             with self._lock:
                 self._threads.pop(spec.job_id, None)
@@ -328,7 +333,6 @@ class LocalEngine:
         if not closed:
             self._scheduler.release(spec.job_id, spec.environment)
         if record.date_finished is not None:
-            _log.info("job finished: %s", record.status.name.lower(), extra=log_fields(spec))
             self._notify(self._board.state(spec.job_id))
 
     def _notify(self, state: JobState) -> None:
@@ -341,16 +345,18 @@ class LocalEngine:
                 _log.exception("a finish listener failed", extra=log_fields(state.spec))
 
     def _finish(self, record: JobRecord) -> JobRecord:
+        """The job's end, saved; its data then leaves the working area (the caller removes it)."""
         if record.date_finished is not None:
             return record
-        # The job's data leaves the machine's working area as soon as the job ends.
-        self._remove_files(record.spec.job_id)
         status = judge.final_status(record)
-        return self._board.save(record, status=status, date_finished=self._now())
+        record = self._board.save(record, status=status, date_finished=self._now())
+        _log.info("job finished: %s", record.status.name.lower(), extra=log_fields(record.spec))
+        return record
 
     # --- restart ------------------------------------------------------------------------------
     def _reconcile(self) -> None:
         """Unfinished jobs go back in order: queued ones keep their deadline, others resume."""
+        self._sweep_finished()
         for record in resumable_jobs(
             self._store, self._now(), self._jobs_dir, cgroups=self._cgroups, quotas=self._quotas
         ):
@@ -360,6 +366,19 @@ class LocalEngine:
                 self._enqueue(record)
             except EngineError:
                 _log.warning("job dropped: the queue is full", extra=log_fields(record.spec))
+
+    def _sweep_finished(self) -> None:
+        """Working folders of jobs that had ended when the provider stopped (it stopped between
+        saving the end and removing the folder) go now, mounts first."""
+        for folder in self._jobs_dir.iterdir():
+            if not folder.is_dir() or folder.is_symlink():
+                continue
+            record = self._store.get(folder.name)
+            if record is not None and record.date_finished is not None:
+                _log.info(
+                    "removing the working folder of a finished job", extra=log_fields(record.spec)
+                )
+                self._remove_files(folder.name)
 
     def _remove_files(self, job_id: str) -> None:
         """Unmount the job's disk, then delete its working folder: deleted while mounted, the
