@@ -30,6 +30,7 @@ from provider.assets.resolver import RegistryResolver
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
+from provider.chain.access_lists import ChainAccessLists, check_access_chains
 from provider.engine_factory import build_engine
 from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
@@ -67,6 +68,9 @@ def build_services(settings: Settings) -> Services:
         settlement_retry=settings.settlement_retry,
     )
     config = configured or default_config(settings.home, paid_fees=chain.fees)
+    check_access_chains(
+        ((env.id, env.job_access) for env in config.environments), set(chain.clients)
+    )
     engine, sandbox = build_engine(settings, config)
     if chain.settler is not None:
         engine.on_finished(chain.settler.settle)
@@ -98,6 +102,7 @@ def build_services(settings: Settings) -> Services:
         output_key=bytes(account.key),
         source_policy=SourcePolicy.parse(settings.source_networks),
         gateways=settings.gateways,
+        access_lists=ChainAccessLists(chain.clients),
     )
     return Services(
         settings=settings,

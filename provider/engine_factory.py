@@ -106,7 +106,7 @@ def _hint(error: SandboxUnavailable) -> str:
 def _storage_expiry(config: ProviderConfig, env_id: str) -> int:
     """Seconds results are kept; a job whose environment left the config keeps the first's."""
     env = config.environment(env_id) or config.environments[0]
-    return env.storage_expiry
+    return env.job_storage_expiry
 
 
 def _slots(env: EnvironmentConfig, settings: Settings) -> int:

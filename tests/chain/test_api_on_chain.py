@@ -31,10 +31,13 @@ def test_discovery_and_environments_show_the_chain(
     (fee,) = paid["fees"]["8996"]
     assert fee["feeToken"] == market.chain.ocean
     assert {p["id"]: p["price"] for p in fee["prices"]} == {"cpu": 1, "ram": 0.5, "disk": 0.1}
-    other_chain = httpx.get(
-        paid_server.url + "/api/services/computeEnvironments", params={"chainId": 1}
-    ).json()
-    assert [env["id"] for env in other_chain] == ["free"]
+    # As Ocean Node filters: only the environments paid on that chain.
+    listed = paid_server.url + "/api/services/computeEnvironments"
+    assert httpx.get(listed, params={"chainId": 1}).json() == []
+    assert [env["id"] for env in httpx.get(listed, params={"chainId": 8996}).json()] == ["paid"]
+    assert [env["id"] for env in httpx.get(listed, params={"chainId": 0}).json()] == [
+        env["id"] for env in envs
+    ]
 
 
 def test_encrypt_needs_a_signature(paid_server: ServerProcess, buyer: LocalAccount) -> None:
