@@ -55,16 +55,18 @@ def _run(url: str, body: dict[str, Any]) -> tuple[C2DClient, dict[str, Any]]:
     return client, wait_for(client, job["jobId"], timeout=120)
 
 
+def _input_job(provider_url: str, ftps_server: FtpServer) -> tuple[C2DClient, dict[str, Any]]:
+    """A job whose dataset is a file on the FTPS server, run to its end."""
+    (ftps_server.root / "in.csv").write_bytes(CONTENT)
+    assert ftps_server.url("in.csv").startswith("ftps://")
+    dataset = {"fileObject": {"type": "ftp", "url": ftps_server.url("in.csv")}}
+    return _run(provider_url, {"algorithm": raw_algorithm(COPIES_INPUT), "datasets": [dataset]})
+
+
 def test_an_ftps_dataset_is_read_over_tls(
     trusting: ServerProcess, ftps: tuple[FtpServer, TlsFiles]
 ) -> None:
-    server, _ = ftps
-    (server.root / "in.csv").write_bytes(CONTENT)
-    dataset = {"fileObject": {"type": "ftp", "url": server.url("in.csv")}}
-    assert server.url("in.csv").startswith("ftps://")
-    client, job = _run(
-        trusting.url, {"algorithm": raw_algorithm(COPIES_INPUT), "datasets": [dataset]}
-    )
+    client, job = _input_job(trusting.url, ftps[0])
     with client:
         assert job["status"] == JobStatus.FINISHED, job["statusReason"]
         archive = client.result(job["jobId"], result_of_type(job, "output")["index"])
@@ -96,12 +98,7 @@ def test_without_the_operators_trust_the_certificate_is_refused(
     server: ServerProcess, ftps: tuple[FtpServer, TlsFiles]
 ) -> None:
     """The session's provider has no C2D_FTPS_CA_FILE: the self-signed server is not trusted."""
-    ftp_server, _ = ftps
-    (ftp_server.root / "in.csv").write_bytes(CONTENT)
-    dataset = {"fileObject": {"type": "ftp", "url": ftp_server.url("in.csv")}}
-    client, job = _run(
-        server.url, {"algorithm": raw_algorithm(COPIES_INPUT), "datasets": [dataset]}
-    )
+    client, job = _input_job(server.url, ftps[0])
     client.close()
     assert job["status"] == JobStatus.DATA_PROVISIONING_FAILED
-    assert job["statusReason"] == ("data provisioning failed: input 0 file 0: TLS handshake failed")
+    assert job["statusReason"] == "data provisioning failed: input 0 file 0: TLS handshake failed"
