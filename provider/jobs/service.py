@@ -80,12 +80,8 @@ class JobService:
         if env.free is not None:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
         spec = admit_paid_job(request, self._admission(env))
+        _check_paid_wait(request)
         wait = self._queue_wait(request, env, env.max_jobs)
-        if wait > _PAID_MAX_QUEUE_WAIT:
-            raise BadRequest(
-                f"queueMaxWaitTime {wait} s is more than a paid job may wait"
-                f" ({_PAID_MAX_QUEUE_WAIT} s): the escrow lock must outlast the wait"
-            )
         grant = self._payments.authorize(request, env, spec)
         spec = spec.model_copy(
             update={"agreement_id": grant.agreement_id, "queue_max_wait_time": wait}
@@ -114,6 +110,7 @@ class JobService:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
         self._check_access(env, request.consumer_address)
         spec = admit_paid_job(request, self._admission(env))
+        _check_paid_wait(request)
         return self._payments.initialize(request, env, spec)
 
     def _check_access(self, env: EnvironmentConfig, consumer: str) -> None:
@@ -253,3 +250,12 @@ class JobService:
         if payment is not None:
             body["payment"] = payment
         return body
+
+
+def _check_paid_wait(request: StartRequest) -> None:
+    wait = int(request.queue_max_wait_time or 0)
+    if wait > _PAID_MAX_QUEUE_WAIT:
+        raise BadRequest(
+            f"queueMaxWaitTime {wait} s is more than a paid job may wait"
+            f" ({_PAID_MAX_QUEUE_WAIT} s): the escrow lock must outlast the wait"
+        )
