@@ -73,6 +73,7 @@ def build_services(settings: Settings) -> Services:
     )
     engine, sandbox = build_engine(settings, config)
     if chain.settler is not None:
+        chain.settler.bill_at_least(lambda env_id: _min_job_duration(config, env_id))
         engine.on_finished(chain.settler.settle)
         chain.settler.resume(engine)
     nonces = NonceStore(settings.state_dir / "provider.sqlite")
@@ -127,6 +128,11 @@ def build_services(settings: Settings) -> Services:
             resolver=chain.resolver, policy=SourcePolicy.parse(settings.source_networks)
         ),
     )
+
+
+def _min_job_duration(config: ProviderConfig, env_id: str) -> int:
+    env = config.environment(env_id)
+    return env.job_min_duration if env else 0
 
 
 def _metrics(config: ProviderConfig, engine: Engine, settler: SettlementSource | None) -> Metrics:
