@@ -39,6 +39,7 @@ _PATHS = {
     "FixedRateExchange": "pools/fixedRate/FixedRateExchange.sol/FixedRateExchange.json",
     "Dispenser": "pools/dispenser/Dispenser.sol/Dispenser.json",
     "Escrow": "escrow/Escrow.sol/Escrow.json",
+    "AccessList": "accesslists/AccessList.sol/AccessList.json",
 }
 ANVIL_BINARY = "@foundry-rs/anvil-linux-amd64/bin/anvil"
 

@@ -30,6 +30,7 @@ from provider.assets.resolver import RegistryResolver
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
+from provider.chain.access_lists import ChainAccessLists, check_access_chains
 from provider.engine_factory import build_engine
 from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
@@ -67,8 +68,12 @@ def build_services(settings: Settings) -> Services:
         settlement_retry=settings.settlement_retry,
     )
     config = configured or default_config(settings.home, paid_fees=chain.fees)
+    check_access_chains(
+        ((env.id, env.job_access) for env in config.environments), set(chain.clients)
+    )
     engine, sandbox = build_engine(settings, config)
     if chain.settler is not None:
+        chain.settler.bill_at_least(lambda env_id: _min_job_duration(config, env_id))
         engine.on_finished(chain.settler.settle)
         chain.settler.resume(engine)
     nonces = NonceStore(settings.state_dir / "provider.sqlite")
@@ -98,6 +103,7 @@ def build_services(settings: Settings) -> Services:
         output_key=bytes(account.key),
         source_policy=SourcePolicy.parse(settings.source_networks),
         gateways=settings.gateways,
+        access_lists=ChainAccessLists(chain.clients),
     )
     return Services(
         settings=settings,
@@ -122,6 +128,11 @@ def build_services(settings: Settings) -> Services:
             resolver=chain.resolver, policy=SourcePolicy.parse(settings.source_networks)
         ),
     )
+
+
+def _min_job_duration(config: ProviderConfig, env_id: str) -> int:
+    env = config.environment(env_id)
+    return env.job_min_duration if env else 0
 
 
 def _metrics(config: ProviderConfig, engine: Engine, settler: SettlementSource | None) -> Metrics:

@@ -11,7 +11,7 @@ from provider.images import RegistryImages
 from provider.runtime_check import check_local_runtimes
 from provider.settings import Settings
 from steps.storage import ENVIRONMENT_STORAGE_ENV, RESULT_STORAGE_ENV
-from workflows.contract import SOURCE_NETWORKS_ENV
+from workflows.contract import FTPS_CA_FILE_ENV, SOURCE_NETWORKS_ENV
 from workflows.dag import Placement, StepImages
 from workflows.engines.base import Engine, EngineError
 from workflows.engines.local.engine import NO_CGROUPS, LocalEngine
@@ -59,6 +59,7 @@ def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engi
             max_queued=settings.max_queued_jobs,
             step_env={
                 SOURCE_NETWORKS_ENV: settings.source_networks,
+                **({FTPS_CA_FILE_ENV: str(settings.ftps_ca_file)} if settings.ftps_ca_file else {}),
                 **result_storage_env(settings, config),
             },
             storage_expiry=lambda env_id: _storage_expiry(config, env_id),
@@ -106,7 +107,7 @@ def _hint(error: SandboxUnavailable) -> str:
 def _storage_expiry(config: ProviderConfig, env_id: str) -> int:
     """Seconds results are kept; a job whose environment left the config keeps the first's."""
     env = config.environment(env_id) or config.environments[0]
-    return env.storage_expiry
+    return env.job_storage_expiry
 
 
 def _slots(env: EnvironmentConfig, settings: Settings) -> int:

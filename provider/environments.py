@@ -12,7 +12,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from provider.chains.config import ChainConfig
+from provider.environment_access import AccessConfig
 from provider.errors import ConfigError
+from provider.runtime_config import KubernetesConfig, RuntimeConfig
 from steps.images.policy import validate_pattern
 
 __all__ = [
@@ -41,6 +43,8 @@ class ResourceConfig(_Config):
     max: float = Field(gt=0)
     min: float = Field(default=1, ge=0)
     description: str | None = None
+    # Ocean Node's resource type (cpu, ram, disk, gpu, ...); default: the id.
+    type: str | None = Field(default=None, max_length=40)
 
     @model_validator(mode="after")
     def _ordered(self) -> ResourceConfig:
@@ -58,6 +62,11 @@ class FreeConfig(_Config):
     max_job_duration: int = Field(default=600, gt=0, alias="maxJobDuration")
     max_jobs: int = Field(default=4, gt=0, alias="maxJobs")
     resources: tuple[FreeResource, ...] = ()
+    # Ocean Node's free block may set these apart from the environment's; unset: the
+    # environment's own apply to free jobs.
+    min_job_duration: int | None = Field(default=None, gt=0, alias="minJobDuration")
+    storage_expiry: int | None = Field(default=None, gt=0, alias="storageExpiry")
+    access: AccessConfig | None = None
 
 
 class PriceConfig(_Config):
@@ -70,35 +79,6 @@ class FeeConfig(_Config):
 
     fee_token: str = Field(alias="feeToken", pattern=r"^0x[0-9a-fA-F]{40}$")
     prices: tuple[PriceConfig, ...] = ()
-
-
-class KubernetesConfig(_Config):
-    """Where the Argo engine places an environment's algorithm pods (ignored by the local one)."""
-
-    runtime_class_name: str | None = Field(
-        default=None, alias="runtimeClassName", description="e.g. gvisor"
-    )
-    node_selector: dict[str, str] = Field(default_factory=dict, alias="nodeSelector")
-    tolerations: tuple[dict[str, Any], ...] = ()
-
-
-class RuntimeConfig(_Config):
-    """A local stand-in for container images: read-only host paths bound into the sandbox."""
-
-    images: tuple[str, ...] = Field(min_length=1)
-    binds: tuple[str, ...] = ("/usr",)
-    path: str = "/usr/local/bin:/usr/bin:/bin"
-    # Names the image provides that the host may lack, e.g. {"python": "/usr/bin/python3"}.
-    commands: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("binds")
-    @classmethod
-    def _safe_binds(cls, binds: tuple[str, ...]) -> tuple[str, ...]:
-        for bind in binds:
-            resolved = os.path.realpath(bind)
-            if resolved == "/" or not os.path.isabs(bind):
-                raise ValueError(f"bind {bind!r} must be an absolute path other than /")
-        return binds
 
 
 class EnvironmentConfig(_Config):
@@ -115,6 +95,8 @@ class EnvironmentConfig(_Config):
     resources: tuple[ResourceConfig, ...] = Field(min_length=1)
     free: FreeConfig | None = None
     allow_network: bool = Field(default=False, alias="allowNetwork")
+    # Who may start jobs here (Ocean Node's ``access``); a free block's own ``access`` wins.
+    access: AccessConfig = Field(default_factory=AccessConfig)
     allow_raw_data: bool = Field(default=True, alias="allowRawData")
     allow_raw_algorithm: bool = Field(default=True, alias="allowRawAlgorithm")
     runtimes: tuple[RuntimeConfig, ...] = Field(min_length=1)
@@ -155,6 +137,27 @@ class EnvironmentConfig(_Config):
                 return fee
         return None
 
+    @property
+    def job_access(self) -> AccessConfig:
+        """Who may start jobs here: the free block's ``access`` when it has one."""
+        if self.free is not None and self.free.access is not None:
+            return self.free.access
+        return self.access
+
+    @property
+    def job_storage_expiry(self) -> int:
+        """Seconds a job's results are kept: the free block's when it sets one."""
+        if self.free is not None and self.free.storage_expiry is not None:
+            return self.free.storage_expiry
+        return self.storage_expiry
+
+    @property
+    def job_min_duration(self) -> int:
+        """The least ``maxJobDuration`` a job gets: the free block's when it sets one."""
+        if self.free is not None and self.free.min_job_duration is not None:
+            return self.free.min_job_duration
+        return self.min_job_duration
+
     def resource(self, resource_id: str) -> ResourceConfig | None:
         return next((r for r in self.resources if r.id == resource_id), None)
 
@@ -194,6 +197,12 @@ class ProviderConfig(_Config):
                     if not chain.isdigit() or int(chain) not in chain_ids:
                         raise ValueError(
                             f"environment {env.id}: fees on chain {chain!r}, which is not"
+                            " among chains"
+                        )
+                for chain, _ in env.job_access.contracts():
+                    if int(chain) not in chain_ids:
+                        raise ValueError(
+                            f"environment {env.id}: access list on chain {chain}, which is not"
                             " among chains"
                         )
         return self

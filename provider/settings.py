@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         description="comma-separated CIDRs that file URLs may reach besides public addresses"
         " (e.g. 127.0.0.0/8 for a demo serving files on loopback); empty: public only",
     )
+    ftps_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of certificate authorities that ftps:// servers (inputs and"
+        " outputs) may also be signed by, besides the system's; unset: the system's only",
+    )
     insecure_registries: str = Field(
         default="",
         description="comma-separated host:port of registries reached over plain HTTP (as"
@@ -117,6 +122,13 @@ class Settings(BaseSettings):
     def _cidrs(cls, value: str) -> str:
         parse_source_networks(value)  # a ValueError names the bad entry
         return value
+
+    @field_validator("ftps_ca_file")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file")
+        return value.resolve() if value is not None else None
 
     @field_validator("ipfs_gateway", "arweave_gateway")
     @classmethod

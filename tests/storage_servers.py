@@ -10,12 +10,13 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import botocore.session
 from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import DTPHandler, FTPHandler
+from pyftpdlib.handlers import DTPHandler, FTPHandler, TLS_DTPHandler, TLS_FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import ThreadedFTPServer
 
@@ -136,26 +137,63 @@ class _OwnFtpServer(ThreadedFTPServer):
         super().__init__(address, handler, ioloop=ioloop)
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A self-signed certificate for 127.0.0.1 (its own CA) and its key, made with openssl."""
+
+    cert: Path
+    key: Path
+
+    @classmethod
+    def make(cls, folder: Path) -> TlsFiles:
+        files = cls(folder / "cert.pem", folder / "key.pem")
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-keyout", str(files.key), "-out", str(files.cert),
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            ],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        return files
+
+
 class FtpServer:
     """pyftpdlib in a thread; user ``consumer`` (password ``secret``) owns ``root``.
 
     ``drop_after_start`` makes it close the connection in the middle of every upload.
     """
 
-    def __init__(self, root: Path, *, drop_after_start: bool = False) -> None:
+    def __init__(
+        self, root: Path, *, drop_after_start: bool = False, tls: TlsFiles | None = None
+    ) -> None:
         self.root = root
+        self.scheme = "ftps" if tls else "ftp"
         root.mkdir(parents=True, exist_ok=True)
         authorizer = DummyAuthorizer()
         authorizer.add_user("consumer", "secret", str(root), perm="elradfmw")
-        handler = type("Handler", (FTPHandler,), {"authorizer": authorizer})
+        attributes: dict[str, object] = {"authorizer": authorizer}
+        if tls:
+            # Explicit TLS (AUTH TLS) required on the control and the data channels.
+            attributes.update(
+                certfile=str(tls.cert),
+                keyfile=str(tls.key),
+                tls_control_required=True,
+                tls_data_required=True,
+            )
+        base = TLS_FTPHandler if tls else FTPHandler
+        handler = type("Handler", (base,), attributes)
         handler.dtp_handler = _DroppingDTP if drop_after_start else DTPHandler
+        if tls:
+            handler.dtp_handler = TLS_DTPHandler
         self._server = _OwnFtpServer(("127.0.0.1", 0), handler, ioloop=IOLoop())
         self.port = int(self._server.socket.getsockname()[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
     def url(self, path: str, *, password: str = "secret") -> str:
-        return f"ftp://consumer:{password}@127.0.0.1:{self.port}/{path.lstrip('/')}"
+        return f"{self.scheme}://consumer:{password}@127.0.0.1:{self.port}/{path.lstrip('/')}"
 
     def close(self) -> None:
         self._server.close_all()

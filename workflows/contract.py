@@ -21,6 +21,7 @@ __all__ = [
     "EXIT_DATA_PROVISIONING_FAILED",
     "EXIT_RESULTS_FETCH_FAILED",
     "EXIT_RESULTS_UPLOAD_FAILED",
+    "FTPS_CA_FILE_ENV",
     "INPUTS",
     "LOGS",
     "OUTPUTS",
@@ -83,6 +84,9 @@ VOLUME_RESULTS: Final = "results"
 PATH_MAP_ENV: Final = "C2D_PATH_MAP"
 # The operator's CIDRs that a file URL may reach besides public addresses (steps/readers/guard.py).
 SOURCE_NETWORKS_ENV: Final = "C2D_SOURCE_NETWORKS"
+# A PEM file of certificate authorities ftps:// servers may also be signed by, besides the
+# system's (steps/readers/ftpclient.py): the operator's explicit trust for private FTPS servers.
+FTPS_CA_FILE_ENV: Final = "C2D_FTPS_CA_FILE"
 
 # --- sub-paths of the job volume ("data"): each container mounts what it needs of it -----------
 SUBPATH_DATA: Final = "data"  # mounted at /data (the algorithm mounts only its folders of it)

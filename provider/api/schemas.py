@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
+from provider.api.field_rules import MAX_METADATA, check_payment, metadata_size, same_value
 from provider.api.validation import (
     MAX_AMOUNT,
     MAX_INTEGER,
@@ -16,6 +17,7 @@ from provider.api.validation import (
     out_of_range,
     printable,
 )
+from provider.api.wire import Wire, refuse_given
 from provider.errors import BadRequest
 
 __all__ = [
@@ -37,18 +39,14 @@ _MAX_ENV_VALUE = 32 * 1024
 
 # A finite number of seconds; the environment's own maxima apply after the schema.
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+_SECONDS: TypeAdapter[float] = TypeAdapter(Seconds)
 ChainId = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
 # Signed requests: a decimal string (as ocean.js sends it) or an integer; checked by the
 # Authenticator.
 Nonce = Annotated[str, Field(max_length=40)] | int
 
 
-class _Wire(BaseModel):
-    # Clients send more than we use (policyServer, dockerRegistryAuth, ...): ignore the rest.
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-
-
-class _Body(_Wire):
+class _Body(Wire):
     """A whole request body: every value in it, known field or not, is in range first."""
 
     @model_validator(mode="before")
@@ -58,24 +56,38 @@ class _Body(_Wire):
         return data
 
 
-class ContainerIn(_Wire):
+class ContainerIn(Wire):
     entrypoint: str = Field(min_length=1, max_length=1024)
     image: str = Field(min_length=1, max_length=256)
     tag: str = Field(default="latest", max_length=128)
     checksum: str = Field(default="", max_length=128)
     # Ocean Node builds images from it; refused at start (provider/jobs/admission.py).
     dockerfile: str | None = Field(default=None, max_length=256 * 1024)
+    additional_docker_files: Any = Field(default=None, alias="additionalDockerFiles")
+    # A published algorithm's declaration of its parameters: descriptive, as on Ocean Node.
+    consumer_parameters: Any = Field(default=None, alias="consumerParameters")
+
+    @model_validator(mode="after")
+    def _no_build(self) -> ContainerIn:
+        refuse_given(
+            self.additional_docker_files,
+            "additionalDockerFiles",
+            "this provider builds no images; give an image (and tag or checksum) a registry serves",
+        )
+        return self
 
 
-class AlgorithmMetaIn(_Wire):
+class AlgorithmMetaIn(Wire):
     rawcode: str | None = Field(default=None, max_length=512 * 1024)
     url: str | None = Field(default=None, max_length=4096)
     container: ContainerIn
     language: str | None = Field(default=None, max_length=64)
     version: str | None = Field(default=None, max_length=64)
+    # A published algorithm's declaration of its parameters: descriptive, as on Ocean Node.
+    consumer_parameters: Any = Field(default=None, alias="consumerParameters")
 
 
-class AlgorithmIn(_Wire):
+class AlgorithmIn(Wire):
     document_id: str | None = Field(default=None, alias="documentId", max_length=128)
     service_id: str | None = Field(default=None, alias="serviceId", max_length=256)
     transfer_tx_id: str | None = Field(default=None, alias="transferTxId", max_length=128)
@@ -102,8 +114,24 @@ class AlgorithmIn(_Wire):
                 raise out_of_range(f"{name}: at most {_MAX_ENV_VALUE} characters")
         return envs
 
+    @model_validator(mode="after")
+    def _not_acted_on(self) -> AlgorithmIn:
+        refuse_given(
+            self.userdata,
+            "userdata",
+            "an algorithm takes no userdata (a dataset's is appended to its URLs); give the"
+            " algorithm its parameters in algocustomdata",
+        )
+        refuse_given(
+            self.file_object,
+            "fileObject",
+            "give a raw algorithm's code in meta.rawcode or meta.url, or a published one by"
+            " documentId",
+        )
+        return self
 
-class ComputeAssetIn(_Wire):
+
+class ComputeAssetIn(Wire):
     document_id: str | None = Field(default=None, alias="documentId", max_length=128)
     service_id: str | None = Field(default=None, alias="serviceId", max_length=256)
     transfer_tx_id: str | None = Field(default=None, alias="transferTxId", max_length=128)
@@ -111,20 +139,49 @@ class ComputeAssetIn(_Wire):
     userdata: dict[str, Any] | None = None
 
 
-class ResourceRequest(_Wire):
+class ResourceRequest(Wire):
     id: str = Field(min_length=1, max_length=40)
     # Below the resource's minimum (0 included) is raised to it, as Ocean Node does.
     amount: float = Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
 
 
-class StartComputeRequest(_Body):
+class _OceanNodeOnly(_Body):
+    """Ocean Node's fields for features this provider does not have: refused, with why."""
+
+    policy_server: Any = Field(default=None, alias="policyServer")
+    output_bucket_id: Any = Field(default=None, alias="outputBucketId")
+    node: Any = None
+
+    @model_validator(mode="after")
+    def _refused(self) -> _OceanNodeOnly:
+        refuse_given(
+            self.policy_server,
+            "policyServer",
+            "this provider has no policy server; access follows the assets' credentials and"
+            " the environment's access list",
+        )
+        refuse_given(
+            self.output_bucket_id,
+            "outputBucketId",
+            "this provider has no persistent storage buckets; send the results to your own"
+            " storage with output",
+        )
+        refuse_given(
+            self.node,
+            "node",
+            "this provider routes no requests to other nodes; send it to the node you mean",
+        )
+        return self
+
+
+class StartComputeRequest(_OceanNodeOnly):
     consumer_address: str = Field(alias="consumerAddress", pattern=ADDRESS_PATTERN)
     signature: str | None = Field(default=None, max_length=200)
     nonce: Nonce | None = None
     environment: str = Field(max_length=128)
     algorithm: AlgorithmIn
     datasets: list[ComputeAssetIn] = Field(default_factory=list, max_length=32)
-    # ocean.js also sends `dataset` and `chainId`; accepted and ignored (docs/api.md).
+    # ocean.js sends datasets[0] again as `dataset`: it must be that copy.
     dataset: ComputeAssetIn | None = None
     chain_id: ChainId | None = Field(default=None, alias="chainId")
     encrypted_docker_registry_auth: str | None = Field(
@@ -138,8 +195,25 @@ class StartComputeRequest(_Body):
         default_factory=list, alias="additionalViewers", max_length=32
     )
     queue_max_wait_time: Seconds | None = Field(default=None, alias="queueMaxWaitTime")
-    # ocean.js sends an ECIES-encrypted hex string; admission refuses any output for now.
+    # The ECIES-encrypted hex string ocean.js sends (provider/jobs/output.py).
     output: str | dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StartComputeRequest:
+        if self.dataset is not None and (not self.datasets or self.dataset != self.datasets[0]):
+            raise out_of_range(
+                "must be a copy of datasets[0] (as ocean.js sends it); list every dataset in"
+                " datasets",
+                "dataset",
+            )
+        payment = check_payment(self.payment, self.chain_id)
+        if payment.get("maxJobDuration") is not None:
+            duration = _SECONDS.validate_python(payment["maxJobDuration"])
+            self.max_job_duration = same_value("maxJobDuration", self.max_job_duration, duration)
+        if payment.get("resources"):
+            resources = [ResourceRequest.model_validate(r) for r in payment["resources"]]
+            self.resources = same_value("resources", self.resources or None, resources)
+        return self
 
     @field_validator("additional_viewers")
     @classmethod
@@ -149,8 +223,19 @@ class StartComputeRequest(_Body):
                 raise ValueError(f"additionalViewers: {viewer!r} is not an address")
         return viewers
 
+    @field_validator("metadata")
+    @classmethod
+    def _small_metadata(cls, metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+        size = metadata_size(metadata)
+        if size > MAX_METADATA:
+            raise out_of_range(
+                f"Metadata size is too large: {size} characters as JSON, at most"
+                f" {MAX_METADATA} (Ocean Node's limit)"
+            )
+        return metadata
 
-class InitializeComputeRequest(_Body):
+
+class InitializeComputeRequest(_OceanNodeOnly):
     """initializeCompute: the start request to be, unsigned; ocean.js puts ``resources`` and
     the chain inside ``payment``."""
 
@@ -163,30 +248,39 @@ class InitializeComputeRequest(_Body):
     payment: dict[str, Any] | None = None
     chain_id: ChainId | None = Field(default=None, alias="chainId")
     output: str | dict[str, Any] | None = None
+    queue_max_wait_time: Seconds | None = Field(default=None, alias="queueMaxWaitTime")
+    encrypted_docker_registry_auth: str | None = Field(
+        default=None, alias="encryptedDockerRegistryAuth", max_length=64 * 1024
+    )
 
     def as_start(self) -> StartComputeRequest:
-        payment = self.payment or {}
-        raw_resources = payment.get("resources") or []
-        if not isinstance(raw_resources, list):
-            raise BadRequest("payment.resources: must be a list of {id, amount}")
-        resources = self.resources or [ResourceRequest.model_validate(r) for r in raw_resources]
-        return StartComputeRequest(
-            consumer_address=self.consumer_address,
-            environment=self.environment,
-            algorithm=self.algorithm,
-            datasets=self.datasets,
-            max_job_duration=self.max_job_duration,
-            resources=resources,
-            payment=payment,
-            chain_id=self.chain_id,
-            output=self.output,
-        )
+        try:
+            return StartComputeRequest(
+                consumer_address=self.consumer_address,
+                environment=self.environment,
+                algorithm=self.algorithm,
+                datasets=self.datasets,
+                max_job_duration=self.max_job_duration,
+                resources=self.resources,
+                payment=self.payment,
+                chain_id=self.chain_id,
+                output=self.output,
+                queue_max_wait_time=self.queue_max_wait_time,
+                encrypted_docker_registry_auth=self.encrypted_docker_registry_auth,
+            )
+        except ValidationError as error:
+            problem = error.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            raise BadRequest(f"{where}: {problem['msg']}" if where else problem["msg"]) from None
 
 
 class AuthTokenRequest(_Body):
     address: str = Field(pattern=ADDRESS_PATTERN)
     signature: str = Field(max_length=200)
     nonce: Nonce
+    # Ocean Node checks ERC-1271 smart-account signatures on this chain; c2d checks EOA
+    # signatures only, which need no chain (docs/api.md).
+    chain_id: ChainId | None = Field(default=None, alias="chainId")
     # Unix seconds, or milliseconds (above 10**12) as JavaScript's Date.now() gives them.
     valid_until: int | None = Field(default=None, alias="validUntil", ge=0, le=MAX_SAFE_INTEGER)
 

@@ -41,7 +41,9 @@ def _algorithm(algo: AlgorithmIn) -> AlgorithmRequest:
     raw = None
     if meta is not None:
         raw = RawAlgorithm(
-            container=Container(**meta.container.model_dump(exclude={"dockerfile"})),
+            container=Container(
+                **meta.container.model_dump(include={"entrypoint", "image", "tag", "checksum"})
+            ),
             rawcode=meta.rawcode,
             url=meta.url,
             dockerfile=meta.container.dockerfile,

@@ -64,6 +64,8 @@ def admit_free_job(request: StartRequest, ctx: AdmissionContext) -> JobSpec:
     env = ctx.environment
     if env.free is None:
         raise BadRequest(f"environment {env.id} is not free: start paid jobs with computeStart")
+    if paid_only := request.payment_fields():
+        raise BadRequest(f"{', '.join(paid_only)}: a free job takes no payment and no orders")
     return _admit(request, ctx, job_limits(request, env, free=True))
 
 

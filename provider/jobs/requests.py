@@ -89,3 +89,14 @@ class StartRequest:
     output: str | dict[str, Any] | None = None
     # Ocean Node's encryptedDockerRegistryAuth (ECIES for the provider key): refused for now.
     registry_auth: str | None = None
+
+    def payment_fields(self) -> list[str]:
+        """The fields given that only a paid start acts on (a free one refuses them)."""
+        given = ["payment"] if self.payment else []
+        given += ["chainId"] if self.chain_id is not None else []
+        if self.algorithm.transfer_tx_id:
+            given.append("algorithm.transferTxId")
+        given += [
+            f"datasets[{i}].transferTxId" for i, d in enumerate(self.datasets) if d.transfer_tx_id
+        ]
+        return given

@@ -68,7 +68,7 @@ def job_limits(request: StartRequest, env: EnvironmentConfig, *, free: bool) -> 
             f"maxJobDuration {duration} exceeds the {'free ' if free else ''}maximum"
             f" {duration_cap} s of environment {env.id}"
         )
-    duration = min(max(duration, env.min_job_duration, 1), duration_cap)
+    duration = min(max(duration, env.job_min_duration, 1), duration_cap)
     disk_bytes = max(int(amounts["disk"] * _GIB), _MIN_DISK_BYTES)
     return Limits(
         cpus=max(amounts["cpu"], _MIN_CPUS),

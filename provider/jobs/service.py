@@ -9,6 +9,7 @@ from typing import Any
 from provider.assets.resolver import AssetResolver
 from provider.auth.authenticate import Authenticator
 from provider.auth.signature import Command
+from provider.environment_access import AccessListReader, check_access
 from provider.environments import EnvironmentConfig, ProviderConfig
 from provider.errors import BadRequest, Conflict, Forbidden, NotFound
 from provider.jobs.admission import AdmissionContext, admit_free_job, admit_paid_job
@@ -49,6 +50,7 @@ class JobService:
         output_key: bytes | None = None,
         source_policy: SourcePolicy | None = None,
         gateways: Mapping[str, str] | None = None,
+        access_lists: AccessListReader | None = None,
     ) -> None:
         self._config = config
         self._engine = engine
@@ -60,6 +62,7 @@ class JobService:
         self._output_key = output_key
         self._source_policy = source_policy or SourcePolicy()
         self._gateways = dict(gateways or {})
+        self._access_lists = access_lists
 
     def start_free(self, request: StartRequest, credentials: Credentials) -> list[dict[str, Any]]:
         env = self._authenticated_start(request, Command.FREE_START_COMPUTE, credentials)
@@ -77,12 +80,8 @@ class JobService:
         if env.free is not None:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
         spec = admit_paid_job(request, self._admission(env))
+        _check_paid_wait(request)
         wait = self._queue_wait(request, env, env.max_jobs)
-        if wait > _PAID_MAX_QUEUE_WAIT:
-            raise BadRequest(
-                f"queueMaxWaitTime {wait} s is more than a paid job may wait"
-                f" ({_PAID_MAX_QUEUE_WAIT} s): the escrow lock must outlast the wait"
-            )
         grant = self._payments.authorize(request, env, spec)
         spec = spec.model_copy(
             update={"agreement_id": grant.agreement_id, "queue_max_wait_time": wait}
@@ -109,8 +108,13 @@ class JobService:
         env = self.environment(request.environment)
         if env.free is not None:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
+        self._check_access(env, request.consumer_address)
         spec = admit_paid_job(request, self._admission(env))
+        _check_paid_wait(request)
         return self._payments.initialize(request, env, spec)
+
+    def _check_access(self, env: EnvironmentConfig, consumer: str) -> None:
+        check_access(env.job_access, consumer, self._access_lists, environment=env.id)
 
     def _admission(self, env: EnvironmentConfig) -> AdmissionContext:
         return AdmissionContext(
@@ -210,7 +214,9 @@ class JobService:
             signature=credentials.signature,
             token=credentials.token,
         )
-        return self.environment(request.environment)
+        env = self.environment(request.environment)
+        self._check_access(env, request.consumer_address)
+        return env
 
     def _authenticated(self, consumer_address: str, command: str, credentials: Credentials) -> str:
         return self._auth.authenticate(
@@ -236,7 +242,7 @@ class JobService:
     def _render(self, state: JobState, *, full: bool = True) -> dict[str, Any]:
         # A job outlives a config change that removes its environment; it still renders.
         env = self._config.environment(state.spec.environment)
-        expiry = env.storage_expiry if env else self._config.environments[0].storage_expiry
+        expiry = env.job_storage_expiry if env else self._config.environments[0].storage_expiry
         if not full:
             return render_job_public(self._payments.view(state), storage_expiry=expiry)
         body = render_job(self._payments.view(state), storage_expiry=expiry)
@@ -244,3 +250,12 @@ class JobService:
         if payment is not None:
             body["payment"] = payment
         return body
+
+
+def _check_paid_wait(request: StartRequest) -> None:
+    wait = int(request.queue_max_wait_time or 0)
+    if wait > _PAID_MAX_QUEUE_WAIT:
+        raise BadRequest(
+            f"queueMaxWaitTime {wait} s is more than a paid job may wait"
+            f" ({_PAID_MAX_QUEUE_WAIT} s): the escrow lock must outlast the wait"
+        )

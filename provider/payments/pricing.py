@@ -34,12 +34,18 @@ def lock_amount(per_minute: int, max_job_duration: int) -> int:
 
 
 def claim_amount(
-    per_minute: int, locked: int, started_at: int | None, finished_at: int | None
+    per_minute: int,
+    locked: int,
+    started_at: int | None,
+    finished_at: int | None,
+    min_seconds: int = 0,
 ) -> int:
-    """What a finished job is charged: its algorithm's run time in started minutes (at least
-    one once it started), never more than was locked; nothing if the algorithm never started."""
+    """What a finished job is charged: its algorithm's run time, at least ``min_seconds`` (the
+    environment's minJobDuration, Ocean Node's billing floor), in started minutes (at least one
+    once it started), never more than was locked; nothing if the algorithm never started."""
     if started_at is None:
         return 0
     seconds = max(0, (finished_at if finished_at is not None else started_at) - started_at)
+    seconds = max(seconds, min_seconds)
     minutes = max(1, math.ceil(seconds / 60))
     return min(per_minute * minutes, locked)

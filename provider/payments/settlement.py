@@ -52,6 +52,8 @@ class Settler:
         self._escrows = escrows
         self._store = store
         self._clock = clock
+        # Environment id → the least seconds a started job is charged for (minJobDuration).
+        self._billing_floor: Callable[[str], int] = lambda _: 0
         self._started = int(clock())
         self._busy_lock = threading.Lock()
         self._busy: set[str] = set()
@@ -60,6 +62,11 @@ class Settler:
         self._max_retry = max_retry
         # job id → (failed attempts in a row, when the next attempt may run)
         self._backoff: dict[str, tuple[int, float]] = {}
+
+    def bill_at_least(self, floor: Callable[[str], int]) -> None:
+        """Charge a started job of environment ``e`` for at least ``floor(e)`` seconds (set
+        once the environments are known, after the chains)."""
+        self._billing_floor = floor
 
     def settle(self, job: JobState) -> None:
         """Engine finish listener: settle ``job`` if it is a paid job still locked."""
@@ -183,6 +190,7 @@ class Settler:
             row.locked,
             job.algorithm_started_at,
             job.algorithm_finished_at or job.date_finished,
+            min_seconds=self._billing_floor(job.spec.environment),
         )
         if amount == 0:
             self._release(row, note="released: the algorithm never started")

@@ -4,18 +4,20 @@ failures in words safe to show the job's owner (never the URL, which may hold a 
 The control connection goes to the address the guard permits; data connections go to the same
 peer (ftplib ignores the address in a PASV answer), so a server cannot aim them elsewhere.
 ``ftps://`` is explicit TLS (AUTH TLS, then a protected data channel), port 990 by default as
-on Ocean Node.
+on Ocean Node; the certificate must chain to the system's authorities or to the operator's
+``C2D_FTPS_CA_FILE``.
 """
 
 from __future__ import annotations
 
 import ftplib
+import os
 import socket
 import ssl
 from urllib.parse import unquote, urlsplit
 
 from steps.readers.guard import AddressRefused, SourcePolicy, permitted_address
-from workflows.contract import SOURCE_NETWORKS_ENV
+from workflows.contract import FTPS_CA_FILE_ENV, SOURCE_NETWORKS_ENV
 
 __all__ = ["describe_ftp_error", "open_ftp"]
 
@@ -29,11 +31,7 @@ def open_ftp(url: str, policy: SourcePolicy, timeout: float) -> tuple[ftplib.FTP
     host = parts.hostname or ""
     port = parts.port or (990 if secure else 21)
     # The consumer or publisher asked for FTP (Ocean's ftp storage); ftps:// gets TLS.
-    client = (
-        ftplib.FTP_TLS(context=ssl.create_default_context())  # noqa: S321
-        if secure
-        else ftplib.FTP()  # noqa: S321
-    )
+    client = ftplib.FTP_TLS(context=_tls_context()) if secure else ftplib.FTP()  # noqa: S321
     try:
         address = permitted_address(policy, host, port)
         client.connect(address, port, timeout=timeout)
@@ -47,6 +45,16 @@ def open_ftp(url: str, policy: SourcePolicy, timeout: float) -> tuple[ftplib.FTP
         client.close()
         raise
     return client, unquote(parts.path)
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The system's certificate authorities, plus the operator's ``C2D_FTPS_CA_FILE``; the
+    server's name (or address) is always checked."""
+    context = ssl.create_default_context()
+    extra = os.environ.get(FTPS_CA_FILE_ENV)
+    if extra:
+        context.load_verify_locations(cafile=extra)
+    return context
 
 
 def describe_ftp_error(error: BaseException, timeout: float) -> str | None:

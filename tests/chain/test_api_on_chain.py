@@ -31,10 +31,13 @@ def test_discovery_and_environments_show_the_chain(
     (fee,) = paid["fees"]["8996"]
     assert fee["feeToken"] == market.chain.ocean
     assert {p["id"]: p["price"] for p in fee["prices"]} == {"cpu": 1, "ram": 0.5, "disk": 0.1}
-    other_chain = httpx.get(
-        paid_server.url + "/api/services/computeEnvironments", params={"chainId": 1}
-    ).json()
-    assert [env["id"] for env in other_chain] == ["free"]
+    # As Ocean Node filters: only the environments paid on that chain.
+    listed = paid_server.url + "/api/services/computeEnvironments"
+    assert httpx.get(listed, params={"chainId": 1}).json() == []
+    assert [env["id"] for env in httpx.get(listed, params={"chainId": 8996}).json()] == ["paid"]
+    assert [env["id"] for env in httpx.get(listed, params={"chainId": 0}).json()] == [
+        env["id"] for env in envs
+    ]
 
 
 def test_encrypt_needs_a_signature(paid_server: ServerProcess, buyer: LocalAccount) -> None:
@@ -64,6 +67,13 @@ def test_initialize_refuses_what_it_cannot_price(market: Market, buyer: LocalAcc
     assert wrong.json()["error"] == f"environment paid is not paid on chain 8996 in token {token}"
     too_long = httpx.post(url, json={**base, "maxJobDuration": 10**6})
     assert too_long.status_code == 400 and "exceeds the maximum" in too_long.json()["error"]
+    # Fields ocean.js sends to initializeCompute are checked as on a start, never dropped.
+    waits = httpx.post(url, json={**base, "queueMaxWaitTime": 601})
+    assert waits.status_code == 400
+    assert waits.json()["error"].startswith("queueMaxWaitTime 601 s is more than a paid job")
+    registry = httpx.post(url, json={**base, "encryptedDockerRegistryAuth": "0x04ab"})
+    assert registry.status_code == 400
+    assert registry.json()["error"].startswith("encryptedDockerRegistryAuth: ")
 
 
 def test_publish_command_prints_a_did_the_provider_resolves(

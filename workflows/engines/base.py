@@ -114,6 +114,11 @@ class Engine(Protocol):
         """How many jobs of this environment have not finished yet (admission limits)."""
         ...
 
+    def unfinished(self, environment: str) -> list[JobState]:
+        """This environment's jobs that have not finished yet, queued ones included (what the
+        environment listing counts: jobs, resources in use, wait times)."""
+        ...
+
     def stop(self, job_id: str) -> JobState:
         """Kill the job's processes; it ends with its logs published."""
         ...

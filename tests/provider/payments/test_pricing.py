@@ -25,6 +25,12 @@ def test_claim_is_started_minutes_of_the_algorithm() -> None:
     assert claim_amount(100, 500, 1000, 1061) == 200
 
 
+def test_claim_is_at_least_the_min_job_duration_once_started() -> None:
+    assert claim_amount(100, 500, 1000, 1001, min_seconds=61) == 200
+    assert claim_amount(100, 500, 1000, 1200, min_seconds=61) == 400
+    assert claim_amount(100, 500, None, None, min_seconds=61) == 0
+
+
 def test_claim_is_capped_at_the_lock() -> None:
     assert claim_amount(100, 250, 0, 3600) == 250
 

@@ -94,6 +94,14 @@ def test_finished_paid_job_is_settling_until_claimed(tmp_path: Path) -> None:
     assert row is not None and row.state == SettlementState.SETTLED and row.claimed == 100
 
 
+def test_a_started_job_pays_at_least_the_environments_min_job_duration(tmp_path: Path) -> None:
+    # The algorithm ran 30 s; the paid environment bills at least 150 s: 3 started minutes.
+    gate, escrow, _ = settler(tmp_path)
+    gate.bill_at_least(lambda env_id: 150 if env_id == "paid" else 0)
+    gate.settle(state(JobStatus.FINISHED))
+    assert escrow.claims == [300]
+
+
 def test_job_that_never_ran_its_algorithm_is_released(tmp_path: Path) -> None:
     gate, escrow, store = settler(tmp_path)
     gate.settle(state(JobStatus.DATA_PROVISIONING_FAILED, started=None))

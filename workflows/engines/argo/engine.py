@@ -136,6 +136,14 @@ class ArgoEngine:
             if _label(w, ENVIRONMENT_LABEL) == environment and not is_finished(w)
         )
 
+    def unfinished(self, environment: str) -> list[JobState]:
+        states = (
+            self._state(w)
+            for w in self._cache.all("workflows")
+            if _label(w, ENVIRONMENT_LABEL) == environment and not is_finished(w)
+        )
+        return [s for s in states if s is not None]
+
     def stop(self, job_id: str) -> JobState:
         state = self.get(job_id)
         if state.date_finished is None:

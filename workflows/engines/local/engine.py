@@ -198,6 +198,9 @@ class LocalEngine:
     def active_jobs(self, environment: str) -> int:
         return sum(1 for r in self._board.unfinished() if r.spec.environment == environment)
 
+    def unfinished(self, environment: str) -> list[JobState]:
+        return [r.as_state() for r in self._board.unfinished() if r.spec.environment == environment]
+
     def stop(self, job_id: str) -> JobState:
         record = self._board.record(job_id)
         if record.date_finished is None:
