@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
 
 import httpx
 
@@ -22,15 +23,24 @@ class S3Reader:
     def read(
         self, file: FileObject, *, timeout: float, max_bytes: int
     ) -> Generator[bytes, None, None]:
+        with self.respond(file, timeout=timeout) as response:
+            check_response(response, max_bytes)
+            yield from response.iter_raw()
+
+    @contextmanager
+    def respond(
+        self, file: FileObject, *, timeout: float, headers: Mapping[str, str] | None = None
+    ) -> Iterator[httpx.Response]:
+        """GetObject's streamed response; of ``headers`` only ``Range`` is sent (and signed)."""
         if file.s3_access is None:
             raise FetchError("the file has no s3Access")
+        wanted = httpx.Headers(headers or {}).get("Range")
         try:
             with (
                 S3Client(file.s3_access, self._policy, timeout) as client,
-                client.get() as response,
+                client.get(wanted) as response,
             ):
-                check_response(response, max_bytes)
-                yield from response.iter_raw()
+                yield response
         except S3Error as error:
             raise FetchError(str(error)) from None
         except (httpx.HTTPError, httpx.StreamError) as error:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Generator
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
 
 import httpx
 
@@ -30,10 +31,23 @@ class UrlReader:
     def read(
         self, file: FileObject, *, timeout: float, max_bytes: int
     ) -> Generator[bytes, None, None]:
-        headers = httpx.Headers(file.headers)
+        with self.respond(file, timeout=timeout) as response:
+            check_response(response, max_bytes)
+            # No chunk_size: each network read (at most 64 KiB in httpcore) is passed on as it
+            # arrives, so the caller's size and deadline checks run between reads.
+            yield from response.iter_raw()
+
+    @contextmanager
+    def respond(
+        self, file: FileObject, *, timeout: float, headers: Mapping[str, str] | None = None
+    ) -> Iterator[httpx.Response]:
+        """The origin's streamed response, whatever its status; ``headers`` are added to the
+        file's own (a download's ``Range``). Failures inside the block become FetchErrors."""
+        sent = httpx.Headers(file.headers)
+        sent.update(headers or {})
         # Raw bytes, exactly as served: the checksum is over what the publisher hashed, and no
         # decompression can turn a small chunk into a memory spike.
-        headers.setdefault("Accept-Encoding", "identity")
+        sent.setdefault("Accept-Encoding", "identity")
         try:
             if httpx.URL(file.url).scheme not in ("http", "https"):
                 raise FetchError("only http and https URLs are fetched")
@@ -47,12 +61,9 @@ class UrlReader:
                     trust_env=False,
                     transport=guarded_transport(self._policy),
                 ) as client,
-                client.stream(file.method, file.url, headers=headers) as response,
+                client.stream(file.method, file.url, headers=sent) as response,
             ):
-                check_response(response, max_bytes)
-                # No chunk_size: each network read (at most 64 KiB in httpcore) is passed on as
-                # it arrives, so the caller's size and deadline checks run between reads.
-                yield from response.iter_raw()
+                yield response
         except httpx.InvalidURL:
             raise FetchError("invalid URL") from None
         except (httpx.HTTPError, httpx.StreamError) as error:
