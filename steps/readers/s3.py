@@ -10,7 +10,7 @@ import httpx
 from steps.readers.base import FetchError
 from steps.readers.guard import SourcePolicy
 from steps.readers.s3client import S3Client, S3Error
-from steps.readers.url import check_response, describe_http_error
+from steps.readers.url import describe_http_error, stream_body
 from workflows.spec import FileObject
 
 __all__ = ["S3Reader"]
@@ -23,9 +23,7 @@ class S3Reader:
     def read(
         self, file: FileObject, *, timeout: float, max_bytes: int
     ) -> Generator[bytes, None, None]:
-        with self.respond(file, timeout=timeout) as response:
-            check_response(response, max_bytes)
-            yield from response.iter_raw()
+        return stream_body(self, file, timeout=timeout, max_bytes=max_bytes)
 
     @contextmanager
     def respond(

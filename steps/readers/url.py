@@ -9,12 +9,18 @@ from contextlib import contextmanager
 
 import httpx
 
-from steps.readers.base import FetchError
+from steps.readers.base import FetchError, HttpFileReader
 from steps.readers.guard import SourcePolicy, guarded_transport, refusal_reason
 from workflows.contract import SOURCE_NETWORKS_ENV
 from workflows.spec import FileObject
 
-__all__ = ["MAX_REDIRECTS", "UrlReader", "check_response", "describe_http_error"]
+__all__ = [
+    "MAX_REDIRECTS",
+    "UrlReader",
+    "check_response",
+    "describe_http_error",
+    "stream_body",
+]
 
 MAX_REDIRECTS = 5
 
@@ -31,11 +37,7 @@ class UrlReader:
     def read(
         self, file: FileObject, *, timeout: float, max_bytes: int
     ) -> Generator[bytes, None, None]:
-        with self.respond(file, timeout=timeout) as response:
-            check_response(response, max_bytes)
-            # No chunk_size: each network read (at most 64 KiB in httpcore) is passed on as it
-            # arrives, so the caller's size and deadline checks run between reads.
-            yield from response.iter_raw()
+        return stream_body(self, file, timeout=timeout, max_bytes=max_bytes)
 
     @contextmanager
     def respond(
@@ -68,6 +70,17 @@ class UrlReader:
             raise FetchError("invalid URL") from None
         except (httpx.HTTPError, httpx.StreamError) as error:
             raise FetchError(describe_http_error(error, timeout)) from None
+
+
+def stream_body(
+    reader: HttpFileReader, file: FileObject, *, timeout: float, max_bytes: int
+) -> Generator[bytes, None, None]:
+    """A FileReader's ``read`` for an HTTP-backed reader: its response's body, checked."""
+    with reader.respond(file, timeout=timeout) as response:
+        check_response(response, max_bytes)
+        # No chunk_size: each network read (at most 64 KiB in httpcore) is passed on as it
+        # arrives, so the caller's size and deadline checks run between reads.
+        yield from response.iter_raw()
 
 
 def check_response(response: httpx.Response, max_bytes: int) -> None:

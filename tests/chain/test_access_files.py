@@ -81,11 +81,15 @@ def test_a_range_past_the_end_is_416(
     assert "past the file's end" in answer.json()["error"]
 
 
-def test_several_ranges_answer_the_whole_file(
-    market: Market, ranged: tuple[Published, LocalAccount, str]
+@pytest.mark.parametrize(
+    "headers",
+    [{"Range": "bytes=0-9,20-29"}, {"Range": "bytes=0-9", "If-Range": '"an-etag"'}],
+)
+def test_several_ranges_or_an_if_range_answer_the_whole_file(
+    market: Market, ranged: tuple[Published, LocalAccount, str], headers: dict[str, str]
 ) -> None:
     asset, consumer, tx = ranged
-    answer = get(market, consumer, asset, tx, {"Range": "bytes=0-9,20-29"})
+    answer = get(market, consumer, asset, tx, headers)
     assert answer.status_code == 200
     assert answer.content == CONTENT
 

@@ -55,6 +55,7 @@ def download(
     userdata: Annotated[str | None, Query(max_length=4000)] = None,
     policy_server: Annotated[str | None, Query(alias="policyServer", max_length=4000)] = None,
     byte_range: Annotated[str | None, Header(alias="Range", max_length=200)] = None,
+    if_range: Annotated[str | None, Header(alias="If-Range", max_length=200)] = None,
 ) -> StreamingResponse:
     if policy_server is not None:
         raise BadRequest(NO_POLICY_SERVER)
@@ -68,7 +69,8 @@ def download(
         signature=signature,
         token=token,
         userdata=parse_userdata(userdata),
-        byte_range=parse_range(byte_range),
+        # If-Range's validator is not compared: the whole file is always a right answer to it.
+        byte_range=None if if_range is not None else parse_range(byte_range),
     )
     return StreamingResponse(
         opened.opened.chunks,
