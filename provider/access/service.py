@@ -41,7 +41,7 @@ ACCESS_ENVIRONMENT = ""
 @dataclass(frozen=True)
 class Download:
     """An opened file: its first bytes already read (so an origin that is down is refused
-    before any header is sent), the rest still streaming; ``status`` 206 for a byte range."""
+    before any header is sent), the rest still streaming (206 with its headers for a range)."""
 
     filename: str
     content_type: str
