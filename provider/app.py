@@ -123,9 +123,13 @@ def build_services(settings: Settings) -> Services:
             authenticator=authenticator,
             nonces=nonces,
             policy=SourcePolicy.parse(settings.source_networks),
+            gateways=settings.gateways,
+            confirmations={served.chain_id: served.confirmations for served in chain.chains},
         ),
         file_info=FileInfo(
-            resolver=chain.resolver, policy=SourcePolicy.parse(settings.source_networks)
+            resolver=chain.resolver,
+            policy=SourcePolicy.parse(settings.source_networks),
+            gateways=settings.gateways,
         ),
     )
 

@@ -9,6 +9,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "NotFound",
+    "RangeNotSatisfiable",
     "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
@@ -24,6 +25,10 @@ class C2DError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def headers(self) -> dict[str, str] | None:
+        """Response headers the refusal carries beside its body."""
+        return None
 
 
 class BadRequest(C2DError):
@@ -54,6 +59,23 @@ class TooManyRequests(C2DError):
     def __init__(self, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return None if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
+
+class RangeNotSatisfiable(C2DError):
+    """A download's ``Range`` lies past the file's end; ``total`` is its length when known."""
+
+    status_code = 416
+
+    def __init__(self, message: str, total: int | None = None) -> None:
+        super().__init__(message)
+        self.total = total
+
+    def headers(self) -> dict[str, str] | None:
+        # RFC 9110 gives an unsatisfied range's answer the complete length, or no header.
+        return None if self.total is None else {"Content-Range": f"bytes */{self.total}"}
 
 
 class ServiceUnavailable(C2DError):

@@ -13,12 +13,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import ValidationError
 
 from provider.assets.resolver import AssetResolver, check_usable
 from provider.errors import BadRequest
-from steps.readers import FetchError, SourcePolicy, reader_for
+from provider.jobs.file_objects import parse_file_object
+from steps.readers import FetchError, HttpFileReader, SourcePolicy, reader_for
 from steps.readers.guard import guarded_transport
+from steps.readers.url import check_response
 from workflows.spec import FileObject
 
 __all__ = ["FileInfo"]
@@ -32,11 +33,13 @@ class FileInfo:
         *,
         resolver: AssetResolver,
         policy: SourcePolicy,
+        gateways: Mapping[str, str] | None = None,
         timeout: float = 30,
         max_bytes: int = 10 * 2**30,
     ) -> None:
         self._resolver = resolver
         self._policy = policy
+        self._gateways = dict(gateways or {})
         self._timeout = timeout
         self._max_bytes = max_bytes
 
@@ -50,13 +53,8 @@ class FileInfo:
                 raise BadRequest(f"{', '.join(unknown)}: not expected beside did and serviceId")
             return self._for_asset(str(body["did"]), str(body.get("serviceId") or ""), checksum)
         fields = {key: value for key, value in body.items() if key != "checksum"}
-        try:
-            file = FileObject.model_validate(fields)
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
-            raise BadRequest(f"{where}: {first['msg']}") from None
-        return [self._info(file, checksum, name=_name(file.url))]
+        file = parse_file_object(fields, label="file", gateways=self._gateways)
+        return [self._info(file, checksum, name=_name(file))]
 
     def _for_asset(self, did: str, service_id: str, checksum: bool) -> list[dict[str, Any]]:
         ddo = check_usable(self._resolver.resolve(did))
@@ -69,8 +67,8 @@ class FileInfo:
         answers = []
         for index, raw in enumerate(files):
             try:
-                file = FileObject.model_validate(raw)
-            except ValidationError:
+                file = parse_file_object(raw, label="file", gateways=self._gateways)
+            except BadRequest:
                 answers.append({"valid": False, "type": str(raw.get("type", "")), "index": index})
                 continue
             answers.append(self._info(file, checksum, name=f"file{index}") | {"index": index})
@@ -89,6 +87,14 @@ class FileInfo:
         return answer
 
     def _head(self, file: FileObject) -> tuple[str, str]:
+        reader = reader_for(file.type, self._policy)
+        if file.type != "url" and isinstance(reader, HttpFileReader):
+            # Headers only: the body is left unread when the response closes.
+            with reader.respond(file, timeout=self._timeout) as response:
+                check_response(response, self._max_bytes)
+                return _length_and_type(response)
+        if file.type != "url":
+            return self._probe(file)
         try:
             with httpx.Client(
                 timeout=httpx.Timeout(self._timeout),
@@ -103,10 +109,7 @@ class FileInfo:
             return self._probe(file)
         if not response.is_success:
             return self._probe(file)
-        return (
-            response.headers.get("Content-Length", ""),
-            response.headers.get("Content-Type", ""),
-        )
+        return _length_and_type(response)
 
     def _probe(self, file: FileObject) -> tuple[str, str]:
         """HEAD failed: the reader's own GET says why, in its address-free words."""
@@ -132,5 +135,13 @@ class FileInfo:
         return "sha256:" + digest.hexdigest(), size
 
 
-def _name(url: str) -> str:
-    return urlsplit(url).path.rsplit("/", 1)[-1]
+def _length_and_type(response: httpx.Response) -> tuple[str, str]:
+    return response.headers.get("Content-Length", ""), response.headers.get("Content-Type", "")
+
+
+def _name(file: FileObject) -> str:
+    if file.type == "s3" and file.s3_access is not None:
+        return file.s3_access.object_key.rsplit("/", 1)[-1]
+    if file.type in ("url", "ftp"):
+        return urlsplit(file.url).path.rsplit("/", 1)[-1]
+    return str(file.hash or file.transaction_id or "")

@@ -8,13 +8,14 @@ a thread pool. The file's address never leaves this module: refusals are worded 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from pydantic import ValidationError
 
+from provider.access.opening import Opened, open_file
+from provider.access.ranges import ByteRange
 from provider.assets.ddo import Ddo, Service
 from provider.assets.policy import check_credentials
 from provider.assets.resolver import AssetResolver, check_usable
@@ -25,7 +26,8 @@ from provider.chain.fees import FeeData, sign_provider_fee
 from provider.chain.order_reader import read_order
 from provider.chain.orders import OrderExpectation, check_order
 from provider.errors import BadRequest, ServiceUnavailable
-from steps.readers import FetchError, SourcePolicy, reader_for
+from provider.jobs.file_objects import parse_file_object, with_userdata
+from steps.readers import SourcePolicy
 from workflows.spec import FileObject
 
 __all__ = ["ACCESS_ENVIRONMENT", "DOWNLOAD_COMMAND", "AccessService", "Download"]
@@ -39,11 +41,11 @@ ACCESS_ENVIRONMENT = ""
 @dataclass(frozen=True)
 class Download:
     """An opened file: its first bytes already read (so an origin that is down is refused
-    before any header is sent), the rest still streaming."""
+    before any header is sent), the rest still streaming (206 with its headers for a range)."""
 
     filename: str
     content_type: str
-    chunks: Iterator[bytes]
+    opened: Opened
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class AccessService:
         authenticator: Authenticator,
         nonces: NonceStore,
         policy: SourcePolicy,
+        gateways: Mapping[str, str] | None = None,
+        confirmations: Mapping[int, int] | None = None,
         clock: Callable[[], float] = time.time,
         fee_validity: int = 3600,
         timeout: float = 60,
@@ -74,6 +78,8 @@ class AccessService:
         self._authenticator = authenticator
         self._nonces = nonces
         self._policy = policy
+        self._gateways = dict(gateways or {})
+        self._confirmations = dict(confirmations or {})
         self._clock = clock
         self._fee_validity = fee_validity
         self._timeout = timeout
@@ -84,7 +90,7 @@ class AccessService:
     ) -> dict[str, Any]:
         """What ocean.js orders with: the datatoken, the consumer's nonce, a signed fee."""
         target = self._target(did, service_id, consumer)
-        _file(target, file_index)
+        self._file(target, file_index)
         now = int(self._clock())
         until = now + self._fee_validity
         if valid_until is not None:
@@ -116,7 +122,10 @@ class AccessService:
         nonce: str | None,
         signature: str | None,
         token: str | None,
+        userdata: dict[str, Any] | None = None,
+        byte_range: ByteRange | None = None,
     ) -> Download:
+        """The ordered file, ``userdata`` added to a url file's query as Ocean Node does."""
         self._authenticator.authenticate(
             consumer_address=consumer,
             command=DOWNLOAD_COMMAND,
@@ -125,9 +134,17 @@ class AccessService:
             token=token,
         )
         target = self._target(did, service_id, consumer)
-        file = _file(target, file_index)
+        file = with_userdata(self._file(target, file_index), userdata)
         self._check_order(target, consumer, transfer_tx)
-        return self._open(file, file_index)
+        opened = open_file(
+            file,
+            file_index,
+            byte_range,
+            policy=self._policy,
+            timeout=self._timeout,
+            max_bytes=self._max_bytes,
+        )
+        return Download(f"file{file_index}", "application/octet-stream", opened)
 
     def _target(self, did: str, service_id: str, consumer: str) -> _Target:
         ddo = check_usable(self._resolver.resolve(did))
@@ -150,7 +167,8 @@ class AccessService:
                 f"this provider serves no chain {target.ddo.chain_id}: no order can be verified"
             )
         token = target.service.datatoken_address
-        facts = read_order(client, tx, token, label="download")
+        depth = self._confirmations.get(target.ddo.chain_id, 1)
+        facts = read_order(client, tx, token, label="download", confirmations=depth)
         check_order(
             facts,
             OrderExpectation(
@@ -166,46 +184,13 @@ class AccessService:
             ),
         )
 
-    def _open(self, file: FileObject, index: int) -> Download:
-        try:
-            chunks = _capped(
-                reader_for(file.type, self._policy).read(
-                    file, timeout=self._timeout, max_bytes=self._max_bytes
-                ),
-                self._max_bytes,
-            )
-            first = next(chunks, b"")
-        except FetchError as error:
-            raise ServiceUnavailable(f"file {index} cannot be fetched: {error}") from None
-
-        def rest() -> Iterator[bytes]:
-            if first:
-                yield first
-            try:
-                yield from chunks
-            except FetchError:
-                return  # headers are sent: the short body is all the consumer can be told
-
-        return Download(f"file{index}", "application/octet-stream", rest())
-
-
-def _capped(chunks: Iterator[bytes], max_bytes: int) -> Iterator[bytes]:
-    total = 0
-    for chunk in chunks:
-        total += len(chunk)
-        if total > max_bytes:
-            raise FetchError(f"the file is larger than {max_bytes} bytes")
-        yield chunk
-
-
-def _file(target: _Target, index: int) -> FileObject:
-    files = target.service.plain_files()
-    label = f"service {target.service.id} of {target.ddo.id}"
-    if files is None:
-        raise BadRequest(f"{label}: its files are not encrypted for this provider")
-    if not 0 <= index < len(files):
-        raise BadRequest(f"fileIndex {index} is out of range: {label} has {len(files)} file(s)")
-    try:
-        return FileObject.model_validate(files[index])
-    except ValidationError:
-        raise BadRequest(f"{label}: file {index} is not a file this provider can serve") from None
+    def _file(self, target: _Target, index: int) -> FileObject:
+        files = target.service.plain_files()
+        label = f"service {target.service.id} of {target.ddo.id}"
+        if files is None:
+            raise BadRequest(f"{label}: its files are not encrypted for this provider")
+        if not 0 <= index < len(files):
+            raise BadRequest(f"fileIndex {index} is out of range: {label} has {len(files)} file(s)")
+        return parse_file_object(
+            files[index], label=f"{label}: file {index}", gateways=self._gateways
+        )

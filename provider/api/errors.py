@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from provider.api.validation import OUT_OF_RANGE
-from provider.errors import C2DError, TooManyRequests
+from provider.errors import C2DError
 
 __all__ = ["install_error_handlers"]
 
@@ -42,11 +42,8 @@ def _utf8(text: str) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(C2DError)
     async def _c2d_error(_: Request, error: C2DError) -> JSONResponse:
-        headers = None
-        if isinstance(error, TooManyRequests) and error.retry_after is not None:
-            headers = {"Retry-After": str(error.retry_after)}
         body = {"error": _utf8(error.message)}
-        return JSONResponse(body, status_code=error.status_code, headers=headers)
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers())
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:

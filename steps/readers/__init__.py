@@ -5,14 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from steps.readers.arweave import arweave_reader
-from steps.readers.base import FetchError, FileReader
+from steps.readers.base import FetchError, FileReader, HttpFileReader
 from steps.readers.ftp import FtpReader
 from steps.readers.guard import SourcePolicy
 from steps.readers.ipfs import ipfs_reader
 from steps.readers.s3 import S3Reader
 from steps.readers.url import UrlReader
 
-__all__ = ["READERS", "FetchError", "FileReader", "SourcePolicy", "reader_for"]
+__all__ = [
+    "READERS",
+    "FetchError",
+    "FileReader",
+    "HttpFileReader",
+    "SourcePolicy",
+    "reader_for",
+]
 
 # Factories, not instances: nothing (clients, sessions) is created at import time. Each gets the
 # SSRF policy: whatever the reader connects to must pass it.

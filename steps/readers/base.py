@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Protocol
+from collections.abc import Generator, Mapping
+from contextlib import AbstractContextManager
+from typing import Protocol, runtime_checkable
+
+import httpx
 
 from workflows.spec import FileObject
 
-__all__ = ["FetchError", "FileReader"]
+__all__ = ["FetchError", "FileReader", "HttpFileReader"]
 
 
 class FetchError(Exception):
@@ -25,4 +28,16 @@ class FileReader(Protocol):
         them, checks the checksum and enforces the size cap and the overall deadline. Raises
         ``FetchError`` on any failure.
         """
+        ...
+
+
+@runtime_checkable
+class HttpFileReader(FileReader, Protocol):
+    """A reader whose origin speaks HTTP (url, ipfs, arweave, s3): its response can be had
+    whole, status and headers included, so a download can forward a ``Range`` and check it."""
+
+    def respond(
+        self, file: FileObject, *, timeout: float, headers: Mapping[str, str] | None = None
+    ) -> AbstractContextManager[httpx.Response]:
+        """The streamed response, any status; failures inside the block become FetchErrors."""
         ...

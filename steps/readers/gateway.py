@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
+from contextlib import AbstractContextManager
+
+import httpx
 
 from steps.readers.base import FetchError
 from steps.readers.guard import SourcePolicy
@@ -22,8 +25,15 @@ class GatewayReader:
     def read(
         self, file: FileObject, *, timeout: float, max_bytes: int
     ) -> Generator[bytes, None, None]:
+        return self._url.read(self._located(file), timeout=timeout, max_bytes=max_bytes)
+
+    def respond(
+        self, file: FileObject, *, timeout: float, headers: Mapping[str, str] | None = None
+    ) -> AbstractContextManager[httpx.Response]:
+        """As UrlReader.respond, from the gateway's address of the file."""
+        return self._url.respond(self._located(file), timeout=timeout, headers=headers)
+
+    def _located(self, file: FileObject) -> FileObject:
         if not file.gateway:
             raise FetchError(f"no {file.type} gateway is configured")
-        return self._url.read(
-            FileObject(url=self._locate(file)), timeout=timeout, max_bytes=max_bytes
-        )
+        return FileObject(url=self._locate(file))

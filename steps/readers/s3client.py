@@ -60,12 +60,15 @@ class S3Client:
         self.close()
 
     @contextmanager
-    def get(self) -> Iterator[httpx.Response]:
-        """GetObject, streamed: the response's body is not read yet."""
-        request = self._request("GET", {}, b"", payload_hash=_EMPTY_SHA256)
+    def get(self, byte_range: str | None = None) -> Iterator[httpx.Response]:
+        """GetObject, streamed: the response's body is not read yet. With ``byte_range`` (a
+        ``Range`` value, signed with the rest), a 416 is answered too, not raised."""
+        extra = {} if byte_range is None else {"range": byte_range}
+        request = self._request("GET", {}, b"", payload_hash=_EMPTY_SHA256, extra=extra)
         response = self._client.send(request, stream=True)
         try:
-            if not response.is_success:
+            unsatisfiable = byte_range is not None and response.status_code == 416
+            if not response.is_success and not unsatisfiable:
                 _raise_for(response)
             yield response
         finally:
@@ -111,7 +114,13 @@ class S3Client:
         return response.content[:_ERROR_BODY_CAP]
 
     def _request(
-        self, method: str, query: dict[str, str], body: bytes, *, payload_hash: str = ""
+        self,
+        method: str,
+        query: dict[str, str],
+        body: bytes,
+        *,
+        payload_hash: str = "",
+        extra: dict[str, str] | None = None,
     ) -> httpx.Request:
         payload_hash = payload_hash or hashlib.sha256(body).hexdigest()
         now = datetime.now(UTC)
@@ -123,6 +132,7 @@ class S3Client:
             "host": self._host,
             "x-amz-content-sha256": payload_hash,
             "x-amz-date": stamp,
+            **(extra or {}),
         }
         signed = ";".join(sorted(headers))
         canonical = "\n".join(

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Generator
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
 
 import httpx
 
-from steps.readers.base import FetchError
+from steps.readers.base import FetchError, HttpFileReader
 from steps.readers.guard import SourcePolicy, guarded_transport, refusal_reason
 from workflows.contract import SOURCE_NETWORKS_ENV
 from workflows.spec import FileObject
 
-__all__ = ["MAX_REDIRECTS", "UrlReader", "check_response", "describe_http_error"]
+__all__ = [
+    "MAX_REDIRECTS",
+    "UrlReader",
+    "check_response",
+    "describe_http_error",
+    "stream_body",
+]
 
 MAX_REDIRECTS = 5
 
@@ -30,10 +37,19 @@ class UrlReader:
     def read(
         self, file: FileObject, *, timeout: float, max_bytes: int
     ) -> Generator[bytes, None, None]:
-        headers = httpx.Headers(file.headers)
+        return stream_body(self, file, timeout=timeout, max_bytes=max_bytes)
+
+    @contextmanager
+    def respond(
+        self, file: FileObject, *, timeout: float, headers: Mapping[str, str] | None = None
+    ) -> Iterator[httpx.Response]:
+        """The origin's streamed response, whatever its status; ``headers`` are added to the
+        file's own (a download's ``Range``). Failures inside the block become FetchErrors."""
+        sent = httpx.Headers(file.headers)
+        sent.update(headers or {})
         # Raw bytes, exactly as served: the checksum is over what the publisher hashed, and no
         # decompression can turn a small chunk into a memory spike.
-        headers.setdefault("Accept-Encoding", "identity")
+        sent.setdefault("Accept-Encoding", "identity")
         try:
             if httpx.URL(file.url).scheme not in ("http", "https"):
                 raise FetchError("only http and https URLs are fetched")
@@ -47,16 +63,24 @@ class UrlReader:
                     trust_env=False,
                     transport=guarded_transport(self._policy),
                 ) as client,
-                client.stream(file.method, file.url, headers=headers) as response,
+                client.stream(file.method, file.url, headers=sent) as response,
             ):
-                check_response(response, max_bytes)
-                # No chunk_size: each network read (at most 64 KiB in httpcore) is passed on as
-                # it arrives, so the caller's size and deadline checks run between reads.
-                yield from response.iter_raw()
+                yield response
         except httpx.InvalidURL:
             raise FetchError("invalid URL") from None
         except (httpx.HTTPError, httpx.StreamError) as error:
             raise FetchError(describe_http_error(error, timeout)) from None
+
+
+def stream_body(
+    reader: HttpFileReader, file: FileObject, *, timeout: float, max_bytes: int
+) -> Generator[bytes, None, None]:
+    """A FileReader's ``read`` for an HTTP-backed reader: its response's body, checked."""
+    with reader.respond(file, timeout=timeout) as response:
+        check_response(response, max_bytes)
+        # No chunk_size: each network read (at most 64 KiB in httpcore) is passed on as it
+        # arrives, so the caller's size and deadline checks run between reads.
+        yield from response.iter_raw()
 
 
 def check_response(response: httpx.Response, max_bytes: int) -> None:

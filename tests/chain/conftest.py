@@ -42,8 +42,11 @@ def dev_chain(chain_home: Path) -> DevChain:
 
 
 @pytest.fixture(scope="session")
-def paid_server(chain_home: Path) -> Iterator[ServerProcess]:
-    server = start_server(chain_home, env=SERVER_ENV)
+def paid_server(chain_home: Path, chain_files: FileServer) -> Iterator[ServerProcess]:
+    # The test file server is the operator's ipfs and arweave gateway as well.
+    gateway = chain_files.url("").rstrip("/")
+    env = {**SERVER_ENV, "C2D_IPFS_GATEWAY": gateway, "C2D_ARWEAVE_GATEWAY": gateway}
+    server = start_server(chain_home, env=env)
     yield server
     server.stop()
 

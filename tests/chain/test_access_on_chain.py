@@ -160,18 +160,18 @@ def test_replayed_download_signature_is_refused(
     assert "nonce" in again.json()["error"]
 
 
-def test_userdata_is_refused_not_ignored(
+def test_userdata_that_is_not_a_json_object_is_refused(
     market: Market, buyer: LocalAccount, asset: Published
 ) -> None:
     params = {
         "documentId": asset.did,
         "serviceId": asset.ddo["services"][0]["id"],
         "consumerAddress": buyer.address,
-        "userdata": '{"a": 1}',
+        "userdata": "[1, 2]",
     }
     answer = httpx.get(f"{market.provider_url}/api/services/initialize", params=params)
     assert answer.status_code == 400
-    assert answer.json()["error"] == "userdata: not supported by this provider's access routes"
+    assert answer.json()["error"] == "userdata: expected a JSON object"
 
 
 def test_file_info_of_an_asset_hides_its_address(market: Market, asset: Published) -> None:

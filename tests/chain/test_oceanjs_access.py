@@ -1,4 +1,5 @@
-"""The real client on an access service: ocean.js 8.0.0 initializes, orders and downloads."""
+"""The real client on an access service: ocean.js 8.0.0 initializes, orders and downloads,
+then downloads a byte range of the same order with userdata."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def test_oceanjs_orders_and_downloads_an_access_service(
             "DID": asset.did,
             "SERVICE_ID": asset.ddo["services"][0]["id"],
             "DATATOKEN": asset.datatoken,
+            "RANGE": "bytes=-25",
         },
     )
     assert summary["ok"] is True, summary
@@ -45,3 +47,11 @@ def test_oceanjs_orders_and_downloads_an_access_service(
     # The consumer's link leads to this provider, never to the file's own address.
     assert summary["downloadUrl"].startswith(paid_server.url + "/api/services/download?")
     assert source not in summary["downloadUrl"]
+    # A second download of the same order, with userdata, for the last 25 bytes (the test
+    # file server has no ranges: the provider slices what it sends).
+    size = len(expected.encode())
+    assert summary["ranged"] == {
+        "status": 206,
+        "contentRange": f"bytes {size - 25}-{size - 1}/{size}",
+        "text": expected.encode()[-25:].decode(),
+    }

@@ -28,6 +28,9 @@ from provider.cli import main
 from tests.chain.market import UNIT, Market, job_body, wait_settled
 from tests.chain.market import _with_orders as with_orders
 from tests.chain.tcp_proxy import TcpProxy
+from tests.chain.test_access_on_chain import access_asset
+from tests.chain.test_access_on_chain import download as access_download
+from tests.chain.test_access_on_chain import order as access_order
 from workflows.status import JobStatus
 
 CHAIN_A, CHAIN_B = 31337, 31338
@@ -219,6 +222,23 @@ def test_an_escrow_deposit_counts_once_deep_enough(markets: dict[int, Market]) -
     market = markets[CHAIN_A]
     buyer, job_id = _paid_job(market, escrow_last=True)
     _check_claimed(market, buyer, job_id)
+
+
+def test_an_access_order_is_downloadable_once_deep_enough(markets: dict[int, Market]) -> None:
+    market = markets[CHAIN_A]
+    buyer = market.new_consumer()
+    asset = access_asset(market)
+    tx = access_order(market, buyer, asset)
+    early = access_download(market, buyer, asset, tx)
+    assert early.status_code == 400, early.text
+    error = early.json()["error"]
+    assert error.startswith(f"download: order {tx} is ")
+    assert f"chain {CHAIN_A} accepts orders {CONFIRMATIONS_A} blocks deep" in error
+    assert "more block(s)" in error
+    market.client.w3.provider.make_request("anvil_mine", [hex(CONFIRMATIONS_A - 1)])  # type: ignore[arg-type]
+    later = access_download(market, buyer, asset, tx)
+    assert later.status_code == 200, later.text
+    assert later.content == (market.files.folder / "weather.csv").read_bytes()  # type: ignore[attr-defined]
 
 
 def test_a_chain_that_is_down_is_a_503_while_free_jobs_run(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import StreamingResponse
 
+from provider.access.ranges import parse_range
+from provider.access.userdata import NO_POLICY_SERVER, parse_userdata
 from provider.api.deps import AuthToken, ServicesDep
 from provider.errors import BadRequest
 
@@ -29,7 +31,9 @@ def initialize(
     userdata: Annotated[str | None, Query(max_length=4000)] = None,
     environment: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    refuse_unsupported(userdata=userdata, environment=environment)
+    refuse_unsupported(environment=environment)
+    # Checked here, acted on at download (where it is added to a url file's query).
+    parse_userdata(userdata)
     return services.access.initialize(
         document_id, service_id, consumer_address, file_index, valid_until
     )
@@ -50,8 +54,11 @@ def download(
     signature: Annotated[str | None, Query(max_length=200)] = None,
     userdata: Annotated[str | None, Query(max_length=4000)] = None,
     policy_server: Annotated[str | None, Query(alias="policyServer", max_length=4000)] = None,
+    byte_range: Annotated[str | None, Header(alias="Range", max_length=200)] = None,
+    if_range: Annotated[str | None, Header(alias="If-Range", max_length=200)] = None,
 ) -> StreamingResponse:
-    refuse_unsupported(userdata=userdata, policyServer=policy_server)
+    if policy_server is not None:
+        raise BadRequest(NO_POLICY_SERVER)
     opened = services.access.download(
         did=document_id,
         service_id=service_id,
@@ -61,11 +68,18 @@ def download(
         nonce=nonce,
         signature=signature,
         token=token,
+        userdata=parse_userdata(userdata),
+        # If-Range's validator is not compared: the whole file is always a right answer to it.
+        byte_range=None if if_range is not None else parse_range(byte_range),
     )
     return StreamingResponse(
-        opened.chunks,
+        opened.opened.chunks,
+        status_code=opened.opened.status,
         media_type=opened.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{opened.filename}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{opened.filename}"',
+            **opened.opened.headers,
+        },
     )
 
 

@@ -4,6 +4,8 @@
 // Environment (all required):
 //   PROVIDER_URL, RPC, ADDRESS_FILE (C2D_HOME/chain/addresses.json), CONSUMER_KEY (funded with
 //   gas and one datatoken of the asset), DID, SERVICE_ID, DATATOKEN
+// Optional: RANGE (a Range header value): a second download of the same order, with ocean.js's
+//   userCustomParameters {"city": "Berlin"} (its userdata), asks for that byte range.
 // Output: one JSON object on stdout; progress on stderr. Exit 0 only if every step worked.
 
 import fs from 'node:fs';
@@ -39,7 +41,19 @@ async function main() {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`download failed: HTTP ${res.status} ${await res.text()}`);
   const body = Buffer.from(await res.arrayBuffer());
+  let ranged = null;
+  if (process.env.RANGE) {
+    const again = await ProviderInstance.getDownloadUrl(
+      did, serviceId, 0, transferTxId, providerUrl, wallet, undefined, { city: 'Berlin' });
+    const part = await fetch(again, { headers: { Range: process.env.RANGE } });
+    ranged = {
+      status: part.status,
+      contentRange: part.headers.get('content-range'),
+      text: Buffer.from(await part.arrayBuffer()).toString('utf8'),
+    };
+  }
   return {
+    ranged,
     ok: true,
     datatoken: init.datatoken,
     fileInfo: info,
