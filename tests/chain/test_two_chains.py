@@ -17,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 
 from devkit.anvil import anvil_keys, start_anvil, stop_anvil
 from devkit.client import C2DClient
+from devkit.consumer import with_orders
 from devkit.demo import assets
 from devkit.demo.files import FileServer
 from devkit.deploy import deploy_ocean
@@ -26,7 +27,6 @@ from provider.chain.escrow import Claim, EscrowClient, escrow_job_id
 from provider.chain.files import ChainFiles, DevChain
 from provider.cli import main
 from tests.chain.market import UNIT, Market, job_body, wait_settled
-from tests.chain.market import _with_orders as with_orders
 from tests.chain.tcp_proxy import TcpProxy
 from workflows.status import JobStatus
 
@@ -153,15 +153,18 @@ def _paid_job(market: Market, *, escrow_last: bool = False) -> tuple[LocalAccoun
         market.fund_escrow(buyer, deposit=10, authorize=10)
     init = market.initialize(buyer, body)
     assert init.status_code == 200, init.text
-    txs = []
-    for asset, entry in zip(
-        [algorithm, dataset], [init.json()["algorithm"], *init.json()["datasets"]], strict=True
+    orders = {}
+    for label, asset, entry in zip(
+        ["algorithm", "datasets[0]"],
+        [algorithm, dataset],
+        [init.json()["algorithm"], *init.json()["datasets"]],
+        strict=True,
     ):
         market.give_datatokens(asset, buyer.address, 1)
-        txs.append(market.order(buyer, asset, entry))
+        orders[label] = market.order(buyer, asset, entry)
     if escrow_last:
         market.fund_escrow(buyer, deposit=10, authorize=10)
-    ordered = with_orders(body, txs)
+    ordered = with_orders(body, orders)
     started = market.start(buyer, ordered)
     if market.chain.chain_id == CHAIN_A:
         assert started.status_code == 400, started.text
