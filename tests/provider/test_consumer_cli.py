@@ -68,7 +68,7 @@ def test_the_start_request_from_urls_files_and_dids(tmp_path: Path) -> None:
     assert body == {
         "datasets": [
             {"fileObject": {"type": "url", "url": "https://example.org/a.csv", "method": "GET"}},
-            {"documentId": "did:op:abc", "serviceId": "compute"},
+            {"documentId": "did:op:abc"},
         ],
         "algorithm": {
             "meta": {
@@ -76,12 +76,13 @@ def test_the_start_request_from_urls_files_and_dids(tmp_path: Path) -> None:
                 "container": {"entrypoint": "python3 $ALGO", "image": "python", "tag": "3.12"},
             }
         },
-        "environment": "free",
         "resources": [{"id": "cpu", "amount": 2.0}],
         "maxJobDuration": 60.0,
     }
     by_did = build_request(_submit_args("--dataset", "did:op:d", "--algorithm", "did:op:a"))
-    assert by_did["algorithm"] == {"documentId": "did:op:a", "serviceId": "compute"}
+    assert by_did["algorithm"] == {"documentId": "did:op:a"}
+    chosen = _submit_args("--dataset", "did:op:d", "--algorithm", "did:op:a", "--service", "s1")
+    assert build_request(chosen)["datasets"] == [{"documentId": "did:op:d", "serviceId": "s1"}]
     by_url = build_request(_submit_args("--dataset", "did:op:d", "--algorithm", "http://h/a.py"))
     assert by_url["algorithm"]["meta"]["url"] == "http://h/a.py"
 
@@ -141,7 +142,7 @@ def test_version_and_defaults_in_help(capsys: pytest.CaptureFixture[str]) -> Non
         main(["submit", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: python:3.11)" in text
-    assert "(default: compute)" in text
+    assert "(default: each asset's first service)" in text
 
 
 def test_no_key_is_one_line_and_exit_2(
