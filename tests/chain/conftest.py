@@ -43,7 +43,7 @@ def dev_chain(chain_home: Path) -> DevChain:
 
 @pytest.fixture(scope="session")
 def paid_server(chain_home: Path) -> Iterator[ServerProcess]:
-    server = start_server(chain_home, env=SERVER_ENV)
+    server = start_server(chain_home, env=SERVER_ENV, ready_timeout=120)
     yield server
     server.stop()
 

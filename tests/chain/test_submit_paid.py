@@ -15,28 +15,15 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from devkit.client import C2DClient
 from devkit.launch import ServerProcess
 from devkit.publish import Published
-from tests.chain.market import UNIT, Market
+from tests.chain.cli import TX, assert_refused, submit_cli
+from tests.chain.market import UNIT, Market, wait_settled
 from tests.docs.blocks import doc_blocks
+from workflows.status import JobStatus
 
 _REPO = Path(__file__).resolve().parents[2]
-_TX = re.compile(r"^(?P<what>[^:]+): tx (?P<tx>0x[0-9a-f]{64}) gas (?P<gas>[0-9,]+)$", re.M)
-
-
-def _submit(
-    consumer: LocalAccount, provider: str, *argv: str, home: Path, cwd: Path
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("C2D_")}
-    env |= {"C2D_CONSUMER_KEY": consumer.key.hex(), "C2D_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "provider.cli", "submit", "--provider", provider, *argv],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _doc_block(doc: str) -> str:
@@ -89,7 +76,7 @@ def test_a_paid_job_from_the_cli(
     assert f"environment paid on chain {market.chain.chain_id}: 3.2 OCEAN for 120 s" in (
         done.stderr
     )
-    sent = [(m["what"], m["tx"]) for m in _TX.finditer(done.stderr)]
+    sent = [(m["what"], m["tx"]) for m in TX.finditer(done.stderr)]
     assert [what for what, _ in sent] == [
         "approve escrow",
         "escrow deposit",
@@ -117,29 +104,22 @@ def test_a_paid_job_from_the_cli(
     # covers it, and the orders are new (each start spends its own).
     market.give_datatokens(algorithm, consumer.address, 1)
     market.give_datatokens(dataset, consumer.address, 1)
-    again = _submit(
+    again = submit_cli(
         consumer, paid_server.url, *_job_args(algorithm, dataset), "--environment", "paid",
         "--rpc", market.chain.rpc, home=tmp_path / "no-home", cwd=tmp_path,
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
-    assert [m["what"] for m in _TX.finditer(again.stderr)] == [
+    assert [m["what"] for m in TX.finditer(again.stderr)] == [
         "approve escrow",
         "escrow deposit",
         "startOrder algorithm",
         "startOrder datasets[0]",
     ], again.stderr
-    assert market.escrow_funds(consumer.address)[1] == int(3.2 * UNIT)  # locked for the job
-
-
-def _refused(done: subprocess.CompletedProcess[str], message: str) -> None:
-    """One line on stderr, exit code 2, no transaction sent, no job started."""
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stdout == ""
-    assert "Traceback" not in done.stderr
-    assert done.stderr.count("\n") <= 2, done.stderr  # the price line, then the refusal
-    assert done.stderr.splitlines()[-1].startswith("c2d: ")
-    assert message in done.stderr, done.stderr
-    assert _TX.search(done.stderr) is None
+    # Without --wait it ends at the job id; the job runs on, is claimed, and leaves 1.6 again.
+    with C2DClient(paid_server.url, consumer) as c2d:
+        job = wait_settled(c2d, again.stdout.strip())
+    assert job["status"] == JobStatus.FINISHED and job["payment"]["cost"] == 1.6, job
+    assert market.escrow_funds(consumer.address) == (int(1.6 * UNIT), 0)
 
 
 def test_what_the_consumer_cannot_pay_is_refused_before_any_transaction(
@@ -149,20 +129,20 @@ def test_what_the_consumer_cannot_pay_is_refused_before_any_transaction(
     args = [*_job_args(algorithm, dataset), "--paid", "--rpc", market.chain.rpc]
 
     def submit(consumer: LocalAccount) -> subprocess.CompletedProcess[str]:
-        return _submit(consumer, paid_server.url, *args, home=chain_home, cwd=tmp_path)
+        return submit_cli(consumer, paid_server.url, *args, home=chain_home, cwd=tmp_path)
 
     no_gas = Account.create()
-    _refused(submit(no_gas), f"insufficient funds: {no_gas.address} has no native token")
+    assert_refused(submit(no_gas), f"insufficient funds: {no_gas.address} has no native token")
 
     no_ocean = market.new_consumer(ocean=0)
-    _refused(
+    assert_refused(
         submit(no_ocean),
         f"insufficient funds: the job costs 3.2 OCEAN; {no_ocean.address} holds 0 OCEAN",
     )
     assert market.escrow_funds(no_ocean.address) == (0, 0)
 
     no_datatoken = market.new_consumer()
-    _refused(
+    assert_refused(
         submit(no_datatoken),
         f"insufficient funds: {no_datatoken.address} holds no datatoken "
         f"{algorithm.datatoken} to order the algorithm with",
@@ -178,20 +158,21 @@ def test_usage_and_provider_refusals_are_one_line(
     job = _job_args(algorithm, dataset)
 
     def submit(*argv: str) -> subprocess.CompletedProcess[str]:
-        return _submit(consumer, paid_server.url, *argv, home=chain_home, cwd=tmp_path)
+        return submit_cli(consumer, paid_server.url, *argv, home=chain_home, cwd=tmp_path)
 
     chain = market.chain.chain_id
-    _refused(submit(*job, "--chain-id", "1"), f"is priced on chain(s) {chain}")
-    _refused(submit(*job, "--environment", "free", "--paid"), "environment free is free only")
-    _refused(
+    assert_refused(submit(*job, "--chain-id", "1"), f"is priced on chain(s) {chain}")
+    assert_refused(submit(*job, "--environment", "free", "--paid"), "environment free is free only")
+    assert_refused(
         submit(*job, "--paid", "--fee-token", "0x" + "1" * 40),
         f"takes on chain {chain}: {market.chain.ocean}",
     )
     # No RPC given and no dev chain in C2D_HOME.
-    no_rpc = _submit(consumer, paid_server.url, *job, "--paid", home=tmp_path, cwd=tmp_path)
-    _refused(no_rpc, f"no RPC for chain {chain}: give --rpc URL or set $C2D_RPC_URL")
+    no_rpc = submit_cli(consumer, paid_server.url, *job, "--paid", home=tmp_path, cwd=tmp_path)
+    assert_refused(no_rpc, f"no RPC for chain {chain}: give --rpc URL or set $C2D_RPC_URL")
     # An RPC that is no chain at all.
-    _refused(submit(*job, "--paid", "--rpc", paid_server.url), f"chain {chain} (")
+    assert_refused(submit(*job, "--paid", "--rpc", paid_server.url), f"chain {chain} (")
     # The provider refuses the job itself (initializeCompute): its words, on one line.
     unknown = ["--dataset", "did:op:" + "0" * 64, "--algorithm", algorithm.did, "--paid"]
-    _refused(submit(*unknown, "--rpc", market.chain.rpc), f"{paid_server.url} refused: HTTP 4")
+    refused = submit(*unknown, "--rpc", market.chain.rpc)
+    assert_refused(refused, f"{paid_server.url} refused: HTTP 4")
