@@ -95,6 +95,24 @@ class C2DClient:
         jobs = self._json(self._http.post("/api/services/freeCompute", json=payload))
         return dict(jobs[0])
 
+    def initialize_compute(self, body: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any]:
+        """initializeCompute: per DID input its order (a provider fee to order with, or an order
+        still valid), and the price with where to pay it (``payment``)."""
+        payload = {**body, "consumerAddress": self.account.address, "payment": payment}
+        return dict(self._json(self._http.post("/api/services/initializeCompute", json=payload)))
+
+    def paid_compute(self, body: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any]:
+        """computeStart of a paid job: ``body`` names each DID input's order (transferTxId),
+        ``payment`` the chain and fee token the escrow was funded in."""
+        payload = {
+            **body,
+            "consumerAddress": self.account.address,
+            **self.signed("startCompute"),
+            "payment": payment,
+        }
+        jobs = self._json(self._http.post("/api/services/compute", json=payload))
+        return dict(jobs[0])
+
     def status(self, job_id: str) -> dict[str, Any]:
         params = {"consumerAddress": self.account.address, "jobId": job_id}
         jobs = self._json(self._http.get("/api/services/compute", params=params))

@@ -106,6 +106,9 @@ class ChainPayments:
             "datatoken": item.datatoken,
             "chainId": terms.chain_id,
             "consumerAddress": self._account.address,
+            # Not in Ocean Node's answer: the service's position, which startOrder takes (a
+            # client without the DDO at hand, c2d submit, orders with it).
+            "serviceIndex": item.service_index,
             "validOrder": False,
         }
         now = int(self._clock())

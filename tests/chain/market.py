@@ -12,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 
 from devkit.artifacts import contract
 from devkit.client import C2DClient
-from devkit.consumer import authorize_escrow, deposit_escrow, start_order
+from devkit.consumer import authorize_escrow, deposit_escrow, start_order, with_orders
 from devkit.demo import assets
 from devkit.demo.files import FileServer
 from devkit.provider_link import ProviderLink
@@ -177,14 +177,17 @@ class Market:
         init = self.initialize(consumer, body)
         assert init.status_code == 200, init.text
         answer = init.json()
-        entries = [answer["algorithm"], *answer["datasets"]]
-        txs = []
-        for asset, entry in zip(assets_in_order, [e for e in entries if e], strict=True):
+        entries = [("algorithm", answer["algorithm"])]
+        entries += [(f"datasets[{i}]", entry) for i, entry in enumerate(answer["datasets"])]
+        orders = {}
+        for asset, (label, entry) in zip(
+            assets_in_order, [(k, e) for k, e in entries if e], strict=True
+        ):
             self.give_datatokens(asset, consumer.address, 1)
             if tweak is not None:
                 entry = tweak(entry)
-            txs.append(self.order(consumer, asset, entry))
-        body = _with_orders(body, txs)
+            orders[label] = self.order(consumer, asset, entry)
+        body = with_orders(body, orders)
         return self.start(consumer, body)
 
     def escrow_funds(self, payer: str) -> tuple[int, int]:
@@ -225,20 +228,6 @@ def job_body(
             {"id": "disk", "amount": 1},
         ],
     }
-
-
-def _with_orders(body: dict[str, Any], txs: list[str]) -> dict[str, Any]:
-    remaining = list(txs)
-    algorithm = dict(body["algorithm"])
-    if "documentId" in algorithm:
-        algorithm["transferTxId"] = remaining.pop(0)
-    datasets = []
-    for dataset in body["datasets"]:
-        entry = dict(dataset)
-        if "documentId" in entry:
-            entry["transferTxId"] = remaining.pop(0)
-        datasets.append(entry)
-    return {**body, "algorithm": algorithm, "datasets": datasets}
 
 
 def wait_settled(client: C2DClient, job_id: str, timeout: float = 90) -> dict[str, Any]:

@@ -3,9 +3,11 @@ a paid job on each, claims on each; a dead first RPC, a chain that goes away and
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,6 +19,7 @@ from eth_account.signers.local import LocalAccount
 
 from devkit.anvil import anvil_keys, start_anvil, stop_anvil
 from devkit.client import C2DClient
+from devkit.consumer import with_orders
 from devkit.demo import assets
 from devkit.demo.files import FileServer
 from devkit.deploy import deploy_ocean
@@ -25,8 +28,8 @@ from provider.chain.client import ChainClient
 from provider.chain.escrow import Claim, EscrowClient, escrow_job_id
 from provider.chain.files import ChainFiles, DevChain
 from provider.cli import main
+from tests.chain.cli import assert_refused, submit_cli
 from tests.chain.market import UNIT, Market, job_body, wait_settled
-from tests.chain.market import _with_orders as with_orders
 from tests.chain.tcp_proxy import TcpProxy
 from tests.chain.test_access_on_chain import access_asset
 from tests.chain.test_access_on_chain import download as access_download
@@ -156,15 +159,18 @@ def _paid_job(market: Market, *, escrow_last: bool = False) -> tuple[LocalAccoun
         market.fund_escrow(buyer, deposit=10, authorize=10)
     init = market.initialize(buyer, body)
     assert init.status_code == 200, init.text
-    txs = []
-    for asset, entry in zip(
-        [algorithm, dataset], [init.json()["algorithm"], *init.json()["datasets"]], strict=True
+    orders = {}
+    for label, asset, entry in zip(
+        ["algorithm", "datasets[0]"],
+        [algorithm, dataset],
+        [init.json()["algorithm"], *init.json()["datasets"]],
+        strict=True,
     ):
         market.give_datatokens(asset, buyer.address, 1)
-        txs.append(market.order(buyer, asset, entry))
+        orders[label] = market.order(buyer, asset, entry)
     if escrow_last:
         market.fund_escrow(buyer, deposit=10, authorize=10)
-    ordered = with_orders(body, txs)
+    ordered = with_orders(body, orders)
     started = market.start(buyer, ordered)
     if market.chain.chain_id == CHAIN_A:
         assert started.status_code == 400, started.text
@@ -201,6 +207,25 @@ def test_discovery_lists_both_chains_and_the_start_reports_gas(server: ServerPro
         line = next(x for x in log.splitlines() if f"chain {chain_id}: provider {provider}" in x)
         assert "has 0 native tokens for gas" in line
         assert "cannot pay for a claim" in line and "fund it before selling compute" in line
+
+
+def test_the_cli_asks_which_chain_and_refuses_another_chains_rpc(
+    markets: dict[int, Market], server: ServerProcess, tmp_path: Path
+) -> None:
+    market = markets[CHAIN_B]
+    algorithm = market.algorithm()
+    dataset = market.dataset(market.trusting(algorithm))
+    consumer = market.new_consumer()
+    job = ["--algorithm", algorithm.did, "--dataset", dataset.did, "--paid"]
+
+    def submit(*argv: str) -> subprocess.CompletedProcess[str]:
+        return submit_cli(consumer, server.url, *job, *argv, home=tmp_path, cwd=tmp_path)
+
+    assert_refused(submit(), f"priced on chains {CHAIN_A}, {CHAIN_B}: give --chain-id")
+    # Chain A's RPC for a job paid on chain B: refused before any transaction.
+    wrong = submit("--chain-id", str(CHAIN_B), "--rpc", markets[CHAIN_A].chain.rpc)
+    assert_refused(wrong, f"serves chain {CHAIN_A}, the job is paid on chain {CHAIN_B}")
+    assert market.escrow_funds(consumer.address) == (0, 0)
 
 
 def test_a_paid_job_on_each_chain_is_claimed_on_its_chain(markets: dict[int, Market]) -> None:

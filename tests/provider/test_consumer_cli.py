@@ -11,6 +11,7 @@ from eth_account import Account
 from devkit.client import sign_request
 from provider.cli import main
 from provider.commands.consumer.connection import ENV_KEY, ENV_KEY_FILE, ConsumerKey, load_key
+from provider.commands.consumer.paid import choose_environment
 from provider.commands.consumer.steps import format_job, job_steps
 from provider.commands.consumer.submit import add_arguments, build_request
 from provider.errors import UsageError
@@ -68,7 +69,7 @@ def test_the_start_request_from_urls_files_and_dids(tmp_path: Path) -> None:
     assert body == {
         "datasets": [
             {"fileObject": {"type": "url", "url": "https://example.org/a.csv", "method": "GET"}},
-            {"documentId": "did:op:abc", "serviceId": "compute"},
+            {"documentId": "did:op:abc"},
         ],
         "algorithm": {
             "meta": {
@@ -76,12 +77,13 @@ def test_the_start_request_from_urls_files_and_dids(tmp_path: Path) -> None:
                 "container": {"entrypoint": "python3 $ALGO", "image": "python", "tag": "3.12"},
             }
         },
-        "environment": "free",
         "resources": [{"id": "cpu", "amount": 2.0}],
         "maxJobDuration": 60.0,
     }
     by_did = build_request(_submit_args("--dataset", "did:op:d", "--algorithm", "did:op:a"))
-    assert by_did["algorithm"] == {"documentId": "did:op:a", "serviceId": "compute"}
+    assert by_did["algorithm"] == {"documentId": "did:op:a"}
+    chosen = _submit_args("--dataset", "did:op:d", "--algorithm", "did:op:a", "--service", "s1")
+    assert build_request(chosen)["datasets"] == [{"documentId": "did:op:d", "serviceId": "s1"}]
     by_url = build_request(_submit_args("--dataset", "did:op:d", "--algorithm", "http://h/a.py"))
     assert by_url["algorithm"]["meta"]["url"] == "http://h/a.py"
 
@@ -141,7 +143,7 @@ def test_version_and_defaults_in_help(capsys: pytest.CaptureFixture[str]) -> Non
         main(["submit", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: python:3.11)" in text
-    assert "(default: compute)" in text
+    assert "(default: each asset's first service)" in text
 
 
 def test_no_key_is_one_line_and_exit_2(
@@ -152,3 +154,44 @@ def test_no_key_is_one_line_and_exit_2(
     assert main(["list", "--provider", "http://127.0.0.1:9"]) == 2
     error = capsys.readouterr().err
     assert error.startswith("c2d: no consumer key") and error.count("\n") == 1
+
+
+_FREE = {"id": "free", "free": {"maxJobDuration": 60}, "fees": {}}
+_PAID = {"id": "paid", "fees": {"8996": [{"feeToken": "0xT", "prices": []}]}}
+_BOTH = {"id": "both", "free": {"maxJobDuration": 60}, "fees": _PAID["fees"]}
+
+
+@pytest.mark.parametrize(
+    ("argv", "chosen", "paid"),
+    [
+        ([], "free", False),  # the provider's first
+        (["--paid"], "paid", True),  # its first priced one
+        (["--chain-id", "8996"], "paid", True),
+        (["--fee-token", "0xT"], "paid", True),
+        (["--environment", "paid"], "paid", True),  # no free use: paid without asking
+        (["--environment", "both"], "both", False),  # free use offered: free unless asked
+        (["--environment", "both", "--paid"], "both", True),
+    ],
+)
+def test_the_environment_and_whether_the_job_is_paid(
+    argv: list[str], chosen: str, paid: bool
+) -> None:
+    args = _submit_args("--dataset", "did:op:d", "--algorithm", "did:op:a", *argv)
+    environment, is_paid = choose_environment([_FREE, _PAID, _BOTH], args, "http://p")
+    assert (environment["id"], is_paid) == (chosen, paid)
+
+
+@pytest.mark.parametrize(
+    ("environments", "argv", "message"),
+    [
+        ([_FREE, _PAID], ["--environment", "gpu"], "offers no such environment .*free, paid"),
+        ([_FREE], ["--paid"], "http://p offers no priced \\(paid\\) compute environment"),
+        ([_FREE, _PAID], ["--environment", "free", "--paid"], "free is free only"),
+    ],
+)
+def test_an_environment_that_cannot_serve_is_a_usage_error(
+    environments: list[dict[str, object]], argv: list[str], message: str
+) -> None:
+    args = _submit_args("--dataset", "did:op:d", "--algorithm", "did:op:a", *argv)
+    with pytest.raises(UsageError, match=message):
+        choose_environment(environments, args, "http://p")  # type: ignore[arg-type]

@@ -96,6 +96,10 @@ class ConsumerKey:
         account: LocalAccount = Account.from_key(self._secret)
         return account
 
+    def local_account(self) -> LocalAccount:
+        """The eth_account account, to sign transactions (a paid job's orders and escrow)."""
+        return self._account
+
     def sign_message(self, signable_message: SignableMessage) -> SignedMessage:
         return self._account.sign_message(signable_message)
 

@@ -1,5 +1,6 @@
-"""``c2d submit``: start a free job on a provider — datasets by URL or DID, the algorithm by
-file, URL or DID — and with ``--wait`` follow its DAG and download its results."""
+"""``c2d submit``: start a job on a provider — datasets by URL or DID, the algorithm by file,
+URL or DID; free, or paid (``provider/commands/consumer/paid.py``) — and with ``--wait`` follow
+its DAG and download its results."""
 
 from __future__ import annotations
 
@@ -12,12 +13,18 @@ from provider.commands.consumer.connection import (
     open_client,
     remote_errors,
 )
+from provider.commands.consumer.paid import (
+    add_payment_arguments,
+    choose_environment,
+    show_payment,
+    start_paid,
+)
 from provider.errors import UsageError
 
 __all__ = ["HELP", "NAME", "add_arguments", "build_request", "run"]
 
 NAME = "submit"
-HELP = "start a free compute job on a provider (consumer; --wait: follow it, download results)"
+HELP = "start a compute job, free or paid, on a provider (consumer; --wait: follow, download)"
 _MAX_RAWCODE = 512 * 1024  # what the provider takes in meta.rawcode
 
 
@@ -35,14 +42,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE|URL|DID",
         help="the algorithm: a local file (sent as raw code), an http(s) URL or an asset DID",
     )
-    parser.add_argument("--service", default="compute", help="the service id of DID assets")
+    parser.add_argument(
+        "--service", help="the service id of every DID asset (default: each asset's first service)"
+    )
     parser.add_argument(
         "--image", default="python:3.11", help="container image:tag of a file or URL algorithm"
     )
     parser.add_argument(
         "--entrypoint", default="python3 $ALGO", help="how the container runs the algorithm"
     )
-    parser.add_argument("--environment", help="environment id (default: the provider's first)")
+    parser.add_argument(
+        "--environment", help="environment id (default: the provider's first; paid: first priced)"
+    )
     parser.add_argument(
         "--resource",
         action="append",
@@ -56,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--results-dir", type=Path, help="where --wait puts the results (default: ./JOB_ID)"
     )
     add_connection_arguments(parser)
+    add_payment_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,12 +75,9 @@ def run(args: argparse.Namespace) -> int:
 
     body = build_request(args)
     with open_client(args, timeout=120.0) as client, remote_errors(args.provider):
-        if "environment" not in body:
-            environments = client.environments()
-            if not environments:
-                raise UsageError(f"{args.provider} offers no compute environment")
-            body["environment"] = environments[0]["id"]
-        job = client.free_compute(body)
+        environment, paid = choose_environment(client.environments(), args, args.provider)
+        body["environment"] = environment["id"]
+        job = start_paid(client, body, environment, args) if paid else client.free_compute(body)
         job_id = str(job["jobId"])
         print(job_id, flush=True)
         if not args.wait:
@@ -76,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         job = wait_for_job(client, job_id)
         if job.get("statusReason"):
             print(f"reason: {job['statusReason']}")
+        if paid:
+            show_payment(client, job_id)
         download_results(client, job, args.results_dir or Path(job_id))
     return 0 if int(job["status"]) == 70 else 1
 
@@ -88,8 +99,6 @@ def build_request(args: argparse.Namespace) -> dict[str, Any]:
         "datasets": [_asset(value, args.service) for value in args.dataset],
         "algorithm": _algorithm(args),
     }
-    if args.environment:
-        body["environment"] = args.environment
     if args.resource:
         body["resources"] = [_resource(value) for value in args.resource]
     if args.duration is not None:
@@ -99,9 +108,13 @@ def build_request(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
-def _asset(value: str, service: str) -> dict[str, Any]:
+def _published(did: str, service: str | None) -> dict[str, Any]:
+    return {"documentId": did} | ({"serviceId": service} if service else {})
+
+
+def _asset(value: str, service: str | None) -> dict[str, Any]:
     if value.startswith("did:"):
-        return {"documentId": value, "serviceId": service}
+        return _published(value, service)
     if value.startswith(("http://", "https://")):
         return {"fileObject": {"type": "url", "url": value, "method": "GET"}}
     raise UsageError(f"--dataset {value}: give an http(s) URL or a did:op: DID")
@@ -110,7 +123,7 @@ def _asset(value: str, service: str) -> dict[str, Any]:
 def _algorithm(args: argparse.Namespace) -> dict[str, Any]:
     value: str = args.algorithm
     if value.startswith("did:"):
-        return {"documentId": value, "serviceId": args.service}
+        return _published(value, args.service)
     image, _, tag = args.image.partition(":")
     container = {"entrypoint": args.entrypoint, "image": image, "tag": tag or "latest"}
     if value.startswith(("http://", "https://")):
