@@ -46,9 +46,14 @@ class ServerProcess:
 def start_server(
     home: Path, *, env: dict[str, str] | None = None, ready_timeout: float | None = None
 ) -> ServerProcess:
-    """``ready_timeout``: default 30 s, or C2D_SERVE_READY_TIMEOUT (slow machines, VMs)."""
+    """``ready_timeout``: default 180 s, or C2D_SERVE_READY_TIMEOUT.
+
+    A provider that exits is reported at once; the deadline only ends a start that hangs. It
+    was 30 s, which a first ``make demo`` on a busy 2-core machine overran (the first start
+    compiles the byte code of every module), so the demo failed on a working provider.
+    """
     if ready_timeout is None:
-        ready_timeout = float(os.environ.get("C2D_SERVE_READY_TIMEOUT", "30"))
+        ready_timeout = float(os.environ.get("C2D_SERVE_READY_TIMEOUT", "180"))
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "serve.log"

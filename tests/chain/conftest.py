@@ -46,7 +46,7 @@ def paid_server(chain_home: Path, chain_files: FileServer) -> Iterator[ServerPro
     # The test file server is the operator's ipfs and arweave gateway as well.
     gateway = chain_files.url("").rstrip("/")
     env = {**SERVER_ENV, "C2D_IPFS_GATEWAY": gateway, "C2D_ARWEAVE_GATEWAY": gateway}
-    server = start_server(chain_home, env=env, ready_timeout=120)
+    server = start_server(chain_home, env=env)
     yield server
     server.stop()
 

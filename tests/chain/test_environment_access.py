@@ -114,7 +114,7 @@ def gated_server(
     }
     path = home / "c2d.yaml"
     path.write_text(yaml.safe_dump(config))
-    server = start_server(home, env={"C2D_CONFIG": str(path)}, ready_timeout=120)
+    server = start_server(home, env={"C2D_CONFIG": str(path)})
     yield server
     server.stop()
 

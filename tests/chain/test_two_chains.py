@@ -127,7 +127,7 @@ def server(
         "C2D_SOURCE_NETWORKS": "127.0.0.0/8",
         "C2D_SETTLEMENT_RETRY": "1",
     }
-    process = start_server(home, env=env, ready_timeout=120)
+    process = start_server(home, env=env)
     yield process
     process.stop()
 
