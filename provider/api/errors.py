@@ -6,11 +6,12 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from provider.api.validation import OUT_OF_RANGE
 from provider.errors import C2DError, TooManyRequests
+from provider.ui.pages import SECURITY_HEADERS, error_page
 
 __all__ = ["install_error_handlers"]
 
@@ -39,12 +40,28 @@ def _utf8(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _operator_page(request: Request) -> bool:
+    path = request.url.path
+    return path == "/ui" or path.startswith("/ui/")
+
+
+def _page(status: int, message: str, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The operator's page answers a browser: its refusals are pages too."""
+    return HTMLResponse(
+        error_page(status, _utf8(message)),
+        status_code=status,
+        headers={**SECURITY_HEADERS, **(headers or {})},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(C2DError)
-    async def _c2d_error(_: Request, error: C2DError) -> JSONResponse:
+    async def _c2d_error(request: Request, error: C2DError) -> JSONResponse | HTMLResponse:
         headers = None
         if isinstance(error, TooManyRequests) and error.retry_after is not None:
             headers = {"Retry-After": str(error.retry_after)}
+        if _operator_page(request):
+            return _page(error.status_code, error.message, headers)
         body = {"error": _utf8(error.message)}
         return JSONResponse(body, status_code=error.status_code, headers=headers)
 
@@ -59,7 +76,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": message}, status_code=422 if not in_range else 400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse | HTMLResponse:
+        if _operator_page(request):
+            return _page(error.status_code, str(error.detail), dict(error.headers or {}))
         return JSONResponse(
             {"error": str(error.detail)}, status_code=error.status_code, headers=error.headers
         )
