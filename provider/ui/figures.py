@@ -116,17 +116,14 @@ def _bound(seconds: float) -> str:
 
 
 def step_durations(current: MetricsSnapshot, step: str) -> Series:
-    """How many ``step`` steps took up to each bucket's bound (a histogram); leading and
-    trailing empty buckets are left out."""
+    """How many ``step`` steps took up to each bucket's bound (a histogram over all buckets,
+    so where the bars stand says how long the steps took)."""
     buckets = current.step_buckets.get(step, [])
-    counts = [count for _, count in buckets]
-    used = [index for index, count in enumerate(counts) if count]
-    buckets = buckets[used[0] : used[-1] + 1] if used else []
     return Series(
         title=f"{step} step durations",
         unit="steps",
         labels=tuple(
-            f"≤{_bound(bound)}" if not math.isinf(bound) else "more" for bound, _ in buckets
+            _bound(bound) if math.isinf(bound) else f"≤{_bound(bound)}" for bound, _ in buckets
         ),
         values=tuple(float(count) for _, count in buckets),
     )

@@ -169,3 +169,19 @@ def test_only_the_pages_own_static_files_are_served(client: TestClient) -> None:
     assert "http" not in script.text.replace("https", "")  # nothing fetched from elsewhere
     assert client.get("/ui/static/..%2F..%2Fsettings.py").status_code == 404
     assert client.get("/ui/static/gate.py").status_code == 404
+
+
+def test_a_short_operator_token_stops_the_provider_with_a_line_that_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from provider.errors import ConfigError
+    from provider.settings import load_settings
+
+    monkeypatch.setenv("C2D_OPERATOR_TOKEN", "  tiny-secret  ")
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert "C2D_OPERATOR_TOKEN" in str(refused.value) and "16 characters" in str(refused.value)
+    assert "tiny-secret" not in str(refused.value)  # a token is never echoed
+    monkeypatch.setenv("C2D_OPERATOR_TOKEN", f"  {TOKEN}\n")
+    token = load_settings().operator_token
+    assert token is not None and token.get_secret_value() == TOKEN
