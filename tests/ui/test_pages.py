@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from provider.environments import default_config
 from provider.observability.metrics import Metrics
@@ -38,6 +39,16 @@ def _state(**changes: object) -> JobState:
     return JobState(**fields)  # type: ignore[arg-type]
 
 
+def _ended(status: JobStatus, **changes: object) -> JobState:
+    """A job whose algorithm ran from second 1 to 3 and which ended at second 5."""
+    times = {
+        "algorithm_started_at": CREATED + 1,
+        "algorithm_finished_at": CREATED + 3,
+        "date_finished": CREATED + 5,
+    }
+    return _state(status=status, **times, **changes)
+
+
 def test_a_running_job_has_its_configure_done_and_its_algorithm_running() -> None:
     job = job_view(_state(algorithm_started_at=CREATED + 4), now=CREATED + 10)
     phases = {step.name: (step.phase, step.seconds) for step in job.steps}
@@ -50,13 +61,7 @@ def test_a_running_job_has_its_configure_done_and_its_algorithm_running() -> Non
 
 
 def test_a_failed_algorithm_fails_its_step_and_skips_publish() -> None:
-    state = _state(
-        status=JobStatus.ALGORITHM_FAILED,
-        reason=HOSTILE,
-        algorithm_started_at=CREATED + 1,
-        algorithm_finished_at=CREATED + 3,
-        date_finished=CREATED + 5,
-    )
+    state = _ended(JobStatus.ALGORITHM_FAILED, reason=HOSTILE)
     job = job_view(state, now=CREATED + 99)
     assert [step.phase for step in job.steps] == ["Succeeded", "Failed", "Skipped"]
     assert job.steps[1].message == HOSTILE and job.phase == "Failed"
@@ -64,13 +69,7 @@ def test_a_failed_algorithm_fails_its_step_and_skips_publish() -> None:
 
 
 def test_a_finished_job_is_green_end_to_end() -> None:
-    state = _state(
-        status=JobStatus.FINISHED,
-        algorithm_started_at=CREATED + 1,
-        algorithm_finished_at=CREATED + 3,
-        date_finished=CREATED + 5,
-        results=(ResultFile(HOSTILE, 12, "output", 0),),
-    )
+    state = _ended(JobStatus.FINISHED, results=(ResultFile(HOSTILE, 12, "output", 0),))
     job = job_view(state, now=CREATED + 99)
     assert job.phase == "Succeeded"
     svg = dag(job)
@@ -78,16 +77,13 @@ def test_a_finished_job_is_green_end_to_end() -> None:
 
 
 def test_every_untrusted_value_is_escaped_in_the_pages() -> None:
-    state = _state(
-        status=JobStatus.ALGORITHM_FAILED,
+    state = _ended(
+        JobStatus.ALGORITHM_FAILED,
         reason=HOSTILE,
-        algorithm_started_at=CREATED + 1,
-        algorithm_finished_at=CREATED + 3,
-        date_finished=CREATED + 5,
         results=(ResultFile(HOSTILE, 12, "algorithmLog", 0),),
     )
     job = job_view(state, now=CREATED + 9)
-    env = default_config(__import__("pathlib").Path("/nonexistent")).environments[0]
+    env = default_config(Path("/nonexistent")).environments[0]
     env = env.model_copy(update={"id": HOSTILE, "description": HOSTILE})
     overview = Overview(
         environments=[environment_view(env, active=3, queued=1, slots=(4, 2))],
@@ -106,7 +102,7 @@ def test_every_untrusted_value_is_escaped_in_the_pages() -> None:
 
 
 def test_environment_slots_running_and_queue() -> None:
-    env = default_config(__import__("pathlib").Path("/nonexistent")).environments[0]
+    env = default_config(Path("/nonexistent")).environments[0]
     scheduled = environment_view(env, active=5, queued=2, slots=(4, 3))
     assert (scheduled.slots, scheduled.running, scheduled.queued) == (4, 3, 2)
     # An engine that does not schedule itself (Argo): running is what is active and not queued.
