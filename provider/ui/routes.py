@@ -6,6 +6,7 @@ that the app's one handler renders as a page (``pages.error_page``)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -39,6 +40,7 @@ _STATIC = {
 }
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+_log = logging.getLogger("c2d.ui")
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,11 @@ async def sample_forever(history: MetricsHistory) -> None:
     """Record the figures every interval (the settlement backlog is read from SQLite: off the
     event loop)."""
     while True:
-        await asyncio.to_thread(history.sample)
+        try:
+            await asyncio.to_thread(history.sample)
+        except Exception:
+            # A figure that cannot be read now (the settlement store busy) is tried next time.
+            _log.exception("could not sample the metrics for the operator's page")
         await asyncio.sleep(history.interval)
 
 
@@ -92,7 +98,10 @@ def overview(services: ServicesDep, ui: Operator) -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request) -> Response:
     ui: UiState = request.app.state.ui
-    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=4)
+    try:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=4)
+    except ValueError:
+        form = {"": []}  # more fields than the form has
     if set(form) - {"token"}:
         raise BadRequest("the sign-in form has one field: token")
     session = ui.gate.sign_in((form.get("token") or [""])[0])

@@ -123,6 +123,9 @@ def test_signing_in_sets_a_session_cookie_that_opens_the_page(client: TestClient
     wrong = client.post("/ui/login", data={"token": "not-the-token-at-all"})
     assert wrong.status_code == 403 and COOKIE not in wrong.cookies
     assert client.post("/ui/login", data={"token": TOKEN, "more": "x"}).status_code == 400
+    many = "&".join(f"f{n}=x" for n in range(10))
+    crowded = client.post("/ui/login", content=many, headers={"Content-Type": "text/plain"})
+    assert crowded.status_code == 400 and "one field: token" in crowded.text
     signed_in = client.post("/ui/login", data={"token": TOKEN})
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/ui"
     cookie = signed_in.headers["set-cookie"]
