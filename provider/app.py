@@ -163,7 +163,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = built
     app.state.ui = operator
-    install_error_handlers(app)
+    install_error_handlers(app, pages={ui.PREFIX: ui.error_page_response})
     for module in (discovery, auth, environments, compute, payments, results, metrics, access, ui):
         app.include_router(module.router)
     app.add_middleware(

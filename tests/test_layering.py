@@ -23,7 +23,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "workflows": ("steps", "provider", "devkit"),
     "steps": ("provider", "devkit"),
     "provider": ("devkit",),
-    **{domain: ("provider.api", "provider.commands") for domain in DOMAIN},
+    **{domain: ("provider.api", "provider.commands", "provider.ui") for domain in DOMAIN},
+    # The operator's page sits beside the API: the API renders its refusals through a page
+    # renderer it is handed (provider/app.py), never by importing it.
+    "provider.api": ("provider.ui",),
 }
 
 
@@ -103,6 +106,7 @@ def test_the_layers_import_downward_only() -> None:
         ("provider/app.py", "import importlib\nimportlib.import_module('devkit.launch')\n"),
         ("workflows/dag.py", "from devkit import client\n"),
         ("provider/commands/consumer/reads.py", "from devkit.client import ProviderError\n"),
+        ("provider/api/errors.py", "from provider.ui.pages import error_page\n"),
     ],
 )
 def test_the_check_sees_each_kind_of_forbidden_import(

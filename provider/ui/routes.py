@@ -9,7 +9,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Annotated
@@ -26,10 +26,10 @@ from provider.ui.figures import MetricsHistory, snapshot
 from provider.ui.gate import COOKIE, OperatorGate
 from provider.ui.models import job_view
 from provider.ui.overview import gather
-from provider.ui.pages import SECURITY_HEADERS, job_page, overview_page
+from provider.ui.pages import SECURITY_HEADERS, error_page, job_page, overview_page
 from workflows.engines.base import JobNotFound, JobState
 
-__all__ = ["UiState", "build_ui", "router", "sample_forever"]
+__all__ = ["PREFIX", "UiState", "build_ui", "error_page_response", "router", "sample_forever"]
 
 # What the page streams of a log; log.txt serves up to the job's own log limit.
 PAGE_LOG_BYTES = 1024 * 1024
@@ -39,7 +39,8 @@ _STATIC = {
     "ui.js": "text/javascript; charset=utf-8",
 }
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
+PREFIX = "/ui"
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
 _log = logging.getLogger("c2d.ui")
 
 
@@ -74,6 +75,13 @@ def _operator(request: Request, authorization: Annotated[str | None, Header()] =
 
 
 Operator = Annotated[UiState, Depends(_operator)]
+
+
+def error_page_response(status: int, message: str, headers: Mapping[str, str]) -> HTMLResponse:
+    """A refusal under /ui, as a page (the app's error handler calls it): a browser asked."""
+    return HTMLResponse(
+        error_page(status, message), status_code=status, headers={**SECURITY_HEADERS, **headers}
+    )
 
 
 def _page(html: str) -> HTMLResponse:

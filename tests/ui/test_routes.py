@@ -61,7 +61,7 @@ class _Jobs:
 
 def _app(tmp_path: Path, token: str | None) -> FastAPI:
     app = FastAPI()
-    install_error_handlers(app)
+    install_error_handlers(app, pages={routes.PREFIX: routes.error_page_response})
     app.include_router(routes.router)
     metrics = Metrics(["free"])
     app.state.ui = routes.build_ui(token, metrics)
