@@ -12,7 +12,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: install
 	$(BIN)/c2d demo
 
-test: install /usr/bin/linux.uml $(JS_STAMP) lint typecheck /usr/bin/docker-registry /usr/bin/umoci /bin/busybox
+test: install /usr/bin/linux.uml $(JS_STAMP) lint typecheck /usr/bin/docker-registry /usr/bin/umoci /bin/busybox \
+		/usr/bin/chromium
 	$(BIN)/pytest -q
 
 install: $(PY_STAMP) /usr/bin/bwrap
@@ -45,6 +46,12 @@ $(PY_STAMP): pyproject.toml requirements.lock requirements-dev.lock requirements
 /usr/bin/bwrap:
 	@echo "installing bubblewrap (the algorithm sandbox) from apt"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap
+
+# The browser of the operator page's test (tests/ui), driven by Playwright; never a browser
+# build downloaded by `playwright install`.
+/usr/bin/chromium:
+	@echo "installing chromium (the operator page's browser test) from apt"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium
 
 # The cgroup-v2-only kernel the tests in tests/vm boot as an ordinary process.
 /usr/bin/linux.uml:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -40,6 +42,7 @@ from provider.observability.metrics import Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
 from provider.payments.setup import build_chain_setup
 from provider.settings import Settings
+from provider.ui import routes as ui
 from steps.readers.guard import SourcePolicy
 from workflows.engines.base import Engine
 
@@ -149,11 +152,22 @@ def _metrics(config: ProviderConfig, engine: Engine, settler: SettlementSource |
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     built = services or build_services(settings)
+    token = settings.operator_token
+    operator = ui.build_ui(token.get_secret_value() if token else None, built.metrics)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         _log.info("c2d %s ready; sandbox: %s", __version__, built.sandbox_description)
+        sampler = (
+            asyncio.create_task(ui.sample_forever(operator.history))
+            if operator.gate.enabled
+            else None
+        )
         yield
+        if sampler is not None:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
         built.engine.close()
 
     app = FastAPI(
@@ -163,8 +177,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = built
-    install_error_handlers(app)
-    for module in (discovery, auth, environments, compute, payments, results, metrics, access):
+    app.state.ui = operator
+    install_error_handlers(app, pages={ui.PREFIX: ui.error_page_response})
+    for module in (discovery, auth, environments, compute, payments, results, metrics, access, ui):
         app.include_router(module.router)
     app.add_middleware(
         RateLimit, per_ip=RatePolicy(settings.rate_limit_ip, settings.rate_limit_ip_burst)

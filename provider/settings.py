@@ -14,6 +14,9 @@ from workflows.source_networks import parse_source_networks
 
 __all__ = ["Settings", "load_settings"]
 
+# A token a person could guess or brute-force over the API's rate limit is no protection.
+_MIN_OPERATOR_TOKEN = 16
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="C2D_", extra="ignore")
@@ -87,6 +90,11 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds before a failed claim is tried again (doubled per failure, to 900)",
     )
+    operator_token: SecretStr | None = Field(
+        default=None,
+        description="token of the operator's page at /ui (docs/ui.md), at least 16 characters;"
+        " unset: the page is off",
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="json when stderr is not a terminal, text when it is"
     )
@@ -129,6 +137,19 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"{value} is not a file")
         return value.resolve() if value is not None else None
+
+    @field_validator("operator_token")
+    @classmethod
+    def _operator_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value().strip()
+        if len(token) < _MIN_OPERATOR_TOKEN:
+            raise ValueError(
+                f"the operator token needs at least {_MIN_OPERATOR_TOKEN} characters"
+                " (e.g. the output of: openssl rand -hex 16)"
+            )
+        return SecretStr(token)
 
     @field_validator("ipfs_gateway", "arweave_gateway")
     @classmethod

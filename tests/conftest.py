@@ -37,6 +37,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "fuzz/test_api_schema.py": E2E,
     "fuzz/test_http_limits.py": E2E,
     "provider/test_cli.py": ("e2e",),
+    "ui/test_browser.py": (*E2E, "browser"),
     "workflows/test_engine_queue.py": ENGINE,
     "workflows/test_local_engine.py": ENGINE,
 }
@@ -79,11 +80,26 @@ def _chain() -> str | None:
     return None
 
 
+# Debian's Chromium, driven by Playwright: never a browser that `playwright install` downloads.
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _browser() -> str | None:
+    if not CHROMIUM.exists():
+        return f"needs {CHROMIUM} (`make test` installs Debian's chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "needs the playwright package (requirements-dev.lock)"
+    return None
+
+
 _CHECKS: dict[str, Callable[[], str | None]] = {
     "root": _root,
     "sandbox": _sandbox,
     "node": _node,
     "chain": _chain,
+    "browser": _browser,
 }
 
 

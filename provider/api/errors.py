@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from provider.api.validation import OUT_OF_RANGE
 from provider.errors import C2DError
 
-__all__ = ["install_error_handlers"]
+__all__ = ["ErrorPage", "install_error_handlers"]
+
+# A refusal as a page, for the routes under a path that answer a browser (status, message,
+# extra headers): the operator's page.
+ErrorPage = Callable[[int, str, Mapping[str, str]], Response]
 
 _log = logging.getLogger("c2d.api")
 
@@ -39,11 +44,26 @@ def _utf8(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def _page_for(request: Request, pages: Mapping[str, ErrorPage]) -> ErrorPage | None:
+    path = request.url.path
+    for prefix, page in pages.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return page
+    return None
+
+
+def install_error_handlers(app: FastAPI, pages: Mapping[str, ErrorPage] | None = None) -> None:
+    """``pages``: path prefix → how its refusals are rendered; JSON everywhere else."""
+    pages = dict(pages or {})
+
     @app.exception_handler(C2DError)
-    async def _c2d_error(_: Request, error: C2DError) -> JSONResponse:
+    async def _c2d_error(request: Request, error: C2DError) -> Response:
+        headers = error.headers()
+        page = _page_for(request, pages)
+        if page is not None:
+            return page(error.status_code, _utf8(error.message), headers or {})
         body = {"error": _utf8(error.message)}
-        return JSONResponse(body, status_code=error.status_code, headers=error.headers())
+        return JSONResponse(body, status_code=error.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -56,7 +76,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": message}, status_code=422 if not in_range else 400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        page = _page_for(request, pages)
+        if page is not None:
+            return page(error.status_code, _utf8(str(error.detail)), dict(error.headers or {}))
         return JSONResponse(
             {"error": str(error.detail)}, status_code=error.status_code, headers=error.headers
         )

@@ -29,8 +29,8 @@ COMMANDS: tuple[ModuleType | str, ...] = (
     jobs,
     logs,
     results,
-    # A consumer's commands use the consumer client in devkit (devkit/client.py); imported
-    # when the parser is built, and not offered where devkit is not installed.
+    # A consumer's commands: imported when the parser is built (eth_account and httpx only when
+    # they run); offered in the image too, their client being provider/commands/consumer/client.py.
     "provider.commands.consumer.submit",
     "provider.commands.consumer.get_job",
     "provider.commands.consumer.list_jobs",
@@ -44,7 +44,7 @@ def _loaded(command: ModuleType | str) -> ModuleType | None:
     try:
         return importlib.import_module(command)
     except ModuleNotFoundError as error:
-        if error.name not in ("devkit", "devkit.commands", "devkit.client", command):
+        if error.name not in ("devkit", "devkit.commands", command):
             raise
         return None
 

@@ -29,7 +29,10 @@ from workflows.engines.base import (
 from workflows.jobfiles import JobFile, RefusedJobFile
 from workflows.status import TERMINAL_STATUSES, status_text
 
-__all__ = ["JobService"]
+__all__ = ["OPERATOR", "JobService"]
+
+# Whom the operator's log streams are counted against (never a consumer address: no 0x).
+OPERATOR = "operator"
 
 
 # Paid jobs hold an escrow lock of maxJobDuration + 900 s; a queue wait must fit in that grace.
@@ -196,6 +199,16 @@ class JobService:
             consumer_address, job_id, Command.GET_COMPUTE_STREAMABLE_LOGS, credentials
         )
         return self._log_streams.lease(job_id, consumer_address, self._engine.algorithm_log(job_id))
+
+    def operator_log(self, job_id: str) -> AsyncIterator[bytes]:
+        """Any job's algorithm log, for the operator's page (its caller checked the token); it
+        takes a stream slot as a consumer's would."""
+        try:
+            self._engine.get(job_id)
+            chunks = self._engine.algorithm_log(job_id)
+        except JobNotFound as error:
+            raise NotFound(f"job {job_id} not found") from error
+        return self._log_streams.lease(job_id, OPERATOR, chunks)
 
     def environment(self, env_id: str) -> EnvironmentConfig:
         env = self._config.environment(env_id)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from eth_account.messages import SignableMessage
     from eth_account.signers.local import LocalAccount
 
-    from devkit.client import C2DClient
+    from provider.commands.consumer.client import C2DClient
     from provider.commands.consumer.reads import StatusReader
 
 __all__ = [
@@ -129,7 +129,7 @@ def load_key(key_file: Path | None) -> ConsumerKey:
 
 
 def open_client(args: argparse.Namespace, *, timeout: float = 30.0) -> C2DClient:
-    from devkit.client import C2DClient
+    from provider.commands.consumer.client import C2DClient
 
     if not args.provider:
         raise UsageError(f"no provider: give --provider URL or set ${ENV_URL}")
@@ -155,7 +155,7 @@ def remote_errors(url: str) -> Iterator[None]:
     """The provider's refusals and connection failures as one line each."""
     import http.client
 
-    from devkit.client import ProviderError
+    from provider.commands.consumer.client import ProviderError
 
     try:
         yield

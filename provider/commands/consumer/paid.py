@@ -91,7 +91,7 @@ def start_paid(
     client: C2DClient, body: dict[str, Any], environment: dict[str, Any], args: argparse.Namespace
 ) -> dict[str, Any]:
     """Pay for and start the job; the provider's answer to computeStart."""
-    from devkit.consumer import (
+    from provider.commands.consumer.ordering import (
         ReportingChainClient,
         check_can_pay,
         format_amount,

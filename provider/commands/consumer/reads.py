@@ -9,7 +9,7 @@ import json
 import urllib.parse
 from typing import Any
 
-from devkit.client import ProviderError
+from provider.commands.consumer.client import ProviderError
 
 __all__ = ["StatusReader"]
 

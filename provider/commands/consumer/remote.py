@@ -14,7 +14,7 @@ from provider.errors import UsageError
 from workflows.status import TERMINAL_STATUSES, JobStatus
 
 if TYPE_CHECKING:
-    from devkit.client import C2DClient
+    from provider.commands.consumer.client import C2DClient
 
 __all__ = ["download_results", "run_logs", "run_results", "wait_for_job"]
 

@@ -140,6 +140,14 @@ class JobBoard:
         with self._lock:
             return list(self._live.values())
 
+    def recent(self, limit: int) -> list[JobState]:
+        """Every unfinished job and the last ``limit`` ones created, newest first."""
+        stored = [record.spec.job_id for record in self._store.recent(limit)]
+        with self._lock:
+            live = list(self._live)
+        states = [self.state(job_id) for job_id in dict.fromkeys([*live, *stored])]
+        return sorted(states, key=lambda state: state.spec.created_at, reverse=True)
+
     def counts(self) -> dict[tuple[str, int], int]:
         """Jobs per (environment, status): the unfinished ones now, the finished ones ever."""
         with self._lock:

@@ -258,6 +258,14 @@ class LocalEngine:
     def job_counts(self) -> dict[tuple[str, int], int]:
         return self._board.counts()
 
+    def slots(self, environment: str) -> tuple[int, int]:
+        """The environment's job slots and how many of them run a job now."""
+        return self._scheduler.limit(environment), self._scheduler.running(environment)
+
+    def recent_jobs(self, limit: int) -> list[JobState]:
+        """Every unfinished job and the last ``limit`` created (the operator's page)."""
+        return self._board.recent(limit)
+
     # --- queue --------------------------------------------------------------------------------
     def _enqueue(self, record: JobRecord) -> None:
         """A job found unfinished at start-up goes back in line (or ends: its queue is full)."""
