@@ -39,6 +39,7 @@ from provider.observability.metrics import Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
 from provider.payments.setup import build_chain_setup
 from provider.settings import Settings
+from provider.statedb.open import open_state
 from steps.readers.guard import SourcePolicy
 from workflows.engines.base import Engine
 
@@ -58,23 +59,27 @@ def build_services(settings: Settings) -> Services:
         configured_key.get_secret_value() if configured_key else None, settings.key_file
     )
     configured = load_config(settings.config) if settings.config else None
+    url = settings.database_url
+    state = open_state(settings.state_dir, url.get_secret_value() if url else None)
     chain = build_chain_setup(
         settings.home,
         account,
         RegistryResolver(settings.assets_dir),
-        settings.state_dir / "payments.sqlite",
+        state.payments,
         configured.chains if configured else (),
         settlement_retry=settings.settlement_retry,
+        leader=state.leader,
+        orphan_grace=state.orphan_grace,
     )
     config = configured or default_config(settings.home, paid_fees=chain.fees)
     engine, sandbox = build_engine(settings, config)
     if chain.settler is not None:
         engine.on_finished(chain.settler.settle)
         chain.settler.resume(engine)
-    nonces = NonceStore(settings.state_dir / "provider.sqlite")
+    nonces = NonceStore(state.auth)
     tokens = TokenService(
         auth_token_secret(account),
-        settings.state_dir / "provider.sqlite",
+        state.auth,
         lifetime=settings.auth_token_lifetime or None,
         clock=time.time,
     )
@@ -121,6 +126,7 @@ def build_services(settings: Settings) -> Services:
         file_info=FileInfo(
             resolver=chain.resolver, policy=SourcePolicy.parse(settings.source_networks)
         ),
+        close_state=state.close,
     )
 
 
@@ -140,6 +146,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         _log.info("c2d %s ready; sandbox: %s", __version__, built.sandbox_description)
         yield
         built.engine.close()
+        built.close_state()
 
     app = FastAPI(
         title="c2d",

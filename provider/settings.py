@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds before a failed claim is tried again (doubled per failure, to 900)",
     )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host:port/db: nonces, tokens and settlements"
+        " shared by several replicas; unset: SQLite files under C2D_HOME/state",
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="json when stderr is not a terminal, text when it is"
     )
@@ -116,6 +121,15 @@ class Settings(BaseSettings):
     @classmethod
     def _cidrs(cls, value: str) -> str:
         parse_source_networks(value)  # a ValueError names the bad entry
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("a database URL is postgresql://user:password@host:port/database")
         return value
 
     @field_validator("ipfs_gateway", "arweave_gateway")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from devkit.artifacts import ANVIL_BINARY
+from tests.postgres_server import PostgresServer, postgres_missing
 from tests.storage_servers import S3Server
 
 _TESTS = Path(__file__).resolve().parent
@@ -37,6 +38,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "fuzz/test_api_schema.py": E2E,
     "fuzz/test_http_limits.py": E2E,
     "provider/test_cli.py": ("e2e",),
+    "provider/statedb": ("postgresql",),
     "workflows/test_engine_queue.py": ENGINE,
     "workflows/test_local_engine.py": ENGINE,
 }
@@ -84,6 +86,7 @@ _CHECKS: dict[str, Callable[[], str | None]] = {
     "sandbox": _sandbox,
     "node": _node,
     "chain": _chain,
+    "postgresql": postgres_missing,
 }
 
 
@@ -104,5 +107,13 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """ministack on loopback (SigV4 checked) with a bucket ``results``; started on first use."""
     server = S3Server(tmp_path_factory.mktemp("s3"))
     server.s3.create_bucket(Bucket="results")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster on loopback; started on first use."""
+    server = PostgresServer()
     yield server
     server.close()
