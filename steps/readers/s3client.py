@@ -30,6 +30,10 @@ _UPLOAD_ID = re.compile(rb"<UploadId>([^<]{1,1024})</UploadId>")
 class S3Error(Exception):
     """An S3 request failed; the message is safe to show to the job's owner."""
 
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status of the answer (0: not an HTTP error)
+
 
 class S3Client:
     def __init__(self, access: S3Access, policy: SourcePolicy, timeout: float) -> None:
@@ -60,9 +64,12 @@ class S3Client:
         self.close()
 
     @contextmanager
-    def get(self) -> Iterator[httpx.Response]:
-        """GetObject, streamed: the response's body is not read yet."""
+    def get(self, byte_range: str | None = None) -> Iterator[httpx.Response]:
+        """GetObject, streamed: the response's body is not read yet. ``byte_range`` is a Range
+        header's value (``bytes=a-b``), sent unsigned as SigV4 allows."""
         request = self._request("GET", {}, b"", payload_hash=_EMPTY_SHA256)
+        if byte_range is not None:
+            request.headers["range"] = byte_range
         response = self._client.send(request, stream=True)
         try:
             if not response.is_success:
@@ -162,7 +169,7 @@ def _raise_for(response: httpx.Response) -> None:
         body += chunk
         if len(body) >= _ERROR_BODY_CAP:
             break
-    raise S3Error(f"HTTP status {response.status_code} ({_code(body)})")
+    raise S3Error(f"HTTP status {response.status_code} ({_code(body)})", response.status_code)
 
 
 def _code(body: bytes) -> str:

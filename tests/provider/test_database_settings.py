@@ -15,7 +15,7 @@ from tests.storage_servers import free_port
 
 def test_a_url_that_is_not_postgresql_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("C2D_DATABASE_URL", "mysql://db/c2d")
-    with pytest.raises(ConfigError, match="C2D_DATABASE_URL: .*postgresql://"):
+    with pytest.raises(ConfigError, match=r"C2D_DATABASE_URL: .*postgresql://"):
         load_settings()
 
 

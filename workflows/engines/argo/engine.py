@@ -2,8 +2,8 @@
 
 The provider keeps no job database in this mode: a Workflow carries the job's labels and its
 public spec (``workflows.annotations``), so a restarted provider lists them and knows every job
-again. Results are read from result storage (the ``c2d-results`` volume, mounted by the provider
-at ``results_dir``), where the ``publish`` step wrote them.
+again. Results are read where the ``publish`` step wrote them: the result store on S3 when the
+provider has one (``result_reader``), else the ``c2d-results`` volume mounted at ``results_dir``.
 """
 
 from __future__ import annotations
@@ -21,24 +21,25 @@ from workflows.annotations import ENVIRONMENT_LABEL, OWNER_LABEL, spec_from_anno
 from workflows.dag import Placement, StepImages, build_workflow
 from workflows.engines.argo.api import ClusterApi, ClusterError, Kind
 from workflows.engines.argo.cache import ClusterCache
+from workflows.engines.argo.results import ClusterResults
 from workflows.engines.argo.status_map import image_pull_failure, is_finished, map_status
 from workflows.engines.base import (
     EngineError,
     JobNotFound,
     JobState,
+    RemoteResult,
     ResultFile,
+    ResultReader,
     StoredResult,
     Unsupported,
 )
-from workflows.jobfiles import JobFilePath, stream_job_file, truncated_note
-from workflows.manifest import read_manifest
+from workflows.jobfiles import truncated_note
 from workflows.spec import JobSpec
 
 __all__ = ["ArgoEngine", "check_cluster", "workflow_for"]
 
 _log = logging.getLogger("c2d.engine.argo")
 _LOG_CHUNK = 64 * 1024
-_STORED_LOG = "algorithm.log"  # publish's name for it in result storage
 
 
 class ArgoEngine:
@@ -52,9 +53,10 @@ class ArgoEngine:
         watch_timeout: int = 300,
         retry_seconds: float = 2.0,
         sync_timeout: float = 30.0,
+        result_reader: ResultReader | None = None,
     ) -> None:
         self._api = api
-        self._results_dir = results_dir
+        self._stored = ClusterResults(results_dir, result_reader)
         self._images = images or StepImages()
         self._placements = dict(placements or {})
         self._lock = threading.Lock()
@@ -142,19 +144,17 @@ class ArgoEngine:
             self._halt(state.spec)
         return self.get(job_id)
 
-    def result(self, job_id: str, index: int) -> StoredResult:
+    def result(self, job_id: str, index: int) -> StoredResult | RemoteResult:
         for file in self._results(self.get(job_id)):
             if file.index == index:
-                return StoredResult.in_storage(self._results_dir, job_id, file)
+                return self._stored.stored(job_id, file)
         raise JobNotFound(f"job {job_id} has no result {index}")
 
     async def algorithm_log(self, job_id: str) -> AsyncIterator[bytes]:
         state = self.get(job_id)
         cap = state.spec.limits.log_bytes
         if state.date_finished is not None:
-            # Written by publish, from what the algorithm left: opened as a job's file.
-            stored = JobFilePath(self._results_dir, f"{job_id}/{_STORED_LOG}")
-            async for chunk in stream_job_file(stored, cap):
+            async for chunk in self._stored.algorithm_log(job_id, cap):
                 yield chunk
             return
         stream = self._api.pod_log(f"{state.spec.workflow_name}-algorithm", "algorithm", True)
@@ -208,10 +208,7 @@ class ArgoEngine:
     def _results(self, state: JobState) -> list[ResultFile]:
         if state.date_finished is None:
             return []
-        try:
-            return list(read_manifest(self._results_dir / state.spec.job_id))
-        except (OSError, ValueError):
-            return []
+        return self._stored.files(state.spec.job_id)
 
     def _changed(self, kind: Kind, job_id: str) -> None:
         workflow = self._cache.get("workflows", job_id)
