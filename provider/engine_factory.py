@@ -129,6 +129,7 @@ def argo_images(settings: Settings) -> StepImages:
         steps=settings.steps_image,
         service_account=settings.argo_service_account,
         archive_logs=settings.argo_archive_logs,
+        result_store=result_reader() is not None,
     )
 
 

@@ -70,6 +70,9 @@ class StepImages:
     service_account: str = "c2d-workflow"
     # Keep step logs in the artifact repository (Argo's ``archiveLogs``).
     archive_logs: bool = False
+    # Results go to the result store on S3 (workflows/result_store.py): publish writes them to
+    # a scratch folder first, so the jobs need no shared result volume.
+    result_store: bool = False
 
 
 def build_workflow(
@@ -104,12 +107,7 @@ def build_workflow(
                 name=contract.VOLUME_SPEC,
                 secret=m.SecretVolumeSource(secret_name=f"{spec.workflow_name}-jobspec"),
             ),
-            m.Volume(
-                name=contract.VOLUME_RESULTS,
-                persistent_volume_claim=m.PersistentVolumeClaimVolumeSource(
-                    claim_name="c2d-results"
-                ),
-            ),
+            _results_volume(images.result_store),
         ],
         pod_gc=m.PodGC(strategy="OnPodCompletion"),
         # Argo's default keeps a failed or stopped job's volume (its datasets) until the TTL.
@@ -167,3 +165,12 @@ def _job_volume_claim(spec: JobSpec) -> m.PersistentVolumeClaim:
 
 def _gibibytes(size: int) -> str:
     return f"{max(1, -(-size // 2**30))}Gi"
+
+
+def _results_volume(result_store: bool) -> m.Volume:
+    if result_store:
+        return m.Volume(name=contract.VOLUME_RESULTS, empty_dir=m.EmptyDirVolumeSource())
+    return m.Volume(
+        name=contract.VOLUME_RESULTS,
+        persistent_volume_claim=m.PersistentVolumeClaimVolumeSource(claim_name="c2d-results"),
+    )

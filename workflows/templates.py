@@ -27,6 +27,7 @@ __all__ = [
     "CONFIGURE_TEMPLATE",
     "JOB_ID_PARAMETER",
     "PUBLISH_TEMPLATE",
+    "RESULT_STORE_SECRET",
     "executor_pod_spec_patch",
     "inline_template_refs",
     "restricted_security_context",
@@ -86,6 +87,8 @@ def executor_pod_spec_patch() -> str:
     return json.dumps(patch, separators=(",", ":"), sort_keys=True)
 
 
+RESULT_STORE_SECRET = "c2d-result-store"  # noqa: S105 (a Secret's name)
+
 # publish is the exit handler, which Argo exempts from the Workflow's deadline (workflowpod.go):
 # without its own, a hung storage mount would keep the job "publishing" for ever.
 _PUBLISH_DEADLINE_SECONDS = 1800
@@ -134,6 +137,11 @@ def step_templates(steps_image: str) -> list[WorkflowTemplate]:
                 contract.RESULTS,
                 sub_path=f"{{{{inputs.parameters.{JOB_ID_PARAMETER}}}}}",
             ),
+        ],
+        # The result store's address and keys (workflows/result_store.py), when the operator
+        # made the Secret; without it publish writes to the result volume only.
+        env_from=[
+            m.EnvFromSource(secret_ref=m.SecretEnvSource(name=RESULT_STORE_SECRET, optional=True))
         ],
         security_context=restricted_security_context(),
         labels={STEP_LABEL: "publish"},

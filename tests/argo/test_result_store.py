@@ -18,11 +18,15 @@ from provider.api.remote_result import remote_result_response
 from provider.result_store import S3ResultReader
 from tests.argo.fake_cluster import FakeServer
 from tests.argo.objects import succeeded_workflow
+from tests.argo.schemas import errors
 from tests.storage_servers import S3Server
 from tests.workflows.support import did_spec
-from workflows.engines.argo import ArgoEngine
+from workflows import contract
+from workflows.dag import StepImages
+from workflows.engines.argo import ArgoEngine, workflow_for
 from workflows.engines.base import RemoteResult, ResultFile
 from workflows.result_store import ResultStore
+from workflows.templates import RESULT_STORE_SECRET, step_templates
 
 SPEC = did_spec()
 BODY = b"0123456789" * 1000
@@ -106,3 +110,17 @@ def test_a_file_missing_from_the_store_is_a_404(s3: S3Server) -> None:
     missing = client.get("/result")
     assert missing.status_code == 404
     assert missing.json()["error"] == f"job {'f' * 32} has no result with index 1"
+
+
+def test_with_a_result_store_the_jobs_need_no_result_volume() -> None:
+    workflow = workflow_for(SPEC, StepImages(result_store=True), {})
+    assert errors(workflow) == []
+    volumes = {v["name"]: v for v in workflow["spec"]["volumes"]}
+    assert volumes[contract.VOLUME_RESULTS] == {"emptyDir": {}, "name": contract.VOLUME_RESULTS}
+    claims = [v for v in volumes.values() if "persistentVolumeClaim" in v]
+    assert claims == []
+    # publish reads the store's address and keys from the operator's Secret, if there is one.
+    (publish,) = step_templates(contract.STEPS_IMAGE)[1].to_dict()["spec"]["templates"]
+    assert publish["container"]["envFrom"] == [
+        {"secretRef": {"name": RESULT_STORE_SECRET, "optional": True}}
+    ]
