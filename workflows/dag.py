@@ -32,6 +32,7 @@ from workflows.templates import (
     CONFIGURE_TEMPLATE,
     JOB_ID_PARAMETER,
     PUBLISH_TEMPLATE,
+    RESULT_STORE_PARAMETER,
     step_pod_security_context,
 )
 
@@ -146,7 +147,10 @@ def build_workflow(
             Task(
                 name="publish",
                 template_ref=m.TemplateRef(name=PUBLISH_TEMPLATE, template="publish"),
-                arguments=[m.Parameter(name=JOB_ID_PARAMETER, value=spec.job_id)],
+                arguments=[
+                    m.Parameter(name=JOB_ID_PARAMETER, value=spec.job_id),
+                    *_result_store_argument(images.result_store),
+                ],
             )
     return workflow
 
@@ -165,6 +169,10 @@ def _job_volume_claim(spec: JobSpec) -> m.PersistentVolumeClaim:
 
 def _gibibytes(size: int) -> str:
     return f"{max(1, -(-size // 2**30))}Gi"
+
+
+def _result_store_argument(result_store: bool) -> list[m.Parameter]:
+    return [m.Parameter(name=RESULT_STORE_PARAMETER, value="required")] if result_store else []
 
 
 def _results_volume(result_store: bool) -> m.Volume:

@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from workflows.output_spec import S3Access
 
-__all__ = ["ENV_FIELDS", "ResultStore", "ResultStoreError"]
+__all__ = ["ENV_FIELDS", "RESULT_STORE_REQUIRED_ENV", "ResultStore", "ResultStoreError"]
 
 _PREFIX = "C2D_RESULT_STORE_"
+# "required": the provider reads results from the store, so publish must write them there.
+RESULT_STORE_REQUIRED_ENV = f"{_PREFIX}REQUIRED"
 ENV_FIELDS = {
     "endpoint": f"{_PREFIX}ENDPOINT",
     "bucket": f"{_PREFIX}BUCKET",
@@ -61,6 +63,11 @@ class ResultStore(BaseModel):
         """The store the variables describe; None when no C2D_RESULT_STORE_* is set."""
         given = {name: environ[var] for name, var in ENV_FIELDS.items() if environ.get(var)}
         if not given:
+            if environ.get(RESULT_STORE_REQUIRED_ENV) == "required":
+                raise ResultStoreError(
+                    "the provider serves results from the result store, but no"
+                    f" {_PREFIX}* variables are set here (the c2d-result-store Secret)"
+                )
             return None
         try:
             return cls.model_validate(given)

@@ -22,11 +22,13 @@ from hera.workflows.workflow_template import WorkflowTemplate
 
 from workflows import contract
 from workflows.annotations import STEP_LABEL
+from workflows.result_store import RESULT_STORE_REQUIRED_ENV
 
 __all__ = [
     "CONFIGURE_TEMPLATE",
     "JOB_ID_PARAMETER",
     "PUBLISH_TEMPLATE",
+    "RESULT_STORE_PARAMETER",
     "RESULT_STORE_SECRET",
     "executor_pod_spec_patch",
     "inline_template_refs",
@@ -39,6 +41,7 @@ __all__ = [
 CONFIGURE_TEMPLATE = "c2d-configure"
 PUBLISH_TEMPLATE = "c2d-publish"
 JOB_ID_PARAMETER = "job-id"
+RESULT_STORE_PARAMETER = "result-store"
 _PARAMETER = re.compile(r"\{\{\s*inputs\.parameters\.([A-Za-z0-9_-]+)\s*\}\}")
 
 
@@ -125,7 +128,18 @@ def step_templates(steps_image: str) -> list[WorkflowTemplate]:
         name="publish",
         image=steps_image,
         command=["python", "-m", "steps.publish"],
-        inputs=[Parameter(name=JOB_ID_PARAMETER)],
+        inputs=[
+            Parameter(name=JOB_ID_PARAMETER),
+            Parameter(name=RESULT_STORE_PARAMETER, default=""),
+        ],
+        # "required" when the provider serves results from the store: publish then fails
+        # (62) rather than leave them on a scratch volume if the Secret below is missing.
+        env=[
+            m.EnvVar(
+                name=RESULT_STORE_REQUIRED_ENV,
+                value=f"{{{{inputs.parameters.{RESULT_STORE_PARAMETER}}}}}",
+            )
+        ],
         volume_mounts=[
             _mount(
                 contract.VOLUME_DATA, contract.DATA, sub_path=contract.SUBPATH_DATA, read_only=True

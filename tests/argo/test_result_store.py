@@ -26,7 +26,7 @@ from workflows.dag import StepImages
 from workflows.engines.argo import ArgoEngine, workflow_for
 from workflows.engines.base import RemoteResult, ResultFile
 from workflows.result_store import ResultStore
-from workflows.templates import RESULT_STORE_SECRET, step_templates
+from workflows.templates import RESULT_STORE_SECRET, inline_template_refs, step_templates
 
 SPEC = did_spec()
 BODY = b"0123456789" * 1000
@@ -124,3 +124,10 @@ def test_with_a_result_store_the_jobs_need_no_result_volume() -> None:
     assert publish["container"]["envFrom"] == [
         {"secretRef": {"name": RESULT_STORE_SECRET, "optional": True}}
     ]
+    # ... and is told that it must: the provider reads results nowhere else.
+    inlined = inline_template_refs(workflow)
+    (step,) = [t for t in inlined["spec"]["templates"] if t["name"] == "publish"]
+    assert step["container"]["env"] == [{"name": "C2D_RESULT_STORE_REQUIRED", "value": "required"}]
+    default = inline_template_refs(workflow_for(SPEC, StepImages(), {}))
+    (step,) = [t for t in default["spec"]["templates"] if t["name"] == "publish"]
+    assert step["container"]["env"] == [{"name": "C2D_RESULT_STORE_REQUIRED", "value": ""}]

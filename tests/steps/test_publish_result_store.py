@@ -71,3 +71,15 @@ def test_an_incomplete_store_names_the_missing_variable(job: Job, s3: S3Server) 
     assert done.returncode == contract.EXIT_RESULTS_UPLOAD_FAILED
     assert "C2D_RESULT_STORE_BUCKET: Field required" in done.stderr
     assert "C2D_RESULT_STORE_SECRET_ACCESS_KEY: Field required" in done.stderr
+
+
+def test_a_required_store_that_is_not_set_fails_the_upload(job: Job) -> None:
+    # The provider serves results from the store; without the Secret, publish must not leave
+    # them on a scratch volume that nobody reads.
+    _prepare(job)
+    job.extra_env.update({"C2D_RESULT_STORE_REQUIRED": "required"})
+
+    done = job.run("publish")
+
+    assert done.returncode == contract.EXIT_RESULTS_UPLOAD_FAILED
+    assert "no C2D_RESULT_STORE_* variables are set here" in done.stderr
