@@ -20,7 +20,7 @@ from steps.archive import OutputsUnreadable, archive_outputs
 from steps.manifest import write_manifest
 from steps.paths import PathMap, PathMapError
 from steps.readers.guard import SourcePolicy
-from steps.runtime import StepLog, read_spec
+from steps.runtime import StepLog, read_spec, run_step
 from steps.storage import StorageCaps, StorageFull, commit_within_caps
 from steps.upload import UploadError, upload_archive
 from steps.upload.result_store import copy_to_store
@@ -294,4 +294,4 @@ def _reason(error: BaseException) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_step("publish", main))

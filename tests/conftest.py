@@ -39,6 +39,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "fuzz/test_http_limits.py": E2E,
     "provider/test_cli.py": ("e2e",),
     "provider/statedb": ("postgresql",),
+    "steps/test_sigterm.py": ("root",),
     "workflows/test_engine_queue.py": ENGINE,
     "workflows/test_local_engine.py": ENGINE,
 }
