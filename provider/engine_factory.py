@@ -181,6 +181,7 @@ def build_argo_engine(settings: Settings, config: ProviderConfig) -> tuple[Engin
         images=argo_images(settings),
         placements=argo_placements(config),
         result_reader=reader,
+        unschedulable_deadline=settings.argo_unschedulable_timeout,
     )
     where = reader.description if reader else f"result volume {settings.results_dir}"
     return engine, f"{engine.description}, results from the {where}"

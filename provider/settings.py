@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         default="c2d-workflow", description="service account of the jobs' Workflow pods"
     )
     argo_archive_logs: bool = Field(default=False, description="archive step logs (artifacts)")
+    argo_unschedulable_timeout: float = Field(
+        default=600,
+        gt=0,
+        description="seconds an algorithm pod may stay unschedulable before its job ends (32)",
+    )
     # The result store on S3 (workflows/result_store.py): the same C2D_RESULT_STORE_* variables
     # as the publish step reads; read from the environment by result_store().
 

@@ -18,11 +18,13 @@ from typing import Any
 
 from workflows import contract
 from workflows.annotations import ENVIRONMENT_LABEL, OWNER_LABEL, spec_from_annotations
-from workflows.dag import Placement, StepImages, build_workflow
+from workflows.dag import Placement, StepImages
 from workflows.engines.argo.api import ClusterApi, ClusterError, Kind
 from workflows.engines.argo.cache import ClusterCache
+from workflows.engines.argo.render import check_cluster, workflow_for
 from workflows.engines.argo.results import ClusterResults
 from workflows.engines.argo.status_map import image_pull_failure, is_finished, map_status
+from workflows.engines.argo.watchdog import UnschedulableWatchdog
 from workflows.engines.base import (
     EngineError,
     JobNotFound,
@@ -31,12 +33,11 @@ from workflows.engines.base import (
     ResultFile,
     ResultReader,
     StoredResult,
-    Unsupported,
 )
 from workflows.jobfiles import truncated_note
 from workflows.spec import JobSpec
 
-__all__ = ["ArgoEngine", "check_cluster", "workflow_for"]
+__all__ = ["ArgoEngine"]
 
 _log = logging.getLogger("c2d.engine.argo")
 _LOG_CHUNK = 64 * 1024
@@ -54,6 +55,8 @@ class ArgoEngine:
         retry_seconds: float = 2.0,
         sync_timeout: float = 30.0,
         result_reader: ResultReader | None = None,
+        unschedulable_deadline: float = 600.0,
+        watchdog_interval: float = 30.0,
     ) -> None:
         self._api = api
         self._stored = ClusterResults(results_dir, result_reader)
@@ -72,6 +75,10 @@ class ArgoEngine:
         if not self._cache.wait_synced(sync_timeout):
             self._cache.close()
             raise EngineError(f"cannot list the jobs in namespace {api.namespace}")
+        self._watchdog = UnschedulableWatchdog(
+            api, self._cache, deadline=unschedulable_deadline, interval=watchdog_interval
+        )
+        self._watchdog.start()
 
     @property
     def description(self) -> str:
@@ -173,6 +180,7 @@ class ArgoEngine:
             self._listeners.append(listener)
 
     def close(self) -> None:
+        self._watchdog.close()
         self._cache.close()
 
     # --- helpers ------------------------------------------------------------------------------
@@ -267,28 +275,6 @@ class ArgoEngine:
         _log.info("job %s: the algorithm image cannot be pulled; stopping", job_id)
         with contextlib.suppress(ClusterError):
             self._api.stop_workflow(str(workflow["metadata"]["name"]))
-
-
-def workflow_for(
-    spec: JobSpec, images: StepImages, placements: Mapping[str, Placement]
-) -> dict[str, Any]:
-    """Exactly the Workflow ``ArgoEngine.submit`` creates for ``spec`` (``c2d render`` prints it).
-
-    What the cluster cannot do is refused here, before anything is created.
-    """
-    check_cluster(spec)
-    built: dict[str, Any] = build_workflow(spec, images, placements.get(spec.environment)).to_dict()
-    return built
-
-
-def check_cluster(spec: JobSpec) -> None:
-    """Raise ``Unsupported`` for what the cluster cannot run; a publisher template is looked up
-    among the WorkflowTemplates the operator installed, so any allowed name may run."""
-    if spec.network:
-        raise Unsupported(
-            "the Argo engine cannot give an algorithm network access:"
-            " its pods are selected by a deny-all NetworkPolicy"
-        )
 
 
 def _uid(obj: Mapping[str, Any] | None) -> str:
