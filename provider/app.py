@@ -30,7 +30,7 @@ from provider.assets.resolver import RegistryResolver
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
-from provider.engine_factory import build_engine
+from provider.engine_factory import build_engine, result_store
 from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
 from provider.jobs.streams import StreamLimits
@@ -38,8 +38,10 @@ from provider.keys import auth_token_secret, load_provider_account
 from provider.observability.metrics import Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
 from provider.payments.setup import build_chain_setup
+from provider.result_expiry import ResultExpiry
 from provider.settings import Settings
-from provider.statedb.open import open_state
+from provider.statedb.leader import Leadership
+from provider.statedb.open import State, open_state
 from steps.readers.guard import SourcePolicy
 from workflows.engines.base import Engine
 
@@ -73,6 +75,7 @@ def build_services(settings: Settings) -> Services:
     )
     config = configured or default_config(settings.home, paid_fees=chain.fees)
     engine, sandbox = build_engine(settings, config)
+    expiry = _result_expiry(settings, config, state.leader)
     if chain.settler is not None:
         engine.on_finished(chain.settler.settle)
         chain.settler.resume(engine)
@@ -126,8 +129,27 @@ def build_services(settings: Settings) -> Services:
         file_info=FileInfo(
             resolver=chain.resolver, policy=SourcePolicy.parse(settings.source_networks)
         ),
-        close_state=state.close,
+        close_state=lambda: _close(expiry, state),
     )
+
+
+def _close(expiry: ResultExpiry | None, state: State) -> None:
+    if expiry is not None:
+        expiry.close()
+    state.close()
+
+
+def _result_expiry(
+    settings: Settings, config: ProviderConfig, leader: Leadership
+) -> ResultExpiry | None:
+    """On a cluster with a result store: its expiry, run by the settlement leader."""
+    store = result_store() if settings.engine == "argo" else None
+    if store is None:
+        return None
+    keep = max(env.storage_expiry for env in config.environments)
+    expiry = ResultExpiry(store, keep_seconds=keep, leader=leader, clock=time.time)
+    expiry.start()
+    return expiry
 
 
 def _metrics(config: ProviderConfig, engine: Engine, settler: SettlementSource | None) -> Metrics:

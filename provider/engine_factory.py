@@ -27,7 +27,9 @@ __all__ = [
     "build_argo_engine",
     "build_engine",
     "build_local_engine",
+    "result_reader",
     "result_storage_env",
+    "result_store",
 ]
 
 _GIB = 2**30
@@ -187,10 +189,14 @@ def build_argo_engine(settings: Settings, config: ProviderConfig) -> tuple[Engin
     return engine, f"{engine.description}, results from the {where}"
 
 
-def result_reader() -> S3ResultReader | None:
+def result_store() -> ResultStore | None:
     """The result store C2D_RESULT_STORE_* describe, or None (results on the shared volume)."""
     try:
-        store = ResultStore.from_env(os.environ)
+        return ResultStore.from_env(os.environ)
     except ResultStoreError as error:
         raise ConfigError(str(error)) from None
+
+
+def result_reader() -> S3ResultReader | None:
+    store = result_store()
     return S3ResultReader(store) if store else None
