@@ -9,6 +9,7 @@ provider process per C2D_HOME (provider/home_lock.py), so it always leads.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import Any, Protocol
@@ -62,7 +63,11 @@ class AdvisoryLeader:
             return self._leading
 
     def close(self) -> None:
+        """Give the lead up now (a stopping replica); the session's end would, a little later."""
         with self._lock:
+            if self._leading and self._session is not None and not self._session.broken:
+                with contextlib.suppress(psycopg.Error):
+                    self._session.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
             self._drop()
             self._leading = False
 

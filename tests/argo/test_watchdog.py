@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.argo.fake_cluster import FakeServer, wait_until
-from tests.argo.objects import algorithm_pod, node, workflow
+from tests.argo.objects import algorithm_pod, algorithm_running, stopped_by_argo
 from tests.workflows.support import did_spec
 from workflows.engines.argo import ArgoEngine
 from workflows.engines.base import JobNotFound
@@ -40,14 +40,7 @@ def _status(engine: ArgoEngine) -> JobStatus | None:
 
 
 def _running(server: FakeServer) -> None:
-    server.cluster.put(
-        "workflows",
-        workflow(
-            SPEC,
-            "Running",
-            [node(NAME, "configure", "Succeeded"), node(NAME, "algorithm", "Running")],
-        ),
-    )
+    server.cluster.put("workflows", algorithm_running(SPEC))
 
 
 def test_a_pod_unschedulable_past_the_deadline_ends_the_job_with_the_reason(
@@ -64,16 +57,7 @@ def test_a_pod_unschedulable_past_the_deadline_ends_the_job_with_the_reason(
         call.path.rsplit("/", 2)[-2:] == ["pods", f"{NAME}-algorithm"]
         for call in server.cluster.calls("DELETE")
     } == {True}
-    stopped = server.cluster.workflows[NAME]
-    server.cluster.put(
-        "workflows",
-        {
-            **stopped,
-            "status": workflow(SPEC, "Failed", [], message="Stopped with strategy 'Stop'")[
-                "status"
-            ],
-        },
-    )
+    server.cluster.put("workflows", stopped_by_argo(server.cluster.workflows[NAME], SPEC))
     wait_until(lambda: engine.get(SPEC.job_id).date_finished is not None)
     state = engine.get(SPEC.job_id)
     assert state.status == JobStatus.ALGORITHM_PROVISIONING_FAILED

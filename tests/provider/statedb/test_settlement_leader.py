@@ -11,11 +11,11 @@ import pytest
 
 from provider.chain.escrow import Claim
 from provider.payments.settlement import Settler
-from provider.payments.store import Settlement, SettlementState, SettlementStore
+from provider.payments.store import SettlementState, SettlementStore
 from provider.statedb.leader import SETTLEMENT_LOCK, AdvisoryLeader
 from provider.statedb.postgres import PostgresDatabase
 from tests.postgres_server import PostgresServer
-from tests.provider.payments.test_settlement import FakeEngine, FakeEscrow, state
+from tests.provider.payments.test_settlement import FakeEngine, FakeEscrow, locked, state
 from workflows.status import JobStatus
 
 JOB = "a" * 32  # the job of tests.provider.payments.test_settlement.state
@@ -59,28 +59,12 @@ def replica(url: str, chain: Chain) -> tuple[Settler, AdvisoryLeader, Settlement
     return settler, leader, store
 
 
-def lock(store: SettlementStore) -> None:
-    store.insert(
-        Settlement(
-            job_id=JOB,
-            chain_id=8996,
-            token="0xtoken",
-            payer="0xpayer",
-            escrow_job_id=7,
-            per_minute=100,
-            locked=300,
-            state=SettlementState.LOCKED,
-            lock_tx="0xlock",
-        )
-    )
-
-
 def test_only_the_leader_settles_and_the_other_takes_over(url: str) -> None:
     chain = Chain()
     _, first_lead, store = replica(url, chain)
     second, second_lead, _ = replica(url, chain)
     assert first_lead.is_leader()
-    lock(store)
+    store.insert(locked())
     finished = state(JobStatus.FINISHED)
     # Both replicas see the job finish; the follower's listener and sweep leave it alone.
     second.settle(finished)
@@ -99,7 +83,7 @@ def test_a_leader_killed_mid_claim_is_not_claimed_twice(url: str) -> None:
     chain = Chain()
     first, first_lead, store = replica(url, chain)
     second, _, _ = replica(url, chain)
-    lock(store)
+    store.insert(locked())
     finished = state(JobStatus.FINISHED)
     chain.die_after_claim = True
     with pytest.raises(Killed):
