@@ -42,7 +42,7 @@ def open_state(state_dir: Path, database_url: str | None) -> State:
         )
     import psycopg
 
-    from provider.statedb.leader import AdvisoryLeader
+    from provider.statedb.advisory import AdvisoryLeader
     from provider.statedb.postgres import PostgresDatabase
 
     database = PostgresDatabase(database_url)

@@ -12,7 +12,7 @@ import pytest
 from provider.chain.escrow import Claim
 from provider.payments.settlement import Settler
 from provider.payments.store import SettlementState, SettlementStore
-from provider.statedb.leader import SETTLEMENT_LOCK, AdvisoryLeader
+from provider.statedb.advisory import SETTLEMENT_LOCK, AdvisoryLeader
 from provider.statedb.postgres import PostgresDatabase
 from tests.postgres_server import PostgresServer
 from tests.provider.payments.test_settlement import FakeEngine, FakeEscrow, locked, state
