@@ -30,6 +30,7 @@ CHAIN = ("chain", "node", *E2E)
 NEEDS: dict[str, tuple[str, ...]] = {
     "e2e": E2E,
     "e2e/test_oceanjs.py": (*E2E, "node"),
+    "e2e/test_replicas.py": (*E2E, "postgresql"),
     "attacks": E2E,
     "faults": E2E,
     "chain": CHAIN,
