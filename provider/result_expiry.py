@@ -17,15 +17,14 @@ from datetime import datetime
 import httpx
 
 from provider.statedb.leader import Leadership
-from steps.readers.guard import SourcePolicy
 from steps.readers.s3client import S3Client, S3Error
+from steps.upload.result_store import STORE_POLICY
 from workflows import contract
 from workflows.result_store import ResultStore
 
 __all__ = ["ResultExpiry"]
 
 _log = logging.getLogger("c2d.results")
-_TRUSTED = SourcePolicy.parse("0.0.0.0/0,::/0")  # the operator's own store
 _TIMEOUT_SECONDS = 60.0
 
 
@@ -79,12 +78,12 @@ class ResultExpiry:
 
     def _delete(self, key: str) -> None:
         access = self._store.access("-", "-").model_copy(update={"object_key": key})
-        with S3Client(access, _TRUSTED, _TIMEOUT_SECONDS) as client:
+        with S3Client(access, STORE_POLICY, _TIMEOUT_SECONDS) as client:
             client.delete()
 
     def _client(self) -> S3Client:
         # Bucket-wide calls: the object key does not count.
-        return S3Client(self._store.access("-", "-"), _TRUSTED, _TIMEOUT_SECONDS)
+        return S3Client(self._store.access("-", "-"), STORE_POLICY, _TIMEOUT_SECONDS)
 
     def _run(self) -> None:
         while not self._closing.wait(self._interval):

@@ -7,8 +7,8 @@ from contextlib import ExitStack
 
 import httpx
 
-from steps.readers.guard import SourcePolicy
 from steps.readers.s3client import S3Client, S3Error
+from steps.upload.result_store import STORE_POLICY
 from workflows import contract
 from workflows.engines.base import ResultFile
 from workflows.manifest import ManifestError, parse_manifest
@@ -18,8 +18,6 @@ __all__ = ["S3ResultReader"]
 
 _CHUNK = 1024 * 1024
 _MANIFEST_CAP = 1024 * 1024 + 1
-# The operator's own store (see steps/upload/result_store.py).
-_TRUSTED = SourcePolicy.parse("0.0.0.0/0,::/0")
 
 
 class S3ResultReader:
@@ -43,7 +41,7 @@ class S3ResultReader:
         stack = ExitStack()
         try:
             client = stack.enter_context(
-                S3Client(self._store.access(job_id, name), _TRUSTED, self._timeout)
+                S3Client(self._store.access(job_id, name), STORE_POLICY, self._timeout)
             )
             response = stack.enter_context(client.get(wanted))
         except S3Error as error:

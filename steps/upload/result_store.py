@@ -14,11 +14,11 @@ from steps.upload.s3 import upload_s3
 from workflows import contract
 from workflows.result_store import ResultStore
 
-__all__ = ["copy_to_store"]
+__all__ = ["STORE_POLICY", "copy_to_store"]
 
 # The operator's own store, often at a cluster address: not a source the consumer chose, so
 # the guard against private addresses does not apply to it.
-_TRUSTED = SourcePolicy.parse("0.0.0.0/0,::/0")
+STORE_POLICY = SourcePolicy.parse("0.0.0.0/0,::/0")
 _TIMEOUT_SECONDS = 300.0
 
 
@@ -27,7 +27,7 @@ def copy_to_store(results: Path, names: Sequence[str], job_id: str, store: Resul
     for name in [*names, contract.RESULTS_MANIFEST]:
         try:
             with (results / name).open("rb") as source:
-                upload_s3(source, store.access(job_id, name), name, _TRUSTED, _TIMEOUT_SECONDS)
+                upload_s3(source, store.access(job_id, name), name, STORE_POLICY, _TIMEOUT_SECONDS)
         except UploadError as error:
             raise UploadError(f"{name} to the result store: {error}") from None
         except OSError as error:
