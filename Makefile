@@ -13,14 +13,14 @@ demo: install
 	$(BIN)/c2d demo
 
 test: install /usr/bin/linux.uml $(JS_STAMP) lint typecheck /usr/bin/docker-registry /usr/bin/umoci /bin/busybox \
-		/usr/bin/chromium
+		/usr/bin/chromium /usr/bin/pg_ctlcluster
 	$(BIN)/pytest -q
 
 install: $(PY_STAMP) /usr/bin/bwrap
 
 # The fast loop: tests that need no root, sandbox, chain or node (docs/design.md#developing).
 unit: $(PY_STAMP)
-	$(BIN)/pytest -q -m "not (e2e or sandbox or root or chain or node)"
+	$(BIN)/pytest -q -m "not (e2e or sandbox or root or chain or node or postgresql)"
 
 # Figures against a real `c2d serve` (docs/operations.md); not part of `make test`.
 bench: install /usr/bin/curl
@@ -42,6 +42,12 @@ $(PY_STAMP): pyproject.toml requirements.lock requirements-dev.lock requirements
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-test-servers.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
+
+# PostgreSQL for the shared-state tests (tests/provider/statedb): each run makes a throwaway
+# cluster with initdb and pg_ctl on loopback (tests/postgres_server.py).
+/usr/bin/pg_ctlcluster:
+	@echo "installing postgresql (the shared state tests) from apt"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql
 
 /usr/bin/bwrap:
 	@echo "installing bubblewrap (the algorithm sandbox) from apt"

@@ -33,7 +33,7 @@ from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
 from provider.chain.access_lists import ChainAccessLists, check_access_chains
-from provider.engine_factory import build_engine
+from provider.engine_factory import build_engine, result_store
 from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
 from provider.jobs.streams import StreamLimits
@@ -41,7 +41,10 @@ from provider.keys import auth_token_secret, load_provider_account
 from provider.observability.metrics import Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
 from provider.payments.setup import build_chain_setup
+from provider.result_expiry import ResultExpiry
 from provider.settings import Settings
+from provider.statedb.leader import Leadership
+from provider.statedb.open import State, open_state
 from provider.ui import routes as ui
 from steps.readers.guard import SourcePolicy
 from workflows.engines.base import Engine
@@ -62,27 +65,32 @@ def build_services(settings: Settings) -> Services:
         configured_key.get_secret_value() if configured_key else None, settings.key_file
     )
     configured = load_config(settings.config) if settings.config else None
+    url = settings.database_url
+    state = open_state(settings.state_dir, url.get_secret_value() if url else None)
     chain = build_chain_setup(
         settings.home,
         account,
         RegistryResolver(settings.assets_dir),
-        settings.state_dir / "payments.sqlite",
+        state.payments,
         configured.chains if configured else (),
         settlement_retry=settings.settlement_retry,
+        leader=state.leader,
+        orphan_grace=state.orphan_grace,
     )
     config = configured or default_config(settings.home, paid_fees=chain.fees)
     check_access_chains(
         ((env.id, env.job_access) for env in config.environments), set(chain.clients)
     )
     engine, sandbox = build_engine(settings, config)
+    expiry = _result_expiry(settings, config, state.leader)
     if chain.settler is not None:
         chain.settler.bill_at_least(lambda env_id: _min_job_duration(config, env_id))
         engine.on_finished(chain.settler.settle)
         chain.settler.resume(engine)
-    nonces = NonceStore(settings.state_dir / "provider.sqlite")
+    nonces = NonceStore(state.auth)
     tokens = TokenService(
         auth_token_secret(account),
-        settings.state_dir / "provider.sqlite",
+        state.auth,
         lifetime=settings.auth_token_lifetime or None,
         clock=time.time,
     )
@@ -134,12 +142,32 @@ def build_services(settings: Settings) -> Services:
             policy=SourcePolicy.parse(settings.source_networks),
             gateways=settings.gateways,
         ),
+        close_state=lambda: _close(expiry, state),
     )
 
 
 def _min_job_duration(config: ProviderConfig, env_id: str) -> int:
     env = config.environment(env_id)
     return env.job_min_duration if env else 0
+
+
+def _close(expiry: ResultExpiry | None, state: State) -> None:
+    if expiry is not None:
+        expiry.close()
+    state.close()
+
+
+def _result_expiry(
+    settings: Settings, config: ProviderConfig, leader: Leadership
+) -> ResultExpiry | None:
+    """On a cluster with a result store: its expiry, run by the settlement leader."""
+    store = result_store() if settings.engine == "argo" else None
+    if store is None:
+        return None
+    keep = max(env.storage_expiry for env in config.environments)
+    expiry = ResultExpiry(store, keep_seconds=keep, leader=leader, clock=time.time)
+    expiry.start()
+    return expiry
 
 
 def _metrics(config: ProviderConfig, engine: Engine, settler: SettlementSource | None) -> Metrics:
@@ -169,6 +197,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
         built.engine.close()
+        built.close_state()
 
     app = FastAPI(
         title="c2d",

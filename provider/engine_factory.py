@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 from provider.environments import EnvironmentConfig, ProviderConfig
+from provider.errors import ConfigError
 from provider.images import RegistryImages
+from provider.result_store import S3ResultReader
 from provider.runtime_check import check_local_runtimes
 from provider.settings import Settings
 from steps.storage import ENVIRONMENT_STORAGE_ENV, RESULT_STORAGE_ENV
@@ -16,6 +19,7 @@ from workflows.dag import Placement, StepImages
 from workflows.engines.base import Engine, EngineError
 from workflows.engines.local.engine import NO_CGROUPS, LocalEngine
 from workflows.engines.local.runtime import Runtime, SandboxUnavailable
+from workflows.result_store import ResultStore, ResultStoreError
 
 __all__ = [
     "argo_images",
@@ -23,7 +27,9 @@ __all__ = [
     "build_argo_engine",
     "build_engine",
     "build_local_engine",
+    "result_reader",
     "result_storage_env",
+    "result_store",
 ]
 
 _GIB = 2**30
@@ -126,6 +132,7 @@ def argo_images(settings: Settings) -> StepImages:
         steps=settings.steps_image,
         service_account=settings.argo_service_account,
         archive_logs=settings.argo_archive_logs,
+        result_store=result_reader() is not None,
     )
 
 
@@ -170,10 +177,27 @@ def build_argo_engine(settings: Settings, config: ProviderConfig) -> tuple[Engin
             settings.argo_server, kube=api, token=token, verify=settings.argo_verify_tls
         )
     settings.results_dir.mkdir(parents=True, exist_ok=True)
+    reader = result_reader()
     engine = ArgoEngine(
         api,
         results_dir=settings.results_dir,
         images=argo_images(settings),
         placements=argo_placements(config),
+        result_reader=reader,
+        unschedulable_deadline=settings.argo_unschedulable_timeout,
     )
-    return engine, engine.description
+    where = reader.description if reader else f"result volume {settings.results_dir}"
+    return engine, f"{engine.description}, results from the {where}"
+
+
+def result_store() -> ResultStore | None:
+    """The result store C2D_RESULT_STORE_* describe, or None (results on the shared volume)."""
+    try:
+        return ResultStore.from_env(os.environ)
+    except ResultStoreError as error:
+        raise ConfigError(str(error)) from None
+
+
+def result_reader() -> S3ResultReader | None:
+    store = result_store()
+    return S3ResultReader(store) if store else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
@@ -81,8 +82,13 @@ class FeeConfig(_Config):
     prices: tuple[PriceConfig, ...] = ()
 
 
+_ENVIRONMENT_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
 class EnvironmentConfig(_Config):
-    id: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    # A Kubernetes label value on a cluster (c2d/environment): checked at load, or every job
+    # of the environment would fail when its Workflow is created.
+    id: str
     description: str = ""
     max_job_duration: int = Field(default=600, gt=0, alias="maxJobDuration")
     min_job_duration: int = Field(default=1, gt=0, alias="minJobDuration")
@@ -112,6 +118,17 @@ class EnvironmentConfig(_Config):
     ] = Field(default=(), alias="publisherTemplates")
     # Paid environments: per chain id (a decimal string, as Ocean writes it), how to pay.
     fees: dict[str, tuple[FeeConfig, ...]] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _label_value(cls, value: str) -> str:
+        if not _ENVIRONMENT_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid environment id: it is a Kubernetes label value,"
+                " at most 63 lowercase letters, digits and '-', starting and ending with a"
+                " letter or digit"
+            )
+        return value
 
     @field_validator("registry_images")
     @classmethod

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="token of the operator's page at /ui (docs/ui.md), at least 16 characters;"
         " unset: the page is off",
     )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host:port/db: nonces, tokens and settlements"
+        " shared by several replicas; unset: SQLite files under C2D_HOME/state",
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="json when stderr is not a terminal, text when it is"
     )
@@ -124,6 +129,13 @@ class Settings(BaseSettings):
         default="c2d-workflow", description="service account of the jobs' Workflow pods"
     )
     argo_archive_logs: bool = Field(default=False, description="archive step logs (artifacts)")
+    argo_unschedulable_timeout: float = Field(
+        default=600,
+        gt=0,
+        description="seconds an algorithm pod may stay unschedulable before its job ends (32)",
+    )
+    # The result store on S3 (workflows/result_store.py): the same C2D_RESULT_STORE_* variables
+    # as the publish step reads; read from the environment by result_store().
 
     @field_validator("source_networks")
     @classmethod
@@ -150,6 +162,15 @@ class Settings(BaseSettings):
                 " (e.g. the output of: openssl rand -hex 16)"
             )
         return SecretStr(token)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("a database URL is postgresql://user:password@host:port/database")
+        return value
 
     @field_validator("ipfs_gateway", "arweave_gateway")
     @classmethod

@@ -18,7 +18,7 @@ from steps.download import DownloadBudget, download
 from steps.paths import PathMap, PathMapError
 from steps.readers import FetchError, SourcePolicy
 from steps.readers.guard import tls_context
-from steps.runtime import StepLog, read_spec
+from steps.runtime import StepLog, read_spec, run_step
 from workflows import contract
 from workflows.spec import FileObject, JobSpec
 
@@ -218,4 +218,4 @@ def _write_json(dest: Path, document: Any) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_step("configure", main))

@@ -20,12 +20,14 @@ from steps.archive import OutputsUnreadable, archive_outputs
 from steps.manifest import write_manifest
 from steps.paths import PathMap, PathMapError
 from steps.readers.guard import SourcePolicy, tls_context
-from steps.runtime import StepLog, read_spec
+from steps.runtime import StepLog, read_spec, run_step
 from steps.storage import StorageCaps, StorageFull, commit_within_caps
 from steps.upload import UploadError, upload_archive
+from steps.upload.result_store import copy_to_store
 from workflows import contract
 from workflows.engines.base import ResultFile, ResultType
 from workflows.output_spec import OutputSpec
+from workflows.result_store import ResultStore, ResultStoreError
 from workflows.spec import Limits
 
 __all__ = ["main", "prepare"]
@@ -94,6 +96,9 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     except (OSError, _UploadFailed) as error:
         print(f"publish: results upload failed: {_reason(error)}", file=sys.stderr)
         return contract.EXIT_RESULTS_UPLOAD_FAILED
+    if not refused and (failure := _to_result_store(env, paths, results, published)):
+        print(f"publish: results upload failed: {failure}", file=sys.stderr)
+        return contract.EXIT_RESULTS_UPLOAD_FAILED
     outcome = "ok" if exit_code == 0 else f"failed with exit code {exit_code}"
     print(f"publish: {outcome}, {len(published)} result file(s)", file=sys.stderr)
     return exit_code
@@ -155,6 +160,25 @@ def _publish(
     if upload_failed:
         return contract.EXIT_RESULTS_UPLOAD_FAILED, published, why, False
     return (contract.EXIT_RESULTS_FETCH_FAILED if fetch_failed else 0), published, "", False
+
+
+def _to_result_store(
+    env: Mapping[str, str], paths: PathMap, results: Path, published: _Published
+) -> str:
+    """Copy the results to the provider's result store when one is set; the failure, else ""."""
+    try:
+        store = ResultStore.from_env(env)
+        if store is None:
+            return ""
+        job_id = read_spec(paths).job_id
+        copy_to_store(results, [name for name, _ in published], job_id, store)
+    except ResultStoreError as error:
+        return str(error)
+    except (OSError, ValidationError):
+        return "the job spec is unreadable, so the results have no place in the result store"
+    except UploadError as error:
+        return str(error)
+    return ""
 
 
 def _send(
@@ -275,4 +299,4 @@ def _reason(error: BaseException) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_step("publish", main))

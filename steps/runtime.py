@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import IO
 
 from steps.paths import PathMap
 from workflows import contract
 from workflows.spec import JobSpec
 
-__all__ = ["StepLog", "read_spec"]
+__all__ = ["EXIT_TERMINATED", "StepLog", "read_spec", "run_step"]
+
+# 128 + SIGTERM, as a shell reports a process that SIGTERM ended.
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: a stop, the pod's eviction or its deadline."""
+
+
+def run_step(name: str, main: Callable[[], int]) -> int:
+    """Run a step's ``main`` so that SIGTERM ends it at once (exit 143, saying so).
+
+    In a pod the step is PID 1, and PID 1 ignores a signal it has no handler for: without
+    this, a stop or an eviction would wait the pod's whole grace period for SIGKILL.
+    """
+
+    def _terminate(_signum: int, _frame: FrameType | None) -> None:
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return main()
+    except _Terminated:
+        print(f"{name}: stopped by SIGTERM (a stop, an eviction or a deadline)", file=sys.stderr)
+        return EXIT_TERMINATED
 
 
 def read_spec(paths: PathMap) -> JobSpec:

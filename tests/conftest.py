@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from devkit.artifacts import ANVIL_BINARY
+from tests.postgres_server import PostgresServer, postgres_missing
 from tests.storage_servers import S3Server
 
 _TESTS = Path(__file__).resolve().parent
@@ -29,6 +30,7 @@ CHAIN = ("chain", "node", *E2E)
 NEEDS: dict[str, tuple[str, ...]] = {
     "e2e": E2E,
     "e2e/test_oceanjs.py": (*E2E, "node"),
+    "e2e/test_replicas.py": (*E2E, "postgresql"),
     "attacks": E2E,
     "faults": E2E,
     "chain": CHAIN,
@@ -38,6 +40,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "fuzz/test_http_limits.py": E2E,
     "provider/test_cli.py": ("e2e",),
     "ui/test_browser.py": (*E2E, "browser"),
+    "provider/statedb": ("postgresql",),
+    "steps/test_sigterm.py": ("root",),
     "workflows/test_engine_queue.py": ENGINE,
     "workflows/test_local_engine.py": ENGINE,
 }
@@ -100,6 +104,7 @@ _CHECKS: dict[str, Callable[[], str | None]] = {
     "node": _node,
     "chain": _chain,
     "browser": _browser,
+    "postgresql": postgres_missing,
 }
 
 
@@ -120,5 +125,13 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """ministack on loopback (SigV4 checked) with a bucket ``results``; started on first use."""
     server = S3Server(tmp_path_factory.mktemp("s3"))
     server.s3.create_bucket(Bucket="results")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster on loopback; started on first use."""
+    server = PostgresServer()
     yield server
     server.close()

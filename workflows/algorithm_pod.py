@@ -36,10 +36,14 @@ class Placement:
 # algorithm ends: no pipe is held open by processes it left behind, which die with the pod (or
 # the local sandbox's pid namespace). An image without GNU tail just has no live log. The log
 # exists before tail starts: were it created by the background job, a tail that ran first would
-# find no file and end at once, and the live log would stay empty.
+# find no file and end at once, and the live log would stay empty. The shell is PID 1, which
+# ignores SIGTERM unless it handles it: the trap hands a stop or an eviction to the algorithm,
+# and the shell waits for it again (a trapped signal ends the first wait) to exit with its code.
 _RUN_AND_FOLLOW = (
     f': >{contract.ALGORITHM_LOG}; "$@" >>{contract.ALGORITHM_LOG} 2>&1 & pid=$!;'
-    f' tail -n +1 -f {contract.ALGORITHM_LOG} --pid="$pid" 2>/dev/null & wait "$pid"'
+    " trap 'kill -TERM \"$pid\" 2>/dev/null' TERM;"
+    f' tail -n +1 -f {contract.ALGORITHM_LOG} --pid="$pid" 2>/dev/null & wait "$pid"; code=$?;'
+    ' while kill -0 "$pid" 2>/dev/null; do wait "$pid"; code=$?; done; exit "$code"'
 )
 
 
@@ -124,8 +128,8 @@ def algorithm_pod(
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "activeDeadlineSeconds": spec.limits.max_job_duration,
-        # /bin/sh as PID 1 ignores SIGTERM: a stop or deadline would wait the default 30 s for
-        # SIGKILL while publish already reads the outputs.
+        # The algorithm gets SIGTERM (the shell's trap), then SIGKILL 5 s later: a stop or
+        # deadline does not wait Kubernetes' default 30 s while publish reads the outputs.
         "terminationGracePeriodSeconds": _GRACE_SECONDS,
         "securityContext": {
             "runAsNonRoot": True,

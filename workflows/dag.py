@@ -32,6 +32,7 @@ from workflows.templates import (
     CONFIGURE_TEMPLATE,
     JOB_ID_PARAMETER,
     PUBLISH_TEMPLATE,
+    RESULT_STORE_PARAMETER,
     step_pod_security_context,
 )
 
@@ -70,6 +71,9 @@ class StepImages:
     service_account: str = "c2d-workflow"
     # Keep step logs in the artifact repository (Argo's ``archiveLogs``).
     archive_logs: bool = False
+    # Results go to the result store on S3 (workflows/result_store.py): publish writes them to
+    # a scratch folder first, so the jobs need no shared result volume.
+    result_store: bool = False
 
 
 def build_workflow(
@@ -104,12 +108,7 @@ def build_workflow(
                 name=contract.VOLUME_SPEC,
                 secret=m.SecretVolumeSource(secret_name=f"{spec.workflow_name}-jobspec"),
             ),
-            m.Volume(
-                name=contract.VOLUME_RESULTS,
-                persistent_volume_claim=m.PersistentVolumeClaimVolumeSource(
-                    claim_name="c2d-results"
-                ),
-            ),
+            _results_volume(images.result_store),
         ],
         pod_gc=m.PodGC(strategy="OnPodCompletion"),
         # Argo's default keeps a failed or stopped job's volume (its datasets) until the TTL.
@@ -148,7 +147,10 @@ def build_workflow(
             Task(
                 name="publish",
                 template_ref=m.TemplateRef(name=PUBLISH_TEMPLATE, template="publish"),
-                arguments=[m.Parameter(name=JOB_ID_PARAMETER, value=spec.job_id)],
+                arguments=[
+                    m.Parameter(name=JOB_ID_PARAMETER, value=spec.job_id),
+                    *_result_store_argument(images.result_store),
+                ],
             )
     return workflow
 
@@ -167,3 +169,16 @@ def _job_volume_claim(spec: JobSpec) -> m.PersistentVolumeClaim:
 
 def _gibibytes(size: int) -> str:
     return f"{max(1, -(-size // 2**30))}Gi"
+
+
+def _result_store_argument(result_store: bool) -> list[m.Parameter]:
+    return [m.Parameter(name=RESULT_STORE_PARAMETER, value="required")] if result_store else []
+
+
+def _results_volume(result_store: bool) -> m.Volume:
+    if result_store:
+        return m.Volume(name=contract.VOLUME_RESULTS, empty_dir=m.EmptyDirVolumeSource())
+    return m.Volume(
+        name=contract.VOLUME_RESULTS,
+        persistent_volume_claim=m.PersistentVolumeClaimVolumeSource(claim_name="c2d-results"),
+    )

@@ -17,7 +17,7 @@ from workflows import contract
 from workflows.engines.base import ResultFile
 from workflows.jobfiles import JobFilePath, RefusedJobFile, read_job_file
 
-__all__ = ["ManifestError", "manifest_bytes", "read_manifest"]
+__all__ = ["ManifestError", "manifest_bytes", "parse_manifest", "read_manifest"]
 
 _RESULTS = TypeAdapter(list[ResultFile])
 # A handful of entries in practice; a larger file is cut and then fails to parse.
@@ -42,6 +42,18 @@ def read_manifest(folder: Path) -> list[ResultFile]:
     except FileNotFoundError:
         raise ManifestError(f"no {contract.RESULTS_MANIFEST}") from None
     except (OSError, ValidationError, RefusedJobFile) as error:
+        raise ManifestError(f"unreadable {contract.RESULTS_MANIFEST}: {error}") from None
+    _check(files)
+    return files
+
+
+def parse_manifest(body: bytes) -> list[ResultFile]:
+    """The list in a results.json read from elsewhere (a result store); capped like a file."""
+    if len(body) > _MAX_MANIFEST_BYTES:
+        raise ManifestError(f"{contract.RESULTS_MANIFEST} is too large")
+    try:
+        files = _RESULTS.validate_json(body)
+    except ValidationError as error:
         raise ManifestError(f"unreadable {contract.RESULTS_MANIFEST}: {error}") from None
     _check(files)
     return files

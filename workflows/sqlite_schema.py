@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["SchemaVersionError", "check_version", "migrate"]
+__all__ = ["SchemaVersionError", "check_version", "migrate", "split_statements"]
 
 
 class SchemaVersionError(Exception):
@@ -35,7 +35,7 @@ def migrate(connection: sqlite3.Connection, path: Path, migrations: Sequence[str
         version = _version(connection)
         _refuse_newer(path, version, latest)
         for script in migrations[version:]:
-            for statement in _statements(script):
+            for statement in split_statements(script):
                 connection.execute(statement)
         if version != latest:
             connection.execute(f"PRAGMA user_version = {latest:d}")
@@ -63,6 +63,7 @@ def _refuse_newer(path: Path, version: int, latest: int) -> None:
         )
 
 
-def _statements(script: str) -> list[str]:
-    # executescript would COMMIT the open transaction; run each statement inside it instead.
+def split_statements(script: str) -> list[str]:
+    """The statements of a migration, to run one by one inside the open transaction
+    (executescript would COMMIT it)."""
     return [part.strip() for part in script.split(";") if part.strip()]

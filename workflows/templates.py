@@ -22,11 +22,14 @@ from hera.workflows.workflow_template import WorkflowTemplate
 
 from workflows import contract
 from workflows.annotations import STEP_LABEL
+from workflows.result_store import RESULT_STORE_REQUIRED_ENV
 
 __all__ = [
     "CONFIGURE_TEMPLATE",
     "JOB_ID_PARAMETER",
     "PUBLISH_TEMPLATE",
+    "RESULT_STORE_PARAMETER",
+    "RESULT_STORE_SECRET",
     "executor_pod_spec_patch",
     "inline_template_refs",
     "restricted_security_context",
@@ -38,6 +41,7 @@ __all__ = [
 CONFIGURE_TEMPLATE = "c2d-configure"
 PUBLISH_TEMPLATE = "c2d-publish"
 JOB_ID_PARAMETER = "job-id"
+RESULT_STORE_PARAMETER = "result-store"
 _PARAMETER = re.compile(r"\{\{\s*inputs\.parameters\.([A-Za-z0-9_-]+)\s*\}\}")
 
 
@@ -86,6 +90,8 @@ def executor_pod_spec_patch() -> str:
     return json.dumps(patch, separators=(",", ":"), sort_keys=True)
 
 
+RESULT_STORE_SECRET = "c2d-result-store"  # noqa: S105 (a Secret's name)
+
 # publish is the exit handler, which Argo exempts from the Workflow's deadline (workflowpod.go):
 # without its own, a hung storage mount would keep the job "publishing" for ever.
 _PUBLISH_DEADLINE_SECONDS = 1800
@@ -122,7 +128,18 @@ def step_templates(steps_image: str) -> list[WorkflowTemplate]:
         name="publish",
         image=steps_image,
         command=["python", "-m", "steps.publish"],
-        inputs=[Parameter(name=JOB_ID_PARAMETER)],
+        inputs=[
+            Parameter(name=JOB_ID_PARAMETER),
+            Parameter(name=RESULT_STORE_PARAMETER, default=""),
+        ],
+        # "required" when the provider serves results from the store: publish then fails
+        # (62) rather than leave them on a scratch volume if the Secret below is missing.
+        env=[
+            m.EnvVar(
+                name=RESULT_STORE_REQUIRED_ENV,
+                value=f"{{{{inputs.parameters.{RESULT_STORE_PARAMETER}}}}}",
+            )
+        ],
         volume_mounts=[
             _mount(
                 contract.VOLUME_DATA, contract.DATA, sub_path=contract.SUBPATH_DATA, read_only=True
@@ -134,6 +151,11 @@ def step_templates(steps_image: str) -> list[WorkflowTemplate]:
                 contract.RESULTS,
                 sub_path=f"{{{{inputs.parameters.{JOB_ID_PARAMETER}}}}}",
             ),
+        ],
+        # The result store's address and keys (workflows/result_store.py), when the operator
+        # made the Secret; without it publish writes to the result volume only.
+        env_from=[
+            m.EnvFromSource(secret_ref=m.SecretEnvSource(name=RESULT_STORE_SECRET, optional=True))
         ],
         security_context=restricted_security_context(),
         labels={STEP_LABEL: "publish"},

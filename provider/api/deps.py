@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -36,6 +37,8 @@ class Services:
     metrics: Metrics
     access: AccessService
     file_info: FileInfo
+    # Called when the app shuts down, after the engine closes (the state database, the lead).
+    close_state: Callable[[], None] = lambda: None
 
 
 # Both are async though they never wait: FastAPI runs a plain ``def`` dependency in its thread

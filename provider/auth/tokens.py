@@ -1,4 +1,4 @@
-"""Auth tokens: HS256 JWTs bound to one address, with revocations kept in SQLite."""
+"""Auth tokens: HS256 JWTs bound to one address, with revocations kept in the state database."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import jwt
 
-from provider.auth._db import AUTH_MIGRATIONS, MAX_SQLITE_INTEGER, connect, ensure_schema
+from provider.auth._db import AUTH_MIGRATIONS, AUTH_SCHEMA, MAX_SQLITE_INTEGER
 from provider.errors import BadRequest, Forbidden, Unauthorized
+from provider.statedb.base import Database, as_database
 
 __all__ = ["TokenService"]
 
@@ -43,7 +44,7 @@ class TokenService:
     def __init__(
         self,
         secret: bytes,
-        db_path: Path,
+        database: Path | Database,
         *,
         lifetime: int | None,
         clock: Callable[[], float],
@@ -53,10 +54,10 @@ class TokenService:
         if lifetime is not None and lifetime <= 0:
             raise ValueError("the auth token lifetime must be positive (or None: no cap)")
         self._secret = secret
-        self._db_path = db_path
+        self._db = as_database(database)
         self._lifetime = lifetime
         self._clock = clock
-        self._keep_open = ensure_schema(db_path, AUTH_MIGRATIONS)
+        self._db.ensure_schema(AUTH_SCHEMA, AUTH_MIGRATIONS)
 
     def issue(self, address: str, valid_until: int | None = None) -> str:
         now = self._clock()
@@ -90,15 +91,14 @@ class TokenService:
         if claims.address.lower() != owner.lower():
             raise Forbidden("only the address a token was issued to can invalidate it")
         now = math.floor(self._clock())
-        with connect(self._db_path) as connection:
-            connection.execute("BEGIN IMMEDIATE")
+        with self._db.transaction() as tx:
             # A revocation is needed only while the token could still pass verify().
-            connection.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?", (now,))
-            connection.execute(
-                "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
+            tx.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?", (now,))
+            tx.execute(
+                "INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?)"
+                " ON CONFLICT (jti) DO NOTHING",
                 (claims.jti, _NEVER if claims.expires_at is None else claims.expires_at),
             )
-            connection.execute("COMMIT")
 
     def _decode(self, token: str) -> _Claims:
         try:
@@ -127,8 +127,5 @@ class TokenService:
         return _Claims(address=address, expires_at=expires_at, jti=jti)
 
     def _is_revoked(self, jti: str) -> bool:
-        with connect(self._db_path) as connection:
-            row = connection.execute(
-                "SELECT 1 FROM revoked_tokens WHERE jti = ?", (jti,)
-            ).fetchone()
-        return row is not None
+        found = self._db.execute("SELECT 1 FROM revoked_tokens WHERE jti = ?", (jti,))
+        return found.first() is not None

@@ -23,6 +23,7 @@ from workflows.engines.base import (
     EngineError,
     JobNotFound,
     JobState,
+    RemoteResult,
     ResultFile,
     ResultsExpired,
 )
@@ -171,13 +172,16 @@ class JobService:
 
     def result(
         self, consumer_address: str, job_id: str, index: int, credentials: Credentials
-    ) -> tuple[ResultFile, JobFile]:
-        """The result file's entry and the file itself, open (blocking: call from a thread)."""
+    ) -> tuple[ResultFile, JobFile | RemoteResult]:
+        """The result file's entry and the file itself, open (blocking: call from a thread),
+        or where it is in the result store."""
         state = self._viewable_job(
             consumer_address, job_id, Command.GET_COMPUTE_RESULT, credentials
         )
         try:
             stored = self._engine.result(job_id, index)
+            if isinstance(stored, RemoteResult):
+                return stored.file, stored
             return stored.file, stored.source.open()
         except ResultsExpired as error:
             raise NotFound(str(error)) from error

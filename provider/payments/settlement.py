@@ -15,6 +15,7 @@ from provider.chain.client import ChainError
 from provider.chain.escrow import EscrowClient
 from provider.payments.pricing import claim_amount, from_wei
 from provider.payments.store import Settlement, SettlementState, SettlementStore
+from provider.statedb.leader import Leadership, SoleLeader
 from workflows.engines.base import Engine, JobNotFound, JobState
 from workflows.status import JobStatus
 
@@ -38,7 +39,12 @@ class Settler:
     locked → settling → settled in SQLite; ``resume`` picks up what a stopped provider or a
     failed claim left. A row whose claim failed waits ``retry`` seconds, doubled after each
     further failure up to ``max_retry``, before the next attempt (an RPC that is down is not
-    hammered); it stays in SQLite meanwhile, so nothing is lost across restarts either."""
+    hammered); it stays in SQLite meanwhile, so nothing is lost across restarts either.
+
+    With several replicas on one database, only the ``leader`` settles: the others' finish
+    listeners and sweeps do nothing, and the leader's sweep picks their jobs up. A row whose
+    job no replica knows is released only once older than ``orphan_grace`` seconds, as another
+    replica may be between its lock and its submit."""
 
     def __init__(
         self,
@@ -48,6 +54,8 @@ class Settler:
         clock: Callable[[], float],
         retry: float = 30.0,
         max_retry: float = 900.0,
+        leader: Leadership | None = None,
+        orphan_grace: float = 0.0,
     ) -> None:
         self._escrows = escrows
         self._store = store
@@ -60,6 +68,8 @@ class Settler:
         self._failures = 0
         self._retry = retry
         self._max_retry = max_retry
+        self._leader = leader or SoleLeader()
+        self._orphan_grace = orphan_grace
         # job id → (failed attempts in a row, when the next attempt may run)
         self._backoff: dict[str, tuple[int, float]] = {}
 
@@ -70,6 +80,8 @@ class Settler:
 
     def settle(self, job: JobState) -> None:
         """Engine finish listener: settle ``job`` if it is a paid job still locked."""
+        if not self._leader.is_leader():
+            return  # the leader's next sweep settles it
         row = self._store.begin_settling(job.spec.job_id)
         if row is not None:
             self._settle(row, job)
@@ -109,14 +121,16 @@ class Settler:
         }
 
     def sweep(self, engine: Engine) -> None:
-        """One pass over the unsettled rows."""
+        """One pass over the unsettled rows (by the leader only)."""
+        if not self._leader.is_leader():
+            return
         for row in self._store.unsettled():
             try:
                 job = engine.get(row.job_id)
             except JobNotFound:
                 # Only rows of a previous run: a row of this run may belong to a start
                 # request between its lock and its submit.
-                if row.updated_at < self._started:
+                if row.updated_at < min(self._started, self._clock() - self._orphan_grace):
                     self.abandon(row.job_id)
                 continue
             if job.date_finished is None:

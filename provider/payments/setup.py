@@ -25,6 +25,8 @@ from provider.payments.by_chain import PaymentsByChain
 from provider.payments.chain_gate import ChainPayments
 from provider.payments.settlement import Settler
 from provider.payments.store import SettlementStore
+from provider.statedb.base import Database
+from provider.statedb.leader import Leadership
 
 __all__ = ["DEV_PRICES", "ChainSetup", "build_chain_setup", "dev_fees", "fund_gas"]
 
@@ -57,10 +59,12 @@ def build_chain_setup(
     home: Path,
     account: LocalAccount,
     registry: AssetResolver,
-    db_path: Path,
+    database: Path | Database,
     configured: tuple[ChainConfig, ...] = (),
     *,
     settlement_retry: float = 30.0,
+    leader: Leadership | None = None,
+    orphan_grace: float = 0.0,
 ) -> ChainSetup:
     """Serve the configured chains, else the dev chain recorded in ``home``, else none."""
     chains = served_chains(configured, home)
@@ -68,7 +72,7 @@ def build_chain_setup(
         return ChainSetup(
             resolver=registry, payments=NoPayments(), settler=None, chains=(), fees=None
         )
-    store = SettlementStore(db_path)
+    store = SettlementStore(database)
     clients: dict[int, ChainClient] = {}
     escrows: dict[int, EscrowClient] = {}
     gates: dict[int, ChainPayments] = {}
@@ -98,7 +102,14 @@ def build_chain_setup(
                 decrypt=lambda data: decrypt(bytes(account.key), data),
             )
         )
-    settler = Settler(escrows=escrows, store=store, clock=time.time, retry=settlement_retry)
+    settler = Settler(
+        escrows=escrows,
+        store=store,
+        clock=time.time,
+        retry=settlement_retry,
+        leader=leader,
+        orphan_grace=orphan_grace,
+    )
     dev = [chain for chain in chains if chain.dev]
     return ChainSetup(
         resolver=FirstFound(*resolvers, registry),

@@ -1,4 +1,7 @@
-"""Settlement records in SQLite: one row per paid job, from lock to claim, across restarts."""
+"""Settlement records: one row per paid job, from lock to claim, across restarts.
+
+In SQLite (``payments.sqlite``) or in the shared PostgreSQL database (``C2D_DATABASE_URL``).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from provider.auth._db import connect, ensure_schema
+from provider.statedb.base import Database, as_database
 
 __all__ = ["Settlement", "SettlementState", "SettlementStore"]
 
-# Migration n brings payments.sqlite from schema version n-1 to n (workflows/sqlite_schema.py);
+# Migration n brings the payments schema from schema version n-1 to n (workflows/sqlite_schema.py);
 # append new ones, never edit a released one.
 _MIGRATIONS = (
     """CREATE TABLE IF NOT EXISTS settlements (
@@ -61,61 +64,55 @@ class Settlement:
 
 
 class SettlementStore:
-    def __init__(self, db_path: Path) -> None:
-        self._db_path = db_path
-        self._keep_open = ensure_schema(db_path, _MIGRATIONS)
+    def __init__(self, database: Path | Database) -> None:
+        self._db = as_database(database)
+        self._db.ensure_schema("payments", _MIGRATIONS)
 
     def insert(self, row: Settlement) -> None:
-        with connect(self._db_path, fsync_each_commit=True) as connection:
-            connection.execute(
-                f"INSERT INTO settlements ({_COLUMNS}, updated_at)"  # noqa: S608 (constant)
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*_values(row), int(time.time())),
-            )
+        self._db.execute(
+            f"INSERT INTO settlements ({_COLUMNS}, updated_at)"  # noqa: S608 (constant)
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*_values(row), int(time.time())),
+        )
 
     def get(self, job_id: str) -> Settlement | None:
-        with connect(self._db_path, fsync_each_commit=True) as connection:
-            found = connection.execute(
-                f"SELECT {_READ} FROM settlements WHERE job_id = ?",  # noqa: S608
-                (job_id,),
-            ).fetchone()
+        found = self._db.execute(
+            f"SELECT {_READ} FROM settlements WHERE job_id = ?",  # noqa: S608
+            (job_id,),
+        ).first()
         return _row(found) if found else None
 
     def unsettled(self) -> list[Settlement]:
-        with connect(self._db_path, fsync_each_commit=True) as connection:
-            rows = connection.execute(
-                f"SELECT {_READ} FROM settlements WHERE state != ?",  # noqa: S608
-                (SettlementState.SETTLED.value,),
-            ).fetchall()
+        rows = self._db.execute(
+            f"SELECT {_READ} FROM settlements WHERE state != ?",  # noqa: S608
+            (SettlementState.SETTLED.value,),
+        ).rows
         return [_row(r) for r in rows]
 
     def begin_settling(self, job_id: str) -> Settlement | None:
         """Move ``job_id`` from locked to settling; None if another thread already did."""
-        with connect(self._db_path, fsync_each_commit=True) as connection:
-            changed = connection.execute(
-                "UPDATE settlements SET state = ?, updated_at = ? WHERE job_id = ? AND state = ?",
-                (SettlementState.SETTLING.value, int(time.time()), job_id, "locked"),
-            ).rowcount
+        changed = self._db.execute(
+            "UPDATE settlements SET state = ?, updated_at = ? WHERE job_id = ? AND state = ?",
+            (SettlementState.SETTLING.value, int(time.time()), job_id, "locked"),
+        ).rowcount
         return self.get(job_id) if changed else None
 
     def finish(self, job_id: str, *, claimed: int, settle_tx: str, note: str) -> None:
-        with connect(self._db_path, fsync_each_commit=True) as connection:
-            connection.execute(
-                "UPDATE settlements SET state = ?, claimed = ?, settle_tx = ?, note = ?,"
-                " updated_at = ? WHERE job_id = ?",
-                (
-                    SettlementState.SETTLED.value,
-                    str(claimed),
-                    settle_tx,
-                    note,
-                    int(time.time()),
-                    job_id,
-                ),
-            )
+        self._db.execute(
+            "UPDATE settlements SET state = ?, claimed = ?, settle_tx = ?, note = ?,"
+            " updated_at = ? WHERE job_id = ?",
+            (
+                SettlementState.SETTLED.value,
+                str(claimed),
+                settle_tx,
+                note,
+                int(time.time()),
+                job_id,
+            ),
+        )
 
     def delete(self, job_id: str) -> None:
-        with connect(self._db_path, fsync_each_commit=True) as connection:
-            connection.execute("DELETE FROM settlements WHERE job_id = ?", (job_id,))
+        self._db.execute("DELETE FROM settlements WHERE job_id = ?", (job_id,))
 
 
 def _values(row: Settlement) -> tuple[object, ...]:

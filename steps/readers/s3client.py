@@ -25,10 +25,19 @@ _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _ERROR_BODY_CAP = 64 * 1024
 _CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
 _UPLOAD_ID = re.compile(rb"<UploadId>([^<]{1,1024})</UploadId>")
+_CONTENTS = re.compile(rb"<Contents>(.*?)</Contents>", re.DOTALL)
+_KEY = re.compile(rb"<Key>([^<]{1,1024})</Key>")
+_MODIFIED = re.compile(rb"<LastModified>([^<]{1,64})</LastModified>")
+_NEXT = re.compile(rb"<NextContinuationToken>([^<]{1,1024})</NextContinuationToken>")
+_LIST_PAGE = 100
 
 
 class S3Error(Exception):
     """An S3 request failed; the message is safe to show to the job's owner."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status of the answer (0: not an HTTP error)
 
 
 class S3Client:
@@ -40,9 +49,10 @@ class S3Client:
         base = endpoint.path.rstrip("/")
         key = quote(access.object_key.lstrip("/"), safe="/-_.~")
         if access.force_path_style:
-            self._host, self._path = host, f"{base}/{quote(access.bucket, safe='')}/{key}"
+            self._host, self._bucket_path = host, f"{base}/{quote(access.bucket, safe='')}/"
         else:
-            self._host, self._path = f"{access.bucket}.{host}", f"{base}/{key}"
+            self._host, self._bucket_path = f"{access.bucket}.{host}", f"{base}/"
+        self._path = self._bucket_path + key
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
             trust_env=False,
@@ -73,6 +83,25 @@ class S3Client:
             yield response
         finally:
             response.close()
+
+    def delete(self) -> None:
+        """DeleteObject (one that is already gone is no error, as S3 answers 204 either way)."""
+        self._call("DELETE", {}, b"")
+
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """Key and LastModified of each object of the bucket under ``prefix`` (ListObjectsV2,
+        small pages: an answer is read only up to 64 KiB)."""
+        query = {"list-type": "2", "prefix": prefix, "max-keys": str(_LIST_PAGE)}
+        while True:
+            body = self._call("GET", query, b"", path=self._bucket_path)
+            for item in _CONTENTS.finditer(body):
+                key, modified = _KEY.search(item.group(1)), _MODIFIED.search(item.group(1))
+                if key and modified:
+                    yield _xml_unescape(key.group(1).decode()), _timestamp(modified.group(1))
+            token = _NEXT.search(body)
+            if b"<IsTruncated>true</IsTruncated>" not in body or token is None:
+                return
+            query = {**query, "continuation-token": _xml_unescape(token.group(1).decode())}
 
     def create_multipart(self) -> str:
         body = self._call("POST", {"uploads": ""}, b"")
@@ -107,8 +136,10 @@ class S3Client:
         with suppress(S3Error, httpx.HTTPError):
             self._call("DELETE", {"uploadId": upload_id}, b"")
 
-    def _call(self, method: str, query: dict[str, str], body: bytes) -> bytes:
-        response = self._client.send(self._request(method, query, body))
+    def _call(
+        self, method: str, query: dict[str, str], body: bytes, *, path: str | None = None
+    ) -> bytes:
+        response = self._client.send(self._request(method, query, body, path=path))
         if not response.is_success:
             _raise_for(response)
         return response.content[:_ERROR_BODY_CAP]
@@ -121,7 +152,9 @@ class S3Client:
         *,
         payload_hash: str = "",
         extra: dict[str, str] | None = None,
+        path: str | None = None,
     ) -> httpx.Request:
+        path = self._path if path is None else path
         payload_hash = payload_hash or hashlib.sha256(body).hexdigest()
         now = datetime.now(UTC)
         stamp = now.strftime("%Y%m%dT%H%M%SZ")
@@ -138,7 +171,7 @@ class S3Client:
         canonical = "\n".join(
             [
                 method,
-                self._path,
+                path,
                 canonical_query,
                 "".join(f"{name}:{headers[name]}\n" for name in sorted(headers)),
                 signed,
@@ -154,7 +187,7 @@ class S3Client:
             f"AWS4-HMAC-SHA256 Credential={self._access.access_key_id}/{scope},"
             f" SignedHeaders={signed}, Signature={signature}"
         )
-        url = f"{self._scheme}://{self._host}{self._path}"
+        url = f"{self._scheme}://{self._host}{path}"
         if canonical_query:
             url += f"?{canonical_query}"
         return self._client.build_request(method, url, headers=headers, content=body)
@@ -172,12 +205,22 @@ def _raise_for(response: httpx.Response) -> None:
         body += chunk
         if len(body) >= _ERROR_BODY_CAP:
             break
-    raise S3Error(f"HTTP status {response.status_code} ({_code(body)})")
+    raise S3Error(f"HTTP status {response.status_code} ({_code(body)})", response.status_code)
 
 
 def _code(body: bytes) -> str:
     found = _CODE.search(body)
     return found.group(1).decode() if found else "no S3 error code"
+
+
+def _xml_unescape(text: str) -> str:
+    return (
+        text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
+    )
+
+
+def _timestamp(text: bytes) -> datetime:
+    return datetime.fromisoformat(text.decode().replace("Z", "+00:00"))
 
 
 def _xml_escape(text: str) -> str:

@@ -157,3 +157,17 @@ def algorithm_pod(
         "spec": {},
         "status": status,
     }
+
+
+def algorithm_running(spec: JobSpec) -> dict[str, Any]:
+    """The Workflow of a job configured and running its algorithm."""
+    name = spec.workflow_name
+    return workflow(
+        spec, "Running", [node(name, "configure", "Succeeded"), node(name, "algorithm", "Running")]
+    )
+
+
+def stopped_by_argo(current: dict[str, Any], spec: JobSpec) -> dict[str, Any]:
+    """``current`` (a Workflow asked to stop) as Argo's controller ends it."""
+    ended = workflow(spec, "Failed", [], message="Stopped with strategy 'Stop'")
+    return {**current, "status": ended["status"]}

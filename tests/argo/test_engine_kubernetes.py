@@ -14,7 +14,14 @@ import yaml
 
 from steps.manifest import write_manifest
 from tests.argo.fake_cluster import PODS, SECRETS, WORKFLOWS, FakeServer, Recorded, wait_until
-from tests.argo.objects import algorithm_pod, node, succeeded_workflow, workflow
+from tests.argo.objects import (
+    algorithm_pod,
+    algorithm_running,
+    node,
+    stopped_by_argo,
+    succeeded_workflow,
+    workflow,
+)
 from tests.workflows.support import REPO, did_spec, make_spec
 from workflows.dag import StepImages
 from workflows.engines.argo import ArgoEngine, workflow_for
@@ -87,14 +94,7 @@ def test_status_comes_from_the_watch_not_from_a_call_per_request(
     server.cluster.put("workflows", workflow(SPEC, "Running", [node(NAME, "configure", "Running")]))
     wait_until(lambda: engine.get(SPEC.job_id).status == JobStatus.CONFIGURING_VOLUMES)
     server.cluster.put("pods", algorithm_pod(SPEC, "Running"))
-    server.cluster.put(
-        "workflows",
-        workflow(
-            SPEC,
-            "Running",
-            [node(NAME, "configure", "Succeeded"), node(NAME, "algorithm", "Running")],
-        ),
-    )
+    server.cluster.put("workflows", algorithm_running(SPEC))
     wait_until(lambda: engine.get(SPEC.job_id).status == JobStatus.RUNNING_ALGORITHM)
     for _ in range(20):
         engine.get(SPEC.job_id)
@@ -164,29 +164,13 @@ def test_an_unpullable_image_stops_the_job_with_status_32(
 ) -> None:
     engine = start_engine()
     engine.submit(SPEC)
-    server.cluster.put(
-        "workflows",
-        workflow(
-            SPEC,
-            "Running",
-            [node(NAME, "configure", "Succeeded"), node(NAME, "algorithm", "Running")],
-        ),
-    )
+    server.cluster.put("workflows", algorithm_running(SPEC))
     server.cluster.put("pods", algorithm_pod(SPEC, "Pending", waiting={"reason": "ErrImagePull"}))
     wait_until(
         lambda: any(r.body == {"spec": {"shutdown": "Stop"}} for r in server.cluster.calls("PATCH"))
     )
     assert not server.cluster.calls("DELETE")  # the Pod stays: it names the error
-    stopped = server.cluster.workflows[NAME]
-    server.cluster.put(
-        "workflows",
-        {
-            **stopped,
-            "status": workflow(SPEC, "Failed", [], message="Stopped with strategy 'Stop'")[
-                "status"
-            ],
-        },
-    )
+    server.cluster.put("workflows", stopped_by_argo(server.cluster.workflows[NAME], SPEC))
     wait_until(lambda: engine.get(SPEC.job_id).status == JobStatus.ALGORITHM_PROVISIONING_FAILED)
     assert "ErrImagePull" in engine.get(SPEC.job_id).reason
 

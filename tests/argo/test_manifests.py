@@ -18,6 +18,9 @@ from workflows.publisher_templates import PUBLISHER_TEMPLATE_LABEL, REGISTERED
 from workflows.templates import step_templates
 
 ARGO = REPO / "argo"
+JOBS = "c2d-jobs"
+SYSTEM = "c2d-system"
+CLUSTER_SCOPED = {"Namespace", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
 BASE = ARGO / "base"
 GENERATED = BASE / "workflow-templates.yaml"
 HEADER = (
@@ -80,13 +83,20 @@ def test_kustomizations_name_only_files_that_exist() -> None:
     assert overlay["resources"] == ["../../base"]
     for patch in overlay["patches"]:
         if "path" in patch and "target" not in patch:
-            (target,) = _documents(overlay_dir / patch["path"])
-            assert _named(target["kind"], target["metadata"]["name"])
+            for target in _documents(overlay_dir / patch["path"]):
+                found = _named(target["kind"], target["metadata"]["name"])
+                assert found["metadata"].get("namespace") == target["metadata"].get("namespace")
+
+
+def _in_jobs_namespace(template: dict[str, Any]) -> dict[str, Any]:
+    template["metadata"]["namespace"] = JOBS
+    return template
 
 
 def test_workflow_templates_are_generated_from_the_python_definition() -> None:
     text = HEADER + yaml.safe_dump_all(
-        [t.to_dict() for t in step_templates(contract.STEPS_IMAGE)], sort_keys=False
+        [_in_jobs_namespace(t.to_dict()) for t in step_templates(contract.STEPS_IMAGE)],
+        sort_keys=False,
     )
     if os.environ.get("C2D_UPDATE_GOLDEN") == "1":
         GENERATED.write_text(text)
@@ -129,7 +139,10 @@ def test_provider_role_is_namespaced_and_minimal() -> None:
     assert "get" not in rules[("", "secrets")] and "list" not in rules[("", "secrets")]
     assert not any("*" in verbs or "*" in key for key, verbs in rules.items())
     binding = _named("RoleBinding", "c2d-provider")
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "c2d-provider"}]
+    assert binding["metadata"]["namespace"] == JOBS
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "c2d-provider", "namespace": SYSTEM}
+    ]
 
 
 def _rules(role: str) -> dict[tuple[str, str], set[str]]:
@@ -156,7 +169,9 @@ def test_only_the_launcher_may_create_pods() -> None:
         d["roleRef"]["name"]: d["subjects"] for d in _base_objects() if d["kind"] == "RoleBinding"
     }
     assert "c2d-workflow" not in bound
-    assert bound["c2d-launcher"] == [{"kind": "ServiceAccount", "name": "c2d-launcher"}]
+    assert bound["c2d-launcher"] == [
+        {"kind": "ServiceAccount", "name": "c2d-launcher", "namespace": JOBS}
+    ]
     for account in ("c2d-executor", "c2d-launcher"):
         token = _named("Secret", f"{account}.service-account-token")
         assert token["type"] == "kubernetes.io/service-account-token"
@@ -185,13 +200,12 @@ def test_the_launcher_policy_binds_to_the_launcher_and_denies() -> None:
 
 
 def test_the_namespace_enforces_pod_security_restricted() -> None:
-    labels = _named("Namespace", "c2d-jobs")["metadata"]["labels"]
+    labels = _named("Namespace", JOBS)["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-def test_the_provider_runs_as_exactly_one_replica() -> None:
-    # SQLite on a ReadWriteOnce claim, and finish listeners (settlement, metrics) in every
-    # replica: a second one would double them (docs/deploy.md, "One replica").
+def test_the_base_provider_runs_one_replica_on_its_state_claim() -> None:
+    # SQLite on a ReadWriteOnce claim: several replicas need C2D_DATABASE_URL (the overlay).
     deployment = _named("Deployment", "c2d-provider")["spec"]
     assert deployment["replicas"] == 1
     assert deployment["strategy"] == {"type": "Recreate"}
@@ -211,10 +225,80 @@ def test_provider_runs_non_root_with_probes_and_limits() -> None:
     assert container["resources"]["limits"]
     env = {e["name"]: e for e in container["env"]}
     assert env["C2D_ENGINE"]["value"] == "argo"
-    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    assert mounts["/var/lib/c2d/results"] == "results"
+    assert env["C2D_ARGO_NAMESPACE"]["value"] == JOBS
+    # Results come from the result store, not from a claim of the jobs' namespace.
+    assert container["envFrom"] == [{"secretRef": {"name": "c2d-result-store"}}]
     volumes = {v["name"]: v for v in pod["volumes"]}
-    assert volumes["results"]["persistentVolumeClaim"]["claimName"] == "c2d-results"
+    claims = [
+        v["persistentVolumeClaim"]["claimName"]
+        for v in volumes.values()
+        if "persistentVolumeClaim" in v
+    ]
+    assert claims == ["c2d-provider-state"]
+
+
+def test_every_namespaced_object_names_its_namespace() -> None:
+    # No kustomize `namespace:` rewrites them: the provider's objects are in c2d-system.
+    for document in _base_objects():
+        where = document["metadata"].get("namespace")
+        assert (where is None) == (document["kind"] in CLUSTER_SCOPED), document["metadata"]
+    provider_side = {
+        (d["kind"], d["metadata"]["name"])
+        for d in _base_objects()
+        if d["metadata"].get("namespace") == SYSTEM
+    }
+    assert provider_side == {
+        ("ServiceAccount", "c2d-provider"),
+        ("ConfigMap", "c2d-environments"),
+        ("Deployment", "c2d-provider"),
+        ("Service", "c2d-provider"),
+        ("NetworkPolicy", "c2d-provider"),
+        ("PersistentVolumeClaim", "c2d-provider-state"),
+    }
+
+
+def test_the_provider_key_is_out_of_reach_of_job_pods() -> None:
+    # A pod mounts Secrets of its own namespace only: whatever a job pod (or a pod that the
+    # launcher creates) asks for, it cannot get the provider's key from c2d-system.
+    deployment = _named("Deployment", "c2d-provider")
+    assert deployment["metadata"]["namespace"] == SYSTEM
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    secrets = {
+        e["valueFrom"]["secretKeyRef"]["name"]
+        for e in container["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    assert secrets == {"c2d-provider-key"}
+    pod_creators = [
+        d
+        for d in _base_objects()
+        if d["kind"] == "Role"
+        and "create" in _rules(d["metadata"]["name"]).get(("", "pods"), set())
+    ]
+    assert [r["metadata"]["namespace"] for r in pod_creators] == [JOBS]
+    # Nothing in c2d-system grants an account anything: no Role, no RoleBinding there.
+    assert not [
+        d
+        for d in _base_objects()
+        if d["kind"] in ("Role", "RoleBinding") and d["metadata"]["namespace"] == SYSTEM
+    ]
+    labels = _named("Namespace", SYSTEM)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_the_example_overlay_runs_replicas_on_postgresql() -> None:
+    overlay = ARGO / "overlays" / "example"
+    deployment, state = _documents(overlay / "provider-replicas.yaml")
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    assert env["C2D_DATABASE_URL"] == {"name": "c2d-database", "key": "url"}
+    assert env["C2D_PROVIDER_PRIVATE_KEY"]["optional"] is False
+    (volume,) = deployment["spec"]["template"]["spec"]["volumes"]
+    assert volume["name"] == "state" and "emptyDir" in volume
+    assert volume["persistentVolumeClaim"] is None  # removes the claim in the merge
+    assert state["$patch"] == "delete" and state["metadata"]["name"] == "c2d-provider-state"
 
 
 _POLICIES = [d for d in _base_objects() if d["kind"] == "NetworkPolicy"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal, Protocol
@@ -16,7 +16,9 @@ __all__ = [
     "EngineError",
     "JobNotFound",
     "JobState",
+    "RemoteResult",
     "ResultFile",
+    "ResultReader",
     "ResultType",
     "ResultsExpired",
     "StoredResult",
@@ -66,6 +68,31 @@ class StoredResult:
     @property
     def path(self) -> Path:
         return self.source.folder / self.source.relative
+
+
+class ResultReader(Protocol):
+    """Result files kept outside this machine's file systems (the result store on S3)."""
+
+    def manifest(self, job_id: str) -> list[ResultFile]:
+        """The job's results.json; FileNotFoundError while there is none."""
+        ...
+
+    def open(self, job_id: str, name: str, start: int, end: int | None) -> Iterator[bytes]:
+        """Bytes ``[start, end)`` of one file (to its end when ``end`` is None), requested
+        before this returns (FileNotFoundError for a missing file), streamed as iterated."""
+        ...
+
+
+@dataclass(frozen=True)
+class RemoteResult:
+    """A result file in a ``ResultReader``'s store."""
+
+    file: ResultFile
+    job_id: str
+    reader: ResultReader
+
+    def open(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        return self.reader.open(self.job_id, self.file.filename, start, end)
 
 
 @dataclass(frozen=True)
@@ -123,7 +150,7 @@ class Engine(Protocol):
         """Kill the job's processes; it ends with its logs published."""
         ...
 
-    def result(self, job_id: str, index: int) -> StoredResult:
+    def result(self, job_id: str, index: int) -> StoredResult | RemoteResult:
         """Raise ``JobNotFound`` when the job or the index does not exist."""
         ...
 

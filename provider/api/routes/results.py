@@ -6,14 +6,16 @@ import asyncio
 import os
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import Receive, Scope, Send
 
 from provider.api.deps import AuthToken, ServicesDep
+from provider.api.remote_result import remote_result_response
 from provider.api.schemas import ADDRESS_PATTERN
 from provider.jobs.requests import Credentials
+from workflows.engines.base import RemoteResult
 from workflows.jobfiles import JobFile
 
 __all__ = ["ResultFileResponse", "router"]
@@ -114,10 +116,13 @@ def compute_result(
     index: Annotated[int, Query(ge=0, le=1000)],
     nonce: Nonce = None,
     signature: Signature = None,
-) -> ResultFileResponse:
+    byte_range: Annotated[str | None, Header(alias="range", include_in_schema=False)] = None,
+) -> Response:
     credentials = Credentials(nonce=nonce, signature=signature, token=token)
     # A plain def route: the open runs in Starlette's thread pool, not on the event loop.
     file, job_file = services.jobs.result(consumer_address, job_id, index, credentials)
+    if isinstance(job_file, RemoteResult):
+        return remote_result_response(job_file, byte_range)
     # FileResponse streams from disk in chunks and answers Range requests (206/416) itself.
     return ResultFileResponse(
         job_file, filename=file.filename, media_type="application/octet-stream"

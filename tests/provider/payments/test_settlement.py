@@ -64,21 +64,24 @@ def state(status: JobStatus, started: int | None = 100, finished: int | None = 1
     )
 
 
+def locked() -> Settlement:
+    """The row of a paid job whose price (300 wei, 100 a minute) is locked."""
+    return Settlement(
+        job_id=JOB,
+        chain_id=8996,
+        token="0xtoken",
+        payer="0xpayer",
+        escrow_job_id=7,
+        per_minute=100,
+        locked=300,
+        state=SettlementState.LOCKED,
+        lock_tx="0xlock",
+    )
+
+
 def settler(tmp_path: Path) -> tuple[Settler, FakeEscrow, SettlementStore]:
     store = SettlementStore(tmp_path / "payments.sqlite")
-    store.insert(
-        Settlement(
-            job_id=JOB,
-            chain_id=8996,
-            token="0xtoken",
-            payer="0xpayer",
-            escrow_job_id=7,
-            per_minute=100,
-            locked=300,
-            state=SettlementState.LOCKED,
-            lock_tx="0xlock",
-        )
-    )
+    store.insert(locked())
     escrow = FakeEscrow()
     return Settler(escrows={8996: escrow}, store=store, clock=lambda: 0.0), escrow, store  # type: ignore[dict-item]
 

@@ -61,6 +61,10 @@ class ClusterApi(Protocol):
         """Argo ``stop``: running steps are killed, exit handlers still run."""
         ...
 
+    def annotate_workflow(self, name: str, annotations: dict[str, str]) -> None:
+        """Add annotations to a Workflow (the provider's notes on it, e.g. why it stopped it)."""
+        ...
+
     def delete_pod(self, name: str) -> None:
         """Delete a Pod; one that is already gone is not an error."""
         ...

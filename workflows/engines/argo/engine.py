@@ -2,8 +2,8 @@
 
 The provider keeps no job database in this mode: a Workflow carries the job's labels and its
 public spec (``workflows.annotations``), so a restarted provider lists them and knows every job
-again. Results are read from result storage (the ``c2d-results`` volume, mounted by the provider
-at ``results_dir``), where the ``publish`` step wrote them.
+again. Results are read where the ``publish`` step wrote them: the result store on S3 when the
+provider has one (``result_reader``), else the ``c2d-results`` volume mounted at ``results_dir``.
 """
 
 from __future__ import annotations
@@ -18,27 +18,29 @@ from typing import Any
 
 from workflows import contract
 from workflows.annotations import ENVIRONMENT_LABEL, OWNER_LABEL, spec_from_annotations
-from workflows.dag import Placement, StepImages, build_workflow
+from workflows.dag import Placement, StepImages
 from workflows.engines.argo.api import ClusterApi, ClusterError, Kind
 from workflows.engines.argo.cache import ClusterCache
+from workflows.engines.argo.render import check_cluster, workflow_for
+from workflows.engines.argo.results import ClusterResults
 from workflows.engines.argo.status_map import image_pull_failure, is_finished, map_status
+from workflows.engines.argo.watchdog import UnschedulableWatchdog
 from workflows.engines.base import (
     EngineError,
     JobNotFound,
     JobState,
+    RemoteResult,
     ResultFile,
+    ResultReader,
     StoredResult,
-    Unsupported,
 )
-from workflows.jobfiles import JobFilePath, stream_job_file, truncated_note
-from workflows.manifest import read_manifest
+from workflows.jobfiles import truncated_note
 from workflows.spec import JobSpec
 
-__all__ = ["ArgoEngine", "check_cluster", "workflow_for"]
+__all__ = ["ArgoEngine"]
 
 _log = logging.getLogger("c2d.engine.argo")
 _LOG_CHUNK = 64 * 1024
-_STORED_LOG = "algorithm.log"  # publish's name for it in result storage
 
 
 class ArgoEngine:
@@ -52,9 +54,12 @@ class ArgoEngine:
         watch_timeout: int = 300,
         retry_seconds: float = 2.0,
         sync_timeout: float = 30.0,
+        result_reader: ResultReader | None = None,
+        unschedulable_deadline: float = 600.0,
+        watchdog_interval: float = 30.0,
     ) -> None:
         self._api = api
-        self._results_dir = results_dir
+        self._stored = ClusterResults(results_dir, result_reader)
         self._images = images or StepImages()
         self._placements = dict(placements or {})
         self._lock = threading.Lock()
@@ -70,6 +75,10 @@ class ArgoEngine:
         if not self._cache.wait_synced(sync_timeout):
             self._cache.close()
             raise EngineError(f"cannot list the jobs in namespace {api.namespace}")
+        self._watchdog = UnschedulableWatchdog(
+            api, self._cache, deadline=unschedulable_deadline, interval=watchdog_interval
+        )
+        self._watchdog.start()
 
     @property
     def description(self) -> str:
@@ -150,19 +159,17 @@ class ArgoEngine:
             self._halt(state.spec)
         return self.get(job_id)
 
-    def result(self, job_id: str, index: int) -> StoredResult:
+    def result(self, job_id: str, index: int) -> StoredResult | RemoteResult:
         for file in self._results(self.get(job_id)):
             if file.index == index:
-                return StoredResult.in_storage(self._results_dir, job_id, file)
+                return self._stored.stored(job_id, file)
         raise JobNotFound(f"job {job_id} has no result {index}")
 
     async def algorithm_log(self, job_id: str) -> AsyncIterator[bytes]:
         state = self.get(job_id)
         cap = state.spec.limits.log_bytes
         if state.date_finished is not None:
-            # Written by publish, from what the algorithm left: opened as a job's file.
-            stored = JobFilePath(self._results_dir, f"{job_id}/{_STORED_LOG}")
-            async for chunk in stream_job_file(stored, cap):
+            async for chunk in self._stored.algorithm_log(job_id, cap):
                 yield chunk
             return
         stream = self._api.pod_log(f"{state.spec.workflow_name}-algorithm", "algorithm", True)
@@ -181,6 +188,7 @@ class ArgoEngine:
             self._listeners.append(listener)
 
     def close(self) -> None:
+        self._watchdog.close()
         self._cache.close()
 
     # --- helpers ------------------------------------------------------------------------------
@@ -216,10 +224,7 @@ class ArgoEngine:
     def _results(self, state: JobState) -> list[ResultFile]:
         if state.date_finished is None:
             return []
-        try:
-            return list(read_manifest(self._results_dir / state.spec.job_id))
-        except (OSError, ValueError):
-            return []
+        return self._stored.files(state.spec.job_id)
 
     def _changed(self, kind: Kind, job_id: str) -> None:
         workflow = self._cache.get("workflows", job_id)
@@ -278,28 +283,6 @@ class ArgoEngine:
         _log.info("job %s: the algorithm image cannot be pulled; stopping", job_id)
         with contextlib.suppress(ClusterError):
             self._api.stop_workflow(str(workflow["metadata"]["name"]))
-
-
-def workflow_for(
-    spec: JobSpec, images: StepImages, placements: Mapping[str, Placement]
-) -> dict[str, Any]:
-    """Exactly the Workflow ``ArgoEngine.submit`` creates for ``spec`` (``c2d render`` prints it).
-
-    What the cluster cannot do is refused here, before anything is created.
-    """
-    check_cluster(spec)
-    built: dict[str, Any] = build_workflow(spec, images, placements.get(spec.environment)).to_dict()
-    return built
-
-
-def check_cluster(spec: JobSpec) -> None:
-    """Raise ``Unsupported`` for what the cluster cannot run; a publisher template is looked up
-    among the WorkflowTemplates the operator installed, so any allowed name may run."""
-    if spec.network:
-        raise Unsupported(
-            "the Argo engine cannot give an algorithm network access:"
-            " its pods are selected by a deny-all NetworkPolicy"
-        )
 
 
 def _uid(obj: Mapping[str, Any] | None) -> str:

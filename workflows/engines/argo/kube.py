@@ -86,6 +86,18 @@ class KubernetesApi:
                 _content_type=_MERGE_PATCH,
             )
 
+    def annotate_workflow(self, name: str, annotations: dict[str, str]) -> None:
+        with _errors(f"annotate Workflow {name}"):
+            self._custom.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                name,
+                {"metadata": {"annotations": annotations}},
+                _content_type=_MERGE_PATCH,
+            )
+
     def delete_pod(self, name: str) -> None:
         try:
             self._core.delete_namespaced_pod(name, self.namespace, _preload_content=False)

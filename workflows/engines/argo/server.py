@@ -109,6 +109,10 @@ class ArgoServerApi:
         # Deleting is no Argo Server feature c2d needs: the Kubernetes API does it the same.
         self._kube.delete_workflow(name)
 
+    def annotate_workflow(self, name: str, annotations: dict[str, str]) -> None:
+        # The Argo Server has no metadata patch; the provider's Role allows it on Workflows.
+        self._kube.annotate_workflow(name, annotations)
+
     def delete_pod(self, name: str) -> None:
         self._kube.delete_pod(name)
 

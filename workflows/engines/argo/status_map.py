@@ -23,12 +23,17 @@ from workflows.status import JobStatus
 __all__ = [
     "IMAGE_PULL_FAILURES",
     "STOPPED_REASON",
+    "STOP_REASON_ANNOTATION",
     "image_pull_failure",
     "is_finished",
     "map_status",
+    "unschedulable",
 ]
 
 STOPPED_REASON = "stopped on request"
+# Set by the provider on a Workflow it stopped itself (an algorithm Pod nothing could schedule):
+# the job's reason, and its status is 32 rather than "stopped on request".
+STOP_REASON_ANNOTATION = "c2d/stop-reason"
 IMAGE_PULL_FAILURES = frozenset(
     {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 )
@@ -47,6 +52,23 @@ def image_pull_failure(pod: Mapping[str, Any] | None) -> str | None:
         waiting = container.get("state", {}).get("waiting") or {}
         if waiting.get("reason") in IMAGE_PULL_FAILURES:
             return str(waiting["reason"])
+    return None
+
+
+def unschedulable(pod: Mapping[str, Any] | None) -> tuple[int, str] | None:
+    """When a Pending Pod was found unschedulable (unix seconds) and the scheduler's message,
+    from its ``PodScheduled`` condition (status False, reason Unschedulable); else None."""
+    if pod is None or pod.get("status", {}).get("phase") != "Pending":
+        return None
+    for condition in pod.get("status", {}).get("conditions") or []:
+        if (
+            condition.get("type") == "PodScheduled"
+            and condition.get("status") == "False"
+            and condition.get("reason") == "Unschedulable"
+        ):
+            since = _time(condition.get("lastTransitionTime"))
+            if since is not None:
+                return since, str(condition.get("message") or "no node fits")[:300]
     return None
 
 
@@ -119,6 +141,11 @@ def _failure(
         code = _exit_code(preprocess)
         fallback = f"preprocess {spec.preprocess_template} exited with code {code}"
         return JobStatus.DATA_PROVISIONING_FAILED, _message(preprocess, fallback)
+    stop_reason = (workflow.get("metadata", {}).get("annotations") or {}).get(
+        STOP_REASON_ANNOTATION
+    )
+    if stop_reason and _stopped(workflow):
+        return JobStatus.ALGORITHM_PROVISIONING_FAILED, str(stop_reason)[:400]
     pull = image_pull_failure(pod)
     if pull is not None:
         image = spec.algorithm.container.reference

@@ -1,0 +1,108 @@
+"""A stop or an eviction ends a pod's PID 1 at once: the algorithm's shell and the steps handle
+SIGTERM, which PID 1 would otherwise ignore (reproduced with a pid namespace of its own)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.steps.conftest import Job, make_spec
+from workflows import contract
+from workflows.algorithm_pod import _RUN_AND_FOLLOW
+
+_BOUND = 60  # seconds: far above a handled SIGTERM, far below an ignored one's wait
+
+
+def _as_pid1(argv: list[str], **options: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", *argv], **options)  # type: ignore[call-overload, no-any-return]
+
+
+def _pid1(launcher: subprocess.Popen[str]) -> int:
+    """The outer pid of the process that is PID 1 in the launcher's new pid namespace."""
+    for _ in range(600):
+        children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()
+        if children:
+            return int(children[0])
+        subprocess.run(["sleep", "0.05"], check=True)
+    raise AssertionError("unshare started nothing")
+
+
+def _wait_for(path: Path, text: str) -> None:
+    for _ in range(1200):
+        if path.exists() and text in path.read_text():
+            return
+        subprocess.run(["sleep", "0.05"], check=True)
+    raise AssertionError(f"{path} never held {text!r}")
+
+
+def _follow(log: Path, algorithm: str) -> subprocess.Popen[str]:
+    script = _RUN_AND_FOLLOW.replace(contract.ALGORITHM_LOG, str(log))
+    return _as_pid1(
+        ["/bin/sh", "-c", script, "algorithm", "/bin/sh", "-c", algorithm],
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def test_sigterm_ends_the_algorithm_through_the_shell(tmp_path: Path) -> None:
+    log = tmp_path / "algorithm.log"
+    shell = _follow(log, "echo started; exec sleep 600")
+    try:
+        _wait_for(log, "started")
+        os.kill(_pid1(shell), signal.SIGTERM)
+        assert shell.wait(_BOUND) == 128 + signal.SIGTERM
+    finally:
+        shell.kill()
+
+
+def test_an_algorithm_that_handles_sigterm_ends_with_its_own_code(tmp_path: Path) -> None:
+    log = tmp_path / "algorithm.log"
+    shell = _follow(
+        log, "trap 'echo saved; exit 0' TERM; echo started; while :; do sleep 0.1; done"
+    )
+    try:
+        _wait_for(log, "started")
+        os.kill(_pid1(shell), signal.SIGTERM)
+        assert shell.wait(_BOUND) == 0
+        assert log.read_text() == "started\nsaved\n"
+    finally:
+        shell.kill()
+
+
+@pytest.fixture
+def stalled() -> Iterator[socket.socket]:
+    """A data source that accepts the connection and never answers."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield listener
+
+
+def test_sigterm_ends_configure_mid_download(job: Job, stalled: socket.socket) -> None:
+    port = stalled.getsockname()[1]
+    source = {"url": f"http://127.0.0.1:{port}/data.csv"}
+    spec = make_spec([{"folder": "0", "files": [source]}], download_timeout=600)
+    job.write_spec(spec)
+    env = {**os.environ, contract.PATH_MAP_ENV: json.dumps(job.mounts), **job.extra_env}
+    step = _as_pid1(
+        [sys.executable, "-m", "steps.configure"],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        connection, _ = stalled.accept()  # configure is now waiting for the data
+        with connection:
+            os.kill(_pid1(step), signal.SIGTERM)
+            _, stderr = step.communicate(timeout=_BOUND)
+        assert step.returncode == 128 + signal.SIGTERM
+        assert "configure: stopped by SIGTERM (a stop, an eviction or a deadline)" in stderr
+    finally:
+        step.kill()
