@@ -67,7 +67,7 @@ def build_services(settings: Settings) -> Services:
         settlement_retry=settings.settlement_retry,
     )
     config = configured or default_config(settings.home, paid_fees=chain.fees)
-    engine, sandbox = build_engine(settings, config)
+    engine, sandbox = build_engine(settings, config, bytes(account.key))
     if chain.settler is not None:
         engine.on_finished(chain.settler.settle)
         chain.settler.resume(engine)

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from provider.environments import EnvironmentConfig, ProviderConfig
-from provider.images import RegistryImages
+from provider.images import RegistryImages, pull_secret_config
 from provider.runtime_check import check_local_runtimes
 from provider.settings import Settings
 from steps.storage import ENVIRONMENT_STORAGE_ENV, RESULT_STORAGE_ENV
@@ -29,14 +29,19 @@ __all__ = [
 _GIB = 2**30
 
 
-def build_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
-    """The engine ``C2D_ENGINE`` names and a one-line description of it (logged at start)."""
+def build_engine(
+    settings: Settings, config: ProviderConfig, provider_key: bytes | None = None
+) -> tuple[Engine, str]:
+    """The engine ``C2D_ENGINE`` names and a one-line description of it (logged at start);
+    ``provider_key`` opens the registry credentials a job brings."""
     if settings.engine == "argo":
-        return build_argo_engine(settings, config)
-    return build_local_engine(settings, config)
+        return build_argo_engine(settings, config, provider_key)
+    return build_local_engine(settings, config, provider_key)
 
 
-def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
+def build_local_engine(
+    settings: Settings, config: ProviderConfig, provider_key: bytes | None = None
+) -> tuple[Engine, str]:
     """The local engine and a one-line description of its sandbox."""
     check_local_runtimes(config, settings.config)
     runtimes = {
@@ -64,7 +69,7 @@ def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engi
             storage_expiry=lambda env_id: _storage_expiry(config, env_id),
             cgroup_root=settings.cgroup_root,
             allow_weak_sandbox=settings.allow_weak_sandbox,
-            image_source=RegistryImages(settings, config)
+            image_source=RegistryImages(settings, config, provider_key)
             if any(env.registry_images for env in config.environments)
             else None,
         )
@@ -141,7 +146,9 @@ def argo_placements(config: ProviderConfig) -> dict[str, Placement]:
     }
 
 
-def build_argo_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
+def build_argo_engine(
+    settings: Settings, config: ProviderConfig, provider_key: bytes | None = None
+) -> tuple[Engine, str]:
     """The Argo engine: Workflows through the Argo Server when C2D_ARGO_SERVER is set, else
     through the Kubernetes API (in-cluster service account, ~/.kube/config, or C2D_KUBE_API)."""
     from kubernetes import client
@@ -174,5 +181,6 @@ def build_argo_engine(settings: Settings, config: ProviderConfig) -> tuple[Engin
         results_dir=settings.results_dir,
         images=argo_images(settings),
         placements=argo_placements(config),
+        pull_secret=lambda spec: pull_secret_config(spec, provider_key),
     )
     return engine, engine.description

@@ -2,7 +2,9 @@
 
 Layout under the cache folder (root-only): ``blobs/<sha256>`` verified blobs (a layer shared by
 two images is downloaded once), ``images/<sha256>/rootfs`` an unpacked root and
-``images/<sha256>/image.json`` its configuration, size and layers, ``tmp/`` unpacks in progress.
+``images/<sha256>/image.json`` its configuration, size, layers and whether it was pulled with
+credentials (then a job gets it only by asking the registry with its own), ``tmp/`` unpacks in
+progress.
 Each unpack goes into a fresh folder under ``tmp`` that is renamed into place only when complete,
 so a crash or a refused layer never leaves half an image where a job could find it. A lock per
 digest makes concurrent pulls of one image wait for the first. Past ``max_bytes`` the least
@@ -81,7 +83,7 @@ class ImageCache:
     ) -> ImageLease:
         """The image's root, pulled and unpacked if it is not cached; PullError says why not."""
         started = time.monotonic()
-        if ref.digest and (self._images / _hex(ref.digest) / _META).is_file():
+        if ref.digest and self._public(ref.digest):
             digest = ref.digest  # pinned and cached: no registry needed
             pulled = None
         else:
@@ -94,7 +96,8 @@ class ImageCache:
             if not cached:
                 assert pulled is not None
                 fetched += client.fetch_layers(ref, pulled, self.blobs, pull_cap_bytes)
-                self._unpack(folder, pulled.config, [layer.digest for layer in pulled.layers])
+                layers = [layer.digest for layer in pulled.layers]
+                self._unpack(folder, pulled.config, layers, private=client.credentials is not None)
             meta = json.loads((folder / _META).read_text())
             os.utime(folder / _META)
             with self._lock:
@@ -120,7 +123,16 @@ class ImageCache:
         with self._lock:
             return self._digest_locks.setdefault(digest, threading.Lock())
 
-    def _unpack(self, folder: Path, config: dict[str, Any], layers: list[str]) -> None:
+    def _public(self, digest: str) -> bool:
+        """Cached and pulled without credentials: anyone may have it by digest. An image that
+        took credentials is asked of the registry again with each job's own (Kubernetes'
+        AlwaysPullImages), so a digest alone never opens someone else's private image."""
+        meta_path = self._images / _hex(digest) / _META
+        return meta_path.is_file() and not json.loads(meta_path.read_text()).get("private")
+
+    def _unpack(
+        self, folder: Path, config: dict[str, Any], layers: list[str], *, private: bool
+    ) -> None:
         work = self._tmp / uuid.uuid4().hex
         (work / "rootfs").mkdir(mode=0o755, parents=True)
         try:
@@ -128,7 +140,12 @@ class ImageCache:
                 [self.blobs.path(digest) for digest in layers], work / "rootfs", self._caps
             )
             self._add_mount_points(work / "rootfs")
-            meta = {"config": config, "unpacked_bytes": unpacked.bytes, "layers": layers}
+            meta = {
+                "config": config,
+                "unpacked_bytes": unpacked.bytes,
+                "layers": layers,
+                "private": private,
+            }
             (work / _META).write_text(json.dumps(meta))
             work.rename(folder)
         except OSError as error:

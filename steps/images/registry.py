@@ -59,7 +59,8 @@ class PullError(Exception):
 @dataclass(frozen=True)
 class Credentials:
     username: str
-    password: str
+    # Never in a repr: a credential must not reach a log line through an f-string or a traceback.
+    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ files of this machine only, cached under ``~/.cache/c2d-test-images`` keyed by t
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import tarfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,6 +69,21 @@ def registry(tmp: Path, auth: str = "") -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def htpasswd_auth_config(folder: Path, users: dict[str, str]) -> str:
+    """The ``auth`` section of a registry config that wants HTTP Basic credentials of ``users``
+    (an htpasswd file of bcrypt hashes, made with the C library's crypt)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt  # Python 3.11's; libxcrypt makes the bcrypt the registry wants
+
+        lines = [
+            f"{n}:{crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH))}" for n, p in users.items()
+        ]
+    path = folder / "htpasswd"
+    path.write_text("\n".join(lines) + "\n")
+    return f"auth:\n  htpasswd:\n    realm: c2d-test\n    path: {path}\n"
+
+
 def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -77,8 +94,13 @@ class Pusher:
     pushed_blobs: int = 0
     # A token registry's: a bearer token per repository (tokens.py), else none needed.
     token: Callable[[str], str] | None = None
+    # An htpasswd registry's: a user and password.
+    basic: tuple[str, str] | None = None
 
     def _headers(self, repository: str) -> dict[str, str]:
+        if self.basic is not None:
+            pair = base64.b64encode(":".join(self.basic).encode()).decode()
+            return {"Authorization": f"Basic {pair}"}
         if self.token is None:
             return {}
         return {"Authorization": f"Bearer {self.token(f'repository:{repository}:pull,push')}"}
