@@ -14,7 +14,7 @@ from provider.settings import Settings
 from steps.images.cache import CacheStats, ImageCache
 from steps.images.policy import image_allowed
 from steps.images.reference import DEFAULT_REGISTRY, ImageReference, parse_reference
-from steps.images.registry import PullError, RegistryClient, insecure_registries
+from steps.images.registry import Progress, PullError, RegistryClient, insecure_registries
 from steps.images.registry_auth import docker_config_json
 from steps.images.runconfig import image_env, image_user
 from steps.readers.guard import SourcePolicy
@@ -63,13 +63,13 @@ class RegistryImages:
             {"C2D_INSECURE_REGISTRIES": settings.insecure_registries}
         )
 
-    def _client(self, spec: JobSpec) -> RegistryClient:
+    def _client(self, spec: JobSpec, progress: Progress) -> RegistryClient:
         """A client of its own per pull: a job's credentials (and the tokens they earn) serve
         that job only."""
         credentials = None
         if spec.registry_auth:
             credentials = open_registry_auth(spec.registry_auth, self._provider_key)
-        return RegistryClient(self._policy, self._insecure, credentials)
+        return RegistryClient(self._policy, self._insecure, credentials, progress=progress)
 
     def stats(self) -> CacheStats:
         return self.cache.stats
@@ -78,12 +78,12 @@ class RegistryImages:
         env = self._config.environment(spec.environment)
         return env is not None and registry_image_allowed(spec.algorithm.container, env)
 
-    def acquire(self, spec: JobSpec) -> PulledImage:
+    def acquire(self, spec: JobSpec, progress: Progress) -> PulledImage:
         env = self._config.environment(spec.environment)
         cap = int((env.max_image_size if env else 10) * _GIB)
         try:
             ref = registry_reference(spec.algorithm.container)
-            lease = self.cache.acquire(self._client(spec), ref, cap)
+            lease = self.cache.acquire(self._client(spec, progress), ref, cap)
         except BadRequest as error:  # sealed credentials this key no longer opens
             raise PullFailed(error.message) from None
         except (PullError, ValueError) as error:

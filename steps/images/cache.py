@@ -97,7 +97,12 @@ class ImageCache:
                 assert pulled is not None
                 fetched += client.fetch_layers(ref, pulled, self.blobs, pull_cap_bytes)
                 layers = [layer.digest for layer in pulled.layers]
+                client.report(f"unpacking {len(layers)} layer(s)")
+                unpack_started = time.monotonic()
                 self._unpack(folder, pulled.config, layers, private=client.credentials is not None)
+                client.report(f"unpacked in {time.monotonic() - unpack_started:.1f} s")
+            else:
+                client.report(f"image {ref}: {digest} is cached, nothing to fetch")
             meta = json.loads((folder / _META).read_text())
             os.utime(folder / _META)
             with self._lock:

@@ -8,8 +8,8 @@ the root. Device nodes and FIFOs are dropped (the sandbox brings its own /dev), 
 bits are cleared. Whiteouts (``.wh.NAME``) delete from the layers below, opaque whiteouts
 (``.wh..wh..opq``) empty their folder of what the layers below put there; a whiteout naming
 ``.``, ``..`` or nothing is refused. The bytes written, the entries and the decompressed stream
-are capped per image, so a decompression bomb stops at the cap. The caller gives an empty folder
-of its own (cache.py unpacks into a fresh folder and renames it into place).
+are capped per image, so a decompression bomb (gzip or zstd) stops at the cap. The caller gives
+an empty folder of its own (cache.py unpacks into a fresh folder and renames it into place).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
+import zstandard
+
 from steps.images.registry import PullError
 
 __all__ = ["UnpackCaps", "UnpackError", "Unpacked", "open_dir", "unpack_layers"]
@@ -34,6 +36,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_ZSTD_WINDOW = 2**27
 # Tar headers and padding on top of the file contents, per entry, for the stream cap.
 _ENTRY_OVERHEAD = 3 * 512
 
@@ -77,7 +80,10 @@ def _decompressed(raw: IO[bytes], caps: UnpackCaps) -> _Capped:
     if magic.startswith(_GZIP_MAGIC):
         return _Capped(gzip.GzipFile(fileobj=raw, mode="rb"), limit)
     if magic == _ZSTD_MAGIC:
-        raise UnpackError("zstd-compressed layers are not supported; use gzip")
+        # The decoder's window stays at zstd's default limit (128 MiB of memory), whatever the
+        # frame asks for; the stream cap below bounds what it may produce.
+        decoder = zstandard.ZstdDecompressor(max_window_size=_ZSTD_WINDOW)
+        return _Capped(decoder.stream_reader(raw, read_across_frames=True), limit)
     return _Capped(raw, limit)
 
 
@@ -110,7 +116,7 @@ def _unpack_one(stream: object, root_fd: int, caps: UnpackCaps, result: Unpacked
                 if result.files > caps.max_files:
                     raise UnpackError(f"the image has more than {caps.max_files} entries")
                 _entry(archive, member, root_fd, caps, result, created)
-    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as error:
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error, zstandard.ZstdError) as error:
         raise UnpackError(f"a layer is not a readable tar archive: {error}") from None
 
 

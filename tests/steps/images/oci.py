@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import zstandard
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 CACHE = Path.home() / ".cache" / "c2d-test-images"
 
 
@@ -136,8 +138,10 @@ class Pusher:
         layers: list[bytes],
         config: dict[str, Any] | None = None,
         sizes: list[int] | None = None,
+        media_type: str = LAYER_GZIP,
     ) -> str:
-        """Push gzip'd ``layers`` and a manifest; ``sizes`` overrides what it declares."""
+        """Push ``layers`` (gzip'd unless ``media_type`` says otherwise) and a manifest;
+        ``sizes`` overrides what it declares."""
         image_config = {
             "architecture": "amd64",
             "os": "linux",
@@ -149,7 +153,7 @@ class Pusher:
         for i, layer in enumerate(layers):
             size = sizes[i] if sizes else len(layer)
             digest = self.blob(repository, layer)
-            descriptors.append({"mediaType": LAYER_GZIP, "digest": digest, "size": size})
+            descriptors.append({"mediaType": media_type, "digest": digest, "size": size})
         manifest = {
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
@@ -177,13 +181,34 @@ def _layout_blob(layout: Path, digest: str) -> bytes:
     return (layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()
 
 
-def layer(*entries: tuple[tarfile.TarInfo, bytes | None]) -> bytes:
-    """A gzip'd tar layer of hand-made entries."""
+def tar_bytes(*entries: tuple[tarfile.TarInfo, bytes | None]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for info, data in entries:
             archive.addfile(info, io.BytesIO(data) if data is not None else None)
-    return gzip.compress(buffer.getvalue(), mtime=0)
+    return buffer.getvalue()
+
+
+def layer(*entries: tuple[tarfile.TarInfo, bytes | None]) -> bytes:
+    """A gzip'd tar layer of hand-made entries."""
+    return gzip.compress(tar_bytes(*entries), mtime=0)
+
+
+def zstd_layer(*entries: tuple[tarfile.TarInfo, bytes | None]) -> bytes:
+    """A zstd-compressed tar layer of hand-made entries (as ``application/…tar+zstd``)."""
+    return zstandard.ZstdCompressor(level=3).compress(tar_bytes(*entries))
+
+
+def busybox_entries() -> list[tuple[tarfile.TarInfo, bytes | None]]:
+    """Debian's busybox-static as /bin/busybox and /bin/sh, for hand-built images that run."""
+    return [
+        entry("bin", type=tarfile.DIRTYPE, mode=0o755),
+        entry("bin/busybox", Path("/bin/busybox").read_bytes(), mode=0o755),
+        *(
+            entry(f"bin/{name}", type=tarfile.SYMTYPE, linkname="busybox")
+            for name in ("sh", "cat", "echo", "ls")
+        ),
+    ]
 
 
 def entry(name: str, data: bytes = b"", **fields: Any) -> tuple[tarfile.TarInfo, bytes | None]:
