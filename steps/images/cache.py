@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from steps.images.layers import CHAIN_META, LayerChains, chain_ids, link_copy
 from steps.images.reference import ImageReference
 from steps.images.registry import BlobStore, PullError, RegistryClient
-from steps.images.unpack import UnpackCaps, unpack_layers
+from steps.images.unpack import UnpackCaps
 
 __all__ = ["CacheStats", "ImageCache", "ImageLease"]
 
@@ -73,6 +74,7 @@ class ImageCache:
         self._tmp = root / "tmp"
         shutil.rmtree(self._tmp, ignore_errors=True)  # unpacks a crash interrupted
         self._tmp.mkdir()
+        self._chains = LayerChains(root / "chains", self._tmp)
         self._lock = threading.Lock()
         self._digest_locks: dict[str, threading.Lock] = {}
         self._in_use: Counter[str] = Counter()
@@ -97,10 +99,15 @@ class ImageCache:
                 assert pulled is not None
                 fetched += client.fetch_layers(ref, pulled, self.blobs, pull_cap_bytes)
                 layers = [layer.digest for layer in pulled.layers]
-                client.report(f"unpacking {len(layers)} layer(s)")
                 unpack_started = time.monotonic()
-                self._unpack(folder, pulled.config, layers, private=client.credentials is not None)
-                client.report(f"unpacked in {time.monotonic() - unpack_started:.1f} s")
+                fresh = self._unpack(
+                    folder, pulled.config, layers, private=client.credentials is not None
+                )
+                client.report(
+                    f"unpacked {fresh} of {len(layers)} layer(s) in"
+                    f" {time.monotonic() - unpack_started:.1f} s (the others were unpacked"
+                    " already, for an image on the same layers)"
+                )
             else:
                 client.report(f"image {ref}: {digest} is cached, nothing to fetch")
             meta = json.loads((folder / _META).read_text())
@@ -137,22 +144,30 @@ class ImageCache:
 
     def _unpack(
         self, folder: Path, config: dict[str, Any], layers: list[str], *, private: bool
-    ) -> None:
+    ) -> int:
+        """The image's root as a link copy of its layer chain; returns the layers unpacked now."""
         work = self._tmp / uuid.uuid4().hex
-        (work / "rootfs").mkdir(mode=0o755, parents=True)
+        work.mkdir()
         try:
-            unpacked = unpack_layers(
-                [self.blobs.path(digest) for digest in layers], work / "rootfs", self._caps
-            )
+            if layers:
+                blobs = [self.blobs.path(digest) for digest in layers]
+                chain_root, fresh = self._chains.build(blobs, layers, self._caps)
+                link_copy(chain_root, work / "rootfs")
+                unpacked_bytes = self._chains.total_bytes(chain_ids(layers)[-1])
+            else:
+                (work / "rootfs").mkdir(mode=0o755)
+                fresh, unpacked_bytes = 0, 0
             self._add_mount_points(work / "rootfs")
             meta = {
                 "config": config,
-                "unpacked_bytes": unpacked.bytes,
+                "unpacked_bytes": unpacked_bytes,
                 "layers": layers,
+                "chains": chain_ids(layers),
                 "private": private,
             }
             (work / _META).write_text(json.dumps(meta))
             work.rename(folder)
+            return fresh
         except OSError as error:
             raise PullError(f"could not unpack the image: {error.strerror or error}") from None
         finally:
@@ -168,9 +183,14 @@ class ImageCache:
             path.mkdir(mode=0o755, exist_ok=True)
 
     def size(self) -> int:
+        """Blobs, plus what each layer chain wrote (an image root is links into its chain)."""
         total = sum(entry.stat().st_size for entry in self.blobs.root.iterdir())
+        for chain in self._chains.root.glob(f"*/{CHAIN_META}"):
+            total += self._chains.own_bytes(chain.parent.name)
         for meta_path in self._images.glob(f"*/{_META}"):
-            total += int(json.loads(meta_path.read_text())["unpacked_bytes"])
+            meta = json.loads(meta_path.read_text())
+            if "chains" not in meta:  # unpacked whole, before layer chains
+                total += int(meta["unpacked_bytes"])
         return total
 
     def _evict(self) -> None:
@@ -191,11 +211,15 @@ class ImageCache:
         if any(lock.locked() for lock in self._digest_locks.values()):
             return  # a pull in progress owns blobs no image names yet
         kept: set[str] = set()
+        chains: set[str] = set()
         for meta_path in self._images.glob(f"*/{_META}"):
-            kept.update(json.loads(meta_path.read_text())["layers"])
+            meta = json.loads(meta_path.read_text())
+            kept.update(meta["layers"])
+            chains.update(meta.get("chains", ()))
         for blob in self.blobs.root.iterdir():
             if f"sha256:{blob.name}" not in kept and not blob.name.startswith("."):
                 blob.unlink(missing_ok=True)
+        self._chains.drop_except(chains)
 
 
 _FREE = threading.Lock()

@@ -58,11 +58,15 @@ class Unpacked:
     dropped: list[str] = field(default_factory=list)
 
 
-def unpack_layers(layers: list[Path], root: Path, caps: UnpackCaps) -> Unpacked:
-    """Unpack ``layers`` (verified blobs, lowest first) into the empty folder ``root``."""
-    if any(root.iterdir()):
+def unpack_layers(
+    layers: list[Path], root: Path, caps: UnpackCaps, below: Unpacked | None = None
+) -> Unpacked:
+    """Unpack ``layers`` (verified blobs, lowest first) into the empty folder ``root``, or, with
+    ``below`` (what the layers under them counted), on top of a root that holds those layers
+    (a hard-link copy: no file there is ever written in place, only unlinked and replaced)."""
+    if below is None and any(root.iterdir()):
         raise UnpackError(f"{root} is not empty")
-    result = Unpacked()
+    result = Unpacked(below.bytes, below.files) if below else Unpacked()
     root_fd = os.open(root, _DIR_FLAGS)
     try:
         for layer in layers:
