@@ -172,6 +172,8 @@ def _entry(
             os.symlink(member.linkname, base, dir_fd=parent_fd)
             if os.geteuid() == 0:
                 os.chown(base, member.uid, member.gid, dir_fd=parent_fd, follow_symlinks=False)
+            times = (member.mtime, member.mtime)
+            os.utime(base, times, dir_fd=parent_fd, follow_symlinks=False)
         else:
             _hard_link(root_fd, member, parent_fd, base)
     finally:
@@ -276,14 +278,18 @@ def _write(
     with os.fdopen(fd, "wb") as out:
         if source is not None:
             shutil.copyfileobj(source, out, 1 << 20)
+        out.flush()  # before the time is set: a later write would move it
         _own(out.fileno(), member, mode)
 
 
 def _own(fd: int, member: tarfile.TarInfo, mode: int) -> None:
-    """The entry's owner (as root) and mode, on the open descriptor: nothing followed."""
+    """The entry's owner (as root), mode and modification time, on the open descriptor: nothing
+    followed. The time matters: Python's cached bytecode (``__pycache__``, which images ship) is
+    valid only while its source keeps the time it was compiled against."""
     if os.geteuid() == 0:
         os.fchown(fd, member.uid, member.gid)
     os.fchmod(fd, mode)
+    os.utime(fd, (member.mtime, member.mtime))
 
 
 def _hard_link(root_fd: int, member: tarfile.TarInfo, parent_fd: int, base: str) -> None:

@@ -137,6 +137,21 @@ def _pax_header(size: int) -> bytes:
     return info.tobuf(format=tarfile.USTAR_FORMAT) + bytes(size)
 
 
+def test_files_keep_the_time_of_the_image_so_its_bytecode_stays_valid(tmp_path: Path) -> None:
+    when = 1_600_000_000
+    root = _unpack(
+        tmp_path,
+        layer(
+            entry("lib/mod.py", b"X = 1\n", mtime=when),
+            entry("lib/link", type=tarfile.SYMTYPE, linkname="mod.py", mtime=when + 1),
+            entry("lib/sub", type=tarfile.DIRTYPE, mode=0o755, mtime=when + 2),
+        ),
+    )
+    assert (root / "lib/mod.py").stat().st_mtime == when
+    assert (root / "lib/link").lstat().st_mtime == when + 1
+    assert (root / "lib/sub").stat().st_mtime == when + 2
+
+
 def test_a_zstd_layer_unpacks_as_a_gzip_one(tmp_path: Path) -> None:
     root = _unpack(
         tmp_path,
