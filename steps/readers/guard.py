@@ -14,8 +14,10 @@ IP the socket then connects to, so DNS rebinding between check and connect is im
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -140,11 +142,18 @@ class _Refused(httpcore.ConnectError):
     """Raised inside httpcore so the connection pool cleans up; reported as a FetchError."""
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying client context for every guarded transport: loading the CA bundle takes
+    tens of milliseconds (hundreds on a busy machine), and a context is safe to share."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _GuardedTransport(httpx.HTTPTransport):
     def __init__(self, policy: SourcePolicy) -> None:
-        super().__init__(trust_env=False)
+        super().__init__(verify=_ssl_context(), trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             network_backend=_GuardedBackend(policy),
         )
 
