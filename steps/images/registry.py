@@ -13,22 +13,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import platform
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from steps.images.blobs import BlobStore
+from steps.images.errors import PullError
 from steps.images.reference import DIGEST, ImageReference
 from steps.readers.guard import SourcePolicy, guarded_transport, refusal_reason
 
 __all__ = [
     "INSECURE_REGISTRIES_ENV",
     "PROGRESS_STEP",
+    "BlobStore",
     "Credentials",
     "Layer",
     "Progress",
@@ -57,10 +58,6 @@ PROGRESS_STEP = 16 * 2**20
 
 # Where progress lines go (the job's configure log); never given a credential.
 Progress = Callable[[str], None]
-
-
-class PullError(Exception):
-    """The image could not be pulled; the message is the job's reason."""
 
 
 @dataclass(frozen=True)
@@ -282,47 +279,6 @@ class _Response:
     def __exit__(self, *exc: object) -> None:
         if self._context is not None:
             self._context.__exit__(*exc)
-
-
-class BlobStore:
-    """Verified blobs by digest; a blob is visible under its name only once verified."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-    def path(self, digest: str) -> Path:
-        if not DIGEST.match(digest):
-            raise PullError(f"not a sha256 digest: {digest!r}")
-        return self.root / digest.removeprefix("sha256:")
-
-    def has(self, digest: str) -> bool:
-        return self.path(digest).is_file()
-
-    def writer(self, digest: str) -> _BlobWriter:
-        return _BlobWriter(self.path(digest))
-
-
-class _BlobWriter:
-    def __init__(self, final: Path) -> None:
-        self._final = final
-        self._partial = final.with_name(f".{final.name}.{os.getpid()}.{id(self)}")
-        self.verified = False
-        self._file: Any = None
-
-    def __enter__(self) -> _BlobWriter:
-        self._file = self._partial.open("wb")
-        return self
-
-    def write(self, chunk: bytes) -> None:
-        self._file.write(chunk)
-
-    def __exit__(self, *exc: object) -> None:
-        self._file.close()
-        if self.verified and exc[0] is None:
-            self._partial.rename(self._final)
-        else:
-            self._partial.unlink(missing_ok=True)
 
 
 def _size(count: int) -> str:

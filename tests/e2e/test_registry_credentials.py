@@ -9,6 +9,7 @@ password is never anywhere the provider writes in clear.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from eth_account import Account
 from devkit.client import C2DClient, ProviderError
 from devkit.launch import ServerProcess, start_server
 from tests.e2e.conftest import wait_for
+from tests.e2e.oceanjs import run_oceanjs
 from tests.e2e.storage_checks import sealed_output
 from tests.steps.images.oci import Pusher, busybox_layout, htpasswd_auth_config, registry
 from workflows.status import JobStatus
@@ -149,3 +151,36 @@ def test_credentials_for_an_image_that_is_not_pulled_are_refused(client: C2DClie
         client.free_compute(_body(client, {"image": "python", "tag": "3.11"}, sealed))
     assert caught.value.status_code == 400
     assert "nothing is pulled" in caught.value.message
+
+
+@pytest.mark.node
+def test_oceanjs_runs_a_private_image_with_the_credentials_it_seals(
+    server: tuple[ServerProcess, Path], private_registry: str, digest: str
+) -> None:
+    """The real client: ocean.js encrypts ``dockerRegistryAuth`` for nodePublicKey itself."""
+    consumer = Account.create()
+    image = {"image": f"{private_registry}/private/busybox", "tag": "1", "entrypoint": "sh $ALGO"}
+    right = {"username": USER, "password": PASSWORD}
+    jobs = {
+        "sealed": {"container": image, "auth": right},
+        "pinned": {"container": {**image, "checksum": digest}, "auth": right},
+        "anonymous": {"container": image},
+        "half": {"container": image, "auth": {"username": USER}},
+    }
+    summary = run_oceanjs(
+        "oceanjs_image.mjs",
+        {
+            "PROVIDER_URL": server[0].url,
+            "CONSUMER_KEY": consumer.key.hex(),
+            "JOBS": json.dumps(jobs),
+            "ALGORITHM_CODE": 'ls /bin/busybox > "$OUTPUTS/seen.txt"',
+        },
+    )
+    assert summary["ok"] is True, summary
+    assert "either 'auth' must be provided" in summary["refused"]["half"], summary
+    assert set(summary["jobs"]) == {"sealed", "pinned", "anonymous"}, summary
+    with C2DClient(server[0].url, consumer) as client:
+        done = {name: wait_for(client, job, timeout=120) for name, job in summary["jobs"].items()}
+    assert done["sealed"]["status"] == JobStatus.FINISHED, done["sealed"]
+    assert done["pinned"]["status"] == JobStatus.FINISHED, done["pinned"]
+    assert done["anonymous"]["status"] == JobStatus.PULL_IMAGE_FAILED, done["anonymous"]
