@@ -1,10 +1,11 @@
 """Image roots by manifest digest: one download per image however many jobs ask at once.
 
 Layout under the cache folder (root-only): ``blobs/<sha256>`` verified blobs (a layer shared by
-two images is downloaded once), ``images/<sha256>/rootfs`` an unpacked root and
-``images/<sha256>/image.json`` its configuration, size, layers and whether it was pulled with
-credentials (then a job gets it only by asking the registry with its own), ``tmp/`` unpacks in
-progress.
+two images is downloaded once), ``chains/<id>/rootfs`` each prefix of an image's layers unpacked
+once (layers.py), ``images/<sha256>/rootfs`` the image's root (hard links into its last chain)
+and ``images/<sha256>/image.json`` its configuration, size, layers, chains and whether it was
+pulled with credentials (then a job gets it only by asking the registry with its own),
+``tmp/`` unpacks in progress.
 Each unpack goes into a fresh folder under ``tmp`` that is renamed into place only when complete,
 so a crash or a refused layer never leaves half an image where a job could find it. A lock per
 digest makes concurrent pulls of one image wait for the first. Past ``max_bytes`` the least
