@@ -23,8 +23,12 @@ unit: $(PY_STAMP)
 	$(BIN)/pytest -q -m "not (e2e or sandbox or root or chain or node or postgresql)"
 
 # Figures against a real `c2d serve` (docs/operations.md); not part of `make test`.
-bench: install /usr/bin/curl
+bench: install /usr/bin/curl /usr/bin/skopeo /usr/bin/docker-registry /usr/bin/umoci /bin/busybox
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+/usr/bin/skopeo:
+	@echo "installing skopeo (the image pull baseline of make bench) from apt"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq skopeo
 
 /usr/bin/curl:
 	@echo "installing curl (the data-path baseline of make bench) from apt"

@@ -15,6 +15,7 @@ from bench.dag import measure_dag
 from bench.data import measure_configure, measure_results
 from bench.e2e import measure_consumers
 from bench.figures import Figure, table, write_results
+from bench.images import measure_images
 from bench.jobs import measure_overhead, measure_throughput
 from bench.scale import measure_scale
 from bench.service import Bench
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             figures += measure_cli(bench, rounds=3 if quick else 11)
         finally:
             bench.close()
+        big = 4 * _MIB if quick else 100 * _MIB
+        figures += measure_images(work / "images", jobs=3 if quick else 30, big_bytes=big)
         api_bench = Bench(work / "api-home", env={"C2D_MAX_CONCURRENT_JOBS": "1"})
         try:
             figures += measure_api(

@@ -22,16 +22,21 @@ _POLL_SECONDS = 0.005
 
 
 def free_start_body(
-    code: str, *, wait: int = 0, account: LocalAccount | None = None
+    code: str,
+    *,
+    wait: int = 0,
+    account: LocalAccount | None = None,
+    container: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A signed freeCompute body for a fresh account (its first nonce is 1)."""
+    """A signed freeCompute body for a fresh account (its first nonce is 1); the container is
+    the host runtime's ``python:3.11`` unless one is given."""
     account = account or Account.create()
     body: dict[str, Any] = {
         "consumerAddress": account.address,
         "nonce": "1",
         "signature": sign_request(account, 1, "freeStartCompute"),
         "environment": "free",
-        "algorithm": {"meta": {"rawcode": code, "container": CONTAINER}},
+        "algorithm": {"meta": {"rawcode": code, "container": container or CONTAINER}},
     }
     if wait:
         body["queueMaxWaitTime"] = wait

@@ -81,7 +81,7 @@ def build_services(settings: Settings) -> Services:
     check_access_chains(
         ((env.id, env.job_access) for env in config.environments), set(chain.clients)
     )
-    engine, sandbox = build_engine(settings, config)
+    engine, sandbox = build_engine(settings, config, bytes(account.key))
     expiry = _result_expiry(settings, config, state.leader)
     if chain.settler is not None:
         chain.settler.bill_at_least(lambda env_id: _min_job_duration(config, env_id))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from provider.environments import EnvironmentConfig, ProviderConfig
 from provider.errors import ConfigError
-from provider.images import RegistryImages
+from provider.images import RegistryImages, pull_secret_config
 from provider.result_store import S3ResultReader
 from provider.runtime_check import check_local_runtimes
 from provider.settings import Settings
@@ -35,14 +35,19 @@ __all__ = [
 _GIB = 2**30
 
 
-def build_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
-    """The engine ``C2D_ENGINE`` names and a one-line description of it (logged at start)."""
+def build_engine(
+    settings: Settings, config: ProviderConfig, provider_key: bytes | None = None
+) -> tuple[Engine, str]:
+    """The engine ``C2D_ENGINE`` names and a one-line description of it (logged at start);
+    ``provider_key`` opens the registry credentials a job brings."""
     if settings.engine == "argo":
-        return build_argo_engine(settings, config)
-    return build_local_engine(settings, config)
+        return build_argo_engine(settings, config, provider_key)
+    return build_local_engine(settings, config, provider_key)
 
 
-def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
+def build_local_engine(
+    settings: Settings, config: ProviderConfig, provider_key: bytes | None = None
+) -> tuple[Engine, str]:
     """The local engine and a one-line description of its sandbox."""
     check_local_runtimes(config, settings.config)
     runtimes = {
@@ -71,7 +76,7 @@ def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engi
             storage_expiry=lambda env_id: _storage_expiry(config, env_id),
             cgroup_root=settings.cgroup_root,
             allow_weak_sandbox=settings.allow_weak_sandbox,
-            image_source=RegistryImages(settings, config)
+            image_source=RegistryImages(settings, config, provider_key)
             if any(env.registry_images for env in config.environments)
             else None,
         )
@@ -149,7 +154,9 @@ def argo_placements(config: ProviderConfig) -> dict[str, Placement]:
     }
 
 
-def build_argo_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
+def build_argo_engine(
+    settings: Settings, config: ProviderConfig, provider_key: bytes | None = None
+) -> tuple[Engine, str]:
     """The Argo engine: Workflows through the Argo Server when C2D_ARGO_SERVER is set, else
     through the Kubernetes API (in-cluster service account, ~/.kube/config, or C2D_KUBE_API)."""
     from kubernetes import client
@@ -185,6 +192,7 @@ def build_argo_engine(settings: Settings, config: ProviderConfig) -> tuple[Engin
         placements=argo_placements(config),
         result_reader=reader,
         unschedulable_deadline=settings.argo_unschedulable_timeout,
+        pull_secret=lambda spec: pull_secret_config(spec, provider_key),
     )
     where = reader.description if reader else f"result volume {settings.results_dir}"
     return engine, f"{engine.description}, results from the {where}"

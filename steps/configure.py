@@ -32,6 +32,7 @@ _READ_ONLY_DIRS = (contract.INPUTS, contract.DDOS, contract.TRANSFORMATIONS)
 _ALGORITHM_DIRS = (contract.OUTPUTS, contract.LOGS)
 _READABLE = 0o755
 _WRITABLE_BY_ANYONE = 0o777
+_PULL_LOG_BYTES = 64 * 1024
 
 
 @dataclass
@@ -56,6 +57,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         print(f"configure: data provisioning failed: {error}", file=sys.stderr)
         return contract.EXIT_DATA_PROVISIONING_FAILED
     with StepLog(paths.resolve(contract.CONFIGURE_LOG)) as log:
+        _copy_pull_log(paths, log)
         try:
             summary = _configure(paths, log, policy)
         except ProvisioningFailed as failure:
@@ -75,6 +77,19 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         log.event(f"configured: {summary}")
         print(f"configure: ok, {summary}", file=sys.stderr)
         return 0
+
+
+def _copy_pull_log(paths: PathMap, log: StepLog) -> None:
+    """What the engine's image pull did, first in this log (the engine wrote it, capped; absent
+    when nothing was pulled, and on a cluster, whose kubelet pulls)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(paths.resolve(contract.PULL_LOG), flags)
+    except (OSError, PathMapError):
+        return
+    with os.fdopen(fd, "rb") as pulled:
+        text = pulled.read(_PULL_LOG_BYTES).decode("utf-8", "replace")
+    log.lines(text if text.endswith("\n") or not text else text + "\n")
 
 
 def _configure(paths: PathMap, log: StepLog, policy: SourcePolicy) -> str:

@@ -78,7 +78,11 @@ class StepLog:
 
     def event(self, message: str) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        line = f"{stamp} {message}\n"
+        self.lines(f"{stamp} {message}\n")
+
+    def lines(self, text: str) -> None:
+        """Lines already stamped (by the engine, before this step ran)."""
+        line = text
         target = self._file if self._file is not None else sys.stderr
         try:
             target.write(line)

@@ -18,7 +18,14 @@ from workflows import contract
 from workflows.annotations import STEP_LABEL
 from workflows.spec import JobSpec
 
-__all__ = ["Placement", "algorithm_argv", "algorithm_pod", "manifest_text", "pod_quantities"]
+__all__ = [
+    "Placement",
+    "algorithm_argv",
+    "algorithm_pod",
+    "manifest_text",
+    "pod_quantities",
+    "pull_secret_name",
+]
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,12 @@ def manifest_text(pod: Mapping[str, Any]) -> str:
     """
     text = json.dumps(pod, indent=1, ensure_ascii=True)
     return _JSON_STRING.sub(lambda literal: literal.group(0).replace("{", "\\u007b"), text)
+
+
+def pull_secret_name(spec: JobSpec) -> str | None:
+    """The image pull Secret the provider makes for a job that brought registry credentials
+    (owned by its Workflow, so it goes with it); None when the image needs none."""
+    return f"{spec.workflow_name}-registry" if spec.registry_auth else None
 
 
 def algorithm_argv(spec: JobSpec) -> list[str]:
@@ -166,6 +179,9 @@ def algorithm_pod(
             {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
         ],
     }
+    pull_secret = pull_secret_name(spec)
+    if pull_secret:
+        pod_spec["imagePullSecrets"] = [{"name": pull_secret}]
     if placement is not None:
         if placement.runtime_class_name:
             pod_spec["runtimeClassName"] = placement.runtime_class_name

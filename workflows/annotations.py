@@ -53,7 +53,9 @@ def public_spec(spec: JobSpec) -> JobSpec:
     algorithm = spec.algorithm.model_copy(
         update={"files": (), "rawcode": None, "ddo": None, "custom_data": None, "envs": {}}
     )
-    return spec.model_copy(update={"inputs": inputs, "algorithm": algorithm, "output": None})
+    return spec.model_copy(
+        update={"inputs": inputs, "algorithm": algorithm, "output": None, "registry_auth": None}
+    )
 
 
 def job_annotations(spec: JobSpec) -> dict[str, str]:

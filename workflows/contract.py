@@ -28,6 +28,7 @@ __all__ = [
     "OUTPUTS_ARCHIVE",
     "PATH_MAP_ENV",
     "PUBLISH_LOG",
+    "PULL_LOG",
     "RESULTS",
     "RESULTS_MANIFEST",
     "SOURCE_NETWORKS_ENV",
@@ -65,6 +66,8 @@ ALGORITHM_UID: Final = 1000
 # --- trusted steps only ------------------------------------------------------------------------
 SPEC_DIR: Final = "/c2d/spec"
 SPEC_FILE: Final = f"{SPEC_DIR}/jobspec.json"
+# What the local engine's image pull did (layers, bytes), for configure to copy into its log.
+PULL_LOG: Final = f"{SPEC_DIR}/pull.log"
 ADMIN_LOGS: Final = "/c2d/logs"
 CONFIGURE_LOG: Final = f"{ADMIN_LOGS}/configure.log"
 PUBLISH_LOG: Final = f"{ADMIN_LOGS}/publish.log"

@@ -179,6 +179,10 @@ class JobSpec(_Frozen):
     agreement_id: str = ""
     # The consumer's storage for outputs.tar (credentials: never in the Workflow or a status).
     output: OutputSpec | None = None
+    # The algorithm image's registry credentials as the consumer sealed them for the provider
+    # key (encryptedDockerRegistryAuth): only the provider opens it, to pull or make a pull
+    # Secret; never in the Workflow, a step's spec file or a status.
+    registry_auth: str | None = None
     # Seconds the job may wait for a free slot of its environment (status 1), from created_at;
     # then it ends with status 2. 0: no expiry (the provider refuses a full environment instead).
     queue_max_wait_time: int = Field(default=0, ge=0)
@@ -187,6 +191,10 @@ class JobSpec(_Frozen):
     preprocess_template: (
         Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")] | None
     ) = None
+
+    def steps_json(self) -> str:
+        """The spec file the steps read: everything but what only the provider may open."""
+        return self.model_dump_json(exclude={"registry_auth"})
 
     @property
     def workflow_name(self) -> str:

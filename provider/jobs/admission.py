@@ -24,6 +24,7 @@ from provider.images import registry_image_allowed
 from provider.jobs.file_objects import parse_file_object, with_userdata
 from provider.jobs.output import parse_output
 from provider.jobs.preprocess import preprocess_template
+from provider.jobs.registry_auth import open_registry_auth
 from provider.jobs.requests import AlgorithmRequest, DatasetRequest, StartRequest
 from provider.jobs.resources import job_limits
 from steps.images.reference import InvalidReference
@@ -46,7 +47,7 @@ class AdmissionContext:
     now: int
     # The engine's ``check``: raises Unsupported for a job it cannot run as asked.
     engine_check: Callable[[JobSpec], None]
-    # Decrypts ``output`` (the provider key); without it an ``output`` is refused.
+    # The provider key: opens ``output`` and ``encryptedDockerRegistryAuth`` (refused without).
     output_key: bytes | None = None
     # Where an ``output`` storage may be (the source guard's networks).
     source_policy: SourcePolicy = field(default_factory=SourcePolicy)
@@ -80,10 +81,9 @@ def admit_paid_job(request: StartRequest, ctx: AdmissionContext) -> JobSpec:
 
 def _admit(request: StartRequest, ctx: AdmissionContext, limits: Limits) -> JobSpec:
     if request.registry_auth:
-        raise BadRequest(
-            "encryptedDockerRegistryAuth: this provider pulls only images that need no"
-            " credentials or whose registry the operator configured; leave it out"
-        )
+        # Opened now so that bad credentials are a 400, not a failed pull; the job keeps them
+        # sealed (the provider opens them again to pull).
+        open_registry_auth(request.registry_auth, ctx.output_key)
     raw = request.algorithm.raw
     if raw is not None and raw.dockerfile:
         raise BadRequest(
@@ -116,6 +116,7 @@ def _admit(request: StartRequest, ctx: AdmissionContext, limits: Limits) -> JobS
         additional_viewers=tuple(request.additional_viewers),
         metadata=request.metadata,
         output=output,
+        registry_auth=request.registry_auth or None,
         preprocess_template=preprocess_template(inputs, env),
     )
     try:

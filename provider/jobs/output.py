@@ -9,15 +9,14 @@ after the algorithm ran; the storage's address is checked again when the publish
 from __future__ import annotations
 
 import ipaddress
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
 from eth_keys.datatypes import PrivateKey
 from pydantic import ValidationError
 
-from provider.assets.encryption import decrypt
 from provider.errors import BadRequest
+from provider.jobs.sealed import open_sealed_json
 from steps.readers.guard import SourcePolicy
 from workflows.contract import SOURCE_NETWORKS_ENV
 from workflows.output_spec import OutputSpec, S3Storage
@@ -42,22 +41,7 @@ def parse_output(
             "output: must be the hex string of the ECIES-encrypted {remoteStorage, encryption}"
             " (as ocean.js sends it), not an object"
         )
-    if private_key is None:
-        raise BadRequest("output: this provider has no key to decrypt it")
-    try:
-        sealed = bytes.fromhex(output.removeprefix("0x"))
-    except ValueError:
-        raise BadRequest("output: not a hex string") from None
-    try:
-        plain = decrypt(private_key, sealed)
-    except BadRequest as why:
-        raise BadRequest(
-            f"output: {why.message}; encrypt it with this provider's nodePublicKey"
-        ) from None
-    try:
-        document = json.loads(plain)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadRequest("output: the decrypted text is not JSON") from None
+    document = open_sealed_json(output, private_key, "output")
     if not isinstance(document, dict) or not document.get("remoteStorage"):
         raise BadRequest("output: remoteStorage is missing")
     try:
@@ -66,6 +50,7 @@ def parse_output(
         raise BadRequest(f"output: {_first_problem(error)}") from None
     _check_address(spec, policy)
     if spec.encryption is not None:
+        assert private_key is not None  # open_sealed_json refused the field without a key
         iv = PrivateKey(private_key).public_key.to_compressed_bytes()[:_IV_BYTES]
         spec = spec.model_copy(
             update={"encryption": spec.encryption.model_copy(update={"iv": iv.hex()})}

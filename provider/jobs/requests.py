@@ -87,7 +87,7 @@ class StartRequest:
     chain_id: int | None = None
     # Where the results should go (ECIES-encrypted for the provider, or an object).
     output: str | dict[str, Any] | None = None
-    # Ocean Node's encryptedDockerRegistryAuth (ECIES for the provider key): refused for now.
+    # Ocean Node's encryptedDockerRegistryAuth: hex of ECIES(provider key, JSON auth entry).
     registry_auth: str | None = None
 
     def payment_fields(self) -> list[str]:

@@ -1,8 +1,11 @@
 """Image roots by manifest digest: one download per image however many jobs ask at once.
 
 Layout under the cache folder (root-only): ``blobs/<sha256>`` verified blobs (a layer shared by
-two images is downloaded once), ``images/<sha256>/rootfs`` an unpacked root and
-``images/<sha256>/image.json`` its configuration, size and layers, ``tmp/`` unpacks in progress.
+two images is downloaded once), ``chains/<id>/rootfs`` each prefix of an image's layers unpacked
+once (layers.py), ``images/<sha256>/rootfs`` the image's root (hard links into its last chain)
+and ``images/<sha256>/image.json`` its configuration, size, layers, chains and whether it was
+pulled with credentials (then a job gets it only by asking the registry with its own),
+``tmp/`` unpacks in progress.
 Each unpack goes into a fresh folder under ``tmp`` that is renamed into place only when complete,
 so a crash or a refused layer never leaves half an image where a job could find it. A lock per
 digest makes concurrent pulls of one image wait for the first. Past ``max_bytes`` the least
@@ -23,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from steps.images.layers import CHAIN_META, LayerChains, chain_ids, link_copy
 from steps.images.reference import ImageReference
 from steps.images.registry import BlobStore, PullError, RegistryClient
-from steps.images.unpack import UnpackCaps, unpack_layers
+from steps.images.unpack import UnpackCaps
 
 __all__ = ["CacheStats", "ImageCache", "ImageLease"]
 
@@ -71,6 +75,7 @@ class ImageCache:
         self._tmp = root / "tmp"
         shutil.rmtree(self._tmp, ignore_errors=True)  # unpacks a crash interrupted
         self._tmp.mkdir()
+        self._chains = LayerChains(root / "chains", self._tmp)
         self._lock = threading.Lock()
         self._digest_locks: dict[str, threading.Lock] = {}
         self._in_use: Counter[str] = Counter()
@@ -81,7 +86,7 @@ class ImageCache:
     ) -> ImageLease:
         """The image's root, pulled and unpacked if it is not cached; PullError says why not."""
         started = time.monotonic()
-        if ref.digest and (self._images / _hex(ref.digest) / _META).is_file():
+        if ref.digest and self._public(ref.digest):
             digest = ref.digest  # pinned and cached: no registry needed
             pulled = None
         else:
@@ -94,7 +99,18 @@ class ImageCache:
             if not cached:
                 assert pulled is not None
                 fetched += client.fetch_layers(ref, pulled, self.blobs, pull_cap_bytes)
-                self._unpack(folder, pulled.config, [layer.digest for layer in pulled.layers])
+                layers = [layer.digest for layer in pulled.layers]
+                unpack_started = time.monotonic()
+                fresh = self._unpack(
+                    folder, pulled.config, layers, private=client.credentials is not None
+                )
+                client.report(
+                    f"unpacked {fresh} of {len(layers)} layer(s) in"
+                    f" {time.monotonic() - unpack_started:.1f} s (the others were unpacked"
+                    " already, for an image on the same layers)"
+                )
+            else:
+                client.report(f"image {ref}: {digest} is cached, nothing to fetch")
             meta = json.loads((folder / _META).read_text())
             os.utime(folder / _META)
             with self._lock:
@@ -120,17 +136,39 @@ class ImageCache:
         with self._lock:
             return self._digest_locks.setdefault(digest, threading.Lock())
 
-    def _unpack(self, folder: Path, config: dict[str, Any], layers: list[str]) -> None:
+    def _public(self, digest: str) -> bool:
+        """Cached and pulled without credentials: anyone may have it by digest. An image that
+        took credentials is asked of the registry again with each job's own (Kubernetes'
+        AlwaysPullImages), so a digest alone never opens someone else's private image."""
+        meta_path = self._images / _hex(digest) / _META
+        return meta_path.is_file() and not json.loads(meta_path.read_text()).get("private")
+
+    def _unpack(
+        self, folder: Path, config: dict[str, Any], layers: list[str], *, private: bool
+    ) -> int:
+        """The image's root as a link copy of its layer chain; returns the layers unpacked now."""
         work = self._tmp / uuid.uuid4().hex
-        (work / "rootfs").mkdir(mode=0o755, parents=True)
+        work.mkdir()
         try:
-            unpacked = unpack_layers(
-                [self.blobs.path(digest) for digest in layers], work / "rootfs", self._caps
-            )
+            if layers:
+                blobs = [self.blobs.path(digest) for digest in layers]
+                chain_root, fresh = self._chains.build(blobs, layers, self._caps)
+                link_copy(chain_root, work / "rootfs")
+                unpacked_bytes = self._chains.total_bytes(chain_ids(layers)[-1])
+            else:
+                (work / "rootfs").mkdir(mode=0o755)
+                fresh, unpacked_bytes = 0, 0
             self._add_mount_points(work / "rootfs")
-            meta = {"config": config, "unpacked_bytes": unpacked.bytes, "layers": layers}
+            meta = {
+                "config": config,
+                "unpacked_bytes": unpacked_bytes,
+                "layers": layers,
+                "chains": chain_ids(layers),
+                "private": private,
+            }
             (work / _META).write_text(json.dumps(meta))
             work.rename(folder)
+            return fresh
         except OSError as error:
             raise PullError(f"could not unpack the image: {error.strerror or error}") from None
         finally:
@@ -146,9 +184,14 @@ class ImageCache:
             path.mkdir(mode=0o755, exist_ok=True)
 
     def size(self) -> int:
+        """Blobs, plus what each layer chain wrote (an image root is links into its chain)."""
         total = sum(entry.stat().st_size for entry in self.blobs.root.iterdir())
+        for chain in self._chains.root.glob(f"*/{CHAIN_META}"):
+            total += self._chains.own_bytes(chain.parent.name)
         for meta_path in self._images.glob(f"*/{_META}"):
-            total += int(json.loads(meta_path.read_text())["unpacked_bytes"])
+            meta = json.loads(meta_path.read_text())
+            if "chains" not in meta:  # unpacked whole, before layer chains
+                total += int(meta["unpacked_bytes"])
         return total
 
     def _evict(self) -> None:
@@ -169,11 +212,15 @@ class ImageCache:
         if any(lock.locked() for lock in self._digest_locks.values()):
             return  # a pull in progress owns blobs no image names yet
         kept: set[str] = set()
+        chains: set[str] = set()
         for meta_path in self._images.glob(f"*/{_META}"):
-            kept.update(json.loads(meta_path.read_text())["layers"])
+            meta = json.loads(meta_path.read_text())
+            kept.update(meta["layers"])
+            chains.update(meta.get("chains", ()))
         for blob in self.blobs.root.iterdir():
             if f"sha256:{blob.name}" not in kept and not blob.name.startswith("."):
                 blob.unlink(missing_ok=True)
+        self._chains.drop_except(chains)
 
 
 _FREE = threading.Lock()

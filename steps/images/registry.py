@@ -13,23 +13,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import platform
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from steps.images.blobs import BlobStore
+from steps.images.errors import PullError
 from steps.images.reference import DIGEST, ImageReference
 from steps.readers.guard import SourcePolicy, guarded_transport, refusal_reason
 
 __all__ = [
     "INSECURE_REGISTRIES_ENV",
+    "PROGRESS_STEP",
+    "BlobStore",
     "Credentials",
     "Layer",
+    "Progress",
     "PullError",
     "Pulled",
     "RegistryClient",
@@ -50,16 +53,18 @@ _MANIFEST_TYPES = (
 _ACCEPT = ", ".join((*_MANIFEST_TYPES, *_INDEX_TYPES))
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+# A progress line per this many bytes of a layer (and one when it is complete).
+PROGRESS_STEP = 16 * 2**20
 
-
-class PullError(Exception):
-    """The image could not be pulled; the message is the job's reason."""
+# Where progress lines go (the job's configure log); never given a credential.
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class Credentials:
     username: str
-    password: str
+    # Never in a repr: a credential must not reach a log line through an f-string or a traceback.
+    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,12 @@ class RegistryClient:
     insecure: frozenset[str] = frozenset()
     credentials: Credentials | None = None
     timeout: float = 60.0
+    progress: Progress | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
+
+    def report(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress(line)
 
     def resolve(self, ref: ImageReference, blobs: BlobStore) -> Pulled:
         """The manifest of ``ref`` for this platform and its config blob; layers not fetched."""
@@ -125,8 +135,17 @@ class RegistryClient:
         total = sum(layer.size for layer in pulled.layers)
         if total > cap_bytes:
             raise PullError(f"the image's layers are {total} bytes, over the cap of {cap_bytes}")
+        missing = [layer for layer in pulled.layers if not blobs.has(layer.digest)]
+        wanted = sum(layer.size for layer in missing)
+        self.report(
+            f"image {ref}: {len(pulled.layers)} layer(s), {_size(total)};"
+            f" fetching {len(missing)} ({_size(wanted)}), the others are cached"
+        )
         with self._client() as client:
-            return sum(self._blob(client, ref, layer, blobs) for layer in pulled.layers)
+            return sum(
+                self._blob(client, ref, layer, blobs, f"layer {n}/{len(missing)}")
+                for n, layer in enumerate(missing, 1)
+            )
 
     def _client(self) -> httpx.Client:
         return httpx.Client(
@@ -153,7 +172,12 @@ class RegistryClient:
         return raw, digest
 
     def _blob(
-        self, client: httpx.Client, ref: ImageReference, layer: Layer, blobs: BlobStore
+        self,
+        client: httpx.Client,
+        ref: ImageReference,
+        layer: Layer,
+        blobs: BlobStore,
+        label: str = "",
     ) -> int:
         if blobs.has(layer.digest):
             return 0
@@ -168,12 +192,21 @@ class RegistryClient:
                     raise PullError(f"blob {layer.digest} is larger than its manifest says")
                 hasher.update(chunk)
                 out.write(chunk)
+                if label and size // PROGRESS_STEP > (size - len(chunk)) // PROGRESS_STEP:
+                    self._progress(label, layer, size)
             if size != layer.size:
                 raise PullError(f"blob {layer.digest} is smaller than its manifest says")
             if "sha256:" + hasher.hexdigest() != layer.digest:
                 raise PullError(f"blob {layer.digest} does not match its digest")
             out.verified = True
+        if label:
+            self._progress(label, layer, size, done=True)
         return size
+
+    def _progress(self, label: str, layer: Layer, size: int, *, done: bool = False) -> None:
+        digest = layer.digest.removeprefix("sha256:")[:12]
+        state = ", verified" if done else ""
+        self.report(f"{label} {digest}: {_size(size)} of {_size(layer.size)}{state}")
 
     def _stream(
         self, client: httpx.Client, ref: ImageReference, url: str, headers: dict[str, str]
@@ -248,45 +281,11 @@ class _Response:
             self._context.__exit__(*exc)
 
 
-class BlobStore:
-    """Verified blobs by digest; a blob is visible under its name only once verified."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-    def path(self, digest: str) -> Path:
-        if not DIGEST.match(digest):
-            raise PullError(f"not a sha256 digest: {digest!r}")
-        return self.root / digest.removeprefix("sha256:")
-
-    def has(self, digest: str) -> bool:
-        return self.path(digest).is_file()
-
-    def writer(self, digest: str) -> _BlobWriter:
-        return _BlobWriter(self.path(digest))
-
-
-class _BlobWriter:
-    def __init__(self, final: Path) -> None:
-        self._final = final
-        self._partial = final.with_name(f".{final.name}.{os.getpid()}.{id(self)}")
-        self.verified = False
-        self._file: Any = None
-
-    def __enter__(self) -> _BlobWriter:
-        self._file = self._partial.open("wb")
-        return self
-
-    def write(self, chunk: bytes) -> None:
-        self._file.write(chunk)
-
-    def __exit__(self, *exc: object) -> None:
-        self._file.close()
-        if self.verified and exc[0] is None:
-            self._partial.rename(self._final)
-        else:
-            self._partial.unlink(missing_ok=True)
+def _size(count: int) -> str:
+    """Bytes as a person reads them in a log (MB are 10^6 bytes, as registries show them)."""
+    if count < 10**6:
+        return f"{count} bytes"
+    return f"{count / 10**6:.1f} MB"
 
 
 def _descriptor(item: object) -> Layer:

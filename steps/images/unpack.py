@@ -8,8 +8,8 @@ the root. Device nodes and FIFOs are dropped (the sandbox brings its own /dev), 
 bits are cleared. Whiteouts (``.wh.NAME``) delete from the layers below, opaque whiteouts
 (``.wh..wh..opq``) empty their folder of what the layers below put there; a whiteout naming
 ``.``, ``..`` or nothing is refused. The bytes written, the entries and the decompressed stream
-are capped per image, so a decompression bomb stops at the cap. The caller gives an empty folder
-of its own (cache.py unpacks into a fresh folder and renames it into place).
+are capped per image, so a decompression bomb (gzip or zstd) stops at the cap. The caller gives
+an empty folder of its own (cache.py unpacks into a fresh folder and renames it into place).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
+import zstandard
+
 from steps.images.registry import PullError
 
 __all__ = ["UnpackCaps", "UnpackError", "Unpacked", "open_dir", "unpack_layers"]
@@ -34,6 +36,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_ZSTD_WINDOW = 2**27
 # Tar headers and padding on top of the file contents, per entry, for the stream cap.
 _ENTRY_OVERHEAD = 3 * 512
 
@@ -55,11 +58,15 @@ class Unpacked:
     dropped: list[str] = field(default_factory=list)
 
 
-def unpack_layers(layers: list[Path], root: Path, caps: UnpackCaps) -> Unpacked:
-    """Unpack ``layers`` (verified blobs, lowest first) into the empty folder ``root``."""
-    if any(root.iterdir()):
+def unpack_layers(
+    layers: list[Path], root: Path, caps: UnpackCaps, below: Unpacked | None = None
+) -> Unpacked:
+    """Unpack ``layers`` (verified blobs, lowest first) into the empty folder ``root``, or, with
+    ``below`` (what the layers under them counted), on top of a root that holds those layers
+    (a hard-link copy: no file there is ever written in place, only unlinked and replaced)."""
+    if below is None and any(root.iterdir()):
         raise UnpackError(f"{root} is not empty")
-    result = Unpacked()
+    result = Unpacked(below.bytes, below.files) if below else Unpacked()
     root_fd = os.open(root, _DIR_FLAGS)
     try:
         for layer in layers:
@@ -77,7 +84,10 @@ def _decompressed(raw: IO[bytes], caps: UnpackCaps) -> _Capped:
     if magic.startswith(_GZIP_MAGIC):
         return _Capped(gzip.GzipFile(fileobj=raw, mode="rb"), limit)
     if magic == _ZSTD_MAGIC:
-        raise UnpackError("zstd-compressed layers are not supported; use gzip")
+        # The decoder's window stays at zstd's default limit (128 MiB of memory), whatever the
+        # frame asks for; the stream cap below bounds what it may produce.
+        decoder = zstandard.ZstdDecompressor(max_window_size=_ZSTD_WINDOW)
+        return _Capped(decoder.stream_reader(raw, read_across_frames=True), limit)
     return _Capped(raw, limit)
 
 
@@ -110,7 +120,7 @@ def _unpack_one(stream: object, root_fd: int, caps: UnpackCaps, result: Unpacked
                 if result.files > caps.max_files:
                     raise UnpackError(f"the image has more than {caps.max_files} entries")
                 _entry(archive, member, root_fd, caps, result, created)
-    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as error:
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error, zstandard.ZstdError) as error:
         raise UnpackError(f"a layer is not a readable tar archive: {error}") from None
 
 
@@ -162,6 +172,8 @@ def _entry(
             os.symlink(member.linkname, base, dir_fd=parent_fd)
             if os.geteuid() == 0:
                 os.chown(base, member.uid, member.gid, dir_fd=parent_fd, follow_symlinks=False)
+            times = (member.mtime, member.mtime)
+            os.utime(base, times, dir_fd=parent_fd, follow_symlinks=False)
         else:
             _hard_link(root_fd, member, parent_fd, base)
     finally:
@@ -266,14 +278,18 @@ def _write(
     with os.fdopen(fd, "wb") as out:
         if source is not None:
             shutil.copyfileobj(source, out, 1 << 20)
+        out.flush()  # before the time is set: a later write would move it
         _own(out.fileno(), member, mode)
 
 
 def _own(fd: int, member: tarfile.TarInfo, mode: int) -> None:
-    """The entry's owner (as root) and mode, on the open descriptor: nothing followed."""
+    """The entry's owner (as root), mode and modification time, on the open descriptor: nothing
+    followed. The time matters: Python's cached bytecode (``__pycache__``, which images ship) is
+    valid only while its source keeps the time it was compiled against."""
     if os.geteuid() == 0:
         os.fchown(fd, member.uid, member.gid)
     os.fchmod(fd, mode)
+    os.utime(fd, (member.mtime, member.mtime))
 
 
 def _hard_link(root_fd: int, member: tarfile.TarInfo, parent_fd: int, base: str) -> None:

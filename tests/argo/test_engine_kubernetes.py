@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from steps.images.registry import Credentials
+from steps.images.registry_auth import docker_config_json
 from steps.manifest import write_manifest
 from tests.argo.fake_cluster import PODS, SECRETS, WORKFLOWS, FakeServer, Recorded, wait_until
 from tests.argo.objects import (
@@ -22,7 +24,14 @@ from tests.argo.objects import (
     succeeded_workflow,
     workflow,
 )
-from tests.workflows.support import REPO, did_spec, make_spec
+from tests.argo.schemas import errors
+from tests.workflows.support import (
+    REPO,
+    SEALED_REGISTRY_AUTH,
+    did_spec,
+    make_spec,
+    private_image_spec,
+)
 from workflows.dag import StepImages
 from workflows.engines.argo import ArgoEngine, workflow_for
 from workflows.engines.base import EngineError, JobNotFound, JobState, ResultFile, Unsupported
@@ -51,7 +60,7 @@ def test_submit_creates_the_spec_secret_then_the_workflow_and_ties_them(
         ("PATCH", f"{SECRETS}/{NAME}-jobspec"),
     ]
     secret, created, adopt = (r.body for r in posts)
-    assert json.loads(secret["stringData"]["jobspec.json"]) == json.loads(SPEC.model_dump_json())
+    assert json.loads(secret["stringData"]["jobspec.json"]) == json.loads(SPEC.steps_json())
     assert secret["metadata"]["labels"]["c2d/job-id"] == SPEC.job_id
     assert created == workflow_for(SPEC, StepImages(), {})
     assert adopt["metadata"]["ownerReferences"] == [
@@ -66,6 +75,52 @@ def test_submit_creates_the_spec_secret_then_the_workflow_and_ties_them(
     # The view holds no secret: no file URLs in what the provider knows from the cluster.
     assert state.spec.inputs[0].files == ()
     assert state.spec.input_dids == SPEC.input_dids
+
+
+def test_a_job_with_registry_credentials_gets_an_image_pull_secret_its_workflow_owns(
+    server: FakeServer, start_engine: Start
+) -> None:
+    spec = private_image_spec()
+    opened: list[str] = []
+
+    def pull_secret(job: JobSpec) -> str:
+        opened.append(str(job.registry_auth))
+        return docker_config_json("registry.example.com", Credentials("u", "p"))
+
+    engine = start_engine(pull_secret=pull_secret)
+    engine.submit(spec)
+    assert opened == [SEALED_REGISTRY_AUTH]
+    posts = [r for r in server.cluster.requests if r.method in ("POST", "PATCH")]
+    name = spec.workflow_name
+    assert [(r.method, r.path) for r in posts] == [
+        ("POST", SECRETS),
+        ("POST", SECRETS),
+        ("POST", WORKFLOWS),
+        ("PATCH", f"{SECRETS}/{name}-jobspec"),
+        ("PATCH", f"{SECRETS}/{name}-registry"),
+    ]
+    jobspec, pull, created = (r.body for r in posts[:3])
+    assert pull["type"] == "kubernetes.io/dockerconfigjson"
+    assert pull["metadata"]["name"] == f"{name}-registry"
+    assert json.loads(pull["stringData"][".dockerconfigjson"])["auths"]["registry.example.com"]
+    assert errors(pull) == []
+    # The sealed credentials reach neither the steps' spec file nor the Workflow.
+    assert SEALED_REGISTRY_AUTH not in json.dumps(jobspec)
+    assert SEALED_REGISTRY_AUTH not in json.dumps(created)
+    (template,) = [t for t in created["spec"]["templates"] if "resource" in t]
+    pod = yaml.safe_load(template["resource"]["manifest"])
+    assert pod["spec"]["imagePullSecrets"] == [{"name": f"{name}-registry"}]
+    assert errors(pod) == []
+    assert engine.get(spec.job_id).spec.registry_auth is None
+
+
+def test_registry_credentials_without_a_way_to_open_them_are_refused(
+    server: FakeServer, start_engine: Start
+) -> None:
+    engine = start_engine()
+    with pytest.raises(Unsupported, match="encryptedDockerRegistryAuth"):
+        engine.submit(private_image_spec())
+    assert not server.cluster.calls("POST")
 
 
 def test_a_network_job_is_refused_before_anything_is_created(

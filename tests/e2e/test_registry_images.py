@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import random
 import re
 import shutil
 import tarfile
@@ -22,15 +23,19 @@ from eth_account import Account
 
 from devkit.client import C2DClient, ProviderError
 from devkit.launch import ServerProcess, start_server
+from steps.images.registry import PROGRESS_STEP
 from tests.e2e.conftest import result_of_type, wait_for
 from tests.steps.images.oci import (
     IMAGE_ONLY_MODULE,
+    LAYER_ZSTD,
     Pusher,
+    busybox_entries,
     busybox_layout,
     entry,
     layer,
     python_layout,
     registry,
+    zstd_layer,
 )
 from workflows.status import JobStatus, status_text
 
@@ -59,6 +64,16 @@ def pushed(image_registry: tuple[str, Path]) -> dict[str, str]:
     return {
         "busybox": pusher.layout(busybox_layout(), "tools/busybox", "1"),
         "python": pusher.layout(python_layout(), "tools/python", "3"),
+        # zstd layers, one of them bigger than a progress step (incompressible bytes).
+        "zstd": pusher.image(
+            "tools/zstd",
+            "1",
+            [
+                zstd_layer(*busybox_entries()),
+                zstd_layer(entry("blob", random.Random(17).randbytes(PROGRESS_STEP + 2**20))),
+            ],
+            media_type=LAYER_ZSTD,
+        ),
         "evil": pusher.image(
             "tools/evil",
             "1",
@@ -124,6 +139,29 @@ def test_a_job_runs_in_the_image_it_names_and_two_jobs_pull_it_once(
     layer_digests = {line for line in re.findall(r"sha256:[0-9a-f]{64}", access_log.read_text())}
     fetched = [d for d in layer_digests if _blob_gets(access_log, d)]
     assert fetched and all(_blob_gets(access_log, d) == 1 for d in fetched)
+
+
+def test_zstd_layers_run_and_the_configuration_log_shows_the_pull(
+    client: C2DClient, image_registry: tuple[str, Path], pushed: dict[str, str]
+) -> None:
+    address, _ = image_registry
+    container = {"image": f"{address}/tools/zstd", "tag": "1"}
+    first = wait_for(client, _start(client, container, "ls -l /blob"), timeout=120)
+    assert first["status"] == JobStatus.FINISHED, first
+    log = client.result(first["jobId"], result_of_type(first, "configurationLog")["index"])
+    text = log.decode()
+    assert f"image {address}/tools/zstd:1: 2 layer(s)" in text, text
+    assert "fetching 2 (" in text
+    big = f"{(PROGRESS_STEP + 2**20) / 10**6:.1f} MB"
+    assert re.search(rf"layer 2/2 [0-9a-f]{{12}}: {PROGRESS_STEP / 10**6:.1f} MB of {big}\n", text)
+    assert re.search(rf"layer 2/2 [0-9a-f]{{12}}: {big} of {big}, verified\n", text)
+    assert re.search(r"unpacked 2 of 2 layer\(s\) in [0-9.]+ s", text)
+    assert f"image ready: {address}/tools/zstd:1" in text
+    # The pull's lines come first, then configure's own.
+    assert text.index("image ready") < text.index("configure job")
+    second = wait_for(client, _start(client, container, "true"), timeout=120)
+    again = client.result(second["jobId"], result_of_type(second, "configurationLog")["index"])
+    assert f"{pushed['zstd']} is cached, nothing to fetch" in again.decode()
 
 
 def test_metrics_count_pulls_cache_hits_and_bytes(
@@ -210,7 +248,7 @@ def test_a_hostile_image_fails_writes_nothing_outside_and_the_provider_keeps_ser
     assert after["status"] == JobStatus.FINISHED, after
 
 
-def test_a_dockerfile_and_registry_credentials_are_refused_at_start(client: C2DClient) -> None:
+def test_a_dockerfile_is_refused_at_start(client: C2DClient) -> None:
     env = client.environments()[0]
     assert env["registryImages"] == ["*"]  # the default free environment: any image
     assert env["allowImageBuild"] is False and env["free"]["allowImageBuild"] is False
@@ -219,18 +257,3 @@ def test_a_dockerfile_and_registry_credentials_are_refused_at_start(client: C2DC
         _start(client, container)
     assert caught.value.status_code == 400
     assert "this environment does not build images" in caught.value.message
-    environment = str(client.environments()[0]["id"])
-    body = {
-        "environment": environment,
-        "algorithm": {
-            "meta": {
-                "rawcode": "true",
-                "container": {"entrypoint": "sh $ALGO", "image": "x", "tag": "1"},
-            }
-        },
-        "encryptedDockerRegistryAuth": "0x04aa",
-    }
-    with pytest.raises(ProviderError) as caught:
-        client.free_compute(body)
-    assert caught.value.status_code == 400
-    assert "encryptedDockerRegistryAuth" in caught.value.message

@@ -120,7 +120,25 @@ def preprocess_spec() -> JobSpec:
     )
 
 
-SPECS = {"raw": raw_spec, "dids": did_spec, "gpu": gpu_spec, "preprocess": preprocess_spec}
+# Stands for what ocean.js sends: the hex of ECIES(provider key, JSON); the engine never opens it.
+SEALED_REGISTRY_AUTH = "04" + "5e" * 120
+
+
+def private_image_spec() -> JobSpec:
+    """A raw job whose image is private: the consumer sealed registry credentials."""
+    container = {"entrypoint": "sh $ALGO", "image": "registry.example.com/team/algo", "tag": "1"}
+    return make_spec(
+        algorithm={"container": container, "rawcode": "true"},
+    ).model_copy(update={"registry_auth": SEALED_REGISTRY_AUTH})
+
+
+SPECS = {
+    "raw": raw_spec,
+    "dids": did_spec,
+    "gpu": gpu_spec,
+    "preprocess": preprocess_spec,
+    "private-image": private_image_spec,
+}
 
 
 def workflow_dict(spec: JobSpec) -> dict[str, Any]:

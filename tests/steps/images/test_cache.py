@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from steps.images.cache import ImageCache
+from steps.images.layers import chain_ids
 from steps.images.reference import parse_reference
 from steps.images.registry import PullError, RegistryClient
-from tests.steps.images.oci import Pusher, busybox_layout, entry, layer
+from steps.readers.guard import SourcePolicy
+from tests.steps.images.oci import Pusher, busybox_layout, digest_of, entry, layer
 
 
 def test_two_jobs_of_one_image_pull_it_once(
@@ -71,3 +73,41 @@ def test_the_least_recently_used_image_goes_first_but_never_one_in_use(
     assert held.digest.removeprefix("sha256:") in kept
     assert second.digest.removeprefix("sha256:") not in kept
     assert (held.rootfs / "one").is_file()
+
+
+def test_two_images_on_one_base_unpack_it_once_and_never_change_each_other(
+    pusher: Pusher, registry_address: str, tmp_path: Path
+) -> None:
+    base = layer(entry("usr/lib/base.txt", b"base"), entry("etc/conf", b"from base"))
+    pusher.image("tools/a", "1", [base, layer(entry("a.txt", b"a"))])
+    pusher.image(
+        "tools/b",
+        "1",
+        [base, layer(entry("etc/.wh.conf"), entry("usr/lib/base.txt", b"changed by b"))],
+    )
+    lines: list[str] = []
+    client = RegistryClient(
+        SourcePolicy.parse("127.0.0.0/8"), frozenset({registry_address}), progress=lines.append
+    )
+    cache = ImageCache(tmp_path / "cache", 2**30)
+    a = cache.acquire(client, parse_reference(f"{registry_address}/tools/a", "1"), 2**30)
+    assert any(line.startswith("unpacked 2 of 2 layer(s)") for line in lines), lines
+    lines.clear()
+    b = cache.acquire(client, parse_reference(f"{registry_address}/tools/b", "1"), 2**30)
+    assert any(line.startswith("unpacked 1 of 2 layer(s)") for line in lines), lines
+    # b's layer replaced and deleted base files in b only; a still has the base as it was.
+    assert (a.rootfs / "usr/lib/base.txt").read_bytes() == b"base"
+    assert (a.rootfs / "etc/conf").read_bytes() == b"from base"
+    assert (b.rootfs / "usr/lib/base.txt").read_bytes() == b"changed by b"
+    assert not (b.rootfs / "etc/conf").exists()
+    # The base's bytes are on disk once: a's file and the base chain's are one inode.
+    chains = tmp_path / "cache" / "chains"
+    base_chain = chains / chain_ids([digest_of(base)])[0]
+    assert (a.rootfs / "etc/conf").stat().st_ino == (base_chain / "rootfs/etc/conf").stat().st_ino
+    assert len(list(chains.iterdir())) == 3  # base, base+a, base+b
+    # Evicting a (cap 0 once unleased) keeps b's root and drops only a's own chain.
+    cache._max_bytes = 0
+    cache.release(a)
+    assert not a.rootfs.exists()
+    assert (b.rootfs / "usr/lib/base.txt").read_bytes() == b"changed by b"
+    assert len(list(chains.iterdir())) == 2

@@ -1,4 +1,5 @@
-"""Pulls from Debian's docker-registry on loopback: tags, digests, checksums, lies, refusals."""
+"""Pulls from Debian's docker-registry on loopback: tags, digests, checksums, lies, refusals,
+basic and bearer-token credentials."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ from pathlib import Path
 import pytest
 
 from steps.images.reference import parse_reference
-from steps.images.registry import BlobStore, PullError, RegistryClient
+from steps.images.registry import BlobStore, Credentials, PullError, RegistryClient
 from steps.readers.guard import SourcePolicy
-from tests.steps.images.oci import OCI_INDEX, Pusher, busybox_layout, entry, layer, registry
+from tests.steps.images.oci import (
+    OCI_INDEX,
+    Pusher,
+    busybox_layout,
+    entry,
+    htpasswd_auth_config,
+    layer,
+    registry,
+)
 from tests.steps.images.tokens import TokenIssuer, token_auth_config, token_server
 
 
@@ -138,3 +147,51 @@ def test_a_registry_that_wants_bearer_tokens(
         anonymous = RegistryClient(SourcePolicy.parse("127.0.0.0/8"), frozenset({address}))
         with pytest.raises(PullError, match="token server refused access"):
             anonymous.resolve(parse_reference(f"{address}/private/x", "1"), blobs)
+
+
+def test_a_registry_that_wants_basic_credentials(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("htpasswd-registry")
+    auth = htpasswd_auth_config(folder, {"alice": "s3cret-pass"})
+    with registry(folder, auth) as address:
+        digest = Pusher(address, basic=("alice", "s3cret-pass")).image(
+            "private/x", "1", [layer(entry("a", b"a"))]
+        )
+        ref = parse_reference(f"{address}/private/x", "1")
+        blobs = BlobStore(tmp_path / "blobs")
+        policy = SourcePolicy.parse("127.0.0.0/8")
+        for credentials in (None, Credentials("alice", "wrong")):
+            refused = RegistryClient(policy, frozenset({address}), credentials)
+            with pytest.raises(PullError, match="refused access") as caught:
+                refused.resolve(ref, blobs)
+            assert "wrong" not in str(caught.value)
+        client = RegistryClient(policy, frozenset({address}), Credentials("alice", "s3cret-pass"))
+        pulled = client.resolve(ref, blobs)
+        assert pulled.digest == digest
+        assert client.fetch_layers(ref, pulled, blobs, 2**20) > 0
+        assert "s3cret-pass" not in repr(client)
+
+
+def test_a_token_server_that_wants_credentials_for_a_private_image(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    issuer = TokenIssuer(tmp_path)
+    with (
+        token_server(issuer, users={"bob": "pa55"}) as realm,
+        registry(
+            tmp_path_factory.mktemp("token-registry"), token_auth_config(realm, issuer)
+        ) as address,
+    ):
+        pusher = Pusher(address, token=lambda scope: issuer.token(scope, pusher=True) or "")
+        digest = pusher.image("private/y", "1", [layer(entry("a", b"a"))])
+        ref = parse_reference(f"{address}/private/y", "1")
+        blobs = BlobStore(tmp_path / "blobs")
+        policy = SourcePolicy.parse("127.0.0.0/8")
+        wrong = RegistryClient(policy, frozenset({address}), Credentials("bob", "nope"))
+        with pytest.raises(PullError, match="token server refused access"):
+            wrong.resolve(ref, blobs)
+        client = RegistryClient(policy, frozenset({address}), Credentials("bob", "pa55"))
+        pulled = client.resolve(ref, blobs)
+        assert pulled.digest == digest
+        assert client.fetch_layers(ref, pulled, blobs, 2**20) > 0

@@ -10,9 +10,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from steps.images.unpack import UnpackCaps, UnpackError, unpack_layers
-from tests.steps.images.oci import entry, layer
+from tests.steps.images.oci import entry, layer, zstd_layer
 
 
 def _unpack(tmp_path: Path, *layers: bytes, caps: UnpackCaps | None = None) -> Path:
@@ -105,18 +106,61 @@ def test_whiteouts_delete_from_the_layers_below(tmp_path: Path) -> None:
     assert not (root / "c").exists()
 
 
-def test_a_decompression_bomb_stops_at_the_cap(tmp_path: Path) -> None:
-    info, _ = entry("zeros", b"")
-    info.size = 64 * 2**20
+_COMPRESS = {
+    "gzip": lambda data: gzip.compress(data, 9),
+    "zstd": lambda data: zstandard.ZstdCompressor(level=19).compress(data),
+}
+
+
+@pytest.mark.parametrize("compression", list(_COMPRESS))
+def test_a_decompression_bomb_stops_at_the_cap(tmp_path: Path, compression: str) -> None:
+    compress = _COMPRESS[compression]
     raw = tarfile.TarInfo("zeros")
-    raw.size = info.size
-    bomb = gzip.compress(raw.tobuf(format=tarfile.PAX_FORMAT) + bytes(info.size), 9)
+    raw.size = 64 * 2**20
+    bomb = compress(raw.tobuf(format=tarfile.PAX_FORMAT) + bytes(raw.size))
     assert len(bomb) < 100_000
     with pytest.raises(UnpackError, match="more than 1048576 bytes"):
         _unpack(tmp_path, bomb, caps=UnpackCaps(max_bytes=2**20))
+    # No file is big, but an 8 MiB extended header (read whole by tarfile): the stream cap.
+    header = _pax_header(8 * 2**20)
+    with pytest.raises(UnpackError, match="decompresses to more than"):
+        _unpack(tmp_path / "pax", compress(header), caps=UnpackCaps(max_bytes=0, max_files=1))
     many = layer(*(entry(f"f{i}", b"") for i in range(50)))
     with pytest.raises(UnpackError, match="more than 10 entries"):
         _unpack(tmp_path / "2", many, caps=UnpackCaps(max_files=10))
+
+
+def _pax_header(size: int) -> bytes:
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type = tarfile.XHDTYPE
+    info.size = size
+    return info.tobuf(format=tarfile.USTAR_FORMAT) + bytes(size)
+
+
+def test_files_keep_the_time_of_the_image_so_its_bytecode_stays_valid(tmp_path: Path) -> None:
+    when = 1_600_000_000
+    root = _unpack(
+        tmp_path,
+        layer(
+            entry("lib/mod.py", b"X = 1\n", mtime=when),
+            entry("lib/link", type=tarfile.SYMTYPE, linkname="mod.py", mtime=when + 1),
+            entry("lib/sub", type=tarfile.DIRTYPE, mode=0o755, mtime=when + 2),
+        ),
+    )
+    assert (root / "lib/mod.py").stat().st_mtime == when
+    assert (root / "lib/link").lstat().st_mtime == when + 1
+    assert (root / "lib/sub").stat().st_mtime == when + 2
+
+
+def test_a_zstd_layer_unpacks_as_a_gzip_one(tmp_path: Path) -> None:
+    root = _unpack(
+        tmp_path,
+        layer(entry("a/kept", b"from gzip"), entry("a/gone", b"x")),
+        zstd_layer(entry("a/.wh.gone"), entry("a/new", b"from zstd")),
+    )
+    assert (root / "a" / "kept").read_bytes() == b"from gzip"
+    assert (root / "a" / "new").read_bytes() == b"from zstd"
+    assert not (root / "a" / "gone").exists()
 
 
 def test_garbage_is_a_reason_not_a_crash(tmp_path: Path) -> None:

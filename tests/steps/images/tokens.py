@@ -3,7 +3,8 @@
 Debian's docker-registry checks RS256 tokens whose ``x5c`` certificate chains to its
 ``rootcertbundle``; the server here signs with a fresh self-signed key (made by the openssl
 program) and grants pull and push on every repository except those under ``private/`` (refused
-with 401, as a real token server refuses an anonymous client; the tests' pusher is let in).
+with 401, as a real token server refuses an anonymous client; the tests' pusher is let in, and
+so is a client whose Basic credentials are among ``users``).
 """
 
 from __future__ import annotations
@@ -67,13 +68,18 @@ class TokenIssuer:
 
 
 @contextmanager
-def token_server(issuer: TokenIssuer) -> Iterator[str]:
-    """Yields the realm URL."""
+def token_server(issuer: TokenIssuer, users: dict[str, str] | None = None) -> Iterator[str]:
+    """Yields the realm URL; ``users`` (name → password) may pull ``private/`` images."""
+    known = {
+        "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()
+        for name, password in (users or {}).items()
+    }
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             query = parse_qs(urlparse(self.path).query)
-            token = issuer.token(query.get("scope", [""])[0])
+            user = self.headers.get("Authorization", "") in known
+            token = issuer.token(query.get("scope", [""])[0], pusher=user)
             body = json.dumps({"token": token}).encode() if token else b"{}"
             self.send_response(200 if token else 401)
             self.send_header("Content-Type", "application/json")

@@ -39,8 +39,10 @@ class WatchEvent:
 class ClusterApi(Protocol):
     namespace: str
 
-    def create_secret(self, name: str, data: dict[str, str], labels: dict[str, str]) -> None:
-        """Create an Opaque Secret in the jobs namespace (``data`` as plain strings)."""
+    def create_secret(
+        self, name: str, data: dict[str, str], labels: dict[str, str], kind: str = "Opaque"
+    ) -> None:
+        """Create a Secret of type ``kind`` in the jobs namespace (``data`` as plain strings)."""
         ...
 
     def adopt_secret(self, name: str, owner: dict[str, Any]) -> None:

@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from workflows import contract
 from workflows.annotations import ENVIRONMENT_LABEL, OWNER_LABEL, spec_from_annotations
 from workflows.dag import Placement, StepImages
 from workflows.engines.argo.api import ClusterApi, ClusterError, Kind
 from workflows.engines.argo.cache import ClusterCache
+from workflows.engines.argo.job_secrets import PullSecretConfig, job_secrets
 from workflows.engines.argo.render import check_cluster, workflow_for
 from workflows.engines.argo.results import ClusterResults
 from workflows.engines.argo.status_map import image_pull_failure, is_finished, map_status
@@ -33,6 +33,7 @@ from workflows.engines.base import (
     ResultFile,
     ResultReader,
     StoredResult,
+    Unsupported,
 )
 from workflows.jobfiles import truncated_note
 from workflows.spec import JobSpec
@@ -57,9 +58,12 @@ class ArgoEngine:
         result_reader: ResultReader | None = None,
         unschedulable_deadline: float = 600.0,
         watchdog_interval: float = 30.0,
+        pull_secret: PullSecretConfig | None = None,
     ) -> None:
         self._api = api
         self._stored = ClusterResults(results_dir, result_reader)
+        # A job's registry credentials as a ``.dockerconfigjson`` (the provider opens them).
+        self._pull_secret = pull_secret
         self._images = images or StepImages()
         self._placements = dict(placements or {})
         self._lock = threading.Lock()
@@ -90,20 +94,28 @@ class ArgoEngine:
     # --- Engine protocol ----------------------------------------------------------------------
     def check(self, spec: JobSpec) -> None:
         check_cluster(spec)
+        if spec.registry_auth and self._pull_secret is None:
+            raise Unsupported(
+                "encryptedDockerRegistryAuth: this provider cannot make image pull Secrets"
+            )
 
     def submit(self, spec: JobSpec) -> JobState:
+        self.check(spec)
         workflow = self.workflow_for(spec)
+        secrets = job_secrets(spec, self._pull_secret)
         labels = dict(workflow["metadata"]["labels"])
-        secret = f"{spec.workflow_name}-jobspec"
-        spec_file = Path(contract.SPEC_FILE).name
+        made: list[str] = []
         try:
-            self._api.create_secret(secret, {spec_file: spec.model_dump_json()}, labels)
+            for name, (data, kind) in secrets.items():
+                self._api.create_secret(name, data, labels, kind)
+                made.append(name)
         except ClusterError as error:
+            self._undo(spec, made, workflow_created=False)
             raise EngineError(f"the cluster refused the job: {error}") from error
         try:
             created = self._api.create_workflow(workflow)
         except ClusterError as error:
-            self._undo(spec, secret, workflow_created=False)
+            self._undo(spec, made, workflow_created=False)
             raise EngineError(f"the cluster refused the job: {error}") from error
         uid = created.get("metadata", {}).get("uid")
         try:
@@ -114,12 +126,13 @@ class ArgoEngine:
                     "name": spec.workflow_name,
                     "uid": uid,
                 }
-                self._api.adopt_secret(secret, owner)
+                for name in made:
+                    self._api.adopt_secret(name, owner)
         except ClusterError as error:
-            # A job the API calls refused must not run: take the Workflow back, and the Secret
+            # A job the API calls refused must not run: take the Workflow back, and the Secrets
             # that no owner would ever collect (owner-reference enforcement refuses the patch
             # without delete on Secrets).
-            self._undo(spec, secret, workflow_created=True)
+            self._undo(spec, made, workflow_created=True)
             raise EngineError(f"the cluster refused the job: {error}") from error
         self._cache.put("workflows", created)
         return self.get(spec.job_id)
@@ -192,11 +205,12 @@ class ArgoEngine:
         self._cache.close()
 
     # --- helpers ------------------------------------------------------------------------------
-    def _undo(self, spec: JobSpec, secret: str, *, workflow_created: bool) -> None:
+    def _undo(self, spec: JobSpec, secrets: list[str], *, workflow_created: bool) -> None:
         try:
             if workflow_created:
                 self._api.delete_workflow(spec.workflow_name)
-            self._api.delete_secret(secret)
+            for secret in secrets:
+                self._api.delete_secret(secret)
         except ClusterError as error:
             _log.error("job %s: cannot take back what was created: %s", spec.job_id, error)
 

@@ -34,12 +34,14 @@ class KubernetesApi:
         self._custom = k8s.CustomObjectsApi(api_client)
         self._core = k8s.CoreV1Api(api_client)
 
-    def create_secret(self, name: str, data: dict[str, str], labels: dict[str, str]) -> None:
+    def create_secret(
+        self, name: str, data: dict[str, str], labels: dict[str, str], kind: str = "Opaque"
+    ) -> None:
         body = {
             "apiVersion": "v1",
             "kind": "Secret",
             "metadata": {"name": name, "labels": labels},
-            "type": "Opaque",
+            "type": kind,
             "stringData": data,
         }
         with _errors(f"create Secret {name}"):

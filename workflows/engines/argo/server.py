@@ -96,8 +96,10 @@ class ArgoServerApi:
             raise ClusterError(f"watch workflows: {type(error).__name__}") from None
 
     # --- not Argo objects: the Kubernetes API ------------------------------------------------
-    def create_secret(self, name: str, data: dict[str, str], labels: dict[str, str]) -> None:
-        self._kube.create_secret(name, data, labels)
+    def create_secret(
+        self, name: str, data: dict[str, str], labels: dict[str, str], kind: str = "Opaque"
+    ) -> None:
+        self._kube.create_secret(name, data, labels, kind)
 
     def adopt_secret(self, name: str, owner: dict[str, Any]) -> None:
         self._kube.adopt_secret(name, owner)

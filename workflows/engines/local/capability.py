@@ -26,6 +26,11 @@ def check_local(spec: JobSpec, runtimes: Runtimes, images: ImageSource | None = 
     image → the local stand-in for that image; ``images``: what registries may provide."""
     if not pulls_image(spec, runtimes, images):
         algorithm_runtime(spec, runtimes)
+        if spec.registry_auth:
+            raise Unsupported(
+                f"encryptedDockerRegistryAuth: image {spec.algorithm.container.reference} runs"
+                f" from this machine's own runtime, nothing is pulled; leave the credentials out"
+            )
     if spec.network:
         raise Unsupported("the local engine cannot give an algorithm network access")
     if spec.preprocess_template:

@@ -160,7 +160,7 @@ class LocalEngine:
         self.check(spec)
         # Serialised before anything is created, so a spec that cannot be written leaves no
         # folder behind; a failed write removes what it made.
-        text = spec.model_dump_json()
+        text = spec.steps_json()
         volume = self._jobs_dir / spec.job_id
         (volume / "spec").mkdir(parents=True, mode=0o700)
         spec_file = volume / "spec" / Path(contract.SPEC_FILE).name

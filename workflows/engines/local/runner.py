@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from workflows import contract
 from workflows.dag import StepImages, build_workflow
 from workflows.engines.base import EngineError
 from workflows.engines.local import outcomes as judge
@@ -24,6 +25,7 @@ from workflows.engines.local.dispatcher import (
 )
 from workflows.engines.local.launcher import Launcher, RunningStep, StepExit
 from workflows.engines.local.orchestrator import DagTask, next_tasks, read_dag
+from workflows.engines.local.pull_log import PullLog
 from workflows.engines.local.runtime import ImageSource, PulledImage, PullFailed, Runtime
 from workflows.engines.local.sandbox_failure import sandbox_failure
 from workflows.engines.local.store import JobRecord
@@ -102,14 +104,17 @@ class JobRunner:
         assert self._image_source is not None
         if record.failure is None and not record.outcomes:
             record = self._board.save(record, status=JobStatus.PULL_IMAGE)
+        progress = PullLog(self._jobs_dir / spec.job_id / "spec" / Path(contract.PULL_LOG).name)
         try:
-            pulled = self._image_source.acquire(spec)
+            pulled = self._image_source.acquire(spec, progress.line)
         except PullFailed as error:
             _log.info("image pull failed: %s", error, extra=log_fields(spec))
+            progress.line(f"image pull failed: {error}")
             return self._board.save(
                 record, failure=JobStatus.PULL_IMAGE_FAILED, reason=f"image pull failed: {error}"
             )
         _log.info("image ready: %s", pulled.description, extra=log_fields(spec))
+        progress.line(f"image ready: {pulled.description}")
         with self._lock:
             self._pulled[spec.job_id] = pulled
         try:

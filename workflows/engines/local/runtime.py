@@ -67,8 +67,9 @@ class ImageSource(Protocol):
         """Whether this job's image comes from a registry (else: a host runtime or refused)."""
         ...
 
-    def acquire(self, spec: JobSpec) -> PulledImage:
-        """The image's root, pulled if not cached, or PullFailed."""
+    def acquire(self, spec: JobSpec, progress: Callable[[str], None]) -> PulledImage:
+        """The image's root, pulled if not cached, or PullFailed; ``progress`` gets a line per
+        step of the pull (layers, bytes done of total) for the job's configure log."""
         ...
 
     def stats(self) -> object:
