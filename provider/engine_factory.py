@@ -36,7 +36,7 @@ def build_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, st
     return build_local_engine(settings, config)
 
 
-def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[Engine, str]:
+def build_local_engine(settings: Settings, config: ProviderConfig) -> tuple[LocalEngine, str]:
     """The local engine and a one-line description of its sandbox."""
     check_local_runtimes(config, settings.config)
     runtimes = {

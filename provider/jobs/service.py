@@ -171,7 +171,7 @@ class JobService:
         )
         try:
             stored = self._engine.result(job_id, index)
-            return stored.file, stored.source.open()
+            return stored.file, stored.open()
         except ResultsExpired as error:
             raise NotFound(str(error)) from error
         except JobNotFound as error:
