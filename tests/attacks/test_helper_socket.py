@@ -24,10 +24,11 @@ _GIB = 2**30
 
 def _ids(pid: int) -> tuple[list[int], list[int]]:
     """Real, effective, saved and filesystem uids and gids of ``pid``."""
-    fields = {}
+    fields: dict[str, list[int]] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        fields[key] = [int(v) for v in value.split()] if key in ("Uid", "Gid") else value
+        if key in ("Uid", "Gid"):
+            fields[key] = [int(v) for v in value.split()]
     return fields["Uid"], fields["Gid"]
 
 
