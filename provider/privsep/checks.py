@@ -4,7 +4,8 @@ could not have asked for.
 The API process admitted the job already; the helper trusts none of it. A request carries
 no path: every folder the helper touches is ``jobs/<jobId>`` or ``results/<jobId>`` under its
 own ``C2D_HOME``, and a job id is 32 hex digits (the protocol's schema and ``JobSpec``'s). What
-remains is the environment (one the helper's own config offers) and the limits (within what
+remains is the environment (one the helper's own config offers), what it allows (a publisher's
+preprocess template, network) and the limits (within what
 that environment allows a paid job, the larger of free and paid, as admission computes them in
 ``provider/jobs/resources.py``).
 """
@@ -50,6 +51,11 @@ def check_job(spec: JobSpec, config: ProviderConfig) -> EnvironmentConfig:
         ("processes", limits.max_processes, _DEFAULTS.max_processes),
         ("log size", limits.log_bytes, _DEFAULTS.log_bytes),
     ]
+    template = spec.preprocess_template
+    if template is not None and template not in env.publisher_templates:
+        raise RefusedRequest(f"environment {env.id} does not allow preprocess template {template}")
+    if spec.network and not env.allow_network:
+        raise RefusedRequest(f"environment {env.id} gives jobs no network")
     for name, asked, cap in bounds:
         if asked > cap:
             raise RefusedRequest(

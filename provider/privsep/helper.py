@@ -139,6 +139,10 @@ class Helper:
             kind = next(n for n in (*_ERROR_TYPES, "EngineError") if _is(error, n))
             _send_error(conn, kind, str(error))
             return False
+        except Exception:
+            _log.exception("the sandbox helper failed on a request")
+            _send_error(conn, "EngineError", "internal error in the sandbox helper")
+            return False
         try:
             send_frame(conn, {"ok": answer}, fds)
         finally:

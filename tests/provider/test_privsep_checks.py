@@ -71,6 +71,14 @@ def test_an_environment_the_helper_does_not_offer_is_refused() -> None:
         check_job(spec, CONFIG)
 
 
+def test_what_the_environment_does_not_allow_is_refused() -> None:
+    spec = sandboxed_spec("print(1)")
+    with pytest.raises(RefusedRequest, match="does not allow preprocess template mask-csv"):
+        check_job(spec.model_copy(update={"preprocess_template": "mask-csv"}), CONFIG)
+    with pytest.raises(RefusedRequest, match="environment free gives jobs no network"):
+        check_job(spec.model_copy(update={"network": True}), CONFIG)
+
+
 def test_the_api_user_is_never_root_and_has_a_fallback() -> None:
     assert resolve_api_user("1234:5678") == ApiUser(1234, 5678, "1234:5678")
     assert resolve_api_user("daemon").uid != 0
