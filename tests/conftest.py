@@ -37,6 +37,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "fuzz/test_api_schema.py": E2E,
     "fuzz/test_http_limits.py": E2E,
     "provider/test_cli.py": ("e2e",),
+    "provider/test_privsep_home.py": ("root",),
     "workflows/test_engine_queue.py": ENGINE,
     "workflows/test_local_engine.py": ENGINE,
 }

@@ -5,8 +5,9 @@ Who owns what once the home is prepared (by root, before the helper starts):
 - ``C2D_HOME``: root, group the API's, 0750 (the API reads DDOs and the dev chain's file);
 - ``provider.key``: the API user, 0600 (generated here when missing);
 - ``state/``: root, group the API's, 01770 (sticky): the API creates and owns its SQLite files
-  there and cannot rename or delete the helper's ``jobs.sqlite`` (root, 0600); a sidecar of
-  ``jobs.sqlite`` not owned by root (a planted journal) is deleted before the helper opens it;
+  there and cannot rename or delete the helper's ``jobs.sqlite`` (root, 0600); a
+  ``jobs.sqlite`` or journal of it that is not root's plain file (a link, a planted journal)
+  is deleted before the helper opens it;
 - ``run/``: root, group the API's, 0750, holding ``helper.sock`` (the API user, 0600);
 - ``jobs/``, ``results/``, ``images/``: root, 0700, the helper's alone.
 """
@@ -92,17 +93,17 @@ def prepare_home(home: Path, user: ApiUser) -> None:
     for path in (key, *(home / "state" / f"{n}{s}" for n in _API_DB_FILES for s in _SIDECARS)):
         if _regular(path):
             os.chown(path, user.uid, user.gid, follow_symlinks=False)
-    for suffix in _SIDECARS[1:]:
-        sidecar = home / "state" / f"jobs.sqlite{suffix}"
-        with contextlib.suppress(FileNotFoundError):
-            if os.lstat(sidecar).st_uid != 0:
-                sidecar.unlink()
-    _chown_group(home / "state" / "jobs.sqlite")
+    for suffix in _SIDECARS:
+        _root_only(home / "state" / f"jobs.sqlite{suffix}")
 
 
-def _chown_group(path: Path) -> None:
-    """The helper's database: root's alone, whatever an earlier run left."""
+def _root_only(path: Path) -> None:
+    """The helper's database and journals: root's alone. Anything else of that name (a link,
+    a journal another user planted for root's SQLite to replay) is deleted first."""
     with contextlib.suppress(FileNotFoundError):
+        if not _regular(path) or os.lstat(path).st_uid != 0:
+            path.unlink()
+            return
         os.chown(path, 0, 0, follow_symlinks=False)
         os.chmod(path, 0o600, follow_symlinks=False)
 
