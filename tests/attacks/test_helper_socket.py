@@ -122,7 +122,8 @@ def _as(uid: int, gid: int, cwd: Path, action: Callable[[], Any]) -> dict[str, A
 
 
 def _ask(*requests: dict[str, Any] | bytes) -> Callable[[], list[Any]]:
-    """Connect to ``helper.sock`` (in the working folder), send each request, collect answers."""
+    """Connect to ``helper.sock`` (in the working folder), send each request, collect answers
+    (with none, the one answer the helper gives unasked)."""
 
     def action() -> list[Any]:
         answers: list[Any] = []
@@ -133,11 +134,17 @@ def _ask(*requests: dict[str, Any] | bytes) -> Callable[[], list[Any]]:
                     conn.sendall(request)
                 else:
                     send_frame(conn, request)
-                frame = recv_frame(conn, 1 << 24)
-                answers.append(json.loads(frame[0]) if frame else None)
+                answers.append(_answer(conn))
+            if not requests:
+                answers.append(_answer(conn))
         return answers
 
     return action
+
+
+def _answer(conn: socket.socket) -> Any:
+    frame = recv_frame(conn, 1 << 24)
+    return json.loads(frame[0]) if frame else None
 
 
 def test_other_users_cannot_connect(attack_home: Path, api_ids: tuple[int, int]) -> None:
@@ -152,7 +159,8 @@ def test_other_users_cannot_connect(attack_home: Path, api_ids: tuple[int, int])
 
 def test_root_is_refused_by_its_peer_credentials(attack_home: Path) -> None:
     # Root passes the file's permissions; the helper checks who connected (SO_PEERCRED).
-    answer = _as(0, 0, attack_home / "run", _ask({"op": "info"}))
+    # It answers at once, before any request (one sent would race its hang-up).
+    answer = _as(0, 0, attack_home / "run", _ask())
     assert answer["ok"] == [
         {"error": {"type": "Refused", "message": "uid 0 may not use the sandbox helper"}}
     ]
