@@ -22,6 +22,7 @@ from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
 __all__ = [
+    "JOB_ID_PATTERN",
     "MAX_ANSWER",
     "MAX_REQUEST",
     "FrameError",
@@ -36,7 +37,7 @@ __all__ = [
 MAX_REQUEST = 4 * 1024 * 1024  # a JobSpec carries at most a 1 MiB HTTP body's worth
 MAX_ANSWER = 256 * 1024 * 1024  # an owner's whole job list
 _HEADER = struct.Struct(">I")
-_JOB_ID = r"^[0-9a-f]{32}$"
+JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 
 class FrameError(Exception):
@@ -59,12 +60,12 @@ class SubmitOp(_Op):
 
 class JobOp(_Op):
     op: Literal["get", "stop", "log"]
-    job_id: Annotated[str, Field(alias="jobId", pattern=_JOB_ID)]
+    job_id: Annotated[str, Field(alias="jobId", pattern=JOB_ID_PATTERN)]
 
 
 class ResultOp(_Op):
     op: Literal["result"]
-    job_id: Annotated[str, Field(alias="jobId", pattern=_JOB_ID)]
+    job_id: Annotated[str, Field(alias="jobId", pattern=JOB_ID_PATTERN)]
     index: Annotated[int, Field(ge=0, le=1000)]
 
 

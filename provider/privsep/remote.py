@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import struct
@@ -21,7 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provider.privsep.protocol import MAX_ANSWER, decode_state, recv_frame, send_frame
+from provider.privsep.protocol import (
+    JOB_ID_PATTERN,
+    MAX_ANSWER,
+    decode_state,
+    recv_frame,
+    send_frame,
+)
 from workflows.engines.base import (
     EngineError,
     JobNotFound,
@@ -38,6 +45,7 @@ from workflows.spec import JobSpec
 __all__ = ["HelperStats", "RemoteEngine"]
 
 _log = logging.getLogger("c2d")
+_JOB_ID = re.compile(JOB_ID_PATTERN)
 _ERRORS: dict[str, type[Exception]] = {
     "ResultsExpired": ResultsExpired,
     "JobNotFound": JobNotFound,
@@ -91,10 +99,10 @@ class RemoteEngine:
         )
 
     def get(self, job_id: str) -> JobState:
-        return decode_state(self._call({"op": "get", "jobId": job_id}))
+        return decode_state(self._call({"op": "get", "jobId": _known(job_id)}))
 
     def stop(self, job_id: str) -> JobState:
-        return decode_state(self._call({"op": "stop", "jobId": job_id}))
+        return decode_state(self._call({"op": "stop", "jobId": _known(job_id)}))
 
     def list_for_owner(self, owner: str) -> list[JobState]:
         return [decode_state(s) for s in self._call({"op": "list", "owner": owner})]
@@ -104,7 +112,7 @@ class RemoteEngine:
 
     def result(self, job_id: str, index: int) -> StoredResult:
         with self._connect() as conn:
-            send_frame(conn, {"op": "result", "jobId": job_id, "index": index})
+            send_frame(conn, {"op": "result", "jobId": _known(job_id), "index": index})
             answer, fds = self._answer_with_fds(conn)
         file = ResultFile(**answer)
         if len(fds) != 1:
@@ -116,7 +124,7 @@ class RemoteEngine:
     async def algorithm_log(self, job_id: str) -> AsyncIterator[bytes]:
         reader, writer = await asyncio.open_unix_connection(self._path)
         try:
-            writer.write(_frame({"op": "log", "jobId": job_id}))
+            writer.write(_frame({"op": "log", "jobId": _known(job_id)}))
             await writer.drain()
             size = struct.unpack(">I", await reader.readexactly(4))[0]
             _raise_error(json.loads(await reader.readexactly(min(size, MAX_ANSWER))))
@@ -203,6 +211,14 @@ class RemoteEngine:
         if not self._closed.is_set():
             _log.critical("the sandbox helper has gone; stopping")
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _known(job_id: str) -> str:
+    """``job_id`` if it can name a job; else no job has it (the helper would refuse the
+    request as malformed, a client asking for it gets "not found" as from any engine)."""
+    if not _JOB_ID.fullmatch(job_id):
+        raise JobNotFound(f"job {job_id} not found")
+    return job_id
 
 
 def _frame(request: dict[str, Any]) -> bytes:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from devkit.launch import ServerProcess
@@ -69,6 +70,16 @@ def test_the_process_serving_http_is_not_root(provider: ServerProcess) -> None:
     assert not _listens_on(helpers[0], port)
     groups = Path(f"/proc/{pid}/status").read_text().split("Groups:")[1].splitlines()[0]
     assert groups.split() == []
+
+
+def test_a_job_id_no_job_can_have_is_not_found_over_http(provider: ServerProcess) -> None:
+    # The helper refuses such an id as malformed; the API answers as for any unknown job
+    # (before: a 500, found by tests/fuzz/test_api_schema.py).
+    owner = "0x" + "00" * 20
+    status = httpx.get(
+        f"{provider.url}/api/services/compute", params={"jobId": "0", "consumerAddress": owner}
+    )
+    assert (status.status_code, status.json()) == (200, [])
 
 
 def test_what_is_whose_in_the_home(attack_home: Path, api_ids: tuple[int, int]) -> None:
