@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 
 from provider import __version__
@@ -33,6 +34,7 @@ from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
 from provider.chain.access_lists import ChainAccessLists, check_access_chains
+from provider.chains.served import served_chains
 from provider.engine_factory import build_engine, result_store
 from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
@@ -40,7 +42,7 @@ from provider.jobs.streams import StreamLimits
 from provider.keys import auth_token_secret, load_provider_account
 from provider.observability.metrics import Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
-from provider.payments.setup import build_chain_setup
+from provider.payments.setup import build_chain_setup, dev_fees
 from provider.result_expiry import ResultExpiry
 from provider.settings import Settings
 from provider.statedb.leader import Leadership
@@ -49,22 +51,44 @@ from provider.ui import routes as ui
 from steps.readers.guard import SourcePolicy
 from workflows.engines.base import Engine
 
-__all__ = ["build_services", "create_app"]
+__all__ = ["build_services", "create_app", "load_account", "load_provider_config"]
 
 _log = logging.getLogger("c2d")
 
 
-def build_services(settings: Settings) -> Services:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    # Job specs hold file URLs and headers (often secrets); only the provider reads its state.
-    settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    settings.state_dir.chmod(0o700)
-    settings.assets_dir.mkdir(parents=True, exist_ok=True)
+def load_provider_config(settings: Settings) -> ProviderConfig:
+    """The environments: the config file's, else the default one (priced on the dev chain
+    recorded in C2D_HOME, when there is one)."""
+    if settings.config:
+        return load_config(settings.config)
+    dev = [chain for chain in served_chains((), settings.home) if chain.dev]
+    return default_config(settings.home, paid_fees=dev_fees(dev[0]) if dev else None)
+
+
+def load_account(settings: Settings) -> LocalAccount:
+    """The provider's key: configured, else read from (or generated into) C2D_HOME."""
     configured_key = settings.provider_private_key
-    account = load_provider_account(
+    return load_provider_account(
         configured_key.get_secret_value() if configured_key else None, settings.key_file
     )
-    configured = load_config(settings.config) if settings.config else None
+
+
+def build_services(
+    settings: Settings,
+    *,
+    config: ProviderConfig | None = None,
+    built_engine: tuple[Engine, str] | None = None,
+) -> Services:
+    """Every service; ``built_engine`` (and its sandbox line) when built elsewhere: then the home
+    was prepared by root (privsep/user.py) and is left as it is."""
+    if built_engine is None:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        # Job specs hold file URLs and headers (often secrets); only the provider reads state.
+        settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        settings.state_dir.chmod(0o700)
+        settings.assets_dir.mkdir(parents=True, exist_ok=True)
+    account = load_account(settings)
+    config = config or load_provider_config(settings)
     url = settings.database_url
     state = open_state(settings.state_dir, url.get_secret_value() if url else None)
     chain = build_chain_setup(
@@ -72,16 +96,15 @@ def build_services(settings: Settings) -> Services:
         account,
         RegistryResolver(settings.assets_dir),
         state.payments,
-        configured.chains if configured else (),
+        config.chains,
         settlement_retry=settings.settlement_retry,
         leader=state.leader,
         orphan_grace=state.orphan_grace,
     )
-    config = configured or default_config(settings.home, paid_fees=chain.fees)
     check_access_chains(
         ((env.id, env.job_access) for env in config.environments), set(chain.clients)
     )
-    engine, sandbox = build_engine(settings, config, bytes(account.key))
+    engine, sandbox = built_engine or build_engine(settings, config, bytes(account.key))
     expiry = _result_expiry(settings, config, state.leader)
     if chain.settler is not None:
         chain.settler.bill_at_least(lambda env_id: _min_job_duration(config, env_id))

@@ -47,7 +47,7 @@ def build_engine(
 
 def build_local_engine(
     settings: Settings, config: ProviderConfig, provider_key: bytes | None = None
-) -> tuple[Engine, str]:
+) -> tuple[LocalEngine, str]:
     """The local engine and a one-line description of its sandbox."""
     check_local_runtimes(config, settings.config)
     runtimes = {

@@ -29,6 +29,9 @@ class HomeLock:
     def __init__(self, fd: int) -> None:
         self._fd = fd
 
+    def fileno(self) -> int:
+        return self._fd
+
     def release(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)

@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         description="local engine: run jobs with rlimits only where no cgroup backend can limit"
         " memory, processes and CPU (else c2d serve refuses to start)",
     )
+    api_user: str | None = Field(
+        default=None,
+        description="c2d serve as root with the local engine: the user (name, uid or uid:gid)"
+        " the HTTP API runs as; unset: user c2d, else uid and gid 65532",
+    )
     # For tests only: where the local engine looks for cgroups (an empty folder: none).
     cgroup_root: Path = Path("/sys/fs/cgroup")
     argo_namespace: str = Field(default="c2d-jobs", description="namespace of the jobs")

@@ -42,6 +42,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "ui/test_browser.py": (*E2E, "browser"),
     "provider/statedb": ("postgresql",),
     "steps/test_sigterm.py": ("root",),
+    "provider/test_privsep_home.py": ("root",),
     "workflows/test_engine_queue.py": ENGINE,
     "workflows/test_local_engine.py": ENGINE,
 }

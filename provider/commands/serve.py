@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from provider.api.deps import Services
+    from provider.settings import Settings
 
 __all__ = ["HELP", "NAME", "add_arguments", "describe_start", "run"]
 
@@ -30,9 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from provider.api.sendfile import SendfileHttpProtocol
     from provider.app import create_app
     from provider.home_lock import lock_home
     from provider.listen import listen, listening_url
@@ -45,8 +47,35 @@ def run(args: argparse.Namespace) -> int:
     lock = lock_home(settings.home, address)
     sock = listen(args.host, args.port)
     keep_in_logs(address)
-    app = create_app(settings)
-    logging.getLogger("c2d").info("%s", describe_start(app.state.services, address))
+    helper = None
+    try:
+        if splits(settings):
+            from provider.privsep.start import split_services
+
+            services, helper = split_services(settings, (sock.fileno(), lock.fileno()))
+            app = create_app(services.settings, services)
+        else:
+            app = create_app(settings)
+        logging.getLogger("c2d").info("%s", describe_start(app.state.services, address))
+        _serve(app, args, sock)
+    finally:
+        sock.close()
+        if helper is not None:
+            helper.stop()
+        lock.release()
+    return 0
+
+
+def splits(settings: Settings) -> bool:
+    """As root with the local engine the API drops to its own user (docs/security.md)."""
+    return os.geteuid() == 0 and settings.engine == "local"
+
+
+def _serve(app: FastAPI, args: argparse.Namespace, sock: socket.socket) -> None:
+    import uvicorn
+
+    from provider.api.sendfile import SendfileHttpProtocol
+
     config = uvicorn.Config(
         app,
         log_level=args.log_level,
@@ -57,12 +86,7 @@ def run(args: argparse.Namespace) -> int:
         loop="asyncio",
         http=SendfileHttpProtocol,
     )
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        sock.close()
-        lock.release()
-    return 0
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def describe_start(services: Services, address: str) -> str:

@@ -182,7 +182,7 @@ class JobService:
             stored = self._engine.result(job_id, index)
             if isinstance(stored, RemoteResult):
                 return stored.file, stored
-            return stored.file, stored.source.open()
+            return stored.file, stored.open()
         except ResultsExpired as error:
             raise NotFound(str(error)) from error
         except JobNotFound as error:

@@ -33,7 +33,9 @@ ATTACKS = [
     "tests/attacks/test_filesystem.py",
     "tests/attacks/test_exhaustion.py",
 ]
-SCENARIOS = {"root": LIMITS + ATTACKS, "delegated": LIMITS}
+# The privilege split: the process serving HTTP is not root, the helper's socket holds.
+SPLIT = ["tests/attacks/test_helper_socket.py"]
+SCENARIOS = {"root": LIMITS + ATTACKS + SPLIT, "delegated": LIMITS + SPLIT}
 # Its job has a 2 s deadline, less than a Python start takes in the VM; cgroup_v2_checks.py
 # stops a job with detached children instead.
 DESELECT = "not detached_child"

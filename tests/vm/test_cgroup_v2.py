@@ -34,6 +34,8 @@ MUST_PASS = {
         "test_no_privilege_can_be_gained",
         "test_only_plain_files_from_outputs_come_back",
         "test_disk_filler_ends_with_42_and_the_provider_keeps_answering",
+        "test_the_process_serving_http_is_not_root",
+        "test_the_api_user_gets_only_what_a_job_request_could",
     ],
     "delegated": [
         "test_memory_bomb_is_oom_killed_while_the_provider_keeps_answering",
@@ -41,6 +43,7 @@ MUST_PASS = {
         "test_the_provider_reports_the_v2_backend_and_its_place",
         "test_a_job_runs_in_its_own_group_with_its_limits_and_cpu_max_holds_it",
         "test_a_stopped_job_leaves_no_process_and_no_group",
+        "test_the_process_serving_http_is_not_root",
     ],
 }
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal, Protocol
 
-from workflows.jobfiles import JobFilePath
+from workflows.jobfiles import JobFile, JobFilePath
 from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
@@ -68,6 +68,10 @@ class StoredResult:
     @property
     def path(self) -> Path:
         return self.source.folder / self.source.relative
+
+    def open(self) -> JobFile:
+        """The file, open and checked (blocking: call from a thread)."""
+        return self.source.open()
 
 
 class ResultReader(Protocol):

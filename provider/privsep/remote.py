@@ -1,0 +1,251 @@
+"""RemoteEngine: the API process's engine, every call a request to the sandbox helper.
+
+One connection per call (the helper serves each in a thread), one long-lived connection for
+events (finished jobs, ended steps), one per live log. When the events connection ends, the
+helper has gone: the API process then stops itself (SIGTERM), since it can run nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import struct
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provider.privsep.protocol import (
+    JOB_ID_PATTERN,
+    MAX_ANSWER,
+    decode_state,
+    recv_frame,
+    send_frame,
+)
+from workflows.engines.base import (
+    EngineError,
+    JobNotFound,
+    JobState,
+    ResultFile,
+    ResultsExpired,
+    StoredResult,
+    Unsupported,
+)
+from workflows.engines.local.board import StepEvent
+from workflows.jobfiles import JobFile, JobFilePath
+from workflows.spec import JobSpec
+
+__all__ = ["HelperStats", "RemoteEngine"]
+
+_log = logging.getLogger("c2d")
+_JOB_ID = re.compile(JOB_ID_PATTERN)
+_ERRORS: dict[str, type[Exception]] = {
+    "ResultsExpired": ResultsExpired,
+    "JobNotFound": JobNotFound,
+    "Unsupported": Unsupported,
+    "EngineError": EngineError,
+    "FileNotFound": FileNotFoundError,
+}
+
+
+@dataclass(frozen=True)
+class HelperStats:
+    """The image cache's counters, as the helper reported them."""
+
+    hits: int
+    pulls: int
+    fetched_bytes: int
+    pull_seconds: float
+
+
+@dataclass(frozen=True)
+class _PassedResult(StoredResult):
+    """A result the helper opened and passed over (the API cannot open result storage)."""
+
+    fd: int = -1
+
+    def open(self) -> JobFile:
+        return JobFile(self.fd, os.fstat(self.fd))
+
+
+class RemoteEngine:
+    def __init__(self, socket_path: Path) -> None:
+        self._path = str(socket_path)
+        self._finished: list[Callable[[JobState], None]] = []
+        self._steps: list[Callable[[StepEvent], None]] = []
+        self._closed = threading.Event()
+        info = self._call({"op": "info"})
+        self.weak_sandbox: bool = bool(info["weakSandbox"])
+        self.sandbox_description: str = str(info["description"])
+        self._events = self._connect()
+        send_frame(self._events, {"op": "events"})
+        self._answer(self._events)
+        threading.Thread(target=self._follow_events, name="helper-events", daemon=True).start()
+
+    # --- Engine protocol ----------------------------------------------------------------------
+    def check(self, spec: JobSpec) -> None:
+        self._call({"op": "check", "spec": json.loads(spec.model_dump_json())})
+
+    def submit(self, spec: JobSpec) -> JobState:
+        return decode_state(
+            self._call({"op": "submit", "spec": json.loads(spec.model_dump_json())})
+        )
+
+    def get(self, job_id: str) -> JobState:
+        return decode_state(self._call({"op": "get", "jobId": _known(job_id)}))
+
+    def stop(self, job_id: str) -> JobState:
+        return decode_state(self._call({"op": "stop", "jobId": _known(job_id)}))
+
+    def list_for_owner(self, owner: str) -> list[JobState]:
+        return [decode_state(s) for s in self._call({"op": "list", "owner": owner})]
+
+    def active_jobs(self, environment: str) -> int:
+        return int(self._call({"op": "active", "environment": environment}))
+
+    def unfinished(self, environment: str) -> list[JobState]:
+        answer = self._call({"op": "unfinished", "environment": environment})
+        return [decode_state(s) for s in answer]
+
+    def slots(self, environment: str) -> tuple[int, int]:
+        limit, running = self._call({"op": "slots", "environment": environment})
+        return int(limit), int(running)
+
+    def recent_jobs(self, limit: int) -> list[JobState]:
+        return [decode_state(s) for s in self._call({"op": "recent", "limit": limit})]
+
+    def result(self, job_id: str, index: int) -> StoredResult:
+        with self._connect() as conn:
+            send_frame(conn, {"op": "result", "jobId": _known(job_id), "index": index})
+            answer, fds = self._answer_with_fds(conn)
+        file = ResultFile(**answer)
+        if len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            raise EngineError("the sandbox helper sent no result file")
+        return _PassedResult(file, JobFilePath(Path("."), file.filename), fds[0])
+
+    async def algorithm_log(self, job_id: str) -> AsyncIterator[bytes]:
+        reader, writer = await asyncio.open_unix_connection(self._path)
+        try:
+            writer.write(_frame({"op": "log", "jobId": _known(job_id)}))
+            await writer.drain()
+            size = struct.unpack(">I", await reader.readexactly(4))[0]
+            _raise_error(json.loads(await reader.readexactly(min(size, MAX_ANSWER))))
+            while size := struct.unpack(">I", await reader.readexactly(4))[0]:
+                yield await reader.readexactly(size)
+        except asyncio.IncompleteReadError:
+            return
+        finally:
+            writer.close()
+
+    def on_finished(self, listener: Callable[[JobState], None]) -> None:
+        self._finished.append(listener)
+
+    def close(self) -> None:
+        self._closed.set()
+        with contextlib.suppress(OSError):
+            self._events.shutdown(socket.SHUT_RDWR)
+
+    # --- what the local engine adds -----------------------------------------------------------
+    def on_step(self, listener: Callable[[StepEvent], None]) -> None:
+        self._steps.append(listener)
+
+    def queue_depths(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in self._call({"op": "info"})["queueDepths"].items()}
+
+    def job_counts(self) -> dict[tuple[str, int], int]:
+        counts = self._call({"op": "info"})["jobCounts"]
+        return {(str(env), int(code)): int(n) for env, code, n in counts}
+
+    def image_stats(self) -> HelperStats | None:
+        stats = self._call({"op": "info"})["imageStats"]
+        return HelperStats(**stats) if stats is not None else None
+
+    # --- the wire -----------------------------------------------------------------------------
+    def _connect(self) -> socket.socket:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(self._path)
+        except OSError as error:
+            conn.close()
+            raise EngineError(f"the sandbox helper is not answering: {error.strerror}") from None
+        return conn
+
+    def _call(self, request: dict[str, Any]) -> Any:
+        with self._connect() as conn:
+            send_frame(conn, request)
+            return self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> Any:
+        answer, fds = self._answer_with_fds(conn)
+        for fd in fds:
+            os.close(fd)
+        return answer
+
+    def _answer_with_fds(self, conn: socket.socket) -> tuple[Any, list[int]]:
+        frame = recv_frame(conn, MAX_ANSWER)
+        if frame is None:
+            raise EngineError("the sandbox helper hung up")
+        data, fds = frame
+        message = json.loads(data)
+        try:
+            _raise_error(message)
+        except Exception:
+            for fd in fds:
+                os.close(fd)
+            raise
+        return message["ok"], fds
+
+    def _follow_events(self) -> None:
+        while True:
+            try:
+                frame = recv_frame(self._events, MAX_ANSWER)
+            except OSError:
+                frame = None
+            if frame is None:
+                break
+            event = json.loads(frame[0])
+            if "finished" in event:
+                for listener in self._finished:
+                    _call_listener(listener, decode_state(event["finished"]))
+            elif "step" in event:
+                for step_listener in self._steps:
+                    _call_listener(step_listener, StepEvent(**event["step"]))
+        if not self._closed.is_set():
+            _log.critical("the sandbox helper has gone; stopping")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _known(job_id: str) -> str:
+    """``job_id`` if it can name a job; else no job has it (the helper would refuse the
+    request as malformed, a client asking for it gets "not found" as from any engine)."""
+    if not _JOB_ID.fullmatch(job_id):
+        raise JobNotFound(f"job {job_id} not found")
+    return job_id
+
+
+def _frame(request: dict[str, Any]) -> bytes:
+    data = json.dumps(request).encode()
+    return struct.pack(">I", len(data)) + data
+
+
+def _raise_error(message: dict[str, Any]) -> None:
+    error = message.get("error")
+    if error is not None:
+        kind = _ERRORS.get(str(error.get("type")), EngineError)
+        raise kind(str(error.get("message")))
+
+
+def _call_listener(listener: Callable[[Any], None], value: object) -> None:
+    try:
+        listener(value)
+    except Exception:
+        _log.exception("a listener of the sandbox helper's events failed")

@@ -1,0 +1,62 @@
+"""``c2d serve``'s side of the split: prepare the home, fork the helper, drop to the API user,
+build the services around a ``RemoteEngine``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from provider.api.deps import Services
+from provider.app import build_services, load_account, load_provider_config
+from provider.privsep.remote import RemoteEngine
+from provider.privsep.split import SOCKET_PATH, HelperProcess, start_helper
+from provider.privsep.user import drop_privileges, prepare_home, resolve_api_user
+from provider.privsep.view import expose
+from provider.settings import Settings
+
+__all__ = ["split_services"]
+
+_log = logging.getLogger("c2d")
+
+
+def split_services(
+    settings: Settings, close_in_helper: tuple[int, ...]
+) -> tuple[Services, HelperProcess]:
+    """As root: returns the API's services (this process is then the API user) and the
+    helper. ``close_in_helper``: descriptors the helper must not keep (the HTTP socket, the
+    home's lock)."""
+    home = settings.home.resolve()
+    config_file = settings.config.resolve() if settings.config else None
+    settings = settings.model_copy(update={"home": home, "config": config_file})
+    user = resolve_api_user(settings.api_user)
+    load_account(settings)  # a key generated now is root's until prepare_home hands it over
+    config = load_provider_config(settings)
+    prepare_home(home, user)
+    helper = start_helper(settings, config, user, close_in_helper)
+    try:
+        expose([home, *_import_folders()], user)
+        drop_privileges(user)
+        engine = RemoteEngine(home / SOCKET_PATH)
+        services = build_services(
+            settings, config=config, built_engine=(engine, engine.sandbox_description)
+        )
+    except BaseException:
+        helper.stop()
+        raise
+    _log.info(
+        "privilege split: HTTP API as uid %d gid %d (%s), sandbox helper pid %d as root on %s",
+        os.getuid(),
+        os.getgid(),
+        user.name,
+        helper.pid,
+        home / SOCKET_PATH,
+    )
+    return services, helper
+
+
+def _import_folders() -> list[Path]:
+    """Where Python imports from: modules are imported lazily, long after the drop."""
+    folders = {Path(entry).resolve() for entry in sys.path if entry and os.path.isdir(entry)}
+    return sorted(folders)
