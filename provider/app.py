@@ -18,6 +18,7 @@ from provider.api.limits import BodySizeLimit
 from provider.api.ratelimit import AddressLimit, RateLimit, RatePolicy
 from provider.api.routes import (
     access,
+    aquarius,
     auth,
     compute,
     discovery,
@@ -35,7 +36,7 @@ from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
 from provider.jobs.streams import StreamLimits
 from provider.keys import auth_token_secret, load_provider_account
-from provider.observability.metrics import Metrics, SettlementSource
+from provider.observability.metrics import IndexProgress, Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
 from provider.payments.setup import build_chain_setup
 from provider.settings import Settings
@@ -65,6 +66,7 @@ def build_services(settings: Settings) -> Services:
         settings.state_dir / "payments.sqlite",
         configured.chains if configured else (),
         settlement_retry=settings.settlement_retry,
+        index_interval=settings.index_interval,
     )
     config = configured or default_config(settings.home, paid_fees=chain.fees)
     engine, sandbox = build_engine(settings, config)
@@ -109,7 +111,7 @@ def build_services(settings: Settings) -> Services:
         authenticator=authenticator,
         jobs=jobs,
         sandbox_description=sandbox,
-        metrics=_metrics(config, engine, chain.settler),
+        metrics=_metrics(config, engine, chain.settler, chain.index),
         access=AccessService(
             resolver=chain.resolver,
             clients=chain.clients,
@@ -121,14 +123,22 @@ def build_services(settings: Settings) -> Services:
         file_info=FileInfo(
             resolver=chain.resolver, policy=SourcePolicy.parse(settings.source_networks)
         ),
+        index=chain.index,
     )
 
 
-def _metrics(config: ProviderConfig, engine: Engine, settler: SettlementSource | None) -> Metrics:
+def _metrics(
+    config: ProviderConfig,
+    engine: Engine,
+    settler: SettlementSource | None,
+    index: IndexProgress | None,
+) -> Metrics:
     collected = Metrics(env.id for env in config.environments)
     collected.watch(engine)
     if settler is not None:
         collected.watch_settlements(settler)
+    if index is not None:
+        collected.watch_index(index)
     return collected
 
 
@@ -138,7 +148,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         _log.info("c2d %s ready; sandbox: %s", __version__, built.sandbox_description)
+        if built.index is not None:
+            built.index.start()
         yield
+        if built.index is not None:
+            built.index.close()
         built.engine.close()
 
     app = FastAPI(
@@ -149,7 +163,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = built
     install_error_handlers(app)
-    for module in (discovery, auth, environments, compute, payments, results, metrics, access):
+    routers = (discovery, auth, environments, compute, payments, results, metrics, access, aquarius)
+    for module in routers:
         app.include_router(module.router)
     app.add_middleware(
         RateLimit, per_ip=RatePolicy(settings.rate_limit_ip, settings.rate_limit_ip_burst)

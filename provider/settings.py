@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds before a failed claim is tried again (doubled per failure, to 900)",
     )
+    index_interval: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds between the asset indexer's passes over each chain once caught up",
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="json when stderr is not a terminal, text when it is"
     )

@@ -14,6 +14,7 @@ from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
 from provider.environments import ProviderConfig
+from provider.indexer.runner import AssetIndex
 from provider.jobs.service import JobService
 from provider.observability.metrics import Metrics
 from provider.settings import Settings
@@ -36,6 +37,7 @@ class Services:
     metrics: Metrics
     access: AccessService
     file_info: FileInfo
+    index: AssetIndex | None = None  # None: no chain is served
 
 
 def _services(request: Request) -> Services:
