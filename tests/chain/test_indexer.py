@@ -59,7 +59,8 @@ def client(chain: DevChain) -> ChainClient:
 
 @pytest.fixture(scope="module")
 def publisher(chain: DevChain) -> LocalAccount:
-    return Account.from_key(chain.accounts[1].private_key)
+    account: LocalAccount = Account.from_key(chain.accounts[1].private_key)
+    return account
 
 
 def _index(chain: DevChain, db: Path, step: int = 2000) -> tuple[ChainIndexer, IndexResolver]:
