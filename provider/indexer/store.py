@@ -79,6 +79,15 @@ class Cursor:
     def behind(self) -> int:
         return max(0, self.head - self.block)
 
+    def describe(self, head: int | None = None) -> str:
+        """One line for an operator; ``head``: the chain's head now, when known."""
+        latest = self.head if head is None else max(head, self.head)
+        line = (
+            f"chain {self.chain_id}: assets indexed to block {self.block},"
+            f" {max(0, latest - self.block)} blocks behind the head ({latest})"
+        )
+        return f"{line}; last error: {self.error}" if self.error else line
+
 
 class IndexStore:
     def __init__(self, db_path: Path) -> None:

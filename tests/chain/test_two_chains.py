@@ -272,6 +272,9 @@ def test_chains_command_shows_each_chain(
     assert out[0].startswith(f"chain {CHAIN_A}: provider {provider} has 0.9")  # 1, less gas
     assert f"at {markets[CHAIN_A].chain.rpc}" in out[0]  # the second RPC: the first is dead
     assert out[1].startswith(f"chain {CHAIN_B}: provider {provider} has")
+    # The provider has indexed the assets of both (the jobs above resolved their DIDs).
+    assert out[2].startswith(f"chain {CHAIN_A}: assets indexed to block "), out
+    assert out[3].startswith(f"chain {CHAIN_B}: assets indexed to block "), out
     proxy_b.down()
     try:
         assert main(["chains"]) == 1
