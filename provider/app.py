@@ -31,6 +31,7 @@ from provider.assets.resolver import RegistryResolver
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
+from provider.chain.erc1271 import Erc1271Signers
 from provider.engine_factory import build_engine
 from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
@@ -84,7 +85,12 @@ def build_services(settings: Settings) -> Services:
     address_limit = AddressLimit(
         RatePolicy(settings.rate_limit_address, settings.rate_limit_address_burst)
     )
-    authenticator = Authenticator(nonces, tokens, charge=address_limit)
+    authenticator = Authenticator(
+        nonces,
+        tokens,
+        charge=address_limit,
+        contracts=Erc1271Signers(chain.clients) if chain.clients else None,
+    )
     jobs = JobService(
         config=config,
         engine=engine,
@@ -124,6 +130,7 @@ def build_services(settings: Settings) -> Services:
             resolver=chain.resolver, policy=SourcePolicy.parse(settings.source_networks)
         ),
         index=chain.index,
+        chain_ids=tuple(served.chain_id for served in chain.chains),
     )
 
 

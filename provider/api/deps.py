@@ -38,6 +38,7 @@ class Services:
     access: AccessService
     file_info: FileInfo
     index: AssetIndex | None = None  # None: no chain is served
+    chain_ids: tuple[int, ...] = ()  # the chains served (chains: in the config, or the dev chain)
 
 
 def _services(request: Request) -> Services:

@@ -92,7 +92,11 @@ class ChainIndexer:
             try:
                 return self._catch_up(done, ranges, only_within)
             except (OSError, Web3Exception, ChainError, ValueError) as error:
-                message = f"chain {self.chain_id}: indexing stopped after block {done}: {error}"
+                where = f"indexed to block {done}" if done >= self._start else "nothing indexed yet"
+                message = (
+                    f"chain {self.chain_id}: the asset index cannot read the chain ({where}):"
+                    f" {error}"
+                )
                 cursor = self._store.cursor(self.chain_id)
                 self._store.record_failure(
                     self.chain_id,
