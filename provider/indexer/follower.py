@@ -156,12 +156,14 @@ class ChainIndexer:
         found: Any = self._client.w3.eth.get_block(block)
         return str(found["hash"].to_0x_hex())
 
+    def log_filter(self, start: int, stop: int) -> Any:
+        """The eth_getLogs filter of one range: every metadata event, whoever emitted it."""
+        return {"fromBlock": start, "toBlock": stop, "topics": [list(self._topics)]}
+
     def _read(
         self, start: int, stop: int
     ) -> tuple[list[IndexedEvent], list[tuple[str, int, bool]], list[tuple[int, str]]]:
-        logs = self._client.w3.eth.get_logs(
-            {"fromBlock": start, "toBlock": stop, "topics": [list(self._topics)]}
-        )
+        logs = self._client.w3.eth.get_logs(self.log_filter(start, stop))
         ordered = sorted(logs, key=lambda log: (int(log["blockNumber"]), int(log["logIndex"])))
         events: list[IndexedEvent] = []
         nfts: dict[str, tuple[str, int, bool]] = {}
