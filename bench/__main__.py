@@ -109,7 +109,6 @@ def main(argv: list[str] | None = None) -> int:
             )
         finally:
             api_bench.close()
-        figures += measure_index(work / "index", blocks=index_blocks, assets=index_assets)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return _report(line, figures, args.output)

@@ -159,24 +159,27 @@ def test_compressed_and_encrypted_ddos_resolve(
     assert resolver.resolve(did).metadata.name == what
 
 
-def test_ddo_encrypted_for_another_provider_is_kept_as_unreadable(
-    chain: DevChain, client: ChainClient, publisher: LocalAccount, tmp_path: Path
+@pytest.mark.parametrize(
+    ("options", "message", "status"),
+    [
+        ({"flags": 2, "reader": STRANGER}, "encrypted for another provider", "unreadable"),
+        ({"hashed": b"another document"}, "does not match its hash on chain", "hash-mismatch"),
+    ],
+)
+def test_a_ddo_the_index_cannot_trust_is_kept_refused(
+    chain: DevChain,
+    client: ChainClient,
+    publisher: LocalAccount,
+    tmp_path: Path,
+    options: dict[str, Any],
+    message: str,
+    status: str,
 ) -> None:
-    did = _publish(client, chain, publisher, "foreign", flags=2, reader=STRANGER)
+    did = _publish(client, chain, publisher, status, **options)
     _indexer, resolver = _index(chain, tmp_path / "index.sqlite")
-    with pytest.raises(Forbidden, match="encrypted for another provider"):
+    with pytest.raises(Forbidden, match=message):
         resolver.resolve(did)
-    assert resolver.record(did).metadata.status == "unreadable"
-
-
-def test_ddo_whose_hash_does_not_match_is_refused(
-    chain: DevChain, client: ChainClient, publisher: LocalAccount, tmp_path: Path
-) -> None:
-    did = _publish(client, chain, publisher, "tampered", hashed=b"another document")
-    _indexer, resolver = _index(chain, tmp_path / "index.sqlite")
-    with pytest.raises(Forbidden, match="does not match its hash on chain"):
-        resolver.resolve(did)
-    assert resolver.record(did).metadata.status == "hash-mismatch"
+    assert resolver.record(did).metadata.status == status
 
 
 def test_restart_resumes_from_the_stored_cursor(

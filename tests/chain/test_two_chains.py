@@ -25,7 +25,7 @@ from provider.chain.client import ChainClient
 from provider.chain.escrow import Claim, EscrowClient, escrow_job_id
 from provider.chain.files import ChainFiles, DevChain
 from provider.cli import main
-from tests.chain.market import UNIT, Market, job_body, wait_settled
+from tests.chain.market import UNIT, Market, job_body, oceanjs_paid_job, wait_settled
 from tests.chain.market import _with_orders as with_orders
 from tests.chain.tcp_proxy import TcpProxy
 from workflows.status import JobStatus
@@ -213,6 +213,23 @@ def test_a_paid_job_on_each_chain_is_claimed_on_its_chain(markets: dict[int, Mar
         assert receipt["status"] == 1
         with pytest.raises(Exception, match="not found"):
             other.client.w3.eth.get_transaction_receipt(payment["claimTx"])
+
+
+@pytest.mark.parametrize("chain_id", [CHAIN_A, CHAIN_B])
+def test_oceanjs_runs_a_paid_job_on_each_chain(
+    markets: dict[int, Market], deployed: dict[int, Deployed], chain_id: int
+) -> None:
+    """Assets published on the chain (by the devkit); the real ocean.js client finds the
+    environment priced on its chain, initializes, pays into that chain's escrow, orders, starts
+    and downloads the result; the provider serves both chains from the config file alone."""
+    deep = CONFIRMATIONS_A if chain_id == CHAIN_A else 0
+    market = markets[chain_id]
+    summary = oceanjs_paid_job(market, deployed[chain_id].files.addresses, mine_blocks=deep)
+    assert summary["ok"] is True and summary["chainId"] == chain_id
+    assert summary["payment"]["escrowAddress"] == market.chain.escrow
+    assert summary["resultBytes"] > 0
+    assert int(summary["escrowLocked"]) == 0
+    assert int(summary["escrowAvailable"]) == int(1.6 * UNIT)
 
 
 def test_an_escrow_deposit_counts_once_deep_enough(markets: dict[int, Market]) -> None:
