@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 duration=1 if quick else 10,
             )
             return _report(line, figures, args.output)
-        index_blocks, index_assets = (2000, 5) if quick else (10_000, 100)
+        index_blocks, index_assets = (2000, 5) if quick else (10_000, 20)
         if args.index:
             figures += measure_index(work / "index", blocks=index_blocks, assets=index_assets)
             return _report(line, figures, args.output)
