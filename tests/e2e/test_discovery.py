@@ -72,7 +72,7 @@ def test_chain_ids_are_the_configured_chains_even_unpriced_and_down(tmp_path: Pa
             }
         )
     )
-    server = start_server(tmp_path / "home", env={"C2D_CONFIG": str(config)})
+    server = start_server(tmp_path / "home", env={"C2D_CONFIG": str(config)}, ready_timeout=120)
     try:
         assert httpx.get(server.url + "/").json()["chainIds"] == [5]
         did = did_for("0x" + "4" * 40, 5)
