@@ -51,3 +51,7 @@ def test_unknown_and_malformed_dids(paid_server: ServerProcess, market: Market) 
     malformed = httpx.get(paid_server.url + _ROUTE + "did:op:123")
     assert malformed.status_code == 400
     assert "malformed DID" in malformed.json()["error"]
+    # Past the path's cap (a DID is 71 characters), before the route reads it.
+    long = httpx.get(paid_server.url + _ROUTE + "did:op:" + "a" * 200)
+    assert long.status_code == 400
+    assert "at most 100 characters" in long.json()["error"], long.text
