@@ -1,4 +1,5 @@
-"""``python -m bench [--quick] [--consumers 1,10,50] [--scale]``: a table, ``results.json``."""
+"""``python -m bench [--quick] [--consumers 1,10,50] [--scale] [--index]``: a table,
+``results.json``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bench.data import measure_configure, measure_results
 from bench.e2e import measure_consumers
 from bench.figures import Figure, table, write_results
 from bench.images import measure_images
+from bench.index import measure_index
 from bench.jobs import measure_overhead, measure_throughput
 from bench.scale import measure_scale
 from bench.service import Bench
@@ -42,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the scale figures: 100,000 finished jobs stored, 1,000 queued",
     )
+    parser.add_argument(
+        "--index",
+        action="store_true",
+        help="only the asset indexer's figures: seconds per 10,000 blocks on anvil",
+    )
     args = parser.parse_args(argv)
     consumers = _counts(args.consumers or ("1,2" if args.quick else "1,10,50"))
     quick = args.quick
@@ -61,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
                 rate=200,
                 duration=1 if quick else 10,
             )
+            return _report(line, figures, args.output)
+        index_blocks, index_assets = (2000, 5) if quick else (10_000, 20)
+        if args.index:
+            figures += measure_index(work / "index", blocks=index_blocks, assets=index_assets)
             return _report(line, figures, args.output)
         home = work / "home"
         bench = Bench(home)

@@ -20,7 +20,7 @@ from provider.assets.ddo import did_for
 from provider.chain.client import ChainClient
 from provider.chain.files import DevChain
 
-__all__ = ["AssetDraft", "Published", "mint_datatokens", "publish_asset"]
+__all__ = ["AssetDraft", "Published", "create_tokens", "mint_datatokens", "publish_asset"]
 
 Encrypt = Callable[[bytes], str]  # plain bytes → "0x…" ciphertext only the provider reads
 
@@ -62,7 +62,7 @@ def publish_asset(
     provider_address: str,
     encrypt: Encrypt,
 ) -> Published:
-    nft, datatoken = _create_tokens(client, chain, publisher, draft.name)
+    nft, datatoken = create_tokens(client, chain, publisher, draft.name)
     encrypted_files = encrypt(
         json.dumps(
             {"nftAddress": nft, "datatokenAddress": datatoken, "files": draft.files}
@@ -85,7 +85,7 @@ def mint_datatokens(
     client.transact(publisher, token.functions.mint(to, amount), "mint datatokens")
 
 
-def _create_tokens(
+def create_tokens(
     client: ChainClient, chain: DevChain, publisher: LocalAccount, name: str
 ) -> tuple[str, str]:
     factory = client.contract("ERC721Factory", chain.address("ERC721Factory"))

@@ -21,6 +21,7 @@ from provider.api.limits import BodySizeLimit
 from provider.api.ratelimit import AddressLimit, RateLimit, RatePolicy
 from provider.api.routes import (
     access,
+    aquarius,
     auth,
     compute,
     discovery,
@@ -34,13 +35,14 @@ from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
 from provider.chain.access_lists import ChainAccessLists, check_access_chains
+from provider.chain.erc1271 import Erc1271Signers
 from provider.chains.served import served_chains
 from provider.engine_factory import build_engine, result_store
 from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
 from provider.jobs.streams import StreamLimits
 from provider.keys import auth_token_secret, load_provider_account
-from provider.observability.metrics import Metrics, SettlementSource
+from provider.observability.metrics import IndexProgress, Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
 from provider.payments.setup import build_chain_setup, dev_fees
 from provider.result_expiry import ResultExpiry
@@ -100,6 +102,7 @@ def build_services(
         settlement_retry=settings.settlement_retry,
         leader=state.leader,
         orphan_grace=state.orphan_grace,
+        index_interval=settings.index_interval,
     )
     check_access_chains(
         ((env.id, env.job_access) for env in config.environments), set(chain.clients)
@@ -121,7 +124,12 @@ def build_services(
     address_limit = AddressLimit(
         RatePolicy(settings.rate_limit_address, settings.rate_limit_address_burst)
     )
-    authenticator = Authenticator(nonces, tokens, charge=address_limit)
+    authenticator = Authenticator(
+        nonces,
+        tokens,
+        charge=address_limit,
+        contracts=Erc1271Signers(chain.clients) if chain.clients else None,
+    )
     jobs = JobService(
         config=config,
         engine=engine,
@@ -149,7 +157,7 @@ def build_services(
         authenticator=authenticator,
         jobs=jobs,
         sandbox_description=sandbox,
-        metrics=_metrics(config, engine, chain.settler),
+        metrics=_metrics(config, engine, chain.settler, chain.index),
         access=AccessService(
             resolver=chain.resolver,
             clients=chain.clients,
@@ -165,6 +173,8 @@ def build_services(
             policy=SourcePolicy.parse(settings.source_networks),
             gateways=settings.gateways,
         ),
+        index=chain.index,
+        chain_ids=tuple(served.chain_id for served in chain.chains),
         close_state=lambda: _close(expiry, state),
     )
 
@@ -193,11 +203,18 @@ def _result_expiry(
     return expiry
 
 
-def _metrics(config: ProviderConfig, engine: Engine, settler: SettlementSource | None) -> Metrics:
+def _metrics(
+    config: ProviderConfig,
+    engine: Engine,
+    settler: SettlementSource | None,
+    index: IndexProgress | None,
+) -> Metrics:
     collected = Metrics(env.id for env in config.environments)
     collected.watch(engine)
     if settler is not None:
         collected.watch_settlements(settler)
+    if index is not None:
+        collected.watch_index(index)
     return collected
 
 
@@ -214,7 +231,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             if operator.gate.enabled
             else None
         )
+        if built.index is not None:
+            built.index.start()
         yield
+        if built.index is not None:
+            built.index.close()
         if sampler is not None:
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -231,7 +252,19 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = built
     app.state.ui = operator
     install_error_handlers(app, pages={ui.PREFIX: ui.error_page_response})
-    for module in (discovery, auth, environments, compute, payments, results, metrics, access, ui):
+    routers = (
+        discovery,
+        auth,
+        environments,
+        compute,
+        payments,
+        results,
+        metrics,
+        access,
+        aquarius,
+        ui,
+    )
+    for module in routers:
         app.include_router(module.router)
     app.add_middleware(
         RateLimit, per_ip=RatePolicy(settings.rate_limit_ip, settings.rate_limit_ip_burst)

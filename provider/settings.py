@@ -100,6 +100,11 @@ class Settings(BaseSettings):
         description="postgresql://user:password@host:port/db: nonces, tokens and settlements"
         " shared by several replicas; unset: SQLite files under C2D_HOME/state",
     )
+    index_interval: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds between the asset indexer's passes over each chain once caught up",
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="json when stderr is not a terminal, text when it is"
     )

@@ -15,6 +15,7 @@ from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
 from provider.environments import ProviderConfig
+from provider.indexer.runner import AssetIndex
 from provider.jobs.service import JobService
 from provider.observability.metrics import Metrics
 from provider.settings import Settings
@@ -39,6 +40,8 @@ class Services:
     file_info: FileInfo
     # Called when the app shuts down, after the engine closes (the state database, the lead).
     close_state: Callable[[], None] = lambda: None
+    index: AssetIndex | None = None  # None: no chain is served
+    chain_ids: tuple[int, ...] = ()  # the chains served (chains: in the config, or the dev chain)
 
 
 # Both are async though they never wait: FastAPI runs a plain ``def`` dependency in its thread

@@ -1,15 +1,17 @@
 """A DDO as the data NFT's metadata event carries it → a verified Ddo. Pure (decrypt injected).
 
-Flags bit 0 = lzma-compressed (not supported), bit 1 = encrypted for the decryptor (this
-provider, via ``POST /api/services/encrypt``). The hash on chain is sha256 of the plain DDO.
-Encrypted service files are ``{"nftAddress", "datatokenAddress", "files": [...]}``; the
-addresses bind them to their service, so files cannot be copied into another asset.
+Flags bit 1 = encrypted for the decryptor (this provider, via ``POST /api/services/encrypt``),
+bit 0 = lzma-compressed; a publisher compresses first and encrypts second, so reading undoes
+them in the other order. The hash on chain is sha256 of the plain DDO. Encrypted service
+files are ``{"nftAddress", "datatokenAddress", "files": [...]}``; the addresses bind them to
+their service, so files cannot be copied into another asset.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +21,33 @@ from pydantic import ValidationError
 from provider.assets.ddo import Ddo, ServiceFiles, did_for, did_hex
 from provider.errors import BadRequest, C2DError, Forbidden
 
-__all__ = ["MetadataEvent", "NftFacts", "decode_metadata", "decrypt_service_files"]
+__all__ = [
+    "MAX_DDO_BYTES",
+    "HashMismatch",
+    "MetadataEvent",
+    "NftFacts",
+    "UnreadableMetadata",
+    "decode_metadata",
+    "decrypt_service_files",
+    "open_metadata",
+    "parse_ddo",
+    "with_nft",
+]
 
 Decrypt = Callable[[bytes], bytes]
+
+# A DDO is a few kilobytes; a compressed one may not inflate past this (a zip bomb on chain).
+MAX_DDO_BYTES = 4 * 1024 * 1024
+_COMPRESSED = 1
+_ENCRYPTED = 2
+
+
+class UnreadableMetadata(Forbidden):
+    """The DDO is encrypted for another provider's key."""
+
+
+class HashMismatch(Forbidden):
+    """The DDO is not the one whose hash the chain holds."""
 
 
 @dataclass(frozen=True)
@@ -42,29 +68,64 @@ class NftFacts:
 def decode_metadata(event: MetadataEvent, nft: NftFacts, decrypt: Decrypt) -> Ddo:
     """The DDO of ``nft`` from its latest metadata event; Forbidden if it does not verify."""
     did = did_for(nft.address, nft.chain_id)
+    document = parse_ddo(open_metadata(event, did=did, decrypt=decrypt), nft=nft)
+    return decrypt_service_files(with_nft(document, nft), decrypt)
+
+
+def open_metadata(event: MetadataEvent, *, did: str, decrypt: Decrypt) -> bytes:
+    """The plain DDO bytes of ``event``, decrypted and inflated as its flags say, verified
+    against its hash: UnreadableMetadata, HashMismatch or BadRequest otherwise."""
     flag = event.flags[0] if event.flags else 0
-    if flag & 1:
-        raise BadRequest(f"asset {did}: compressed metadata is not supported")
-    try:
-        plain = decrypt(event.data) if flag & 2 else event.data
-    except C2DError:
-        raise Forbidden(f"asset {did}: its metadata is encrypted for another provider") from None
-    if hashlib.sha256(plain).digest() != event.metadata_hash:
-        raise Forbidden(f"asset {did}: the metadata does not match its hash on chain")
+    data = event.data
+    if flag & _ENCRYPTED:
+        try:
+            data = decrypt(data)
+        except C2DError:
+            raise UnreadableMetadata(
+                f"asset {did}: its metadata is encrypted for another provider"
+            ) from None
+    if flag & _COMPRESSED:
+        data = _inflate(data, did)
+    if hashlib.sha256(data).digest() != event.metadata_hash:
+        raise HashMismatch(f"asset {did}: the metadata does not match its hash on chain")
+    return data
+
+
+def parse_ddo(plain: bytes, *, nft: NftFacts) -> Ddo:
+    """``plain`` as a Ddo of ``nft``; BadRequest if it is none, Forbidden if it names another."""
+    did = did_for(nft.address, nft.chain_id)
     try:
         ddo = Ddo.model_validate(json.loads(plain))
     except (ValueError, ValidationError):
         raise BadRequest(f"asset {did}: the metadata on chain is not a valid DDO") from None
     if did_hex(ddo.id) != did_hex(did) or ddo.chain_id != nft.chain_id:
         raise Forbidden(f"asset {did}: the DDO on chain claims to be {ddo.id}")
+    return ddo
+
+
+def with_nft(ddo: Ddo, nft: NftFacts) -> Ddo:
+    """``ddo`` with its nft block (address, state, owner) from the chain, not from the DDO."""
     nft_block: dict[str, Any] = {
         **(ddo.nft or {}),
         "address": nft.address,
         "state": nft.state,
         "owner": nft.owner,
     }
-    ddo = ddo.model_copy(update={"nft": nft_block})
-    return decrypt_service_files(ddo, decrypt)
+    return ddo.model_copy(update={"nft": nft_block})
+
+
+def _inflate(data: bytes, did: str) -> bytes:
+    inflater = lzma.LZMADecompressor()
+    try:
+        plain = inflater.decompress(data, max_length=MAX_DDO_BYTES + 1)
+    except lzma.LZMAError:
+        raise BadRequest(f"asset {did}: its compressed metadata is not lzma data") from None
+    if len(plain) > MAX_DDO_BYTES or not inflater.eof:
+        raise BadRequest(
+            f"asset {did}: its compressed metadata inflates past {MAX_DDO_BYTES} bytes"
+            " or is truncated"
+        )
+    return plain
 
 
 def decrypt_service_files(ddo: Ddo, decrypt: Decrypt) -> Ddo:

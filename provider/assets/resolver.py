@@ -6,17 +6,28 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pydantic import ValidationError
 
 from provider.assets.ddo import Ddo, did_for, did_hex
-from provider.errors import BadRequest, Forbidden, NotFound
+from provider.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
 
-__all__ = ["NFT_STATES", "USABLE_NFT_STATES", "AssetResolver", "RegistryResolver", "check_usable"]
+__all__ = [
+    "NFT_STATES",
+    "USABLE_NFT_STATES",
+    "AssetResolver",
+    "FirstFound",
+    "RegistryResolver",
+    "check_usable",
+    "first_found",
+]
 
 _log = logging.getLogger("c2d.assets")
+
+_T = TypeVar("_T")
 
 # Ocean's data NFT metadata states (ERC721Template.metaDataState).
 NFT_STATES = {
@@ -143,3 +154,29 @@ def _describe(error: Exception) -> str:
     if isinstance(error, OSError):
         return error.strerror or type(error).__name__
     return f"not JSON ({type(error).__name__})"
+
+
+class FirstFound:
+    """Ask each resolver in turn; the first that knows the DID answers (NotFound otherwise)."""
+
+    def __init__(self, *resolvers: AssetResolver) -> None:
+        self._resolvers = resolvers
+
+    def resolve(self, did: str) -> Ddo:
+        return first_found([resolver.resolve for resolver in self._resolvers], did)
+
+
+def first_found(lookups: Sequence[Callable[[str], _T]], did: str) -> _T:
+    """The first lookup that knows ``did`` answers. One that cannot be read now (its chain is
+    down) does not stop the others; when none knows the DID and one could not be read, that is
+    the answer (503)."""
+    missing: NotFound | None = None
+    unreadable: ServiceUnavailable | None = None
+    for lookup in lookups:
+        try:
+            return lookup(did)
+        except NotFound as error:
+            missing = error
+        except ServiceUnavailable as error:
+            unreadable = error
+    raise unreadable or missing or NotFound(f"asset {did} not found")

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from provider.auth._db import MAX_SQLITE_INTEGER
 from provider.auth.nonces import NonceStore
-from provider.auth.signature import recover_signers, request_message
+from provider.auth.signature import (
+    message_digests,
+    recover_signers,
+    request_message,
+    signature_bytes,
+)
 from provider.auth.tokens import TokenService
 from provider.errors import Unauthorized
 
-__all__ = ["Authenticator"]
+__all__ = ["Authenticator", "ContractSigners"]
 
 _NONCE_PATTERN = re.compile(r"[0-9]{1,19}")
+
+
+class ContractSigners(Protocol):
+    """Signatures of contract wallets (ERC-1271), checked by the wallet on its chain."""
+
+    def signed_by(self, address: str, digests: Sequence[bytes], signature: bytes) -> bool: ...
 
 
 def _unlimited(_: str) -> None:
@@ -30,10 +42,12 @@ class Authenticator:
         nonces: NonceStore,
         tokens: TokenService,
         charge: Callable[[str], None] = _unlimited,
+        contracts: ContractSigners | None = None,
     ) -> None:
         self._nonces = nonces
         self._tokens = tokens
         self._charge = charge
+        self._contracts = contracts
 
     def authenticate(
         self,
@@ -54,17 +68,31 @@ class Authenticator:
             raise Unauthorized(f"missing {' and '.join(missing)}: sign the request or send a token")
         number = _parse_nonce(nonce)
         commands = (command,) if isinstance(command, str) else command
-        signers = {
-            signer.lower()
-            for name in commands
-            for signer in recover_signers(request_message(consumer_address, nonce, name), signature)
-        }
-        if consumer_address.lower() not in signers:
+        messages = [request_message(consumer_address, nonce, name) for name in commands]
+        if not self._signed(consumer_address, messages, signature):
             raise Unauthorized("signature does not match consumerAddress")
         # Only after the signature checks out, so a forged request cannot burn a nonce.
         self._nonces.consume(consumer_address, number)
         self._charge(consumer_address)
         return consumer_address
+
+    def _signed(self, address: str, messages: list[str], signature: str) -> bool:
+        """Signed by ``address`` itself (an EOA) or, when it is a contract wallet, accepted by
+        its ``isValidSignature`` (ERC-1271), as Ocean Node does for smart accounts."""
+        refused: Unauthorized | None = None
+        try:
+            signers = {s.lower() for m in messages for s in recover_signers(m, signature)}
+            if address.lower() in signers:
+                return True
+        except Unauthorized as error:
+            refused = error  # not an EOA's signature; maybe a contract wallet's
+        if self._contracts is not None:
+            digests = [digest for m in messages for digest in message_digests(m)]
+            if self._contracts.signed_by(address, digests, signature_bytes(signature)):
+                return True
+        if refused is not None:
+            raise refused
+        return False
 
     def authenticate_token(self, *, consumer_address: str, token: str) -> str:
         address = self._tokens.verify(token)

@@ -12,9 +12,18 @@ from eth_utils.exceptions import ValidationError
 
 from provider.errors import Unauthorized
 
-__all__ = ["Command", "recover_signers", "request_message"]
+__all__ = [
+    "MAX_SIGNATURE_BYTES",
+    "Command",
+    "message_digests",
+    "recover_signers",
+    "request_message",
+    "signature_bytes",
+]
 
 _SIGNATURE_BYTES = 65
+# A contract wallet's signature may be longer (a multisig's is several); none needs more.
+MAX_SIGNATURE_BYTES = 4096
 
 
 class Command(StrEnum):
@@ -43,12 +52,24 @@ def recover_signers(message: str, signature: str) -> frozenset[str]:
     (ocean.js turns the digest into bytes through a number, so about one digest in 256 loses a
     byte); and the digest's ``0x`` hex text.
     """
-    raw = _signature_bytes(signature)
+    raw = _recoverable(signature_bytes(signature))
+    return frozenset(_recover(form, raw) for form in _signed_forms(message))
+
+
+def message_digests(message: str) -> list[bytes]:
+    """The EIP-191 hashes of the forms ``recover_signers`` tries: what a contract wallet's
+    ``isValidSignature`` (ERC-1271) is asked about."""
+    return [
+        keccak(b"\x19" + form.version + form.header + form.body) for form in _signed_forms(message)
+    ]
+
+
+def _signed_forms(message: str) -> list[SignableMessage]:
     digest = keccak(text=message)
     forms = [encode_defunct(primitive=digest), encode_defunct(text="0x" + digest.hex())]
     if digest[0] == 0:
         forms.append(encode_defunct(primitive=digest.lstrip(b"\0")))
-    return frozenset(_recover(form, raw) for form in forms)
+    return forms
 
 
 def _recover(message: SignableMessage, raw: bytes) -> str:
@@ -59,13 +80,19 @@ def _recover(message: SignableMessage, raw: bytes) -> str:
     return signer
 
 
-def _signature_bytes(signature: str) -> bytes:
+def signature_bytes(signature: str) -> bytes:
+    """The bytes of a ``0x`` hex signature (of any length up to ``MAX_SIGNATURE_BYTES``)."""
     text = signature.strip()
     text = text[2:] if text[:2].lower() == "0x" else text
+    if len(text) > 2 * MAX_SIGNATURE_BYTES:
+        raise Unauthorized(f"signature must be at most {MAX_SIGNATURE_BYTES} bytes")
     try:
-        raw = bytes.fromhex(text)
+        return bytes.fromhex(text)
     except ValueError as error:
         raise Unauthorized("signature must be 0x-prefixed hex") from error
+
+
+def _recoverable(raw: bytes) -> bytes:
     if len(raw) != _SIGNATURE_BYTES:
         raise Unauthorized(f"signature must be {_SIGNATURE_BYTES} bytes, got {len(raw)}")
     v = raw[-1]

@@ -1,5 +1,5 @@
 """The provider's Prometheus metrics: jobs, steps, queue, sandbox kills, requests, auth failures,
-settlements.
+settlements, the asset index's progress per chain.
 
 Each app gets its own registry (no process-wide state). Job counts, queue depth and the
 settlement backlog are read when scraped; the rest are counted as events happen.
@@ -19,9 +19,10 @@ from workflows.engines.local.board import StepEvent
 from workflows.status import JobStatus
 
 if TYPE_CHECKING:
+    from provider.indexer.store import Cursor
     from provider.payments.settlement import SettlementBacklog
 
-__all__ = ["CONTENT_TYPE", "KILL_REASONS", "Metrics", "SettlementSource"]
+__all__ = ["CONTENT_TYPE", "KILL_REASONS", "IndexProgress", "Metrics", "SettlementSource"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 KILL_REASONS = ("oom", "deadline", "stop", "shutdown")
@@ -135,6 +136,42 @@ class _SettlementCollector(Collector):
         )
 
 
+class IndexProgress(Protocol):
+    def progress(self) -> list[Cursor]: ...
+
+
+class _IndexCollector(Collector):
+    def __init__(self, index: IndexProgress) -> None:
+        self._index = index
+
+    def collect(self) -> Iterator[Metric]:
+        families = {
+            "block": GaugeMetricFamily(
+                "c2d_index_block", "The last block the asset index holds", labels=["chain"]
+            ),
+            "head": GaugeMetricFamily(
+                "c2d_index_head", "The chain's head when the indexer last read it", labels=["chain"]
+            ),
+            "behind": GaugeMetricFamily(
+                "c2d_index_behind_blocks",
+                "Blocks the asset index lags its chain's head",
+                labels=["chain"],
+            ),
+            "failing": GaugeMetricFamily(
+                "c2d_index_failing",
+                "1 when the last indexing pass failed (see c2d chains)",
+                labels=["chain"],
+            ),
+        }
+        for cursor in self._index.progress():
+            chain = [str(cursor.chain_id)]
+            families["block"].add_metric(chain, cursor.block)
+            families["head"].add_metric(chain, cursor.head)
+            families["behind"].add_metric(chain, cursor.behind)
+            families["failing"].add_metric(chain, 1 if cursor.error else 0)
+        yield from families.values()
+
+
 class Metrics:
     def __init__(self, environments: Iterable[str]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -197,6 +234,10 @@ class Metrics:
     def watch_settlements(self, settler: SettlementSource) -> None:
         """Report the settlement backlog (read from its store when scraped)."""
         self.registry.register(_SettlementCollector(settler))
+
+    def watch_index(self, index: IndexProgress) -> None:
+        """Report the asset index's progress per chain (read from its store when scraped)."""
+        self.registry.register(_IndexCollector(index))
 
     def job_finished(self, state: JobState) -> None:
         self.jobs_finished.labels(state.spec.environment, state.status.name.lower()).inc()

@@ -1,4 +1,4 @@
-"""Wire the served chains in at start-up: per chain a client, resolver, order gate and escrow."""
+"""Wire the served chains in at start-up: per chain a client, indexer, order gate and escrow."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from provider.assets.chain_resolver import ChainResolver, FirstFound
 from provider.assets.encryption import decrypt
-from provider.assets.resolver import AssetResolver
+from provider.assets.resolver import AssetResolver, FirstFound
 from provider.chain.client import ChainClient, ChainUnavailable
 from provider.chain.escrow import EscrowClient
 from provider.chains.config import ChainConfig
 from provider.chains.health import chain_health
 from provider.chains.served import ServedChain, served_chains
 from provider.errors import ConfigError
+from provider.indexer.follower import ChainIndexer
+from provider.indexer.resolver import IndexResolver
+from provider.indexer.runner import AssetIndex
+from provider.indexer.store import IndexStore
 from provider.payments.base import NoPayments, PaymentGate
 from provider.payments.by_chain import PaymentsByChain
 from provider.payments.chain_gate import ChainPayments
@@ -48,6 +51,8 @@ class ChainSetup:
     fees: dict[str, Any] | None  # the dev chain's paid environment's fees, when it is served
     # The client of each chain served, by chain id (the access routes read orders with it).
     clients: dict[int, ChainClient] = field(default_factory=dict)
+    # The index of the served chains' assets (its thread is started by the app).
+    index: AssetIndex | None = None
 
 
 def dev_fees(chain: ServedChain) -> dict[str, Any]:
@@ -65,6 +70,7 @@ def build_chain_setup(
     settlement_retry: float = 30.0,
     leader: Leadership | None = None,
     orphan_grace: float = 0.0,
+    index_interval: float = 5.0,
 ) -> ChainSetup:
     """Serve the configured chains, else the dev chain recorded in ``home``, else none."""
     chains = served_chains(configured, home)
@@ -73,10 +79,18 @@ def build_chain_setup(
             resolver=registry, payments=NoPayments(), settler=None, chains=(), fees=None
         )
     store = SettlementStore(database)
+    # The asset index is this process's own cache of the chains (never shared between
+    # replicas: each reads the chain itself), so always a file beside the other state.
+    index_store = IndexStore(home / "state" / "index.sqlite")
+    indexers: list[ChainIndexer] = []
+    resolvers: list[IndexResolver] = []
+
+    def decrypt_ours(data: bytes) -> bytes:
+        return decrypt(bytes(account.key), data)
+
     clients: dict[int, ChainClient] = {}
     escrows: dict[int, EscrowClient] = {}
     gates: dict[int, ChainPayments] = {}
-    resolvers: list[AssetResolver] = []
     for chain in chains:
         client = ChainClient(chain.rpcs, chain_id=chain.chain_id)
         if _check_answers(chain, client):
@@ -94,14 +108,15 @@ def build_chain_setup(
             clock=time.time,
             confirmations=chain.confirmations,
         )
-        resolvers.append(
-            ChainResolver(
-                client,
-                factory=chain.addresses.address("ERC721Factory"),
-                start_block=chain.start_block,
-                decrypt=lambda data: decrypt(bytes(account.key), data),
-            )
+        indexer = ChainIndexer(
+            client,
+            index_store,
+            factory=chain.addresses.address("ERC721Factory"),
+            start_block=chain.start_block,
+            decrypt=decrypt_ours,
         )
+        indexers.append(indexer)
+        resolvers.append(IndexResolver(indexer, index_store, decrypt_ours))
     settler = Settler(
         escrows=escrows,
         store=store,
@@ -118,6 +133,7 @@ def build_chain_setup(
         chains=tuple(chains),
         fees=dev_fees(dev[0]) if dev else None,
         clients=clients,
+        index=AssetIndex(indexers, resolvers, index_store, interval=index_interval),
     )
 
 

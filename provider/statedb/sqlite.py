@@ -1,18 +1,52 @@
-"""SqliteDatabase: one state file, a fresh connection per call (none shared between threads)."""
+"""SqliteDatabase: one state file, a fresh connection per call (none shared between threads).
+
+``connect_file`` and ``prepare_file`` are its two halves for stores that use SQLite directly
+(the asset index).
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 
 from provider.statedb.base import Result
 from workflows.sqlite_schema import migrate
 
-__all__ = ["SqliteDatabase"]
+__all__ = ["SqliteDatabase", "connect_file", "prepare_file"]
 
 _BUSY_TIMEOUT_SECONDS = 30.0
+
+
+@contextmanager
+def connect_file(path: Path, *, fsync_each_commit: bool = False) -> Iterator[sqlite3.Connection]:
+    """A fresh autocommit connection (transactions are explicit ``BEGIN`` statements).
+
+    Without ``fsync_each_commit`` a commit survives the process dying, as the job store's do,
+    and only the last moments before a power cut may be lost (nonces, revoked tokens: an fsync
+    per signed request cost several ms). Money (settlements) asks for the fsync.
+    """
+    connection = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    with closing(connection):
+        if not fsync_each_commit:
+            connection.execute("PRAGMA synchronous=NORMAL")
+        yield connection
+
+
+def prepare_file(path: Path, migrations: Sequence[str]) -> sqlite3.Connection:
+    """Create or migrate the file (WAL, so readers go on while a writer holds the lock), and
+    return a connection to keep open and never use: closing the last connection to a WAL file
+    checkpoints it and deletes the WAL, which every per-call connection would otherwise do
+    (with fsyncs) at the end of every request, 35 ms a signed request here."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with connect_file(path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        migrate(connection, path, migrations)
+    kept = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+    # A read opens the WAL index: only then does this connection count as one still open.
+    kept.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return kept
 
 
 class _SqliteTransaction:
@@ -25,12 +59,8 @@ class _SqliteTransaction:
 
 
 class SqliteDatabase:
-    """The schema version is the file's ``PRAGMA user_version`` (one schema per file).
-
-    Without ``fsync_each_commit`` a commit survives the process dying, as the job store's do,
-    and only the last moments before a power cut may be lost (nonces, revoked tokens: an fsync
-    per signed request cost several ms). Money (settlements) asks for the fsync.
-    """
+    """The schema version is the file's ``PRAGMA user_version`` (one schema per file);
+    ``fsync_each_commit`` as for ``connect_file``."""
 
     shared = False  # C2D_HOME is locked by one provider process (provider/home_lock.py)
 
@@ -40,21 +70,11 @@ class SqliteDatabase:
         self._kept: sqlite3.Connection | None = None
 
     def ensure_schema(self, name: str, migrations: Sequence[str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
-            # WAL lets readers (GET /nonce) proceed while a writer holds the lock.
-            connection.execute("PRAGMA journal_mode=WAL")
-            migrate(connection, self.path, migrations)
+        kept = prepare_file(self.path, migrations)
         if self._kept is None:
-            # Kept open and never used: closing the last connection to a WAL file checkpoints
-            # it and deletes the WAL, which every per-call connection would otherwise do (with
-            # fsyncs) at the end of every request, 35 ms a signed request here. A read opens
-            # the WAL index: only then does this connection count as one still open.
-            kept = sqlite3.connect(
-                self.path, timeout=_BUSY_TIMEOUT_SECONDS, check_same_thread=False
-            )
-            kept.execute("SELECT count(*) FROM sqlite_master").fetchone()
             self._kept = kept
+        else:
+            kept.close()
 
     def close(self) -> None:
         if self._kept is not None:
@@ -77,11 +97,5 @@ class SqliteDatabase:
                 raise
             connection.execute("COMMIT")
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # isolation_level=None leaves transactions to explicit BEGIN statements.
-        connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        with closing(connection):
-            if not self._fsync_each_commit:
-                connection.execute("PRAGMA synchronous=NORMAL")
-            yield connection
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect_file(self.path, fsync_each_commit=self._fsync_each_commit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from devkit.publish import AssetDraft, Published, mint_datatokens, publish_asset
 from provider.assets.ddo import Container, container_section_checksum
 from provider.chain.client import ChainClient
 from provider.chain.files import DevChain
+from tests.e2e.oceanjs import run_oceanjs
 from workflows.status import FAILED_STATUSES, JobStatus
 
 CONTAINER = dict(assets.CONTAINER, checksum="sha256:" + "ab" * 32)
@@ -245,3 +247,29 @@ def wait_settled(client: C2DClient, job_id: str, timeout: float = 90) -> dict[st
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} still {job.get('status')} after {timeout} s")
+
+
+def oceanjs_paid_job(market: Market, address_file: Path, *, mine_blocks: int = 0) -> dict[str, Any]:
+    """A paid job run by the real ocean.js client (tests/e2e/js/oceanjs_paid.mjs) on the chain
+    of ``market``, whose deployment ``address_file`` describes; its JSON summary."""
+    algorithm = market.algorithm()
+    dataset = market.dataset(market.trusting(algorithm))
+    consumer = market.new_consumer()
+    market.give_datatokens(algorithm, consumer.address, 1)
+    market.give_datatokens(dataset, consumer.address, 1)
+    return run_oceanjs(
+        "oceanjs_paid.mjs",
+        {
+            "PROVIDER_URL": market.provider_url,
+            "RPC": market.chain.rpc,
+            "ADDRESS_FILE": str(address_file),
+            "CONSUMER_KEY": "0x" + bytes(consumer.key).hex(),
+            "ALGO_DID": algorithm.did,
+            "ALGO_SERVICE_ID": algorithm.ddo["services"][0]["id"],
+            "ALGO_DATATOKEN": algorithm.datatoken,
+            "DATASET_DID": dataset.did,
+            "DATASET_SERVICE_ID": dataset.ddo["services"][0]["id"],
+            "DATASET_DATATOKEN": dataset.datatoken,
+            "MINE_BLOCKS": str(mine_blocks),
+        },
+    )

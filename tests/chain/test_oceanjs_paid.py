@@ -5,33 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from devkit.launch import ServerProcess
-from tests.chain.market import UNIT, Market
-from tests.e2e.oceanjs import run_oceanjs
+from tests.chain.market import UNIT, Market, oceanjs_paid_job
 
 
 def test_oceanjs_paid_compute_flow(
     market: Market, paid_server: ServerProcess, chain_home: Path
 ) -> None:
-    algorithm = market.algorithm()
-    dataset = market.dataset(market.trusting(algorithm))
-    consumer = market.new_consumer()
-    market.give_datatokens(algorithm, consumer.address, 1)
-    market.give_datatokens(dataset, consumer.address, 1)
-    summary = run_oceanjs(
-        "oceanjs_paid.mjs",
-        {
-            "PROVIDER_URL": paid_server.url,
-            "RPC": market.chain.rpc,
-            "ADDRESS_FILE": str(chain_home / "chain" / "addresses.json"),
-            "CONSUMER_KEY": "0x" + bytes(consumer.key).hex(),
-            "ALGO_DID": algorithm.did,
-            "ALGO_SERVICE_ID": algorithm.ddo["services"][0]["id"],
-            "ALGO_DATATOKEN": algorithm.datatoken,
-            "DATASET_DID": dataset.did,
-            "DATASET_SERVICE_ID": dataset.ddo["services"][0]["id"],
-            "DATASET_DATATOKEN": dataset.datatoken,
-        },
-    )
+    summary = oceanjs_paid_job(market, chain_home / "chain" / "addresses.json")
     assert summary["ok"] is True
     # Wei as a decimal string (Ocean Node's form), which ocean.js converts to 3.2 tokens.
     assert summary["payment"]["amount"] == str(32 * UNIT // 10)

@@ -29,7 +29,7 @@ from provider.chain.escrow import Claim, EscrowClient, escrow_job_id
 from provider.chain.files import ChainFiles, DevChain
 from provider.cli import main
 from tests.chain.cli import assert_refused, submit_cli
-from tests.chain.market import UNIT, Market, job_body, wait_settled
+from tests.chain.market import UNIT, Market, job_body, oceanjs_paid_job, wait_settled
 from tests.chain.tcp_proxy import TcpProxy
 from tests.chain.test_access_on_chain import access_asset
 from tests.chain.test_access_on_chain import download as access_download
@@ -243,6 +243,23 @@ def test_a_paid_job_on_each_chain_is_claimed_on_its_chain(markets: dict[int, Mar
             other.client.w3.eth.get_transaction_receipt(payment["claimTx"])
 
 
+@pytest.mark.parametrize("chain_id", [CHAIN_A, CHAIN_B])
+def test_oceanjs_runs_a_paid_job_on_each_chain(
+    markets: dict[int, Market], deployed: dict[int, Deployed], chain_id: int
+) -> None:
+    """Assets published on the chain (by the devkit); the real ocean.js client finds the
+    environment priced on its chain, initializes, pays into that chain's escrow, orders, starts
+    and downloads the result; the provider serves both chains from the config file alone."""
+    deep = CONFIRMATIONS_A if chain_id == CHAIN_A else 0
+    market = markets[chain_id]
+    summary = oceanjs_paid_job(market, deployed[chain_id].files.addresses, mine_blocks=deep)
+    assert summary["ok"] is True and summary["chainId"] == chain_id
+    assert summary["payment"]["escrowAddress"] == market.chain.escrow
+    assert summary["resultBytes"] > 0
+    assert int(summary["escrowLocked"]) == 0
+    assert int(summary["escrowAvailable"]) == int(1.6 * UNIT)
+
+
 def test_an_escrow_deposit_counts_once_deep_enough(markets: dict[int, Market]) -> None:
     market = markets[CHAIN_A]
     buyer, job_id = _paid_job(market, escrow_last=True)
@@ -317,6 +334,9 @@ def test_chains_command_shows_each_chain(
     assert out[0].startswith(f"chain {CHAIN_A}: provider {provider} has 0.9")  # 1, less gas
     assert f"at {markets[CHAIN_A].chain.rpc}" in out[0]  # the second RPC: the first is dead
     assert out[1].startswith(f"chain {CHAIN_B}: provider {provider} has")
+    # The provider has indexed the assets of both (the jobs above resolved their DIDs).
+    assert out[2].startswith(f"chain {CHAIN_A}: assets indexed to block "), out
+    assert out[3].startswith(f"chain {CHAIN_B}: assets indexed to block "), out
     proxy_b.down()
     try:
         assert main(["chains"]) == 1

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
+import json
+from pathlib import Path
 
-from devkit.launch import ServerProcess
+import httpx
+import yaml
+
+from devkit.launch import ServerProcess, free_port, start_server
+from provider.assets.ddo import did_for
 
 
 def test_discovery_lists_every_service_ocean_clients_look_up(server: ServerProcess) -> None:
@@ -40,3 +45,41 @@ def test_openapi_and_docs_are_served(server: ServerProcess) -> None:
     assert "/api/services/freeCompute" in schema["paths"]
     docs = httpx.get(server.url + "/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_chain_ids_are_the_configured_chains_even_unpriced_and_down(tmp_path: Path) -> None:
+    """A chain under ``chains:`` is announced although no environment prices jobs on it, and
+    although its RPC does not answer; asking its index then says which chain cannot be read."""
+    book = tmp_path / "addresses.json"
+    contracts = {
+        name: "0x" + digit * 40
+        for name, digit in (("Ocean", "1"), ("ERC721Factory", "2"), ("Escrow", "3"))
+    }
+    book.write_text(json.dumps({"mine": {"chainId": 5, **contracts}}))
+    config = tmp_path / "c2d.yaml"
+    dead = f"http://127.0.0.1:{free_port()}"
+    environment = {
+        "id": "free",
+        "resources": [{"id": name, "total": 1, "max": 1} for name in ("cpu", "ram", "disk")],
+        "runtimes": [{"images": ["python:3.11"], "binds": ["/usr"]}],
+        "free": {"maxJobDuration": 60},
+    }
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "chains": [{"chainId": 5, "rpc": [dead], "addresses": str(book)}],
+                "environments": [environment],
+            }
+        )
+    )
+    server = start_server(tmp_path / "home", env={"C2D_CONFIG": str(config)}, ready_timeout=120)
+    try:
+        assert httpx.get(server.url + "/").json()["chainIds"] == [5]
+        did = did_for("0x" + "4" * 40, 5)
+        answer = httpx.get(server.url + "/api/aquarius/assets/ddo/" + did)
+        assert answer.status_code == 503
+        assert answer.json()["error"].startswith(
+            "chain 5: the asset index cannot read the chain (nothing indexed yet): chain 5: no RPC"
+        )
+    finally:
+        server.stop()

@@ -11,6 +11,7 @@ import pytest
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
 from provider.errors import Unauthorized
+from provider.indexer.store import IndexStore
 from provider.payments.store import Settlement, SettlementState, SettlementStore
 from tests.provider.auth.support import LIFETIME, SECRET, Clock
 from tests.sqlite_files import old_file, set_version, version
@@ -101,6 +102,7 @@ def test_unversioned_payments_keep_their_settlements(tmp_path: Path) -> None:
         ("provider.sqlite", NonceStore),
         ("provider.sqlite", _tokens),
         ("payments.sqlite", SettlementStore),
+        ("index.sqlite", IndexStore),
     ],
 )
 def test_a_file_from_a_newer_c2d_is_refused(tmp_path: Path, name: str, open_store: object) -> None:

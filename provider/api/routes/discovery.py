@@ -40,9 +40,8 @@ def discovery(services: ServicesDep) -> dict[str, Any]:
     return {
         "software": "c2d",
         "version": __version__,
-        "chainIds": sorted(
-            {int(chain) for env in services.config.environments for chain in env.fees}
-        ),
+        # Every chain served (an unpriced one still serves access and the asset index).
+        "chainIds": sorted(services.chain_ids),
         "providerAddress": services.account.address,
         "nodePublicKey": "0x" + public_key.hex(),
         "serviceEndpoints": {name: list(route) for name, route in SERVICE_ENDPOINTS.items()},

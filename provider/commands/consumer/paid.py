@@ -20,7 +20,7 @@ from provider.commands.consumer.connection import ConsumerKey, RemoteError
 from provider.errors import UsageError
 
 if TYPE_CHECKING:
-    from devkit.client import C2DClient
+    from provider.commands.consumer.client import C2DClient
 
 __all__ = [
     "ENV_RPC",

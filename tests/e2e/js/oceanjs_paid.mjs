@@ -10,6 +10,8 @@
 //   PROVIDER_URL, RPC, ADDRESS_FILE (C2D_HOME/chain/addresses.json), CONSUMER_KEY (funded with
 //   gas, OCEAN and one datatoken of each asset), ALGO_DID, ALGO_SERVICE_ID, ALGO_DATATOKEN,
 //   DATASET_DID, DATASET_SERVICE_ID, DATASET_DATATOKEN
+//   MINE_BLOCKS (optional) blocks anvil mines after the orders, for a chain served with
+//               confirmations (an order counts once that deep)
 //   C2D_JS_DIR  directory whose node_modules holds @oceanprotocol/lib and ethers (default
 //               <repo>/js)
 // Output: one JSON object on stdout; progress on stderr. Exit 0 only if every step worked.
@@ -88,6 +90,10 @@ async function main() {
   algorithm.transferTxId = await order(datatoken, need('ALGO_DATATOKEN'), init.algorithm);
   datasets[0].transferTxId = await order(datatoken, need('DATASET_DATATOKEN'), init.datasets[0]);
   progress('ordered', algorithm.transferTxId, datasets[0].transferTxId);
+  // A chain served with `confirmations: N` takes an order once it is N blocks deep; anvil
+  // makes no block on its own, so the blocks a live chain would add meanwhile are mined here.
+  const deepen = Number(process.env.MINE_BLOCKS || '0');
+  if (deepen > 0) await rpc.send('anvil_mine', [ethers.toQuantity(deepen)]);
 
   // 5. computeStart (signed), then status until settled.
   const started = pickJob(await ProviderInstance.computeStart(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from eth_keys.datatypes import PrivateKey
 
 from provider.assets.ddo import did_for
 from provider.assets.encryption import decrypt, encrypt
-from provider.assets.onchain import MetadataEvent, NftFacts, decode_metadata
+from provider.assets.onchain import MAX_DDO_BYTES, MetadataEvent, NftFacts, decode_metadata
 from provider.errors import BadRequest, Forbidden
 
 NFT = "0x" + "12" * 20
@@ -93,12 +94,21 @@ def test_files_copied_from_another_asset_are_refused() -> None:
         decode_metadata(event(ddo(files)), FACTS, _decrypt)
 
 
-def test_compressed_metadata_is_refused() -> None:
-    with pytest.raises(BadRequest, match="compressed"):
-        decode_metadata(MetadataEvent(b"\x01", b"", b""), FACTS, _decrypt)
+def test_compressed_ddo_decodes_and_compressed_then_encrypted_too() -> None:
+    plain = json.dumps(ddo()).encode()
+    digest = hashlib.sha256(plain).digest()
+    compressed = MetadataEvent(b"\x01", lzma.compress(plain), digest)
+    both = MetadataEvent(b"\x03", encrypt(PUBLIC, lzma.compress(plain)), digest)
+    for each in (compressed, both):
+        assert decode_metadata(each, FACTS, _decrypt).id == did_for(NFT, 8996)
 
 
-def test_decrypt_refuses_data_for_another_key() -> None:
-    other = PrivateKey(bytes(Account.create().key)).public_key.to_bytes()
-    with pytest.raises(BadRequest):
-        _decrypt(encrypt(other, b"secret"))
+def test_compressed_metadata_that_is_no_lzma_is_refused() -> None:
+    with pytest.raises(BadRequest, match="not lzma data"):
+        decode_metadata(MetadataEvent(b"\x01", b"plain text", b""), FACTS, _decrypt)
+
+
+def test_compressed_metadata_inflating_past_the_cap_is_refused() -> None:
+    bomb = lzma.compress(b" " * (MAX_DDO_BYTES + 10))
+    with pytest.raises(BadRequest, match="inflates past"):
+        decode_metadata(MetadataEvent(b"\x01", bomb, b""), FACTS, _decrypt)
