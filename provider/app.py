@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 
 from provider import __version__
@@ -26,7 +27,9 @@ from provider.api.routes import (
     payments,
     results,
 )
+from provider.assets.publication_store import PublicationStore
 from provider.assets.resolver import RegistryResolver
+from provider.assets.results import MintingChain, ResultPublisher
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
@@ -38,7 +41,7 @@ from provider.jobs.streams import StreamLimits
 from provider.keys import auth_token_secret, load_provider_account
 from provider.observability.metrics import Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
-from provider.payments.setup import build_chain_setup
+from provider.payments.setup import ChainSetup, build_chain_setup
 from provider.settings import Settings
 from steps.readers.guard import SourcePolicy
 from workflows.engines.base import Engine
@@ -76,6 +79,9 @@ def build_services(settings: Settings) -> Services:
         chain.settler.bill_at_least(lambda env_id: _min_job_duration(config, env_id))
         engine.on_finished(chain.settler.settle)
         chain.settler.resume(engine)
+    publisher = _publisher(settings, account, chain)
+    if publisher is not None:
+        publisher.watch(engine)
     nonces = NonceStore(settings.state_dir / "provider.sqlite")
     tokens = TokenService(
         auth_token_secret(account),
@@ -104,6 +110,7 @@ def build_services(settings: Settings) -> Services:
         source_policy=SourcePolicy.parse(settings.source_networks),
         gateways=settings.gateways,
         access_lists=ChainAccessLists(chain.clients),
+        publisher=publisher,
     )
     return Services(
         settings=settings,
@@ -125,12 +132,35 @@ def build_services(settings: Settings) -> Services:
             policy=SourcePolicy.parse(settings.source_networks),
             gateways=settings.gateways,
             confirmations={served.chain_id: served.confirmations for served in chain.chains},
+            kept=publisher.kept_for if publisher else None,
         ),
         file_info=FileInfo(
             resolver=chain.resolver,
             policy=SourcePolicy.parse(settings.source_networks),
             gateways=settings.gateways,
+            kept=publisher.kept_for if publisher else None,
         ),
+    )
+
+
+def _publisher(
+    settings: Settings, account: LocalAccount, chain: ChainSetup
+) -> ResultPublisher | None:
+    """Publishing results needs a chain to mint on and a URL the asset's service points at."""
+    if not chain.clients or not settings.public_url:
+        return None
+    return ResultPublisher(
+        store=PublicationStore(settings.state_dir / "publications.sqlite"),
+        chains={
+            served.chain_id: MintingChain(
+                chain.clients[served.chain_id], served.addresses.address("ERC721Factory")
+            )
+            for served in chain.chains
+        },
+        account=account,
+        public_url=settings.public_url,
+        kept_dir=settings.kept_results_dir,
+        retry=settings.settlement_retry,
     )
 
 
