@@ -263,20 +263,22 @@ class JobService:
         # A job outlives a config change that removes its environment; it still renders.
         env = self._config.environment(state.spec.environment)
         expiry = env.job_storage_expiry if env else self._config.environments[0].storage_expiry
+        publication = self._publisher.describe(state.spec.job_id) if self._publisher else None
         if not full:
-            return render_job_public(self._payments.view(state), storage_expiry=expiry)
+            public = render_job_public(self._payments.view(state), storage_expiry=expiry)
+            return _with_asset(public, publication)
         body = render_job(self._payments.view(state), storage_expiry=expiry)
         payment = self._payments.describe(state.spec.job_id)
         if payment is not None:
             body["payment"] = payment
-        return self._with_asset(body)
+        if publication is not None:
+            body["publishedAsset"] = publication
+        return _with_asset(body, publication)
 
-    def _with_asset(self, body: dict[str, Any]) -> dict[str, Any]:
-        """The asset the outputs became (or why not yet) in the owner's view of the job."""
-        publication = self._publisher.describe(body["jobId"]) if self._publisher else None
-        if publication is None:
-            return body
-        body["publishedAsset"] = publication
+
+def _with_asset(body: dict[str, Any], publication: dict[str, Any] | None) -> dict[str, Any]:
+    """The asset the outputs became (a result entry), or why they have not become one yet."""
+    if publication is not None:
         if publication["state"] == "published":
             body["results"].append(
                 {"type": "asset", "did": publication["did"], "chainId": publication["chainId"]}
@@ -284,7 +286,7 @@ class JobService:
         elif publication["note"]:
             reason = f"outputs not published as an asset: {publication['note']}"
             body["statusReason"] = "; ".join(r for r in (body["statusReason"], reason) if r)
-        return body
+    return body
 
 
 def _check_paid_wait(request: StartRequest) -> None:

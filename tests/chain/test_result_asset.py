@@ -16,7 +16,9 @@ from web3.contract import Contract
 
 from devkit.client import C2DClient
 from devkit.launch import ServerProcess
+from devkit.publish import AssetDraft
 from provider.assets.chain_resolver import ChainResolver
+from provider.assets.results import KEPT_FILE_TYPE
 from tests.chain.market import Market, job_body, wait_settled
 from tests.e2e.oceanjs import run_oceanjs
 from workflows.status import JobStatus
@@ -96,6 +98,28 @@ def test_outputs_become_an_asset_the_consumer_owns_orders_and_downloads(
     size = len(outputs)
     assert summary["ranged"]["status"] == 206
     assert summary["ranged"]["contentRange"] == f"bytes {size - 100}-{size - 1}/{size}"
+
+    # Anyone can encrypt a file object for this provider: one naming this job, inside another
+    # asset, serves nothing.
+    forged = market.publish(
+        AssetDraft(
+            name="not mine",
+            type="dataset",
+            files=[{"type": KEPT_FILE_TYPE, "jobId": job_id}],
+            service_type="access",
+        )
+    )
+    answer = httpx.get(
+        f"{paid_server.url}/api/services/initialize",
+        params={
+            "documentId": forged.did,
+            "serviceId": forged.ddo["services"][0]["id"],
+            "consumerAddress": buyer.address,
+            "fileIndex": 0,
+        },
+    )
+    assert answer.status_code == 400, answer.text
+    assert "names no outputs this asset may serve" in answer.json()["error"]
 
 
 def test_free_job_asking_for_publication_is_refused(market: Market, buyer: LocalAccount) -> None:
