@@ -179,20 +179,26 @@ class ResultPublisher:
             note = f"the job's outputs cannot be kept: {error}"
             self._store.finish(row.job_id, PublicationState.SKIPPED, note=note)
             return
+        except OSError as error:  # a full disk, say: worth another try
+            self._wait(row.job_id, f"the outputs could not be copied ({error.strerror})")
+            return
         try:
             if not row.nft:
                 row = self._mint(row, job, chain)
             mint_datatokens(chain.client, self._account, row.datatoken, row.owner, _ONE_DATATOKEN)
             tx = transfer_nft(chain.client, self._account, row.nft, row.owner)
         except (ChainError, Web3Exception, OSError) as error:
-            wait = self._backoff.failed(row.job_id)
-            note = f"not published yet: {error}; tried again in {wait:.0f} s"
-            self._store.note(row.job_id, note)
-            _log.warning("job %s: %s", row.job_id, note)
+            self._wait(row.job_id, str(error))
             return
         self._backoff.succeeded(row.job_id)
         self._store.finish(row.job_id, PublicationState.PUBLISHED, tx=tx)
         _log.info("job %s: outputs published as %s", row.job_id, row.did)
+
+    def _wait(self, job_id: str, why: str) -> None:
+        wait = self._backoff.failed(job_id)
+        note = f"not published yet: {why}; tried again in {wait:.0f} s"
+        self._store.note(job_id, note)
+        _log.warning("job %s: %s", job_id, note)
 
     def _mint(self, row: Publication, job: JobState, chain: MintingChain) -> Publication:
         public_key = PrivateKey(bytes(self._account.key)).public_key.to_bytes()
@@ -226,17 +232,20 @@ class ResultPublisher:
                 raise _NoOutputs(f"outputs.tar is larger than {self._max_bytes} bytes")
             handle, temporary = tempfile.mkstemp(dir=self._kept_dir, suffix=".part")
             try:
-                offset = 0
-                while offset < source.info.st_size:
-                    chunk = source.read(offset, min(_CHUNK, source.info.st_size - offset))
-                    if not chunk:
-                        break
-                    os.write(handle, chunk)
-                    offset += len(chunk)
-                os.fsync(handle)
-            finally:
-                os.close(handle)
-            os.replace(temporary, target)
+                with os.fdopen(handle, "wb") as copy:
+                    offset = 0
+                    while offset < source.info.st_size:
+                        chunk = source.read(offset, min(_CHUNK, source.info.st_size - offset))
+                        if not chunk:
+                            break
+                        copy.write(chunk)
+                        offset += len(chunk)
+                    copy.flush()
+                    os.fsync(copy.fileno())
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
 
 
 class _NoOutputs(Exception):
