@@ -82,9 +82,9 @@ class JobService:
         env = self._authenticated_start(request, Command.START_COMPUTE, credentials)
         if env.free is not None:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
+        self._check_publishable(request)
         spec = admit_paid_job(request, self._admission(env))
         _check_paid_wait(request)
-        self._check_publishable(request)
         wait = self._queue_wait(request, env, env.max_jobs)
         grant = self._payments.authorize(request, env, spec)
         spec = spec.model_copy(
@@ -128,9 +128,9 @@ class JobService:
         if env.free is not None:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
         self._check_access(env, request.consumer_address)
+        self._check_publishable(request)
         spec = admit_paid_job(request, self._admission(env))
         _check_paid_wait(request)
-        self._check_publishable(request)
         return self._payments.initialize(request, env, spec)
 
     def _check_access(self, env: EnvironmentConfig, consumer: str) -> None:

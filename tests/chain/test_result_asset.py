@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,12 @@ from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
 from devkit.client import C2DClient
-from devkit.launch import ServerProcess
+from devkit.launch import ServerProcess, start_server
 from devkit.publish import AssetDraft
 from provider.assets.chain_resolver import ChainResolver
 from provider.assets.results import KEPT_FILE_TYPE
+from provider.chain.files import DevChain
+from tests.chain.conftest import SERVER_ENV
 from tests.chain.market import Market, job_body, wait_settled
 from tests.e2e.oceanjs import run_oceanjs
 from workflows.status import JobStatus
@@ -156,6 +159,26 @@ def test_bad_publish_results_is_refused_with_the_field_named(
     answer = market.start(buyer, body)
     assert answer.status_code == status, answer.text
     assert problem in answer.json()["error"]
+
+
+def test_provider_without_a_public_url_refuses_publication(
+    market: Market, dev_chain: DevChain, chain_home: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    (home / "chain").mkdir(parents=True)
+    for name in ("addresses.json", "accounts.json"):
+        shutil.copy(chain_home / "chain" / name, home / "chain" / name)
+    server = start_server(home, env={**SERVER_ENV, "C2D_PUBLIC_URL": ""})
+    try:
+        with Market(market.client, dev_chain, server.url, market.publisher) as other:
+            body = {**job_body(market.algorithm(), []), "publishResults": ASKED}
+            answer = other.initialize(market.new_consumer(), body)
+    finally:
+        server.stop()
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"].startswith(
+        "publishResults: this provider publishes no results as assets"
+    )
 
 
 def _wait_published(c2d: C2DClient, job_id: str, timeout: float = 120) -> dict[str, Any]:
