@@ -58,6 +58,8 @@ def start_server(
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "serve.log"
     environment = {**os.environ, "C2D_HOME": str(home), **(env or {})}
+    # The URL it serves on is the one its published assets point at (publishResults).
+    environment.setdefault("C2D_PUBLIC_URL", f"http://127.0.0.1:{port}")
     command = [
         sys.executable,
         "-m",

@@ -1,55 +1,16 @@
-"""Publish an asset: data NFT + datatoken, files encrypted by the provider, DDO on chain.
-
-The DDO itself is stored plain (flags 0) so that anyone can read an asset's policy; its
-service files are encrypted for the provider (``POST /api/services/encrypt``), bound to the
-NFT and datatoken, as Ocean does.
-"""
+"""Publish an asset on a dev chain: the provider's minting (provider/assets/minting.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
 from eth_account.signers.local import LocalAccount
 
-from provider.assets.ddo import did_for
+from provider.assets.minting import AssetDraft, Encrypt, Published, mint_datatokens
+from provider.assets.minting import create_tokens as mint_tokens
+from provider.assets.minting import publish_asset as mint_asset
 from provider.chain.client import ChainClient
 from provider.chain.files import DevChain
 
 __all__ = ["AssetDraft", "Published", "create_tokens", "mint_datatokens", "publish_asset"]
-
-Encrypt = Callable[[bytes], str]  # plain bytes → "0x…" ciphertext only the provider reads
-
-
-@dataclass(frozen=True)
-class AssetDraft:
-    """What a publisher decides; everything else (ids, addresses, hash) is derived."""
-
-    name: str
-    type: str  # "dataset" or "algorithm"
-    files: list[dict[str, Any]]
-    service_type: str = "compute"  # "compute" or "access"
-    timeout: int = 0
-    compute: dict[str, Any] | None = None
-    container: dict[str, str] | None = None  # algorithms: entrypoint, image, tag, checksum
-    credentials: dict[str, Any] | None = None
-    description: str = ""
-    author: str = "c2d publisher"
-    license: str = "CC-BY-4.0"
-    extra_metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Published:
-    did: str
-    nft: str
-    datatoken: str
-    ddo: dict[str, Any]
-    tx: str
 
 
 def publish_asset(
@@ -62,94 +23,20 @@ def publish_asset(
     provider_address: str,
     encrypt: Encrypt,
 ) -> Published:
-    nft, datatoken = create_tokens(client, chain, publisher, draft.name)
-    encrypted_files = encrypt(
-        json.dumps(
-            {"nftAddress": nft, "datatokenAddress": datatoken, "files": draft.files}
-        ).encode()
+    return mint_asset(
+        client,
+        publisher,
+        draft,
+        factory=chain.address("ERC721Factory"),
+        chain_id=chain.chain_id,
+        provider_url=provider_url,
+        provider_address=provider_address,
+        encrypt=encrypt,
     )
-    ddo = _ddo(draft, nft, datatoken, chain.chain_id, encrypted_files, provider_url)
-    data = json.dumps(ddo, separators=(",", ":")).encode()
-    contract = client.contract("ERC721Template", nft)
-    call = contract.functions.setMetaData(
-        0, provider_url, provider_address, b"\x00", data, hashlib.sha256(data).digest(), []
-    )
-    receipt = client.transact(publisher, call, "setMetaData")
-    return Published(ddo["id"], nft, datatoken, ddo, receipt["transactionHash"].to_0x_hex())
-
-
-def mint_datatokens(
-    client: ChainClient, publisher: LocalAccount, datatoken: str, to: str, amount: int
-) -> None:
-    token = client.contract("ERC20Template", datatoken)
-    client.transact(publisher, token.functions.mint(to, amount), "mint datatokens")
 
 
 def create_tokens(
     client: ChainClient, chain: DevChain, publisher: LocalAccount, name: str
 ) -> tuple[str, str]:
-    factory = client.contract("ERC721Factory", chain.address("ERC721Factory"))
-    zero = "0x" + "0" * 40
-    nft_data = (name, "C2D-NFT", 1, "", True, publisher.address)
-    token_data: tuple[Any, ...] = (
-        1,
-        [f"{name} datatoken", "C2D-DT"],
-        [publisher.address, zero, zero, zero],
-        [10**30, 0],
-        [],
-    )
-    receipt = client.transact(
-        publisher, factory.functions.createNftWithErc20(nft_data, token_data), "createNftWithErc20"
-    )
-    nft = client.events(factory, "NFTCreated", receipt)[0]["args"]["newTokenAddress"]
-    token = client.events(factory, "TokenCreated", receipt)[0]["args"]["newTokenAddress"]
-    return str(nft), str(token)
-
-
-def _ddo(
-    draft: AssetDraft,
-    nft: str,
-    datatoken: str,
-    chain_id: int,
-    encrypted_files: str,
-    provider_url: str,
-) -> dict[str, Any]:
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    metadata: dict[str, Any] = {
-        "created": now,
-        "updated": now,
-        "type": draft.type,
-        "name": draft.name,
-        "description": draft.description or draft.name,
-        "author": draft.author,
-        "license": draft.license,
-        **draft.extra_metadata,
-    }
-    if draft.container is not None:
-        metadata["algorithm"] = {
-            "language": "python",
-            "version": "0.1",
-            "container": draft.container,
-        }
-    service: dict[str, Any] = {
-        "id": hashlib.sha256(f"{datatoken}{draft.service_type}".encode()).hexdigest(),
-        "type": draft.service_type,
-        "files": encrypted_files,
-        "datatokenAddress": datatoken,
-        "serviceEndpoint": provider_url,
-        "timeout": draft.timeout,
-    }
-    if draft.compute is not None:
-        service["compute"] = draft.compute
-    ddo: dict[str, Any] = {
-        "@context": ["https://w3id.org/did/v1"],
-        "id": did_for(nft, chain_id),
-        "version": "4.1.0",
-        "chainId": chain_id,
-        "nftAddress": nft,
-        "metadata": metadata,
-        "services": [service],
-    }
-    if draft.credentials is not None:
-        ddo["credentials"] = draft.credentials
-    return ddo
+    """A data NFT and its datatoken from the dev chain's factory, with no metadata yet."""
+    return mint_tokens(client, chain.address("ERC721Factory"), publisher, name)

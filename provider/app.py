@@ -30,7 +30,9 @@ from provider.api.routes import (
     payments,
     results,
 )
+from provider.assets.publication_store import PublicationStore
 from provider.assets.resolver import RegistryResolver
+from provider.assets.results import MintingChain, ResultPublisher
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
@@ -44,7 +46,7 @@ from provider.jobs.streams import StreamLimits
 from provider.keys import auth_token_secret, load_provider_account
 from provider.observability.metrics import IndexProgress, Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
-from provider.payments.setup import build_chain_setup, dev_fees
+from provider.payments.setup import ChainSetup, build_chain_setup, dev_fees
 from provider.result_expiry import ResultExpiry
 from provider.settings import Settings
 from provider.statedb.leader import Leadership
@@ -113,6 +115,9 @@ def build_services(
         chain.settler.bill_at_least(lambda env_id: _min_job_duration(config, env_id))
         engine.on_finished(chain.settler.settle)
         chain.settler.resume(engine)
+    publisher = _publisher(settings, account, chain)
+    if publisher is not None:
+        publisher.watch(engine)
     nonces = NonceStore(state.auth)
     tokens = TokenService(
         auth_token_secret(account),
@@ -146,6 +151,7 @@ def build_services(
         source_policy=SourcePolicy.parse(settings.source_networks),
         gateways=settings.gateways,
         access_lists=ChainAccessLists(chain.clients),
+        publisher=publisher,
     )
     return Services(
         settings=settings,
@@ -167,15 +173,38 @@ def build_services(
             policy=SourcePolicy.parse(settings.source_networks),
             gateways=settings.gateways,
             confirmations={served.chain_id: served.confirmations for served in chain.chains},
+            kept=publisher.kept_for if publisher else None,
         ),
         file_info=FileInfo(
             resolver=chain.resolver,
             policy=SourcePolicy.parse(settings.source_networks),
             gateways=settings.gateways,
+            kept=publisher.kept_for if publisher else None,
         ),
         index=chain.index,
         chain_ids=tuple(served.chain_id for served in chain.chains),
         close_state=lambda: _close(expiry, state),
+    )
+
+
+def _publisher(
+    settings: Settings, account: LocalAccount, chain: ChainSetup
+) -> ResultPublisher | None:
+    """Publishing results needs a chain to mint on and a URL the asset's service points at."""
+    if not chain.clients or not settings.public_url:
+        return None
+    return ResultPublisher(
+        store=PublicationStore(settings.state_dir / "publications.sqlite"),
+        chains={
+            served.chain_id: MintingChain(
+                chain.clients[served.chain_id], served.addresses.address("ERC721Factory")
+            )
+            for served in chain.chains
+        },
+        account=account,
+        public_url=settings.public_url,
+        kept_dir=settings.kept_results_dir,
+        retry=settings.settlement_retry,
     )
 
 

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         description="Arweave gateway for type arweave files (e.g. https://arweave.net);"
         " empty: refused",
     )
+    public_url: str = Field(
+        default="",
+        max_length=2048,
+        description="the URL consumers reach this provider at; needed to publish results as"
+        " assets (their service endpoint); empty: publishResults is refused",
+    )
     settlement_retry: float = Field(
         default=30.0,
         gt=0,
@@ -213,6 +219,11 @@ class Settings(BaseSettings):
     @property
     def assets_dir(self) -> Path:
         return self.home / "assets"
+
+    @property
+    def kept_results_dir(self) -> Path:
+        """Outputs published as assets: kept past storageExpiry, served by their asset."""
+        return self.home / "published"
 
     @property
     def images_dir(self) -> Path:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from provider.assets.resolver import AssetResolver, check_usable
+from provider.assets.results import KEPT_FILE_TYPE, KeptFiles
 from provider.errors import BadRequest
 from provider.jobs.file_objects import parse_file_object
 from steps.readers import FetchError, HttpFileReader, SourcePolicy, reader_for
@@ -36,8 +38,10 @@ class FileInfo:
         gateways: Mapping[str, str] | None = None,
         timeout: float = 30,
         max_bytes: int = 10 * 2**30,
+        kept: KeptFiles | None = None,
     ) -> None:
         self._resolver = resolver
+        self._kept = kept
         self._policy = policy
         self._gateways = dict(gateways or {})
         self._timeout = timeout
@@ -66,6 +70,10 @@ class FileInfo:
             raise BadRequest(f"service {service_id} of {did}: its files are not for this provider")
         answers = []
         for index, raw in enumerate(files):
+            if raw.get("type") == KEPT_FILE_TYPE:
+                path = self._kept(raw.get("jobId"), ddo.nft_address) if self._kept else None
+                answers.append(_kept_info(path, checksum, index))
+                continue
             try:
                 file = parse_file_object(raw, label="file", gateways=self._gateways)
             except BadRequest:
@@ -133,6 +141,25 @@ class FileInfo:
                 raise FetchError(f"the file is larger than {self._max_bytes} bytes")
             digest.update(chunk)
         return "sha256:" + digest.hexdigest(), size
+
+
+def _kept_info(path: Path | None, checksum: bool, index: int) -> dict[str, Any]:
+    """A published job's outputs, kept by this provider (none: not this asset's to serve)."""
+    answer: dict[str, Any] = {"type": KEPT_FILE_TYPE, "name": f"file{index}", "index": index}
+    try:
+        size = path.stat().st_size if path is not None else None
+    except FileNotFoundError:
+        size = None
+    if path is None or size is None:
+        return answer | {"valid": False, "reason": "the file is not kept by this provider"}
+    answer |= {"valid": True, "contentLength": str(size), "contentType": "application/x-tar"}
+    if checksum:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                digest.update(chunk)
+        answer["checksum"] = "sha256:" + digest.hexdigest()
+    return answer
 
 
 def _length_and_type(response: httpx.Response) -> tuple[str, str]:

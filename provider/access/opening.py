@@ -9,8 +9,10 @@ first bytes are read before any header is sent, so an origin that is down is a c
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -20,7 +22,7 @@ from steps.readers import FetchError, HttpFileReader, SourcePolicy, reader_for
 from steps.readers.url import check_response
 from workflows.spec import FileObject
 
-__all__ = ["Opened", "open_file"]
+__all__ = ["Opened", "open_file", "open_kept"]
 
 
 @dataclass
@@ -131,3 +133,38 @@ def _capped(chunks: Iterator[bytes], max_bytes: int) -> Iterator[bytes]:
         if total > max_bytes:
             raise FetchError(f"the file is larger than {max_bytes} bytes")
         yield chunk
+
+
+def open_kept(path: Path, wanted: ByteRange | None) -> Opened:
+    """A file this provider keeps itself (a published job's outputs), whole or one range."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise ServiceUnavailable("the file is no longer kept by this provider") from None
+    total = os.fstat(handle.fileno()).st_size
+    opened = Opened(headers={"Accept-Ranges": "bytes", "Content-Length": str(total)})
+    first, length = 0, total
+    if wanted is not None:
+        try:
+            placed = wanted.place(total)
+        except RangeNotSatisfiable:
+            handle.close()
+            raise
+        opened.status = 206
+        opened.headers["Content-Range"] = placed.content_range()
+        opened.headers["Content-Length"] = str(placed.length)
+        first, length = placed.first, placed.length
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            handle.seek(first)
+            left = length
+            while left > 0:
+                chunk = handle.read(min(left, 1024 * 1024))
+                if not chunk:
+                    return
+                left -= len(chunk)
+                yield chunk
+
+    opened.chunks = chunks()
+    return opened

@@ -10,15 +10,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from provider.access.opening import Opened, open_file
+from provider.access.opening import Opened, open_file, open_kept
 from provider.access.ranges import ByteRange
 from provider.assets.ddo import Ddo, Service
 from provider.assets.policy import check_credentials
 from provider.assets.resolver import AssetResolver, check_usable
+from provider.assets.results import KEPT_FILE_TYPE, KeptFiles
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.chain.client import ChainClient
@@ -71,6 +73,7 @@ class AccessService:
         fee_validity: int = 3600,
         timeout: float = 60,
         max_bytes: int = 10 * 2**30,
+        kept: KeptFiles | None = None,
     ) -> None:
         self._resolver = resolver
         self._clients = clients
@@ -84,6 +87,7 @@ class AccessService:
         self._fee_validity = fee_validity
         self._timeout = timeout
         self._max_bytes = max_bytes
+        self._kept = kept
 
     def initialize(
         self, did: str, service_id: str, consumer: str, file_index: int, valid_until: int | None
@@ -134,8 +138,11 @@ class AccessService:
             token=token,
         )
         target = self._target(did, service_id, consumer)
-        file = with_userdata(self._file(target, file_index), userdata)
+        found = self._file(target, file_index)
         self._check_order(target, consumer, transfer_tx)
+        if isinstance(found, Path):
+            return Download(f"file{file_index}", "application/x-tar", open_kept(found, byte_range))
+        file = with_userdata(found, userdata)
         opened = open_file(
             file,
             file_index,
@@ -184,13 +191,22 @@ class AccessService:
             ),
         )
 
-    def _file(self, target: _Target, index: int) -> FileObject:
+    def _file(self, target: _Target, index: int) -> FileObject | Path:
         files = target.service.plain_files()
         label = f"service {target.service.id} of {target.ddo.id}"
         if files is None:
             raise BadRequest(f"{label}: its files are not encrypted for this provider")
         if not 0 <= index < len(files):
             raise BadRequest(f"fileIndex {index} is out of range: {label} has {len(files)} file(s)")
+        if files[index].get("type") == KEPT_FILE_TYPE:
+            kept = (
+                self._kept(files[index].get("jobId"), target.ddo.nft_address)
+                if self._kept
+                else None
+            )
+            if kept is None:
+                raise BadRequest(f"{label}: file {index} names no outputs this asset may serve")
+            return kept
         return parse_file_object(
             files[index], label=f"{label}: file {index}", gateways=self._gateways
         )

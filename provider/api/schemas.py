@@ -28,6 +28,7 @@ __all__ = [
     "ContainerIn",
     "InitializeComputeRequest",
     "InvalidateTokenRequest",
+    "PublishResultsIn",
     "ResourceRequest",
     "StartComputeRequest",
 ]
@@ -139,6 +140,18 @@ class ComputeAssetIn(Wire):
     userdata: dict[str, Any] | None = None
 
 
+class PublishResultsIn(Wire):
+    """c2d's own field: publish the job's outputs.tar as a new asset owned by the consumer."""
+
+    name: str = Field(min_length=1, max_length=256)
+    description: str = Field(default="", max_length=8192)
+    author: str = Field(default="", max_length=256)
+    license: str = Field(default="", max_length=256)
+    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=16
+    )
+
+
 class ResourceRequest(Wire):
     id: str = Field(min_length=1, max_length=40)
     # Below the resource's minimum (0 included) is raised to it, as Ocean Node does.
@@ -197,6 +210,7 @@ class StartComputeRequest(_OceanNodeOnly):
     queue_max_wait_time: Seconds | None = Field(default=None, alias="queueMaxWaitTime")
     # The ECIES-encrypted hex string ocean.js sends (provider/jobs/output.py).
     output: str | dict[str, Any] | None = None
+    publish_results: PublishResultsIn | None = Field(default=None, alias="publishResults")
 
     @model_validator(mode="after")
     def _consistent(self) -> StartComputeRequest:
@@ -252,6 +266,7 @@ class InitializeComputeRequest(_OceanNodeOnly):
     encrypted_docker_registry_auth: str | None = Field(
         default=None, alias="encryptedDockerRegistryAuth", max_length=64 * 1024
     )
+    publish_results: PublishResultsIn | None = Field(default=None, alias="publishResults")
 
     def as_start(self) -> StartComputeRequest:
         try:
@@ -267,6 +282,7 @@ class InitializeComputeRequest(_OceanNodeOnly):
                 output=self.output,
                 queue_max_wait_time=self.queue_max_wait_time,
                 encrypted_docker_registry_auth=self.encrypted_docker_registry_auth,
+                publish_results=self.publish_results,
             )
         except ValidationError as error:
             problem = error.errors()[0]

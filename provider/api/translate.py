@@ -11,6 +11,7 @@ from provider.jobs.requests import (
     DatasetRequest,
     RawAlgorithm,
     ResourceAmount,
+    ResultAssetRequest,
     StartRequest,
 )
 from workflows.spec import Container
@@ -33,6 +34,20 @@ def start_request(body: StartComputeRequest) -> StartRequest:
         chain_id=body.chain_id,
         output=body.output,
         registry_auth=body.encrypted_docker_registry_auth,
+        publish_results=_publish_results(body),
+    )
+
+
+def _publish_results(body: StartComputeRequest) -> ResultAssetRequest | None:
+    given = body.publish_results
+    if given is None:
+        return None
+    return ResultAssetRequest(
+        name=given.name,
+        description=given.description,
+        author=given.author,
+        license=given.license,
+        tags=tuple(given.tags),
     )
 
 

@@ -67,6 +67,11 @@ def admit_free_job(request: StartRequest, ctx: AdmissionContext) -> JobSpec:
         raise BadRequest(f"environment {env.id} is not free: start paid jobs with computeStart")
     if paid_only := request.payment_fields():
         raise BadRequest(f"{', '.join(paid_only)}: a free job takes no payment and no orders")
+    if request.publish_results is not None:
+        raise BadRequest(
+            "publishResults: a free job's results are not published as an asset (the provider"
+            " pays the gas, which only a paid environment's price covers); start a paid job"
+        )
     return _admit(request, ctx, job_limits(request, env, free=True))
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "DatasetRequest",
     "RawAlgorithm",
     "ResourceAmount",
+    "ResultAssetRequest",
     "StartRequest",
 ]
 
@@ -70,6 +71,26 @@ class ResourceAmount:
 
 
 @dataclass(frozen=True)
+class ResultAssetRequest:
+    """The metadata of the asset the job's outputs are to become (c2d's ``publishResults``)."""
+
+    name: str
+    description: str = ""
+    author: str = ""
+    license: str = ""
+    tags: tuple[str, ...] = ()
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "author": self.author,
+            "license": self.license,
+            "tags": list(self.tags),
+        }
+
+
+@dataclass(frozen=True)
 class StartRequest:
     """A job to start (or, for initializeCompute, to price)."""
 
@@ -89,6 +110,8 @@ class StartRequest:
     output: str | dict[str, Any] | None = None
     # Ocean Node's encryptedDockerRegistryAuth: hex of ECIES(provider key, JSON auth entry).
     registry_auth: str | None = None
+    # Publish outputs.tar as a new asset once the job succeeds (paid jobs only).
+    publish_results: ResultAssetRequest | None = None
 
     def payment_fields(self) -> list[str]:
         """The fields given that only a paid start acts on (a free one refuses them)."""

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from provider.assets.resolver import AssetResolver
+from provider.assets.results import ResultPublisher
 from provider.auth.authenticate import Authenticator
 from provider.auth.signature import Command
 from provider.environment_access import AccessListReader, check_access
@@ -55,6 +56,7 @@ class JobService:
         source_policy: SourcePolicy | None = None,
         gateways: Mapping[str, str] | None = None,
         access_lists: AccessListReader | None = None,
+        publisher: ResultPublisher | None = None,
     ) -> None:
         self._config = config
         self._engine = engine
@@ -67,6 +69,7 @@ class JobService:
         self._source_policy = source_policy or SourcePolicy()
         self._gateways = dict(gateways or {})
         self._access_lists = access_lists
+        self._publisher = publisher
 
     def start_free(self, request: StartRequest, credentials: Credentials) -> list[dict[str, Any]]:
         env = self._authenticated_start(request, Command.FREE_START_COMPUTE, credentials)
@@ -83,6 +86,7 @@ class JobService:
         env = self._authenticated_start(request, Command.START_COMPUTE, credentials)
         if env.free is not None:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
+        self._check_publishable(request)
         spec = admit_paid_job(request, self._admission(env))
         _check_paid_wait(request)
         wait = self._queue_wait(request, env, env.max_jobs)
@@ -90,12 +94,27 @@ class JobService:
         spec = spec.model_copy(
             update={"agreement_id": grant.agreement_id, "queue_max_wait_time": wait}
         )
+        asked = request.publish_results
+        if asked is not None and self._publisher is not None:
+            # Recorded before the submit: a job that ends at once still finds its row.
+            self._publisher.request(
+                spec.job_id, grant.chain_id, request.consumer_address, asked.as_metadata()
+            )
         try:
             state = self._engine.submit(spec)
         except EngineError as error:
             self._payments.abandon(spec.job_id)
+            if self._publisher is not None:
+                self._publisher.abandon(spec.job_id)
             raise Conflict(f"the engine refused the job: {error}") from error
         return [self._render(state)]
+
+    def _check_publishable(self, request: StartRequest) -> None:
+        if request.publish_results is not None and self._publisher is None:
+            raise BadRequest(
+                "publishResults: this provider publishes no results as assets (it needs a chain"
+                " and its public URL, C2D_PUBLIC_URL, for the asset's service endpoint)"
+            )
 
     def _queue_wait(self, request: StartRequest, env: EnvironmentConfig, slots: int) -> int:
         """With queueMaxWaitTime a job waits for a slot (status 1); without, a full env refuses."""
@@ -113,6 +132,7 @@ class JobService:
         if env.free is not None:
             raise BadRequest(f"environment {env.id} is free: start jobs on it with freeCompute")
         self._check_access(env, request.consumer_address)
+        self._check_publishable(request)
         spec = admit_paid_job(request, self._admission(env))
         _check_paid_wait(request)
         return self._payments.initialize(request, env, spec)
@@ -260,13 +280,30 @@ class JobService:
         # A job outlives a config change that removes its environment; it still renders.
         env = self._config.environment(state.spec.environment)
         expiry = env.job_storage_expiry if env else self._config.environments[0].storage_expiry
+        publication = self._publisher.describe(state.spec.job_id) if self._publisher else None
         if not full:
-            return render_job_public(self._payments.view(state), storage_expiry=expiry)
+            public = render_job_public(self._payments.view(state), storage_expiry=expiry)
+            return _with_asset(public, publication)
         body = render_job(self._payments.view(state), storage_expiry=expiry)
         payment = self._payments.describe(state.spec.job_id)
         if payment is not None:
             body["payment"] = payment
-        return body
+        if publication is not None:
+            body["publishedAsset"] = publication
+        return _with_asset(body, publication)
+
+
+def _with_asset(body: dict[str, Any], publication: dict[str, Any] | None) -> dict[str, Any]:
+    """The asset the outputs became (a result entry), or why they have not become one yet."""
+    if publication is not None:
+        if publication["state"] == "published":
+            body["results"].append(
+                {"type": "asset", "did": publication["did"], "chainId": publication["chainId"]}
+            )
+        elif publication["note"]:
+            reason = f"outputs not published as an asset: {publication['note']}"
+            body["statusReason"] = "; ".join(r for r in (body["statusReason"], reason) if r)
+    return body
 
 
 def _check_paid_wait(request: StartRequest) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from web3.exceptions import Web3Exception
 
+from provider.chain.backoff import Backoff
 from provider.chain.client import ChainError
 from provider.chain.escrow import EscrowClient
 from provider.payments.pricing import claim_amount, from_wei
@@ -65,13 +66,10 @@ class Settler:
         self._started = int(clock())
         self._busy_lock = threading.Lock()
         self._busy: set[str] = set()
-        self._failures = 0
         self._retry = retry
-        self._max_retry = max_retry
         self._leader = leader or SoleLeader()
         self._orphan_grace = orphan_grace
-        # job id → (failed attempts in a row, when the next attempt may run)
-        self._backoff: dict[str, tuple[int, float]] = {}
+        self._backoff = Backoff(clock, first=retry, ceiling=max_retry)
 
     def bill_at_least(self, floor: Callable[[str], int]) -> None:
         """Charge a started job of environment ``e`` for at least ``floor(e)`` seconds (set
@@ -135,7 +133,7 @@ class Settler:
                 continue
             if job.date_finished is None:
                 continue  # still running: the engine's finish listener settles it
-            if not self._due(row.job_id):
+            if not self._backoff.due(row.job_id):
                 continue
             if row.state == SettlementState.LOCKED:
                 claimed = self._store.begin_settling(row.job_id)
@@ -149,10 +147,8 @@ class Settler:
         settling = [r for r in rows if r.state == SettlementState.SETTLING]
         now = self._clock()
         oldest = max((now - r.updated_at for r in settling), default=0.0)
-        with self._busy_lock:
-            failures = self._failures
         return SettlementBacklog(
-            failures=failures,
+            failures=self._backoff.failures,
             locked=len(rows) - len(settling),
             settling=len(settling),
             oldest_settling_seconds=max(0.0, oldest),
@@ -222,7 +218,7 @@ class Settler:
                     settle_tx=found.tx if found else "",
                     note=note if found else "the lock was no longer open",
                 )
-                self._backoff.pop(row.job_id, None)
+                self._backoff.succeeded(row.job_id)
                 return
             if expiry <= escrow.chain_time():
                 # Claiming an expired lock silently cancels it: say so instead.
@@ -232,12 +228,12 @@ class Settler:
                 return
             claim = escrow.claim(row.escrow_job_id, row.token, row.payer, amount)
         except (ChainError, Web3Exception, OSError) as error:
-            wait = self._failed(row.job_id)
+            wait = self._backoff.failed(row.job_id)
             _log.warning(
                 "job %s: settlement failed, retried in %.0f s: %s", row.job_id, wait, error
             )
             return
-        self._backoff.pop(row.job_id, None)
+        self._backoff.succeeded(row.job_id)
         self._store.finish(
             row.job_id, claimed=claim.claimed, settle_tx=claim.tx, note=f"claimed {amount} wei"
         )
@@ -251,23 +247,9 @@ class Settler:
         try:
             claim = escrow.claim(row.escrow_job_id, row.token, row.payer, 0)
         except (ChainError, Web3Exception, OSError) as error:
-            wait = self._failed(row.job_id)
+            wait = self._backoff.failed(row.job_id)
             _log.warning("job %s: release failed, retried in %.0f s: %s", row.job_id, wait, error)
             return False
-        self._backoff.pop(row.job_id, None)
+        self._backoff.succeeded(row.job_id)
         self._store.finish(row.job_id, claimed=0, settle_tx=claim.tx, note=note)
         return True
-
-    def _failed(self, job_id: str) -> float:
-        """Count a failed attempt; the seconds until ``job_id`` is tried again."""
-        with self._busy_lock:
-            self._failures += 1
-            attempts = self._backoff.get(job_id, (0, 0.0))[0] + 1
-            wait: float = min(self._retry * 2.0 ** (attempts - 1), self._max_retry)
-            self._backoff[job_id] = (attempts, self._clock() + wait)
-        return wait
-
-    def _due(self, job_id: str) -> bool:
-        with self._busy_lock:
-            _, next_try = self._backoff.get(job_id, (0, 0.0))
-        return self._clock() >= next_try

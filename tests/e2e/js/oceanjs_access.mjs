@@ -8,6 +8,7 @@
 //   userCustomParameters {"city": "Berlin"} (its userdata), asks for that byte range.
 // Output: one JSON object on stdout; progress on stderr. Exit 0 only if every step worked.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 
 import { need, requireFromJs, run } from './harness.mjs';
@@ -59,6 +60,7 @@ async function main() {
     fileInfo: info,
     downloadUrl: url,
     bytes: body.byteLength,
+    sha256: crypto.createHash('sha256').update(body).digest('hex'),
     text: body.toString('utf8'),
   };
 }

@@ -1,0 +1,199 @@
+"""publishResults on anvil: a paid job's outputs become an asset the consumer owns, which
+ocean.js orders and downloads byte for byte; and the requests that are refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_account.signers.local import LocalAccount
+from provider.assets.chain_resolver import ChainResolver
+from web3.contract import Contract
+
+from devkit.client import C2DClient
+from devkit.launch import ServerProcess, start_server
+from devkit.publish import AssetDraft
+from provider.assets.results import KEPT_FILE_TYPE
+from provider.chain.files import DevChain
+from tests.chain.conftest import SERVER_ENV
+from tests.chain.market import Market, job_body, wait_settled
+from tests.e2e.oceanjs import run_oceanjs
+from workflows.status import JobStatus
+
+ASKED = {
+    "name": "weather statistics",
+    "description": "stats.py over the weather table",
+    "tags": ["weather", "derived"],
+}
+
+
+def test_outputs_become_an_asset_the_consumer_owns_orders_and_downloads(
+    market: Market, buyer: LocalAccount, paid_server: ServerProcess, chain_home: Path
+) -> None:
+    algorithm = market.algorithm()
+    dataset = market.dataset(market.trusting(algorithm))
+    body = {**job_body(algorithm, [dataset], duration=120), "publishResults": ASKED}
+    market.fund_escrow(buyer, deposit=10, authorize=10)
+    started = market.ordered_start(buyer, body, [algorithm, dataset])
+    assert started.status_code == 200, started.text
+    job_id = started.json()[0]["jobId"]
+
+    with C2DClient(market.provider_url, buyer) as c2d:
+        job = wait_settled(c2d, job_id)
+        assert job["status"] == JobStatus.FINISHED, job
+        job = _wait_published(c2d, job_id)
+        output = next(r for r in job["results"] if r["type"] == "output")
+        outputs = c2d.result(job_id, output["index"])
+
+    published = job["publishedAsset"]
+    assert published["state"] == "published", published
+    entry = next(r for r in job["results"] if r["type"] == "asset")
+    assert entry == {"type": "asset", "did": published["did"], "chainId": market.chain.chain_id}
+
+    # The DDO on chain: the consumer's metadata, the provenance, served by this provider.
+    resolver = ChainResolver(
+        market.client,
+        factory=market.chain.address("ERC721Factory"),
+        start_block=market.chain.start_block,
+        decrypt=lambda data: data,
+    )
+    ddo = resolver.resolve(published["did"])
+    nft = market.client.contract("ERC721Template", published["nftAddress"])
+    raw = _metadata(nft)
+    assert raw["name"] == ASKED["name"] and raw["description"] == ASKED["description"]
+    assert raw["tags"] == ASKED["tags"]
+    provenance = raw["additionalInformation"]["c2dProvenance"]
+    assert provenance["jobId"] == job_id
+    assert provenance["inputDIDs"] == [dataset.did]
+    assert provenance["algorithmDID"] == algorithm.did
+    service = ddo.services[0]
+    assert service.type == "access" and service.service_endpoint == paid_server.url
+    assert isinstance(service.files, str)  # encrypted for the provider
+    # The consumer owns the NFT.
+    assert nft.functions.ownerOf(1).call() == buyer.address
+
+    # ocean.js orders its access service (with the datatoken the provider gave the owner) and
+    # downloads the very outputs.tar the job wrote, then its last 100 bytes.
+    summary = run_oceanjs(
+        "oceanjs_access.mjs",
+        {
+            "PROVIDER_URL": paid_server.url,
+            "RPC": market.chain.rpc,
+            "ADDRESS_FILE": str(chain_home / "chain" / "addresses.json"),
+            "CONSUMER_KEY": "0x" + bytes(buyer.key).hex(),
+            "DID": published["did"],
+            "SERVICE_ID": service.id,
+            "DATATOKEN": published["datatokenAddress"],
+            "RANGE": "bytes=-100",
+        },
+    )
+    assert summary["ok"] is True, summary
+    assert summary["sha256"] == hashlib.sha256(outputs).hexdigest()
+    assert summary["bytes"] == len(outputs)
+    assert summary["fileInfo"]["contentLength"] == str(len(outputs))
+    assert summary["fileInfo"]["checksum"] == "sha256:" + hashlib.sha256(outputs).hexdigest()
+    size = len(outputs)
+    assert summary["ranged"]["status"] == 206
+    assert summary["ranged"]["contentRange"] == f"bytes {size - 100}-{size - 1}/{size}"
+
+    # Anyone can encrypt a file object for this provider: one naming this job, inside another
+    # asset, serves nothing.
+    forged = market.publish(
+        AssetDraft(
+            name="not mine",
+            type="dataset",
+            files=[{"type": KEPT_FILE_TYPE, "jobId": job_id}],
+            service_type="access",
+        )
+    )
+    answer = httpx.get(
+        f"{paid_server.url}/api/services/initialize",
+        params={
+            "documentId": forged.did,
+            "serviceId": forged.ddo["services"][0]["id"],
+            "consumerAddress": buyer.address,
+            "fileIndex": 0,
+        },
+    )
+    assert answer.status_code == 400, answer.text
+    assert "names no outputs this asset may serve" in answer.json()["error"]
+
+
+def test_free_job_asking_for_publication_is_refused(market: Market, buyer: LocalAccount) -> None:
+    algorithm = market.algorithm()
+    with C2DClient(market.provider_url, buyer) as c2d:
+        signed = c2d.signed("freeStartCompute")
+    body = {
+        "environment": "free",
+        "consumerAddress": buyer.address,
+        **signed,
+        "algorithm": {"documentId": algorithm.did, "serviceId": algorithm.ddo["services"][0]["id"]},
+        "publishResults": ASKED,
+    }
+    answer = httpx.post(f"{market.provider_url}/api/services/freeCompute", json=body, timeout=60)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"].startswith("publishResults: a free job's results are not")
+
+
+# Out of range: 400; missing or of the wrong type: 422 (the API's rule, docs/api.md).
+@pytest.mark.parametrize(
+    ("asked", "status", "problem"),
+    [
+        ({}, 422, "publishResults.name: Field required"),
+        ({"name": ""}, 400, "publishResults.name"),
+        ({"name": "x", "price": 3}, 400, "unknown field 'price'"),
+        ({"name": "x", "tags": ["a"] * 17}, 400, "publishResults.tags"),
+        ("outputs please", 422, "publishResults"),
+    ],
+)
+def test_bad_publish_results_is_refused_with_the_field_named(
+    market: Market, buyer: LocalAccount, asked: Any, status: int, problem: str
+) -> None:
+    body = {**job_body(market.algorithm(), []), "publishResults": asked}
+    answer = market.start(buyer, body)
+    assert answer.status_code == status, answer.text
+    assert problem in answer.json()["error"]
+
+
+def test_provider_without_a_public_url_refuses_publication(
+    market: Market, dev_chain: DevChain, chain_home: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    (home / "chain").mkdir(parents=True)
+    for name in ("addresses.json", "accounts.json"):
+        shutil.copy(chain_home / "chain" / name, home / "chain" / name)
+    server = start_server(home, env={**SERVER_ENV, "C2D_PUBLIC_URL": ""})
+    try:
+        with Market(market.client, dev_chain, server.url, market.publisher) as other:
+            body = {**job_body(market.algorithm(), []), "publishResults": ASKED}
+            answer = other.initialize(market.new_consumer(), body)
+    finally:
+        server.stop()
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"].startswith(
+        "publishResults: this provider publishes no results as assets"
+    )
+
+
+def _wait_published(c2d: C2DClient, job_id: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        job = c2d.status(job_id)
+        if job.get("publishedAsset", {}).get("state") != "waiting":
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} not published after {timeout} s: {job}")
+
+
+def _metadata(nft: Contract) -> dict[str, Any]:
+    """The DDO's metadata as set on chain (plain: flags 0), every field of it."""
+    event = nft.events.MetadataCreated().get_logs(from_block=0)[-1]
+    metadata: dict[str, Any] = json.loads(event["args"]["data"])["metadata"]
+    return metadata
