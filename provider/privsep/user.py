@@ -35,7 +35,7 @@ __all__ = [
 DEFAULT_USER = "c2d"
 # Used when no ``c2d`` user exists: the uid and gid distroless images call "nonroot".
 FALLBACK_ID = 65532
-_API_DB_FILES = ("provider.sqlite", "payments.sqlite")
+_API_DB_FILES = ("provider.sqlite", "payments.sqlite", "index.sqlite", "publications.sqlite")
 _SIDECARS = ("", "-wal", "-shm", "-journal")
 
 
@@ -89,6 +89,11 @@ def prepare_home(home: Path, user: ApiUser) -> None:
         os.chown(folder, 0, user.gid, follow_symlinks=False)
         os.chmod(folder, mode, follow_symlinks=False)
     (home / "assets").mkdir(exist_ok=True)
+    # Outputs published as assets (provider/assets/results.py): the API keeps and serves them.
+    published = home / "published"
+    published.mkdir(mode=0o700, exist_ok=True)
+    if not published.is_symlink():
+        os.chown(published, user.uid, user.gid, follow_symlinks=False)
     key = home / "provider.key"
     for path in (key, *(home / "state" / f"{n}{s}" for n in _API_DB_FILES for s in _SIDECARS)):
         if _regular(path):
