@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from provider import __version__
+from provider.access.decrypt import DdoDecrypter
 from provider.access.fileinfo import FileInfo
 from provider.access.service import AccessService
 from provider.api.deps import Services
@@ -20,12 +21,14 @@ from provider.api.routes import (
     access,
     auth,
     compute,
+    decrypt,
     discovery,
     environments,
     metrics,
     payments,
     results,
 )
+from provider.assets import encryption
 from provider.assets.resolver import RegistryResolver
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
@@ -131,6 +134,12 @@ def build_services(settings: Settings) -> Services:
             policy=SourcePolicy.parse(settings.source_networks),
             gateways=settings.gateways,
         ),
+        decrypter=DdoDecrypter(
+            allowed=settings.decrypters,
+            own_address=account.address,
+            nonces=nonces,
+            decrypt=lambda data: encryption.decrypt(bytes(account.key), data),
+        ),
     )
 
 
@@ -164,7 +173,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = built
     install_error_handlers(app)
-    for module in (discovery, auth, environments, compute, payments, results, metrics, access):
+    for module in (
+        discovery,
+        auth,
+        environments,
+        compute,
+        payments,
+        results,
+        metrics,
+        access,
+        decrypt,
+    ):
         app.include_router(module.router)
     app.add_middleware(
         RateLimit, per_ip=RatePolicy(settings.rate_limit_ip, settings.rate_limit_ip_burst)

@@ -8,6 +8,7 @@ from typing import Annotated
 from eth_account.signers.local import LocalAccount
 from fastapi import Depends, Header, Request
 
+from provider.access.decrypt import DdoDecrypter
 from provider.access.fileinfo import FileInfo
 from provider.access.service import AccessService
 from provider.auth.authenticate import Authenticator
@@ -36,6 +37,7 @@ class Services:
     metrics: Metrics
     access: AccessService
     file_info: FileInfo
+    decrypter: DdoDecrypter
 
 
 # Both are async though they never wait: FastAPI runs a plain ``def`` dependency in its thread

@@ -1,7 +1,7 @@
 """A DDO as the data NFT's metadata event carries it → a verified Ddo. Pure (decrypt injected).
 
-Flags bit 0 = lzma-compressed (not supported), bit 1 = encrypted for the decryptor (this
-provider, via ``POST /api/services/encrypt``). The hash on chain is sha256 of the plain DDO.
+Flags as ``provider.assets.documents`` reads them (bit 0 lzma-compressed, bit 1 encrypted for
+this provider, via ``POST /api/services/encrypt``). The hash on chain is sha256 of the plain DDO.
 Encrypted service files are ``{"nftAddress", "datatokenAddress", "files": [...]}``; the
 addresses bind them to their service, so files cannot be copied into another asset.
 """
@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from provider.assets.ddo import Ddo, ServiceFiles, did_for, did_hex
+from provider.assets.documents import COMPRESSED, ENCRYPTED, open_document
 from provider.errors import BadRequest, C2DError, Forbidden
 
 __all__ = ["MetadataEvent", "NftFacts", "decode_metadata", "decrypt_service_files"]
@@ -43,12 +44,14 @@ def decode_metadata(event: MetadataEvent, nft: NftFacts, decrypt: Decrypt) -> Dd
     """The DDO of ``nft`` from its latest metadata event; Forbidden if it does not verify."""
     did = did_for(nft.address, nft.chain_id)
     flag = event.flags[0] if event.flags else 0
-    if flag & 1:
-        raise BadRequest(f"asset {did}: compressed metadata is not supported")
     try:
-        plain = decrypt(event.data) if flag & 2 else event.data
+        plain = open_document(flag & ENCRYPTED, event.data, decrypt)
     except C2DError:
         raise Forbidden(f"asset {did}: its metadata is encrypted for another provider") from None
+    try:
+        plain = open_document(flag & COMPRESSED, plain, decrypt)
+    except C2DError as error:
+        raise BadRequest(f"asset {did}: {error}") from None
     if hashlib.sha256(plain).digest() != event.metadata_hash:
         raise Forbidden(f"asset {did}: the metadata does not match its hash on chain")
     try:

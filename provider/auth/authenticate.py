@@ -11,7 +11,7 @@ from provider.auth.signature import recover_signers, request_message
 from provider.auth.tokens import TokenService
 from provider.errors import Unauthorized
 
-__all__ = ["Authenticator"]
+__all__ = ["Authenticator", "parse_nonce"]
 
 _NONCE_PATTERN = re.compile(r"[0-9]{1,19}")
 
@@ -52,7 +52,7 @@ class Authenticator:
         missing = [name for name, value in supplied if value is None or value == ""]
         if missing or signature is None or nonce is None:
             raise Unauthorized(f"missing {' and '.join(missing)}: sign the request or send a token")
-        number = _parse_nonce(nonce)
+        number = parse_nonce(nonce)
         commands = (command,) if isinstance(command, str) else command
         signers = {
             signer.lower()
@@ -74,7 +74,8 @@ class Authenticator:
         return consumer_address
 
 
-def _parse_nonce(nonce: str | int) -> int:
+def parse_nonce(nonce: str | int) -> int:
+    """A nonce as clients send it (a decimal string or an integer); Unauthorized otherwise."""
     if isinstance(nonce, bool):
         raise Unauthorized("nonce must be a non-negative integer")
     if isinstance(nonce, int):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 from typing import Any
 
 import pytest
@@ -93,9 +94,18 @@ def test_files_copied_from_another_asset_are_refused() -> None:
         decode_metadata(event(ddo(files)), FACTS, _decrypt)
 
 
-def test_compressed_metadata_is_refused() -> None:
-    with pytest.raises(BadRequest, match="compressed"):
-        decode_metadata(MetadataEvent(b"\x01", b"", b""), FACTS, _decrypt)
+def test_compressed_and_encrypted_metadata_decodes() -> None:
+    plain = json.dumps(ddo()).encode()
+    data = encrypt(PUBLIC, lzma.compress(plain))
+    decoded = decode_metadata(
+        MetadataEvent(b"\x03", data, hashlib.sha256(plain).digest()), FACTS, _decrypt
+    )
+    assert decoded.id == ddo()["id"]
+
+
+def test_metadata_flagged_compressed_but_not_lzma_is_refused() -> None:
+    with pytest.raises(BadRequest, match="not lzma data"):
+        decode_metadata(MetadataEvent(b"\x01", b"plain", b""), FACTS, _decrypt)
 
 
 def test_decrypt_refuses_data_for_another_key() -> None:
