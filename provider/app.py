@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,6 +50,7 @@ from workflows.engines.base import Engine
 __all__ = ["build_services", "create_app"]
 
 _log = logging.getLogger("c2d")
+_RECURSION_LIMIT = 1000
 
 
 def build_services(settings: Settings) -> Services:
@@ -158,6 +160,10 @@ def _metrics(config: ProviderConfig, engine: Engine, settler: SettlementSource |
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     built = services or build_services(settings)
+    # py_ecc (imported with eth_account) raises the limit to 100000 on import; the C JSON parser
+    # then overflows the stack on a deeply nested body (a 200 KB request killed the process).
+    # c2d needs no deep recursion: back to CPython's default, after every import.
+    sys.setrecursionlimit(_RECURSION_LIMIT)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -82,7 +82,7 @@ def _check_identity(plain: bytes, request: DecryptRequest) -> str:
     try:
         text = plain.decode()
         claimed = json.loads(text).get("id")
-    except (UnicodeDecodeError, ValueError, AttributeError):
+    except (UnicodeDecodeError, ValueError, AttributeError, RecursionError):
         raise BadRequest("the decrypted document is not a JSON DDO") from None
     if not isinstance(claimed, str) or did_hex(claimed) != did_hex(expected):
         raise BadRequest(f"the decrypted DDO is not {expected} (dataNftAddress on chainId)")

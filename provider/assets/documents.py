@@ -17,6 +17,8 @@ COMPRESSED = 1
 ENCRYPTED = 2
 # A DDO is a few KiB; the cap stops a small compressed body from expanding without bound.
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+# A header may ask for a dictionary of up to 4 GiB; a publisher's DDO never needs this much.
+_MAX_DECOMPRESSOR_MEMORY = 128 * 1024 * 1024
 
 
 def open_document(flags: int, data: bytes, decrypt: Callable[[bytes], bytes]) -> bytes:
@@ -26,11 +28,14 @@ def open_document(flags: int, data: bytes, decrypt: Callable[[bytes], bytes]) ->
 
 
 def _decompress(data: bytes) -> bytes:
-    decompressor = lzma.LZMADecompressor()  # .xz or .lzma, as the publisher wrote it
+    # .xz or .lzma, as the publisher wrote it.
+    decompressor = lzma.LZMADecompressor(memlimit=_MAX_DECOMPRESSOR_MEMORY)
     try:
         plain = decompressor.decompress(data, max_length=MAX_DOCUMENT_BYTES)
-    except lzma.LZMAError:
-        raise BadRequest("the document is flagged lzma-compressed but is not lzma data") from None
+    except lzma.LZMAError as error:
+        raise BadRequest(
+            f"the document is flagged lzma-compressed but is not lzma data ({error})"
+        ) from None
     if not decompressor.eof:
         if decompressor.needs_input:
             raise BadRequest("the lzma-compressed document is truncated")

@@ -131,3 +131,24 @@ def test_bad_input_is_a_400_naming_it(server: ServerProcess, public_key: bytes) 
 def test_settings_refuse_a_malformed_allowed_address(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="C2D_ALLOWED_DECRYPTERS"):
         start_server(tmp_path / "home", env={"C2D_ALLOWED_DECRYPTERS": "0x1234"})
+
+
+def test_a_deeply_nested_body_is_a_400_and_the_provider_lives_on(
+    server: ServerProcess, public_key: bytes
+) -> None:
+    # 200 KB, under the body cap; it used to crash c2d serve (SIGSEGV in the JSON parser).
+    nested = "[" * 100_000 + "]" * 100_000
+    for path in ("/api/services/decrypt", "/api/services/fileInfo"):
+        answer = httpx.post(
+            server.url + path,
+            content=nested,
+            headers={"content-type": "application/json"},
+            timeout=30,
+        )
+        assert answer.status_code == 400, answer.text
+    # The same nesting as a signed document with its right hash.
+    answer = post(server, body(public_key, 40, document=nested))
+    assert answer.status_code == 400
+    assert "not a JSON DDO" in answer.json()["error"]
+    assert server.process.poll() is None
+    assert post(server, body(public_key, 41)).text == DDO

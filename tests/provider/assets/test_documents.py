@@ -37,3 +37,10 @@ def test_a_document_expanding_past_the_cap_is_refused() -> None:
     assert len(bomb) < 10_000
     with pytest.raises(BadRequest, match="expands beyond"):
         open_document(1, bomb, _reverse)
+
+
+def test_a_header_asking_for_a_huge_dictionary_is_refused() -> None:
+    filters = [{"id": lzma.FILTER_LZMA2, "dict_size": 1536 * 1024 * 1024}]
+    greedy = lzma.compress(b"plain", format=lzma.FORMAT_XZ, filters=filters)
+    with pytest.raises(BadRequest, match="Memory usage limit"):
+        open_document(1, greedy, _reverse)
