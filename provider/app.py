@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 
 from provider import __version__
+from provider.access.decrypt import DdoDecrypter
 from provider.access.fileinfo import FileInfo
 from provider.access.service import AccessService
 from provider.api.deps import Services
@@ -24,12 +26,14 @@ from provider.api.routes import (
     aquarius,
     auth,
     compute,
+    decrypt,
     discovery,
     environments,
     metrics,
     payments,
     results,
 )
+from provider.assets import encryption
 from provider.assets.publication_store import PublicationStore
 from provider.assets.resolver import RegistryResolver
 from provider.assets.results import MintingChain, ResultPublisher
@@ -58,6 +62,7 @@ from workflows.engines.base import Engine
 __all__ = ["build_services", "create_app", "load_account", "load_provider_config"]
 
 _log = logging.getLogger("c2d")
+_RECURSION_LIMIT = 1000
 
 
 def load_provider_config(settings: Settings) -> ProviderConfig:
@@ -181,6 +186,12 @@ def build_services(
             gateways=settings.gateways,
             kept=publisher.kept_for if publisher else None,
         ),
+        decrypter=DdoDecrypter(
+            allowed=settings.decrypters,
+            own_address=account.address,
+            nonces=nonces,
+            decrypt=lambda data: encryption.decrypt(bytes(account.key), data),
+        ),
         index=chain.index,
         chain_ids=tuple(served.chain_id for served in chain.chains),
         close_state=lambda: _close(expiry, state),
@@ -251,6 +262,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     built = services or build_services(settings)
     token = settings.operator_token
     operator = ui.build_ui(token.get_secret_value() if token else None, built.metrics)
+    # py_ecc (imported with eth_account) raises the limit to 100000 on import; the C JSON parser
+    # then overflows the stack on a deeply nested body (a 200 KB request killed the process).
+    # c2d needs no deep recursion: back to CPython's default, after every import.
+    sys.setrecursionlimit(_RECURSION_LIMIT)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -291,6 +306,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         metrics,
         access,
         aquarius,
+        decrypt,
         ui,
     )
     for module in routers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,7 @@ __all__ = ["Settings", "load_settings"]
 
 # A token a person could guess or brute-force over the API's rate limit is no protection.
 _MIN_OPERATOR_TOKEN = 16
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 class Settings(BaseSettings):
@@ -91,6 +93,11 @@ class Settings(BaseSettings):
         description="the URL consumers reach this provider at; needed to publish results as"
         " assets (their service endpoint); empty: publishResults is refused",
     )
+    allowed_decrypters: str = Field(
+        default="",
+        description="comma-separated addresses (indexers) that may decrypt DDOs encrypted for"
+        " this provider with POST /api/services/decrypt; empty: only the provider's own address",
+    )
     settlement_retry: float = Field(
         default=30.0,
         gt=0,
@@ -158,6 +165,19 @@ class Settings(BaseSettings):
     def _cidrs(cls, value: str) -> str:
         parse_source_networks(value)  # a ValueError names the bad entry
         return value
+
+    @field_validator("allowed_decrypters")
+    @classmethod
+    def _decrypters(cls, value: str) -> str:
+        for address in _address_list(value):
+            if not _ADDRESS.fullmatch(address):
+                raise ValueError(f"{address[:60]!r} is not a 0x address of 40 hex digits")
+        return value
+
+    @property
+    def decrypters(self) -> frozenset[str]:
+        """The allowed decrypters, lowercased."""
+        return frozenset(address.lower() for address in _address_list(self.allowed_decrypters))
 
     @field_validator("ftps_ca_file")
     @classmethod
@@ -232,6 +252,10 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.home / "provider.key"
+
+
+def _address_list(value: str) -> list[str]:
+    return [address.strip() for address in value.split(",") if address.strip()]
 
 
 def load_settings() -> Settings:

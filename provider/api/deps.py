@@ -9,6 +9,7 @@ from typing import Annotated
 from eth_account.signers.local import LocalAccount
 from fastapi import Depends, Header, Request
 
+from provider.access.decrypt import DdoDecrypter
 from provider.access.fileinfo import FileInfo
 from provider.access.service import AccessService
 from provider.auth.authenticate import Authenticator
@@ -38,6 +39,7 @@ class Services:
     metrics: Metrics
     access: AccessService
     file_info: FileInfo
+    decrypter: DdoDecrypter
     # Called when the app shuts down, after the engine closes (the state database, the lead).
     close_state: Callable[[], None] = lambda: None
     index: AssetIndex | None = None  # None: no chain is served

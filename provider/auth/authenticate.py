@@ -17,7 +17,7 @@ from provider.auth.signature import (
 from provider.auth.tokens import TokenService
 from provider.errors import Unauthorized
 
-__all__ = ["Authenticator", "ContractSigners"]
+__all__ = ["Authenticator", "ContractSigners", "parse_nonce"]
 
 _NONCE_PATTERN = re.compile(r"[0-9]{1,19}")
 
@@ -66,7 +66,7 @@ class Authenticator:
         missing = [name for name, value in supplied if value is None or value == ""]
         if missing or signature is None or nonce is None:
             raise Unauthorized(f"missing {' and '.join(missing)}: sign the request or send a token")
-        number = _parse_nonce(nonce)
+        number = parse_nonce(nonce)
         commands = (command,) if isinstance(command, str) else command
         messages = [request_message(consumer_address, nonce, name) for name in commands]
         if not self._signed(consumer_address, messages, signature):
@@ -102,7 +102,8 @@ class Authenticator:
         return consumer_address
 
 
-def _parse_nonce(nonce: str | int) -> int:
+def parse_nonce(nonce: str | int) -> int:
+    """A nonce as clients send it (a decimal string or an integer); Unauthorized otherwise."""
     if isinstance(nonce, bool):
         raise Unauthorized("nonce must be a non-negative integer")
     if isinstance(nonce, int):

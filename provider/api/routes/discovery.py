@@ -31,6 +31,7 @@ SERVICE_ENDPOINTS: dict[str, tuple[str, str]] = {
     "initialize": ("GET", "/api/services/initialize"),
     "download": ("GET", "/api/services/download"),
     "fileinfo": ("POST", "/api/services/fileInfo"),
+    "decrypt": ("POST", "/api/services/decrypt"),
 }
 
 

@@ -1,0 +1,135 @@
+"""DdoDecrypter with real keys, a real nonce store and documents encrypted for the provider."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import lzma
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from provider.access.decrypt import DdoDecrypter, DecryptRequest
+from provider.assets.ddo import did_for
+from provider.assets.encryption import decrypt, encrypt
+from provider.auth.nonces import NonceStore
+from provider.errors import BadRequest, Forbidden, Unauthorized
+
+PROVIDER = Account.create()
+PUBLIC = PrivateKey(bytes(PROVIDER.key)).public_key.to_bytes()
+NFT = "0x" + "ab" * 20
+CHAIN = 8996
+DDO = json.dumps({"id": did_for(NFT, CHAIN), "chainId": CHAIN, "metadata": {"name": "d"}})
+
+
+def signed(
+    indexer: LocalAccount,
+    nonce: int,
+    *,
+    document: str = DDO,
+    flags: int = 2,
+    hex_text: bool = False,
+) -> DecryptRequest:
+    """Signed as Ocean Node documents it, built here from the spec rather than the module."""
+    plain = document.encode()
+    payload = lzma.compress(plain) if flags & 1 else plain
+    # transactionId (empty) + dataNftAddress + decrypterAddress + chainId + nonce
+    message = f"{to_checksum_address(NFT)}{indexer.address}{CHAIN}{nonce}"
+    digest = keccak(text=message)
+    form = encode_defunct(text="0x" + digest.hex()) if hex_text else encode_defunct(digest)
+    return DecryptRequest(
+        decrypter=indexer.address.lower(),  # any casing: the message holds it checksummed
+        chain_id=CHAIN,
+        nonce=nonce,
+        signature="0x" + bytes(indexer.sign_message(form).signature).hex(),
+        nft_address=NFT,
+        encrypted_document=encrypt(PUBLIC, payload) if flags & 2 else payload,
+        flags=flags,
+        document_hash=hashlib.sha256(plain).digest(),
+    )
+
+
+@pytest.fixture
+def indexer() -> LocalAccount:
+    return Account.create()
+
+
+def decrypter(tmp_path: Path, *allowed: str) -> DdoDecrypter:
+    return DdoDecrypter(
+        allowed=frozenset(allowed),
+        own_address=PROVIDER.address,
+        nonces=NonceStore(tmp_path / "auth.sqlite"),
+        decrypt=lambda data: decrypt(bytes(PROVIDER.key), data),
+    )
+
+
+def test_an_allowed_indexer_gets_the_plain_ddo(tmp_path: Path, indexer: LocalAccount) -> None:
+    service = decrypter(tmp_path, indexer.address)
+    assert service.decrypt(signed(indexer, 1)) == DDO
+    assert service.decrypt(signed(indexer, 2, hex_text=True)) == DDO
+
+
+def test_compressed_then_encrypted_and_plain_compressed_documents_open(
+    tmp_path: Path, indexer: LocalAccount
+) -> None:
+    service = decrypter(tmp_path, indexer.address)
+    assert service.decrypt(signed(indexer, 1, flags=3)) == DDO
+    assert service.decrypt(signed(indexer, 2, flags=1)) == DDO
+
+
+def test_the_provider_itself_may_decrypt_with_no_list(tmp_path: Path) -> None:
+    assert decrypter(tmp_path).decrypt(signed(PROVIDER, 1)) == DDO
+
+
+def test_an_address_not_on_the_list_is_forbidden(tmp_path: Path, indexer: LocalAccount) -> None:
+    with pytest.raises(Forbidden, match="not allowed"):
+        decrypter(tmp_path, Account.create().address).decrypt(signed(indexer, 1))
+
+
+def test_a_replayed_nonce_is_refused(tmp_path: Path, indexer: LocalAccount) -> None:
+    service = decrypter(tmp_path, indexer.address)
+    request = signed(indexer, 5)
+    service.decrypt(request)
+    with pytest.raises(Unauthorized, match="nonce 5"):
+        service.decrypt(request)
+    with pytest.raises(Unauthorized, match="nonce 4"):
+        service.decrypt(signed(indexer, 4))
+
+
+def test_a_signature_over_other_fields_is_refused(tmp_path: Path, indexer: LocalAccount) -> None:
+    service = decrypter(tmp_path, indexer.address)
+    for forged in (
+        replace(signed(indexer, 1), nonce=2),
+        replace(signed(indexer, 1), chain_id=1),
+        replace(signed(indexer, 1), signature=signed(Account.create(), 1).signature),
+    ):
+        with pytest.raises(Unauthorized, match="does not match decrypterAddress"):
+            service.decrypt(forged)
+    # A forged request did not spend the nonce.
+    assert service.decrypt(signed(indexer, 2)) == DDO
+
+
+def test_a_wrong_hash_is_refused(tmp_path: Path, indexer: LocalAccount) -> None:
+    request = replace(signed(indexer, 1), document_hash=bytes(32))
+    with pytest.raises(BadRequest, match="does not match documentHash"):
+        decrypter(tmp_path, indexer.address).decrypt(request)
+
+
+def test_a_ddo_of_another_nft_is_refused(tmp_path: Path, indexer: LocalAccount) -> None:
+    other = json.dumps({"id": did_for("0x" + "cd" * 20, CHAIN)})
+    with pytest.raises(BadRequest, match="is not did:op:"):
+        decrypter(tmp_path, indexer.address).decrypt(signed(indexer, 1, document=other))
+
+
+def test_a_document_for_another_key_is_refused(tmp_path: Path, indexer: LocalAccount) -> None:
+    other_key = PrivateKey(bytes(Account.create().key)).public_key.to_bytes()
+    request = replace(signed(indexer, 1), encrypted_document=encrypt(other_key, DDO.encode()))
+    with pytest.raises(BadRequest, match="cannot be decrypted by this provider"):
+        decrypter(tmp_path, indexer.address).decrypt(request)
