@@ -43,6 +43,8 @@ def split_services(
             settings, config=config, built_engine=(engine, engine.sandbox_description)
         )
     except BaseException:
+        # Said before the helper goes: its end makes this process stop itself (SIGTERM).
+        _log.exception("the API could not start behind the privilege split")
         helper.stop()
         raise
     _log.info(

@@ -3,7 +3,8 @@
 Who owns what once the home is prepared (by root, before the helper starts):
 
 - ``C2D_HOME``: root, group the API's, 0750 (the API reads DDOs and the dev chain's file);
-- ``provider.key``: the API user, 0600 (generated here when missing);
+- ``provider.key``: the API user, 0600 (generated here when missing); ``chain/`` (the dev
+  chain's record) and ``published/``: the API user's;
 - ``state/``: root, group the API's, 01770 (sticky): the API creates and owns its SQLite files
   there and cannot rename or delete the helper's ``jobs.sqlite`` (root, 0600); a
   ``jobs.sqlite`` or journal of it that is not root's plain file (a link, a planted journal)
@@ -89,6 +90,13 @@ def prepare_home(home: Path, user: ApiUser) -> None:
         os.chown(folder, 0, user.gid, follow_symlinks=False)
         os.chmod(folder, mode, follow_symlinks=False)
     (home / "assets").mkdir(exist_ok=True)
+    # The dev chain's record (devkit's `c2d chain up`, as root): the API serves that chain.
+    chain = home / "chain"
+    if chain.is_dir() and not chain.is_symlink():
+        os.chown(chain, user.uid, user.gid, follow_symlinks=False)
+        for entry in chain.iterdir():
+            if _regular(entry):
+                os.chown(entry, user.uid, user.gid, follow_symlinks=False)
     # Outputs published as assets (provider/assets/results.py): the API keeps and serves them.
     published = home / "published"
     published.mkdir(mode=0o700, exist_ok=True)
