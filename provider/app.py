@@ -42,7 +42,7 @@ from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
 from provider.chain.access_lists import ChainAccessLists, check_access_chains
 from provider.chain.erc1271 import Erc1271Signers
-from provider.chains.served import served_chains
+from provider.chains.served import ServedChain, served_chains
 from provider.engine_factory import build_engine, result_store
 from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
@@ -87,6 +87,7 @@ def build_services(
     *,
     config: ProviderConfig | None = None,
     built_engine: tuple[Engine, str] | None = None,
+    served: list[ServedChain] | None = None,
 ) -> Services:
     """Every service; ``built_engine`` (and its sandbox line) when built elsewhere: then the home
     was prepared by root (privsep/user.py) and is left as it is."""
@@ -110,6 +111,7 @@ def build_services(
         leader=state.leader,
         orphan_grace=state.orphan_grace,
         index_interval=settings.index_interval,
+        served=served,
     )
     check_access_chains(
         ((env.id, env.job_access) for env in config.environments), set(chain.clients)

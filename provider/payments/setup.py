@@ -71,9 +71,12 @@ def build_chain_setup(
     leader: Leadership | None = None,
     orphan_grace: float = 0.0,
     index_interval: float = 5.0,
+    served: list[ServedChain] | None = None,
 ) -> ChainSetup:
     """Serve the configured chains, else the dev chain recorded in ``home``, else none."""
-    chains = served_chains(configured, home)
+    # ``served``: already read (as root, before the privilege split drops to the API user:
+    # the address books and the dev chain's record may be files only root can read).
+    chains = served if served is not None else served_chains(configured, home)
     if not chains:
         return ChainSetup(
             resolver=registry, payments=NoPayments(), settler=None, chains=(), fees=None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from provider.api.deps import Services
 from provider.app import build_services, load_account, load_provider_config
+from provider.chains.served import served_chains
 from provider.privsep.remote import RemoteEngine
 from provider.privsep.split import SOCKET_PATH, HelperProcess, start_helper
 from provider.privsep.user import drop_privileges, prepare_home, resolve_api_user
@@ -33,6 +34,8 @@ def split_services(
     user = resolve_api_user(settings.api_user)
     load_account(settings)  # a key generated now is root's until prepare_home hands it over
     config = load_provider_config(settings)
+    # Read as root: a config's address books and the dev chain's record may be root's files.
+    served = served_chains(config.chains, home)
     prepare_home(home, user)
     helper = start_helper(settings, config, user, close_in_helper)
     try:
@@ -40,7 +43,10 @@ def split_services(
         drop_privileges(user)
         engine = RemoteEngine(home / SOCKET_PATH)
         services = build_services(
-            settings, config=config, built_engine=(engine, engine.sandbox_description)
+            settings,
+            config=config,
+            built_engine=(engine, engine.sandbox_description),
+            served=served,
         )
     except BaseException:
         # Said before the helper goes: its end makes this process stop itself (SIGTERM).
