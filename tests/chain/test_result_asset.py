@@ -84,7 +84,7 @@ def test_outputs_become_an_asset_the_consumer_owns_orders_and_downloads(
             "ADDRESS_FILE": str(chain_home / "chain" / "addresses.json"),
             "CONSUMER_KEY": "0x" + bytes(buyer.key).hex(),
             "DID": published["did"],
-            "SERVICE_ID": service.id,
+            "SERVICE_ID": service["id"],
             "DATATOKEN": published["datatokenAddress"],
             "RANGE": "bytes=-100",
         },
