@@ -6,6 +6,11 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
+# Where pip looks, when not PyPI: e.g. `--build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/wheels`
+# with a folder of wheels mounted there, as the offline build of tests/image does.
+ARG PIP_INDEX_URL
+ARG PIP_FIND_LINKS
+ARG PIP_NO_INDEX
 RUN python -m venv --without-pip /opt/c2d
 COPY requirements.lock ./
 RUN python -m pip --python /opt/c2d/bin/python install --no-deps -r requirements.lock

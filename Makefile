@@ -13,7 +13,7 @@ demo: install
 	$(BIN)/c2d demo
 
 test: install /usr/bin/linux.uml $(JS_STAMP) lint typecheck /usr/bin/docker-registry /usr/bin/umoci /bin/busybox \
-		/usr/bin/chromium /usr/bin/pg_ctlcluster
+		/usr/bin/chromium /usr/bin/pg_ctlcluster /usr/bin/buildah /usr/bin/mmdebstrap
 	$(BIN)/pytest -q
 
 install: $(PY_STAMP) /usr/bin/bwrap
@@ -46,6 +46,12 @@ $(PY_STAMP): pyproject.toml requirements.lock requirements-dev.lock requirements
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-test-servers.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
+
+# The Dockerfile's test (tests/image) builds it without a Docker engine: buildah (chroot
+# isolation, vfs storage) on a base that mmdebstrap makes from Debian's packages.
+/usr/bin/buildah /usr/bin/mmdebstrap:
+	@echo "installing buildah and mmdebstrap (the Dockerfile's test, tests/image) from apt"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq buildah mmdebstrap
 
 # PostgreSQL for the shared-state tests (tests/provider/statedb): each run makes a throwaway
 # cluster with initdb and pg_ctl on loopback (tests/postgres_server.py).

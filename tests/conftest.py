@@ -42,6 +42,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "ui/test_browser.py": (*E2E, "browser"),
     "provider/statedb": ("postgresql",),
     "steps/test_sigterm.py": ("root",),
+    "image": ("image", "root", "sandbox"),
     "provider/test_privsep_home.py": ("root",),
     "workflows/test_engine_queue.py": ENGINE,
     "workflows/test_local_engine.py": ENGINE,
@@ -99,12 +100,18 @@ def _browser() -> str | None:
     return None
 
 
+def _image() -> str | None:
+    missing = [tool for tool in ("buildah", "mmdebstrap") if shutil.which(tool) is None]
+    return f"needs {' and '.join(missing)} on PATH (`make test` installs them)" if missing else None
+
+
 _CHECKS: dict[str, Callable[[], str | None]] = {
     "root": _root,
     "sandbox": _sandbox,
     "node": _node,
     "chain": _chain,
     "browser": _browser,
+    "image": _image,
     "postgresql": postgres_missing,
 }
 
