@@ -11,7 +11,14 @@ from collections.abc import Callable
 
 from provider.errors import BadRequest
 
-__all__ = ["COMPRESSED", "ENCRYPTED", "MAX_DOCUMENT_BYTES", "open_document"]
+__all__ = [
+    "COMPRESSED",
+    "ENCRYPTED",
+    "MAX_DOCUMENT_BYTES",
+    "LzmaRefused",
+    "inflate",
+    "open_document",
+]
 
 COMPRESSED = 1
 ENCRYPTED = 2
@@ -27,17 +34,42 @@ def open_document(flags: int, data: bytes, decrypt: Callable[[bytes], bytes]) ->
     return _decompress(plain) if flags & COMPRESSED else plain
 
 
-def _decompress(data: bytes) -> bytes:
-    # .xz or .lzma, as the publisher wrote it.
+class LzmaRefused(Exception):
+    """Data that is not lzma (``truncated`` False, the decoder's message), or that ends early
+    or would inflate past the cap (``truncated`` True when it ended early)."""
+
+    def __init__(self, reason: str, *, not_lzma: bool = False, truncated: bool = False) -> None:
+        super().__init__(reason)
+        self.not_lzma = not_lzma
+        self.truncated = truncated
+
+
+def inflate(data: bytes, cap: int) -> bytes:
+    """``data`` (.xz or .lzma, as a publisher wrote it) inflated to at most ``cap`` bytes, with
+    the decoder's memory bounded too; LzmaRefused otherwise. Every lzma body from a chain or a
+    request is read through this one bounded decoder."""
     decompressor = lzma.LZMADecompressor(memlimit=_MAX_DECOMPRESSOR_MEMORY)
     try:
-        plain = decompressor.decompress(data, max_length=MAX_DOCUMENT_BYTES)
+        # One byte past the cap: a document of exactly ``cap`` bytes still reaches its end.
+        plain = decompressor.decompress(data, max_length=cap + 1)
     except lzma.LZMAError as error:
-        raise BadRequest(
-            f"the document is flagged lzma-compressed but is not lzma data ({error})"
-        ) from None
+        raise LzmaRefused(str(error), not_lzma=True) from None
+    if len(plain) > cap:
+        raise LzmaRefused("too large")
     if not decompressor.eof:
-        if decompressor.needs_input:
-            raise BadRequest("the lzma-compressed document is truncated")
-        raise BadRequest(f"the document expands beyond {MAX_DOCUMENT_BYTES} bytes")
+        truncated = decompressor.needs_input
+        raise LzmaRefused("truncated" if truncated else "too large", truncated=truncated)
     return plain
+
+
+def _decompress(data: bytes) -> bytes:
+    try:
+        return inflate(data, MAX_DOCUMENT_BYTES)
+    except LzmaRefused as refused:
+        if refused.not_lzma:
+            raise BadRequest(
+                f"the document is flagged lzma-compressed but is not lzma data ({refused})"
+            ) from None
+        if refused.truncated:
+            raise BadRequest("the lzma-compressed document is truncated") from None
+        raise BadRequest(f"the document expands beyond {MAX_DOCUMENT_BYTES} bytes") from None

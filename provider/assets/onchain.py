@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import lzma
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from provider.assets.ddo import Ddo, ServiceFiles, did_for, did_hex
+from provider.assets.documents import COMPRESSED, ENCRYPTED, LzmaRefused, inflate
 from provider.errors import BadRequest, C2DError, Forbidden
 
 __all__ = [
@@ -38,8 +38,6 @@ Decrypt = Callable[[bytes], bytes]
 
 # A DDO is a few kilobytes; a compressed one may not inflate past this (a zip bomb on chain).
 MAX_DDO_BYTES = 4 * 1024 * 1024
-_COMPRESSED = 1
-_ENCRYPTED = 2
 
 
 class UnreadableMetadata(Forbidden):
@@ -77,14 +75,14 @@ def open_metadata(event: MetadataEvent, *, did: str, decrypt: Decrypt) -> bytes:
     against its hash: UnreadableMetadata, HashMismatch or BadRequest otherwise."""
     flag = event.flags[0] if event.flags else 0
     data = event.data
-    if flag & _ENCRYPTED:
+    if flag & ENCRYPTED:
         try:
             data = decrypt(data)
         except C2DError:
             raise UnreadableMetadata(
                 f"asset {did}: its metadata is encrypted for another provider"
             ) from None
-    if flag & _COMPRESSED:
+    if flag & COMPRESSED:
         data = _inflate(data, did)
     if hashlib.sha256(data).digest() != event.metadata_hash:
         raise HashMismatch(f"asset {did}: the metadata does not match its hash on chain")
@@ -115,17 +113,15 @@ def with_nft(ddo: Ddo, nft: NftFacts) -> Ddo:
 
 
 def _inflate(data: bytes, did: str) -> bytes:
-    inflater = lzma.LZMADecompressor()
     try:
-        plain = inflater.decompress(data, max_length=MAX_DDO_BYTES + 1)
-    except lzma.LZMAError:
-        raise BadRequest(f"asset {did}: its compressed metadata is not lzma data") from None
-    if len(plain) > MAX_DDO_BYTES or not inflater.eof:
+        return inflate(data, MAX_DDO_BYTES)
+    except LzmaRefused as refused:
+        if refused.not_lzma:
+            raise BadRequest(f"asset {did}: its compressed metadata is not lzma data") from None
         raise BadRequest(
             f"asset {did}: its compressed metadata inflates past {MAX_DDO_BYTES} bytes"
             " or is truncated"
-        )
-    return plain
+        ) from None
 
 
 def decrypt_service_files(ddo: Ddo, decrypt: Decrypt) -> Ddo:
