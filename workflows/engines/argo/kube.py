@@ -77,27 +77,16 @@ class KubernetesApi:
         return result
 
     def stop_workflow(self, name: str) -> None:
-        with _errors(f"stop Workflow {name}"):
-            self._custom.patch_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                name,
-                {"spec": {"shutdown": "Stop"}},
-                _content_type=_MERGE_PATCH,
-            )
+        self._merge_patch(name, {"spec": {"shutdown": "Stop"}}, f"stop Workflow {name}")
 
     def annotate_workflow(self, name: str, annotations: dict[str, str]) -> None:
-        with _errors(f"annotate Workflow {name}"):
+        body = {"metadata": {"annotations": annotations}}
+        self._merge_patch(name, body, f"annotate Workflow {name}")
+
+    def _merge_patch(self, name: str, body: dict[str, Any], what: str) -> None:
+        with _errors(what):
             self._custom.patch_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                name,
-                {"metadata": {"annotations": annotations}},
-                _content_type=_MERGE_PATCH,
+                GROUP, VERSION, self.namespace, PLURAL, name, body, _content_type=_MERGE_PATCH
             )
 
     def delete_pod(self, name: str) -> None:
