@@ -27,8 +27,7 @@ def listen(host: str, port: int) -> socket.socket:
     except socket.gaierror as error:
         raise ConfigError(f"cannot listen on {host}: {error.strerror}; check --host") from None
     try:
-        # SO_REUSEADDR (set by create_server): a restart may bind while old connections linger.
-        return socket.create_server((host, port), family=family, backlog=_BACKLOG)
+        return _bound(family, host, port)
     except OSError as error:
         hint = "stop what uses it or pick another --port"
         if error.errno != errno.EADDRINUSE:
@@ -36,3 +35,20 @@ def listen(host: str, port: int) -> socket.socket:
         raise ConfigError(
             f"cannot listen on {listening_url(host, port)}: {os.strerror(error.errno or 0)}; {hint}"
         ) from None
+
+
+def _bound(family: int, host: str, port: int) -> socket.socket:
+    # The protocol is named (not left 0, as socket.create_server leaves it): asyncio turns Nagle
+    # off only on accepted sockets whose proto is TCP, and with Nagle on a keep-alive client
+    # waited out its own delayed ACK (40 ms) on every response sent in two writes.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        # A restart may bind while old connections linger.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
