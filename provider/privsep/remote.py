@@ -1,8 +1,11 @@
 """RemoteEngine: the API process's engine, every call a request to the sandbox helper.
 
-One connection per call (the helper serves each in a thread), one long-lived connection for
-events (finished jobs, ended steps), one per live log. When the events connection ends, the
-helper has gone: the API process then stops itself (SIGTERM), since it can run nothing.
+Calls go over kept connections, one call at a time on each (the helper serves a connection in a
+thread of its own, so a new connection per call cost a thread start and a peer check there; a
+status poll crossed that every time). At most ``_IDLE_CONNECTIONS`` wait idle; a connection
+whose call failed on the wire is dropped, never reused. One long-lived connection carries
+events (finished jobs, ended steps), one more each live log. When the events connection ends,
+the helper has gone: the API process then stops itself (SIGTERM), since it can run nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import signal
 import socket
 import struct
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,9 @@ from workflows.spec import JobSpec
 __all__ = ["HelperStats", "RemoteEngine"]
 
 _log = logging.getLogger("c2d")
+# Idle connections kept for reuse (the API's worker threads call at most this many at once in
+# the common case; more are opened when needed and closed after their call).
+_IDLE_CONNECTIONS = 8
 _JOB_ID = re.compile(JOB_ID_PATTERN)
 _ERRORS: dict[str, type[Exception]] = {
     "ResultsExpired": ResultsExpired,
@@ -65,6 +71,14 @@ class HelperStats:
     pull_seconds: float
 
 
+@dataclass
+class _Wire:
+    """One call's connection; ``answered`` once a whole answer came back on it."""
+
+    conn: socket.socket
+    answered: bool = False
+
+
 @dataclass(frozen=True)
 class _PassedResult(StoredResult):
     """A result the helper opened and passed over (the API cannot open result storage)."""
@@ -81,12 +95,14 @@ class RemoteEngine:
         self._finished: list[Callable[[JobState], None]] = []
         self._steps: list[Callable[[StepEvent], None]] = []
         self._closed = threading.Event()
+        self._idle: list[socket.socket] = []
+        self._idle_lock = threading.Lock()
         info = self._call({"op": "info"})
         self.weak_sandbox: bool = bool(info["weakSandbox"])
         self.sandbox_description: str = str(info["description"])
         self._events = self._connect()
         send_frame(self._events, {"op": "events"})
-        self._answer(self._events)
+        self._answer(_Wire(self._events))
         threading.Thread(target=self._follow_events, name="helper-events", daemon=True).start()
 
     # --- Engine protocol ----------------------------------------------------------------------
@@ -122,9 +138,9 @@ class RemoteEngine:
         return [decode_state(s) for s in self._call({"op": "recent", "limit": limit})]
 
     def result(self, job_id: str, index: int) -> StoredResult:
-        with self._connect() as conn:
-            send_frame(conn, {"op": "result", "jobId": _known(job_id), "index": index})
-            answer, fds = self._answer_with_fds(conn)
+        with self._kept() as wire:
+            send_frame(wire.conn, {"op": "result", "jobId": _known(job_id), "index": index})
+            answer, fds = self._answer_with_fds(wire)
         file = ResultFile(**answer)
         if len(fds) != 1:
             for fd in fds:
@@ -151,6 +167,10 @@ class RemoteEngine:
 
     def close(self) -> None:
         self._closed.set()
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
         with contextlib.suppress(OSError):
             self._events.shutdown(socket.SHUT_RDWR)
 
@@ -179,23 +199,42 @@ class RemoteEngine:
             raise EngineError(f"the sandbox helper is not answering: {error.strerror}") from None
         return conn
 
-    def _call(self, request: dict[str, Any]) -> Any:
-        with self._connect() as conn:
-            send_frame(conn, request)
-            return self._answer(conn)
+    @contextlib.contextmanager
+    def _kept(self) -> Iterator[_Wire]:
+        """A connection for one call: an idle one or a new one; kept after the helper answered
+        (with an error too), closed after anything else (the wire's state is then unknown)."""
+        with self._idle_lock:
+            conn = self._idle.pop() if self._idle else None
+        wire = _Wire(conn or self._connect())
+        try:
+            yield wire
+        finally:
+            with self._idle_lock:
+                keep = wire.answered and not self._closed.is_set()
+                keep = keep and len(self._idle) < _IDLE_CONNECTIONS
+                if keep:
+                    self._idle.append(wire.conn)
+            if not keep:
+                wire.conn.close()
 
-    def _answer(self, conn: socket.socket) -> Any:
-        answer, fds = self._answer_with_fds(conn)
+    def _call(self, request: dict[str, Any]) -> Any:
+        with self._kept() as wire:
+            send_frame(wire.conn, request)
+            return self._answer(wire)
+
+    def _answer(self, wire: _Wire) -> Any:
+        answer, fds = self._answer_with_fds(wire)
         for fd in fds:
             os.close(fd)
         return answer
 
-    def _answer_with_fds(self, conn: socket.socket) -> tuple[Any, list[int]]:
-        frame = recv_frame(conn, MAX_ANSWER)
+    def _answer_with_fds(self, wire: _Wire) -> tuple[Any, list[int]]:
+        frame = recv_frame(wire.conn, MAX_ANSWER)
         if frame is None:
             raise EngineError("the sandbox helper hung up")
         data, fds = frame
         message = json.loads(data)
+        wire.answered = True
         try:
             _raise_error(message)
         except Exception:

@@ -230,3 +230,34 @@ def test_an_oversized_request_is_dropped_unread(
     header = struct.pack(">I", MAX_REQUEST + 1)
     answers = _as(uid, gid, attack_home / "run", _ask(header))
     assert answers == {"ok": [None]}  # the helper hung up without an answer
+
+
+def _helper_connections(helper: int, socket_path: Path) -> set[str]:
+    """Inodes of the connections the helper accepted on ``socket_path`` (not its listener)."""
+    accepted = set()
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        parts = line.split()
+        listening = int(parts[3], 16) & 0x10000  # __SO_ACCEPTCON
+        if len(parts) > 7 and parts[7] == str(socket_path) and not listening:
+            accepted.add(parts[6])
+    held = {os.readlink(fd) for fd in Path(f"/proc/{helper}/fd").iterdir()}
+    return {inode for inode in accepted if f"socket:[{inode}]" in held}
+
+
+def test_status_polls_reuse_the_connections_to_the_helper(
+    provider: ServerProcess, attack_home: Path
+) -> None:
+    # A new connection per call cost the helper a thread start and a peer check on every
+    # status poll; the API keeps its connections (the events stream is one of them).
+    helper = next(c for c in _children(provider.process.pid) if _ids(c)[0][0] == 0)
+    socket_path = attack_home / "run" / "helper.sock"
+    params = {"jobId": "0" * 32, "consumerAddress": "0x" + "00" * 20}
+    with httpx.Client(base_url=provider.url) as http:
+        for _ in range(20):
+            assert http.get("/api/services/compute", params=params).status_code == 200
+        kept = _helper_connections(helper, socket_path)
+        for _ in range(20):
+            assert http.get("/api/services/compute", params=params).status_code == 200
+        again = _helper_connections(helper, socket_path)
+    assert len(kept) >= 2, kept  # the events stream and at least one kept for calls
+    assert again == kept
