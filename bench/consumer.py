@@ -3,15 +3,19 @@
 Each consumer signs its start with eth-account (a fresh account per job, so its first nonce is
 1), names a dataset on a separate loopback HTTP server, and polls ``computeStatus`` until the job
 ends before it submits the next one (``mode: wait``); ``mode: burst`` submits every job at once,
-then polls them all. Times are wall-clock (``time.time``) so they line up with the provider's
-log; each record: ``jobId``, ``owner``, ``submitted`` (before the POST), ``accepted`` (its
-answer), ``visible`` (the first poll that showed the end), ``status``.
+then polls them all. All the polls of a run together stay within ``poll_rate`` requests per
+second (the status target's load: a client polling as fast as the server answers measures
+itself, its polls taking a core of a small machine from the jobs they wait for). Times are
+wall-clock (``time.time``) so they line up with the provider's log; each record: ``jobId``,
+``owner``, ``submitted`` (before the POST), ``accepted`` (its answer), ``visible`` (the first
+poll that showed the end), ``status``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -51,8 +55,26 @@ def _submit(http: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _ended(http: httpx.Client, record: dict[str, Any]) -> bool:
+class _Pacer:
+    """Spaces the polls of every thread of the run at least ``1 / rate`` s apart."""
+
+    def __init__(self, rate: float) -> None:
+        self._gap = 1.0 / rate
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._gap
+        if slot > now:
+            time.sleep(slot - now)
+
+
+def _ended(http: httpx.Client, record: dict[str, Any], pacer: _Pacer) -> bool:
     """One status poll; on the job's end, stamps when it was seen and its status."""
+    pacer.wait()
     params = {"consumerAddress": record["owner"], "jobId": record["jobId"]}
     job = http.get("/api/services/compute", params=params).json()[0]
     if JobStatus(job["status"]) not in TERMINAL_STATUSES:
@@ -62,39 +84,35 @@ def _ended(http: httpx.Client, record: dict[str, Any]) -> bool:
     return True
 
 
-def _wait(http: httpx.Client, record: dict[str, Any], poll: float, timeout: float) -> None:
-    _wait_all(http, [record], poll, timeout)
-
-
-def _consumer(spec: dict[str, Any], jobs: int) -> list[dict[str, Any]]:
+def _consumer(spec: dict[str, Any], jobs: int, pacer: _Pacer) -> list[dict[str, Any]]:
     records = []
     with httpx.Client(base_url=spec["url"], timeout=120) as http:
         for _ in range(jobs):
             record = _submit(http, _body(spec))
-            _wait(http, record, float(spec["poll"]), float(spec["timeout"]))
+            _wait_all(http, [record], pacer, float(spec["poll"]), float(spec["timeout"]))
             records.append(record)
     return records
 
 
-def _burst(spec: dict[str, Any]) -> list[dict[str, Any]]:
+def _burst(spec: dict[str, Any], pacer: _Pacer) -> list[dict[str, Any]]:
     jobs = int(spec["jobs"])
     with httpx.Client(base_url=spec["url"], timeout=120) as http:
         bodies = [_body(spec) for _ in range(jobs)]  # signed before the clock, as in a queue
         with ThreadPoolExecutor(max_workers=32) as pool:
             records = list(pool.map(lambda body: _submit(http, body), bodies))
-        _wait_all(http, records, float(spec["poll"]), float(spec["timeout"]))
+        _wait_all(http, records, pacer, float(spec["poll"]), float(spec["timeout"]))
     return records
 
 
 def _wait_all(
-    http: httpx.Client, records: list[dict[str, Any]], poll: float, timeout: float
+    http: httpx.Client, records: list[dict[str, Any]], pacer: _Pacer, poll: float, timeout: float
 ) -> None:
     """Polls every unfinished job once per round (as 200 clients each polling would), so a job's
     end is seen one round after it happens whatever order the jobs end in."""
     pending = [record for record in records if "jobId" in record]
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
-        pending = [record for record in pending if not _ended(http, record)]
+        pending = [record for record in pending if not _ended(http, record, pacer)]
         if pending:
             time.sleep(poll)
     for record in pending:
@@ -102,15 +120,16 @@ def _wait_all(
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
+    pacer = _Pacer(float(spec["poll_rate"]))
     if spec["mode"] == "burst":
         began = time.time()  # after signing (inside _burst the clock starts at the first POST)
-        records = _burst(spec)
+        records = _burst(spec, pacer)
         began = min((r["submitted"] for r in records), default=began)
     else:
         began = time.time()
         consumers, per = int(spec["consumers"]), int(spec["jobs_per_consumer"])
         with ThreadPoolExecutor(max_workers=consumers) as pool:
-            chunks = list(pool.map(lambda _: _consumer(spec, per), range(consumers)))
+            chunks = list(pool.map(lambda _: _consumer(spec, per, pacer), range(consumers)))
         records = [record for chunk in chunks for record in chunk]
     return {"began": began, "ended": time.time(), "records": records}
 

@@ -28,6 +28,7 @@ from workflows.status import JobStatus
 __all__ = ["bare_run_seconds", "measure_consumers"]
 
 _POLL_SECONDS = 0.02  # a client's status poll; bounds the visibility error it adds
+_POLL_RATE = 200.0  # status polls per second, at most, of all the run's consumers together
 
 
 def bare_run_seconds() -> float:
@@ -101,7 +102,12 @@ def measure_consumers(
     dataset = _DatasetServer(work / "dataset")
     figures: list[Figure] = []
     lost = 0
-    base = {"dataset_url": dataset.url, "poll": _POLL_SECONDS, "timeout": 600}
+    base = {
+        "dataset_url": dataset.url,
+        "poll": _POLL_SECONDS,
+        "poll_rate": _POLL_RATE,
+        "timeout": 600,
+    }
     try:
         bare_run_seconds()  # warm-up
         bare = [bare_run_seconds() for _ in range(max(5, jobs))]

@@ -11,6 +11,7 @@ from steps.storage import ENVIRONMENT_STORAGE_ENV, RESULT_STORAGE_ENV
 from tests.steps.conftest import Job, make_spec
 from workflows import contract
 from workflows.manifest import read_manifest
+from workflows.result_usage import locked_usage, read_mark, rebuild, remove_results
 
 _MIB = 2**20
 
@@ -51,7 +52,8 @@ def test_results_within_the_caps_are_kept(job: Job) -> None:
     assert done.returncode == 0, done.stderr
     kinds = [f.type for f in read_manifest(results)]
     assert kinds == ["configurationLog", "output", "publishLog"]
-    assert (results / ".environment").read_text() == environment
+    marked, counted = read_mark(results)
+    assert marked == environment and counted is not None and counted >= _MIB
 
 
 def test_results_beyond_the_environment_cap_are_not_kept(job: Job) -> None:
@@ -90,3 +92,57 @@ def test_malformed_caps_are_an_upload_failure(job: Job) -> None:
     done = job.run("publish")
     assert done.returncode == contract.EXIT_RESULTS_UPLOAD_FAILED
     assert "result storage caps unreadable" in job.log(contract.PUBLISH_LOG)
+
+
+def _usage(root: Path) -> tuple[int, dict[str, int]]:
+    with locked_usage(root) as usage:
+        return usage.host, dict(usage.environments)
+
+
+def test_a_publish_counts_on_the_totals_not_on_a_walk_of_every_stored_folder(job: Job) -> None:
+    # Each publish measured every stored job's folder: thousands of folders on a busy provider.
+    # The totals are kept instead; a folder removed by hand stays counted until the engine
+    # starts again (rebuild), as the totals are not measured again meanwhile.
+    environment = _prepare(job, _MIB)
+    results = job.host(contract.RESULTS)
+    _other_job(results.parent, "same-env", environment, 3 * _MIB)
+    rebuild(results.parent)
+    (results.parent / "same-env" / "outputs.tar").unlink()  # by hand, not through the totals
+    _caps(job, host=64 * _MIB, **{environment: 4 * _MIB})
+
+    assert job.run("publish").returncode == contract.EXIT_RESULTS_UPLOAD_FAILED
+
+    rebuild(results.parent)
+    assert job.run("publish").returncode == 0
+    _, environments = _usage(results.parent)
+    assert environments[environment] == read_mark(results)[1]
+
+
+def test_removed_results_free_their_bytes_and_a_second_publish_is_not_counted_twice(
+    job: Job,
+) -> None:
+    environment = _prepare(job, _MIB)
+    results = job.host(contract.RESULTS)
+    _other_job(results.parent, "same-env", environment, 3 * _MIB)
+    _caps(job, host=64 * _MIB, **{environment: 4 * _MIB})
+    assert job.run("publish").returncode == contract.EXIT_RESULTS_UPLOAD_FAILED
+
+    remove_results(results.parent / "same-env")  # as storage expiry removes results
+    assert job.run("publish").returncode == 0
+    first = _usage(results.parent)
+    assert first[1][environment] == read_mark(results)[1]
+    assert first[0] >= _MIB
+
+    assert job.run("publish").returncode == 0  # a restart runs publish again
+    assert _usage(results.parent) == first
+
+
+def test_unreadable_totals_are_measured_again(job: Job) -> None:
+    environment = _prepare(job, _MIB)
+    results = job.host(contract.RESULTS)
+    _other_job(results.parent, "same-env", environment, 3 * _MIB)
+    (results.parent / ".storage.usage").write_text('{"host": "lots"')
+    _caps(job, host=64 * _MIB, **{environment: 4 * _MIB})
+
+    assert job.run("publish").returncode == contract.EXIT_RESULTS_UPLOAD_FAILED
+    assert "holds 3" in job.log(contract.PUBLISH_LOG)

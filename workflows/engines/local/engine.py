@@ -37,6 +37,7 @@ from workflows.engines.local.sandbox import STAGE_MODULE
 from workflows.engines.local.scheduler import QueueFull, Scheduler
 from workflows.engines.local.stepserver import StepServer
 from workflows.engines.local.store import JobRecord, JobStore
+from workflows.result_usage import rebuild as rebuild_usage
 from workflows.spec import JobSpec
 from workflows.status import JobStatus
 
@@ -136,6 +137,9 @@ class LocalEngine:
             clock=clock,
         )
         self.on_finished(self._expiry.finished)
+        # What stored results take, measured again: a stop between a publish's commit and its
+        # count (or a folder removed by hand) leaves the totals off until here.
+        rebuild_usage(results_dir)
         self._reconcile()
         self._expiry.start(self._store)
 

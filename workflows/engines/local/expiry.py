@@ -14,7 +14,6 @@ from __future__ import annotations
 import heapq
 import logging
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from workflows.engines.base import JobState, ResultsExpired
 from workflows.engines.local.store import JobStore
+from workflows.result_usage import remove_results
 
 __all__ = ["Lifetime", "ResultExpiry"]
 
@@ -135,7 +135,7 @@ class ResultExpiry:
         if not folder.exists():
             return
         try:
-            shutil.rmtree(folder)
+            remove_results(folder)
         except OSError as error:
             _log.warning(
                 "storage expiry: cannot remove the results of job %s: %s", job_id, error.strerror
