@@ -31,6 +31,7 @@ __all__ = [
     "RESULT_STORE_PARAMETER",
     "RESULT_STORE_SECRET",
     "executor_pod_spec_patch",
+    "has_template_refs",
     "inline_template_refs",
     "restricted_security_context",
     "step_pod_security_context",
@@ -174,6 +175,15 @@ def step_templates(steps_image: str) -> list[WorkflowTemplate]:
 def step_template_dicts(steps_image: str) -> dict[str, dict[str, Any]]:
     """``step_templates`` as JSON objects, by WorkflowTemplate name."""
     return {t.name or "": t.to_dict() for t in step_templates(steps_image)}
+
+
+def has_template_refs(workflow: Mapping[str, Any]) -> bool:
+    """Whether a DAG task of ``workflow`` (JSON form) still names a ``templateRef``."""
+    return any(
+        "templateRef" in task
+        for template in workflow["spec"]["templates"]
+        for task in template.get("dag", {}).get("tasks", [])
+    )
 
 
 def inline_template_refs(

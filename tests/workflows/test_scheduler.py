@@ -113,3 +113,33 @@ def test_a_withdrawn_job_leaves_the_queue_and_a_running_one_cannot_be_withdrawn(
         assert calls.started == ["a", "c"]
     finally:
         scheduler.close()
+
+
+def test_a_thousand_waiting_jobs_expire_by_deadline_and_the_rest_start_in_order() -> None:
+    # Deadlines out of queue order, some jobs withdrawn or started before theirs comes up:
+    # only jobs still waiting expire, each once, and the others keep their place.
+    calls, now = _Calls(), [1000.0]
+    scheduler = _scheduler(calls, now, max_queued=1000)
+    try:
+        assert scheduler.admit("running", "small", None)
+        for n in range(1000):
+            deadline = 2000.0 + (n * 7919) % 1000 if n % 2 else None
+            assert not scheduler.admit(f"j{n}", "small", deadline)
+        for n in range(0, 1000, 10):
+            assert scheduler.withdraw(f"j{n + 1}", "small")
+        scheduler.release("running", "small")  # j0 starts
+        assert calls.started == ["running", "j0"]
+        now[0] = 2500.0
+        scheduler.release("j0", "small")  # wakes the queue: deadlines up to 2500 have passed
+        odd_due = {
+            f"j{n}"
+            for n in range(1, 1000, 2)
+            if 2000.0 + (n * 7919) % 1000 <= 2500.0 and n % 10 != 1
+        }
+        with calls.changed:
+            assert calls.changed.wait_for(lambda: set(calls.expired) == odd_due, 10)
+        assert len(calls.expired) == len(odd_due)
+        assert calls.started == ["running", "j0", "j2"]
+        assert scheduler.queued("small") == 1000 - 1 - 100 - len(odd_due) - 1
+    finally:
+        scheduler.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from workflows.publisher_templates import local_template_library
-from workflows.templates import inline_template_refs
+from workflows.templates import has_template_refs, inline_template_refs
 
 __all__ = ["DagTask", "Outcome", "evaluate_depends", "next_tasks", "read_dag"]
 
@@ -36,7 +36,9 @@ class DagTask:
 def read_dag(workflow: Mapping[str, Any]) -> list[DagTask]:
     """The tasks of the entrypoint DAG, then those of the ``onExit`` DAG, of a Workflow in its
     JSON form (``templateRef``s inlined from the local engine's template library)."""
-    spec = inline_template_refs(workflow, local_template_library())["spec"]
+    if has_template_refs(workflow):
+        workflow = inline_template_refs(workflow, local_template_library())
+    spec = workflow["spec"]
     tasks = _dag_tasks(spec, spec["entrypoint"], on_exit=False)
     if spec.get("onExit"):
         tasks += _dag_tasks(spec, spec["onExit"], on_exit=True)

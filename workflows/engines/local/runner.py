@@ -21,6 +21,7 @@ from workflows.engines.local.dispatcher import (
     admin_log,
     hand_over_writable_mounts,
     job_volumes,
+    local_workflow,
     plan_step,
 )
 from workflows.engines.local.launcher import Launcher, RunningStep, StepExit
@@ -125,7 +126,7 @@ class JobRunner:
             pulled.release()
 
     def _walk(self, record: JobRecord) -> JobRecord:
-        workflow = build_workflow(record.spec, self._images).to_dict()
+        workflow = local_workflow(build_workflow(record.spec, self._images).to_dict())
         tasks = read_dag(workflow)
         while True:
             ready, omitted = next_tasks(tasks, record.outcomes)

@@ -1,29 +1,24 @@
 """Per-environment job slots and a FIFO queue whose entries expire at their deadline.
 
-No polling: one thread sleeps on a condition until the earliest queue deadline or until a
-submit or a finished job wakes it. ``start`` and ``expire`` run outside the lock, so they may
-call back in; ``admit``'s ``admitted`` runs inside it, so it must not.
+No polling: one thread sleeps on a condition until the earliest queue deadline (a heap of
+them; entries of jobs that left the queue are dropped when they come up) or until a deadline
+earlier than any it knew is queued. Each queue is an insertion-ordered dict, so taking a job out
+costs the same with a thousand waiting. ``start`` and ``expire`` run outside the lock, so they
+may call back in; ``admit``'s ``admitted`` runs inside it, so it must not.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 __all__ = ["QueueFull", "Scheduler"]
 
 
 class QueueFull(Exception):
     """The environment's queue holds as many jobs as it may."""
-
-
-@dataclass(frozen=True)
-class _Waiting:
-    job_id: str
-    deadline: float | None  # wall-clock seconds; None: waits as long as it takes
 
 
 class Scheduler:
@@ -47,7 +42,10 @@ class Scheduler:
         self._clock = clock
         self._changed = threading.Condition()
         self._running: dict[str, set[str]] = {}
-        self._queues: dict[str, deque[_Waiting]] = {}
+        # environment → waiting job ids, oldest first
+        self._queues: dict[str, dict[str, None]] = {}
+        # (deadline in wall-clock seconds, job id, environment) of queued jobs that have one
+        self._deadlines: list[tuple[float, str, str]] = []
         self._closed = False
         self._thread = threading.Thread(target=self._expire_loop, name="c2d-queue", daemon=True)
         self._thread.start()
@@ -70,7 +68,7 @@ class Scheduler:
         """
         with self._changed:
             running = self._running.setdefault(environment, set())
-            queue = self._queues.setdefault(environment, deque())
+            queue = self._queues.setdefault(environment, {})
             start = not queue and len(running) < self.limit(environment)
             if not start and len(queue) >= self._max_queued:
                 raise QueueFull(f"environment {environment} already queues {len(queue)} jobs")
@@ -79,7 +77,12 @@ class Scheduler:
             if start:
                 running.add(job_id)
             else:
-                queue.append(_Waiting(job_id, deadline))
+                queue[job_id] = None
+                if deadline is not None:
+                    earliest = self._deadlines[0][0] if self._deadlines else None
+                    heapq.heappush(self._deadlines, (deadline, job_id, environment))
+                    if earliest is None or deadline < earliest:
+                        self._changed.notify_all()
             self._changed.notify_all()
         if start:
             self._start(job_id)
@@ -96,12 +99,10 @@ class Scheduler:
     def withdraw(self, job_id: str, environment: str) -> bool:
         """Take a waiting job out of the queue: True if it was waiting, False if it runs."""
         with self._changed:
-            queue = self._queues.get(environment, deque())
-            kept = deque(w for w in queue if w.job_id != job_id)
-            if len(kept) == len(queue):
+            queue = self._queues.get(environment, {})
+            if job_id not in queue:
                 return False
-            self._queues[environment] = kept
-            self._changed.notify_all()
+            del queue[job_id]
             return True
 
     def running(self, environment: str) -> int:
@@ -124,19 +125,38 @@ class Scheduler:
         self._thread.join(timeout=5)
 
     def _advance(self, environment: str) -> tuple[list[str], list[str]]:
-        """Under the lock: drop expired entries, fill free slots from the queue's head."""
-        now = self._clock()
-        queue = self._queues.get(environment, deque())
-        expired = [w.job_id for w in queue if w.deadline is not None and w.deadline <= now]
-        if expired:
-            self._queues[environment] = queue = deque(w for w in queue if w.job_id not in expired)
+        """Under the lock: drop expired entries (of every queue), fill free slots of
+        ``environment`` from its queue's head."""
+        expired = self._drop_expired()
+        queue = self._queues.get(environment, {})
         running = self._running.setdefault(environment, set())
         started: list[str] = []
         while queue and len(running) < self.limit(environment):
-            job_id = queue.popleft().job_id
+            job_id = next(iter(queue))
+            del queue[job_id]
             running.add(job_id)
             started.append(job_id)
         return started, expired
+
+    def _drop_expired(self) -> list[str]:
+        now = self._clock()
+        expired = []
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, job_id, environment = heapq.heappop(self._deadlines)
+            queue = self._queues.get(environment, {})
+            if job_id in queue:
+                del queue[job_id]
+                expired.append(job_id)
+        return expired
+
+    def _next_deadline(self) -> float | None:
+        """Under the lock: the earliest deadline of a job still waiting."""
+        while self._deadlines:
+            _, job_id, environment = self._deadlines[0]
+            if job_id in self._queues.get(environment, {}):
+                return self._deadlines[0][0]
+            heapq.heappop(self._deadlines)  # it started or left the queue
+        return None
 
     def _dispatch(self, started: list[str], expired: list[str]) -> None:
         for job_id in expired:
@@ -149,13 +169,8 @@ class Scheduler:
             with self._changed:
                 if self._closed:
                     return
-                deadlines = [
-                    w.deadline
-                    for queue in self._queues.values()
-                    for w in queue
-                    if w.deadline is not None
-                ]
-                timeout = max(0.0, min(deadlines) - self._clock()) if deadlines else None
+                deadline = self._next_deadline()
+                timeout = max(0.0, deadline - self._clock()) if deadline is not None else None
                 if timeout is None or timeout > 0:
                     self._changed.wait(timeout)
                 if self._closed:
