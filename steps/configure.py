@@ -44,8 +44,10 @@ class ProvisioningFailed(Exception):
 
 def prepare() -> None:
     """Run once by the step server before it forks: every configure child then shares the TLS
-    context instead of loading the CA bundle again."""
+    context instead of loading the CA bundle again, and the IDNA codec httpx encodes each host
+    name with (imported by its first use: in every child, a few milliseconds and pages)."""
     tls_context()
+    "localhost".encode("idna")
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:
