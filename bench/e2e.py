@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from bench.child import run_module
+from bench.cpu import cpu_per_job, snapshot
 from bench.figures import Figure, percentile
 from bench.jobs import TRIVIAL
 from bench.profile import breakdown, job_events, phase_order
@@ -86,13 +87,15 @@ def _phase_figures(label: str, bench: Bench, records: Sequence[dict[str, Any]]) 
     ]
 
 
-def _run(bench: Bench, spec: dict[str, Any]) -> tuple[float, int, list[dict[str, Any]]]:
-    """(jobs whose end the client saw per second, jobs lost, the records)."""
+def _run(bench: Bench, spec: dict[str, Any]) -> tuple[float, int, list[dict[str, Any]], float]:
+    """(jobs whose end the client saw per second, jobs lost, the records, the client's CPU
+    seconds)."""
     result = run_module("bench.consumer", {**spec, "url": bench.url, "code": TRIVIAL})
     records: list[dict[str, Any]] = result["records"]
     finished = [r for r in records if r.get("status") == JobStatus.FINISHED]
     last = max((r["visible"] for r in finished), default=result["ended"])
-    return len(finished) / max(last - result["began"], 1e-9), len(records) - len(finished), records
+    rate = len(finished) / max(last - result["began"], 1e-9)
+    return rate, len(records) - len(finished), records, float(result["cpu"])
 
 
 def measure_consumers(
@@ -114,7 +117,7 @@ def measure_consumers(
         for count in consumers:
             per = max(1, jobs // count)
             spec = {**base, "mode": "wait", "consumers": count, "jobs_per_consumer": per}
-            rate, missing, records = _run(bench, spec)
+            rate, missing, records, _ = _run(bench, spec)
             lost += missing
             label = f"{count}consumer{'s' if count > 1 else ''}"
             if count == 1:
@@ -139,7 +142,9 @@ def measure_consumers(
                 )
             )
             figures += _phase_figures(label, bench, records)
-        rate, missing, records = _run(bench, {**base, "mode": "burst", "jobs": burst})
+        before = snapshot(bench.server.process.pid)
+        rate, missing, records, client = _run(bench, {**base, "mode": "burst", "jobs": burst})
+        used = cpu_per_job(before, snapshot(bench.server.process.pid), burst - missing, client)
         lost += missing
         cores = os.cpu_count() or 1
         figures.append(
@@ -152,6 +157,10 @@ def measure_consumers(
             )
         )
         figures += _phase_figures("burst", bench, records)
+        figures += [
+            Figure(f"cpu_burst_{part}_ms_per_job", ms, "ms", None, "CPU per job (bench/cpu.py)")
+            for part, ms in sorted(used.items())
+        ]
     finally:
         dataset.close()
     figures.append(Figure("e2e_jobs_lost", float(lost), "jobs", None, "0"))
