@@ -1,4 +1,7 @@
-"""DdoDecrypter with real keys, a real nonce store and documents encrypted for the provider."""
+"""DdoDecrypter with real keys, a real nonce store and documents encrypted for the provider.
+
+The chain is a table here (one factory-made NFT, its state): what DdoDecrypter does with the
+chain's answers. tests/chain/test_decrypt_on_chain.py asks a real chain."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import json
 import lzma
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -19,6 +23,7 @@ from eth_utils.crypto import keccak
 from provider.access.decrypt import DdoDecrypter, DecryptRequest
 from provider.assets.ddo import did_for
 from provider.assets.encryption import decrypt, encrypt
+from provider.assets.onchain import MetadataEvent
 from provider.auth.nonces import NonceStore
 from provider.errors import BadRequest, Forbidden, Unauthorized
 
@@ -29,6 +34,25 @@ CHAIN = 8996
 DDO = json.dumps({"id": did_for(NFT, CHAIN), "chainId": CHAIN, "metadata": {"name": "d"}})
 
 
+class Chain:
+    """One data NFT from the factory, in ``state``; no transactions."""
+
+    def __init__(self, state: int = 0) -> None:
+        self.state = state
+
+    def factory_made(self, address: str) -> bool:
+        return address.lower() == NFT.lower()
+
+    def metadata_state(self, address: str) -> int:
+        return self.state
+
+    def receipt(self, tx: str) -> Any:
+        return None
+
+    def document_event(self, receipt: Any, nft: str) -> MetadataEvent | None:
+        return None
+
+
 def signed(
     indexer: LocalAccount,
     nonce: int,
@@ -36,23 +60,29 @@ def signed(
     document: str = DDO,
     flags: int = 2,
     hex_text: bool = False,
+    command_form: bool = False,
 ) -> DecryptRequest:
     """Signed as Ocean Node documents it, built here from the spec rather than the module."""
     plain = document.encode()
     payload = lzma.compress(plain) if flags & 1 else plain
-    # transactionId (empty) + dataNftAddress + decrypterAddress + chainId + nonce
+    # transactionId (empty) + dataNftAddress + decrypterAddress + chainId + nonce; Ocean Node 3's
+    # indexer signs decrypterAddress + nonce + the command instead.
     message = f"{to_checksum_address(NFT)}{indexer.address}{CHAIN}{nonce}"
+    if command_form:
+        message = f"{indexer.address}{nonce}decryptDDO"
     digest = keccak(text=message)
     form = encode_defunct(text="0x" + digest.hex()) if hex_text else encode_defunct(digest)
     return DecryptRequest(
-        decrypter=indexer.address.lower(),  # any casing: the message holds it checksummed
+        decrypter=indexer.address if command_form else indexer.address.lower(),
         chain_id=CHAIN,
         nonce=nonce,
         signature="0x" + bytes(indexer.sign_message(form).signature).hex(),
         nft_address=NFT,
-        encrypted_document=encrypt(PUBLIC, payload) if flags & 2 else payload,
-        flags=flags,
-        document_hash=hashlib.sha256(plain).digest(),
+        document=MetadataEvent(
+            flags=bytes([flags]),
+            data=encrypt(PUBLIC, payload) if flags & 2 else payload,
+            metadata_hash=hashlib.sha256(plain).digest(),
+        ),
     )
 
 
@@ -61,12 +91,13 @@ def indexer() -> LocalAccount:
     return Account.create()
 
 
-def decrypter(tmp_path: Path, *allowed: str) -> DdoDecrypter:
+def decrypter(tmp_path: Path, *allowed: str, chain: Chain | None = None) -> DdoDecrypter:
     return DdoDecrypter(
         allowed=frozenset(allowed),
         own_address=PROVIDER.address,
         nonces=NonceStore(tmp_path / "auth.sqlite"),
         decrypt=lambda data: decrypt(bytes(PROVIDER.key), data),
+        chains={CHAIN: chain or Chain()},
     )
 
 
@@ -74,6 +105,13 @@ def test_an_allowed_indexer_gets_the_plain_ddo(tmp_path: Path, indexer: LocalAcc
     service = decrypter(tmp_path, indexer.address)
     assert service.decrypt(signed(indexer, 1)) == DDO
     assert service.decrypt(signed(indexer, 2, hex_text=True)) == DDO
+
+
+def test_ocean_node_3s_signed_command_is_accepted(tmp_path: Path, indexer: LocalAccount) -> None:
+    # What Ocean Node's indexer signs since 3.0 (its BaseProcessor.decryptDDO).
+    service = decrypter(tmp_path, indexer.address)
+    assert service.decrypt(signed(indexer, 1, command_form=True)) == DDO
+    assert service.decrypt(signed(indexer, 2, command_form=True, hex_text=True)) == DDO
 
 
 def test_compressed_then_encrypted_and_plain_compressed_documents_open(
@@ -107,7 +145,7 @@ def test_a_signature_over_other_fields_is_refused(tmp_path: Path, indexer: Local
     service = decrypter(tmp_path, indexer.address)
     for forged in (
         replace(signed(indexer, 1), nonce=2),
-        replace(signed(indexer, 1), chain_id=1),
+        replace(signed(indexer, 1), nft_address="0x" + "cd" * 20),
         replace(signed(indexer, 1), signature=signed(Account.create(), 1).signature),
     ):
         with pytest.raises(Unauthorized, match="does not match decrypterAddress"):
@@ -117,7 +155,9 @@ def test_a_signature_over_other_fields_is_refused(tmp_path: Path, indexer: Local
 
 
 def test_a_wrong_hash_is_refused(tmp_path: Path, indexer: LocalAccount) -> None:
-    request = replace(signed(indexer, 1), document_hash=bytes(32))
+    document = signed(indexer, 1).document
+    assert document is not None
+    request = replace(signed(indexer, 1), document=replace(document, metadata_hash=bytes(32)))
     with pytest.raises(BadRequest, match="does not match documentHash"):
         decrypter(tmp_path, indexer.address).decrypt(request)
 
@@ -130,6 +170,41 @@ def test_a_ddo_of_another_nft_is_refused(tmp_path: Path, indexer: LocalAccount) 
 
 def test_a_document_for_another_key_is_refused(tmp_path: Path, indexer: LocalAccount) -> None:
     other_key = PrivateKey(bytes(Account.create().key)).public_key.to_bytes()
-    request = replace(signed(indexer, 1), encrypted_document=encrypt(other_key, DDO.encode()))
+    document = signed(indexer, 1).document
+    assert document is not None
+    stranger = replace(document, data=encrypt(other_key, DDO.encode()))
+    request = replace(signed(indexer, 1), document=stranger)
     with pytest.raises(BadRequest, match="cannot be decrypted by this provider"):
         decrypter(tmp_path, indexer.address).decrypt(request)
+
+
+def test_an_unserved_chain_is_refused_before_anything_else(
+    tmp_path: Path, indexer: LocalAccount
+) -> None:
+    service = decrypter(tmp_path, indexer.address)
+    with pytest.raises(BadRequest, match=r"chain 1 is not served by this provider \(served: 8996"):
+        service.decrypt(replace(signed(indexer, 1), chain_id=1))
+    # Not even the nonce was spent.
+    assert service.decrypt(signed(indexer, 1)) == DDO
+
+
+@pytest.mark.parametrize(
+    ("state", "refusal", "message"),
+    [
+        (2, Forbidden, r"is deprecated \(metadata state 2\): its DDO is not decrypted"),
+        (3, Forbidden, r"is revoked \(metadata state 3\)"),
+        (9, BadRequest, "unknown metadata state 9"),
+    ],
+)
+def test_a_deprecated_revoked_or_unknown_state_is_refused(
+    tmp_path: Path, indexer: LocalAccount, state: int, refusal: type[Exception], message: str
+) -> None:
+    service = decrypter(tmp_path, indexer.address, chain=Chain(state))
+    with pytest.raises(refusal, match=message):
+        service.decrypt(signed(indexer, 1))
+
+
+@pytest.mark.parametrize("state", [0, 1, 4, 5])
+def test_the_other_states_are_read(tmp_path: Path, indexer: LocalAccount, state: int) -> None:
+    service = decrypter(tmp_path, indexer.address, chain=Chain(state))
+    assert service.decrypt(signed(indexer, 1)) == DDO

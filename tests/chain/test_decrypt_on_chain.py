@@ -1,0 +1,383 @@
+"""POST /api/services/decrypt on a real ``c2d serve`` and the session's anvil with the real Ocean
+contracts: an allowed indexer decrypts a DDO published for this provider, from the request or
+from the transaction that set it (as Ocean Node's indexer asks), and is refused when the chain
+says no: an NFT not from the factory, another NFT's transaction, a failed or unknown
+transaction, a deprecated asset."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import lzma
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PublicKey
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from devkit.launch import ServerProcess, start_server
+from devkit.publish import create_tokens
+from provider.assets.ddo import did_for
+from provider.assets.encryption import encrypt
+from provider.chain.client import ChainClient
+from provider.chain.files import DevChain
+
+INDEXER = Account.create()
+# Runtime code that logs its calldata under MetadataCreated's topic (the caller as createdBy):
+# a contract the factory never made, emitting what looks like a data NFT's event.
+_TOPIC = keccak(text="MetadataCreated(address,uint8,string,bytes,bytes,bytes32,uint256,uint256)")
+_RUNTIME = bytes.fromhex("36600060003733") + b"\x7f" + _TOPIC + bytes.fromhex("366000a200")
+_LOOK_ALIKE = bytes.fromhex(f"60{len(_RUNTIME):02x}80600b6000396000f3") + _RUNTIME
+
+
+@dataclass(frozen=True)
+class Asset:
+    nft: str
+    ddo: str
+    created: str  # the transaction of MetadataCreated
+    flags: int
+    data: bytes
+    digest: bytes
+
+
+@pytest.fixture(scope="module")
+def server(chain_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A provider of its own (its own key and state) on the session's chain."""
+    home = tmp_path_factory.mktemp("decrypt-chain") / "home"
+    (home / "chain").mkdir(parents=True)
+    for name in ("addresses.json", "accounts.json"):
+        shutil.copy(chain_home / "chain" / name, home / "chain" / name)
+    served = start_server(home, env={"C2D_ALLOWED_DECRYPTERS": INDEXER.address})
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def public_key(server: ServerProcess) -> bytes:
+    compressed = bytes.fromhex(httpx.get(server.url + "/").json()["nodePublicKey"][2:])
+    return PublicKey.from_compressed_bytes(compressed).to_bytes()
+
+
+@pytest.fixture(scope="module")
+def client(dev_chain: DevChain) -> ChainClient:
+    return ChainClient(dev_chain.rpc)
+
+
+@pytest.fixture(scope="module")
+def publisher(dev_chain: DevChain) -> LocalAccount:
+    account: LocalAccount = Account.from_key(dev_chain.accounts[1].private_key)
+    return account
+
+
+def _document(nft: str, chain: int, name: str) -> str:
+    return json.dumps({"id": did_for(nft, chain), "version": "4.1.0", "chainId": chain, "n": name})
+
+
+def _set_metadata(
+    client: ChainClient, publisher: LocalAccount, nft: str, data: bytes, flags: int, digest: bytes
+) -> str:
+    call = client.contract("ERC721Template", nft).functions.setMetaData(
+        0, "http://provider", publisher.address, bytes([flags]), data, digest, []
+    )
+    return str(client.transact(publisher, call, "setMetaData")["transactionHash"].to_0x_hex())
+
+
+def _publish(
+    client: ChainClient,
+    dev_chain: DevChain,
+    publisher: LocalAccount,
+    public_key: bytes,
+    name: str,
+    *,
+    flags: int = 3,
+) -> Asset:
+    nft, _datatoken = create_tokens(client, dev_chain, publisher, name)
+    ddo = _document(nft, dev_chain.chain_id, name)
+    plain = ddo.encode()
+    data = lzma.compress(plain) if flags & 1 else plain
+    data = encrypt(public_key, data) if flags & 2 else data
+    digest = hashlib.sha256(plain).digest()
+    created = _set_metadata(client, publisher, nft, data, flags, digest)
+    return Asset(nft, ddo, created, flags, data, digest)
+
+
+@pytest.fixture(scope="module")
+def asset(
+    client: ChainClient, dev_chain: DevChain, publisher: LocalAccount, public_key: bytes
+) -> Asset:
+    return _publish(client, dev_chain, publisher, public_key, "decrypted")
+
+
+class Indexer:
+    """Signs as an indexer does, with a fresh nonce each time."""
+
+    def __init__(self, server: ServerProcess, account: LocalAccount = INDEXER) -> None:
+        self.server = server
+        self.account = account
+
+    def _nonce(self) -> int:
+        answer = httpx.get(
+            self.server.url + "/api/services/nonce",
+            params={"userAddress": self.account.address},
+        )
+        return int(answer.json()["nonce"]) + 1
+
+    def body(self, nft: str, chain: int, *, legacy: bool = False, **fields: Any) -> dict[str, Any]:
+        """Ocean Node 3's indexer signs address + nonce + "decryptDDO"; older nodes signed
+        transactionId + dataNftAddress + decrypterAddress + chainId + nonce."""
+        nonce = self._nonce()
+        message = f"{self.account.address}{nonce}decryptDDO"
+        if legacy:
+            message = (
+                f"{fields.get('transactionId', '')}{to_checksum_address(nft)}"
+                f"{self.account.address}{chain}{nonce}"
+            )
+        signed = self.account.sign_message(encode_defunct(keccak(text=message)))
+        return {
+            "decrypterAddress": self.account.address,
+            "chainId": chain,
+            "dataNftAddress": nft,
+            "nonce": str(nonce),
+            "signature": "0x" + bytes(signed.signature).hex(),
+            **fields,
+        }
+
+    def post(self, nft: str, chain: int, **options: Any) -> httpx.Response:
+        return httpx.post(
+            self.server.url + "/api/services/decrypt",
+            json=self.body(nft, chain, **options),
+            timeout=60,
+        )
+
+
+def _document_fields(asset: Asset) -> dict[str, Any]:
+    return {
+        "encryptedDocument": "0x" + asset.data.hex(),
+        "flags": asset.flags,
+        "documentHash": "0x" + asset.digest.hex(),
+    }
+
+
+def test_the_publish_transaction_gives_the_ddo_as_ocean_nodes_indexer_asks(
+    server: ServerProcess, dev_chain: DevChain, asset: Asset
+) -> None:
+    # The very body Ocean Node's indexer sends (BaseProcessor.decryptDDO): no document in it.
+    answer = Indexer(server).post(asset.nft, dev_chain.chain_id, transactionId=asset.created)
+    assert answer.status_code == 200, answer.text
+    assert answer.text == asset.ddo
+    assert answer.headers["content-type"].startswith("text/plain")
+
+
+def test_an_update_transaction_gives_the_updated_ddo(
+    server: ServerProcess,
+    client: ChainClient,
+    dev_chain: DevChain,
+    publisher: LocalAccount,
+    public_key: bytes,
+) -> None:
+    first = _publish(client, dev_chain, publisher, public_key, "before update")
+    updated = _document(first.nft, dev_chain.chain_id, "after update")
+    data = encrypt(public_key, updated.encode())
+    digest = hashlib.sha256(updated.encode()).digest()
+    tx = _set_metadata(client, publisher, first.nft, data, 2, digest)
+    indexer = Indexer(server)
+    chain = dev_chain.chain_id
+    # Signed the older way too, the transactionId in the message.
+    answer = indexer.post(first.nft, chain, legacy=True, transactionId=tx)
+    assert answer.status_code == 200, answer.text
+    assert answer.text == updated
+    # The create transaction still gives the DDO it set.
+    assert indexer.post(first.nft, chain, transactionId=first.created).text == first.ddo
+
+
+def test_the_document_in_the_request_still_decrypts_and_is_checked(
+    server: ServerProcess, dev_chain: DevChain, asset: Asset
+) -> None:
+    indexer = Indexer(server)
+    chain = dev_chain.chain_id
+    answer = indexer.post(asset.nft, chain, legacy=True, **_document_fields(asset))
+    assert answer.status_code == 200, answer.text
+    assert answer.text == asset.ddo
+    wrong = {**_document_fields(asset), "documentHash": "0x" + "00" * 32}
+    refused = indexer.post(asset.nft, chain, **wrong)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "the decrypted document does not match documentHash"
+
+
+def test_another_nfts_transaction_is_refused(
+    server: ServerProcess,
+    client: ChainClient,
+    dev_chain: DevChain,
+    publisher: LocalAccount,
+    public_key: bytes,
+    asset: Asset,
+) -> None:
+    other = _publish(client, dev_chain, publisher, public_key, "another")
+    answer = Indexer(server).post(asset.nft, dev_chain.chain_id, transactionId=other.created)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == (
+        f"transactionId {other.created} has no MetadataCreated or MetadataUpdated event"
+        f" emitted by {asset.nft}"
+    )
+
+
+def _look_alike(client: ChainClient, account: LocalAccount, asset: Asset) -> tuple[str, str]:
+    """A contract the factory never made, and a transaction in which it emits ``asset``'s
+    MetadataCreated event word for word (its ABI encoding, as the NFT logged it)."""
+    deployed = _raw(client, account, {"data": "0x" + _LOOK_ALIKE.hex()})
+    impostor = to_checksum_address(str(deployed["contractAddress"]))
+    assert client.w3.eth.get_code(impostor) == _RUNTIME
+    original = client.w3.eth.get_transaction_receipt(asset.created)  # type: ignore[arg-type]
+    logged = next(log for log in original["logs"] if log["topics"][0] == _TOPIC)
+    emitted = _raw(client, account, {"to": impostor, "data": "0x" + bytes(logged["data"]).hex()})
+    assert emitted["status"] == 1 and emitted["logs"][0]["topics"][0] == _TOPIC
+    return impostor, emitted["transactionHash"].to_0x_hex()
+
+
+def _raw(client: ChainClient, account: LocalAccount, tx: dict[str, Any]) -> Any:
+    """Sent with a fixed gas limit, so a transaction that reverts is mined (status 0)."""
+    signed = account.sign_transaction(
+        {
+            **tx,
+            "gas": 500_000,
+            "gasPrice": client.w3.eth.gas_price,
+            "nonce": client.w3.eth.get_transaction_count(account.address),
+            "chainId": client.chain_id,
+            "value": 0,
+        }
+    )
+    sent = client.w3.eth.send_raw_transaction(signed.raw_transaction)
+    return client.w3.eth.wait_for_transaction_receipt(sent, timeout=60)
+
+
+def test_an_nft_the_factory_did_not_make_is_refused(
+    server: ServerProcess,
+    client: ChainClient,
+    dev_chain: DevChain,
+    publisher: LocalAccount,
+    asset: Asset,
+) -> None:
+    impostor, tx = _look_alike(client, publisher, asset)
+    chain = dev_chain.chain_id
+    indexer = Indexer(server)
+    expected = f"{impostor} is not a data NFT created by the ERC721Factory of chain {chain}"
+    for fields in ({"transactionId": tx}, _document_fields(asset)):
+        answer = indexer.post(impostor, chain, **fields)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"] == expected
+    # The look-alike event in a transaction does not stand for the real NFT's either.
+    answer = indexer.post(asset.nft, chain, transactionId=tx)
+    assert answer.status_code == 400
+    assert "has no MetadataCreated or MetadataUpdated event emitted by" in answer.json()["error"]
+
+
+def test_a_failed_or_unknown_transaction_is_refused(
+    server: ServerProcess,
+    client: ChainClient,
+    dev_chain: DevChain,
+    asset: Asset,
+) -> None:
+    # Someone without the NFT's metadata role tries to set it: mined, reverted.
+    stranger = Account.from_key(dev_chain.accounts[2].private_key)
+    call = client.contract("ERC721Template", asset.nft).functions.setMetaData(
+        0, "http://provider", stranger.address, b"\x00", b"{}", bytes(32), []
+    )
+    failed = _raw(client, stranger, {"to": asset.nft, "data": call._encode_transaction_data()})
+    assert failed["status"] == 0
+    failed_tx = failed["transactionHash"].to_0x_hex()
+    chain = dev_chain.chain_id
+    indexer = Indexer(server)
+    answer = indexer.post(asset.nft, chain, transactionId=failed_tx)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == (
+        f"transactionId {failed_tx} failed on chain {chain}: it set no metadata"
+    )
+    unknown = "0x" + "ab" * 32
+    answer = indexer.post(asset.nft, chain, transactionId=unknown)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == (
+        f"transactionId {unknown} is not a mined transaction on chain {chain}"
+    )
+
+
+def test_an_unserved_chain_is_refused(
+    server: ServerProcess, dev_chain: DevChain, asset: Asset
+) -> None:
+    answer = Indexer(server).post(asset.nft, 1, transactionId=asset.created)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == (
+        f"chain 1 is not served by this provider (served: {dev_chain.chain_id})"
+    )
+
+
+def test_a_deprecated_asset_is_not_decrypted(
+    server: ServerProcess,
+    client: ChainClient,
+    dev_chain: DevChain,
+    publisher: LocalAccount,
+    public_key: bytes,
+) -> None:
+    deprecated = _publish(client, dev_chain, publisher, public_key, "deprecated", flags=2)
+    template = client.contract("ERC721Template", deprecated.nft)
+    client.transact(publisher, template.functions.setMetaDataState(2), "setMetaDataState")
+    answer = Indexer(server).post(
+        deprecated.nft, dev_chain.chain_id, transactionId=deprecated.created
+    )
+    assert answer.status_code == 403
+    assert answer.json()["error"] == (
+        f"asset {did_for(deprecated.nft, dev_chain.chain_id)} is deprecated (metadata state 2):"
+        " its DDO is not decrypted"
+    )
+
+
+def test_signature_list_and_nonce_are_checked_before_the_chain_is_read(
+    server: ServerProcess, dev_chain: DevChain, asset: Asset
+) -> None:
+    chain = dev_chain.chain_id
+    indexer = Indexer(server)
+    stranger = Indexer(server, Account.create())
+    answer = stranger.post(asset.nft, chain, transactionId=asset.created)
+    assert answer.status_code == 403
+    assert answer.json()["error"] == (
+        f"{stranger.account.address} is not allowed to decrypt on this provider"
+    )
+    body = indexer.body(asset.nft, chain, transactionId=asset.created)
+    forged = {**body, "signature": stranger.body(asset.nft, chain)["signature"]}
+    url = server.url + "/api/services/decrypt"
+    assert httpx.post(url, json=forged, timeout=60).status_code == 401
+    assert httpx.post(url, json=body, timeout=60).status_code == 200
+    replayed = httpx.post(url, json=body, timeout=60)
+    assert replayed.status_code == 401
+    assert f"nonce {body['nonce']} is not greater" in replayed.json()["error"]
+
+
+def test_a_deeply_nested_document_is_a_400_and_the_provider_lives_on(
+    server: ServerProcess,
+    client: ChainClient,
+    dev_chain: DevChain,
+    publisher: LocalAccount,
+    public_key: bytes,
+    asset: Asset,
+) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    nft, _datatoken = create_tokens(client, dev_chain, publisher, "nested")
+    fields = {
+        "encryptedDocument": "0x" + encrypt(public_key, nested.encode()).hex(),
+        "flags": 2,
+        "documentHash": hashlib.sha256(nested.encode()).hexdigest(),
+    }
+    answer = Indexer(server).post(nft, dev_chain.chain_id, **fields)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "the decrypted document is not a JSON DDO"
+    assert server.process.poll() is None
+    again = Indexer(server).post(asset.nft, dev_chain.chain_id, transactionId=asset.created)
+    assert again.text == asset.ddo
