@@ -25,7 +25,7 @@ from provider.assets.ddo import did_for
 from provider.assets.encryption import decrypt, encrypt
 from provider.assets.onchain import MetadataEvent
 from provider.auth.nonces import NonceStore
-from provider.errors import BadRequest, Forbidden, Unauthorized
+from provider.errors import BadRequest, Forbidden, ServiceUnavailable, Unauthorized
 
 PROVIDER = Account.create()
 PUBLIC = PrivateKey(bytes(PROVIDER.key)).public_key.to_bytes()
@@ -208,3 +208,14 @@ def test_a_deprecated_revoked_or_unknown_state_is_refused(
 def test_the_other_states_are_read(tmp_path: Path, indexer: LocalAccount, state: int) -> None:
     service = decrypter(tmp_path, indexer.address, chain=Chain(state))
     assert service.decrypt(signed(indexer, 1)) == DDO
+
+
+class Unreachable(Chain):
+    def factory_made(self, address: str) -> bool:
+        raise OSError("no RPC URL of chain 8996 answered")
+
+
+def test_a_chain_that_cannot_be_read_is_a_503(tmp_path: Path, indexer: LocalAccount) -> None:
+    service = decrypter(tmp_path, indexer.address, chain=Unreachable())
+    with pytest.raises(ServiceUnavailable, match="chain 8996 cannot be read now: no RPC URL"):
+        service.decrypt(signed(indexer, 1))
