@@ -35,7 +35,9 @@ INDEXER = Account.create()
 # Runtime code that logs its calldata under MetadataCreated's topic (the caller as createdBy):
 # a contract the factory never made, emitting what looks like a data NFT's event.
 _TOPIC = keccak(text="MetadataCreated(address,uint8,string,bytes,bytes,bytes32,uint256,uint256)")
+# CALLDATASIZE PUSH1 0 PUSH1 0 CALLDATACOPY; CALLER PUSH32 topic CALLDATASIZE PUSH1 0 LOG2; STOP
 _RUNTIME = bytes.fromhex("36600060003733") + b"\x7f" + _TOPIC + bytes.fromhex("366000a200")
+# The constructor returns the runtime: PUSH1 size DUP1 PUSH1 11 PUSH1 0 CODECOPY PUSH1 0 RETURN
 _LOOK_ALIKE = bytes.fromhex(f"60{len(_RUNTIME):02x}80600b6000396000f3") + _RUNTIME
 
 
@@ -67,54 +69,55 @@ def public_key(server: ServerProcess) -> bytes:
     return PublicKey.from_compressed_bytes(compressed).to_bytes()
 
 
-@pytest.fixture(scope="module")
-def client(dev_chain: DevChain) -> ChainClient:
-    return ChainClient(dev_chain.rpc)
+@dataclass(frozen=True)
+class Publisher:
+    """A publisher on the session's chain, encrypting DDOs for the provider under test."""
+
+    client: ChainClient
+    chain: DevChain
+    account: LocalAccount
+    public_key: bytes
+
+    @property
+    def chain_id(self) -> int:
+        return self.chain.chain_id
+
+    def document(self, nft: str, name: str) -> str:
+        chain = self.chain_id
+        return json.dumps(
+            {"id": did_for(nft, chain), "version": "4.1.0", "chainId": chain, "n": name}
+        )
+
+    def set_metadata(self, nft: str, data: bytes, flags: int, digest: bytes) -> str:
+        call = self.client.contract("ERC721Template", nft).functions.setMetaData(
+            0, "http://provider", self.account.address, bytes([flags]), data, digest, []
+        )
+        receipt = self.client.transact(self.account, call, "setMetaData")
+        return str(receipt["transactionHash"].to_0x_hex())
+
+    def new_nft(self, name: str) -> str:
+        nft, _datatoken = create_tokens(self.client, self.chain, self.account, name)
+        return nft
+
+    def publish(self, name: str, *, flags: int = 3) -> Asset:
+        nft = self.new_nft(name)
+        ddo = self.document(nft, name)
+        plain = ddo.encode()
+        data = lzma.compress(plain) if flags & 1 else plain
+        data = encrypt(self.public_key, data) if flags & 2 else data
+        digest = hashlib.sha256(plain).digest()
+        return Asset(nft, ddo, self.set_metadata(nft, data, flags, digest), flags, data, digest)
 
 
 @pytest.fixture(scope="module")
-def publisher(dev_chain: DevChain) -> LocalAccount:
-    account: LocalAccount = Account.from_key(dev_chain.accounts[1].private_key)
-    return account
-
-
-def _document(nft: str, chain: int, name: str) -> str:
-    return json.dumps({"id": did_for(nft, chain), "version": "4.1.0", "chainId": chain, "n": name})
-
-
-def _set_metadata(
-    client: ChainClient, publisher: LocalAccount, nft: str, data: bytes, flags: int, digest: bytes
-) -> str:
-    call = client.contract("ERC721Template", nft).functions.setMetaData(
-        0, "http://provider", publisher.address, bytes([flags]), data, digest, []
-    )
-    return str(client.transact(publisher, call, "setMetaData")["transactionHash"].to_0x_hex())
-
-
-def _publish(
-    client: ChainClient,
-    dev_chain: DevChain,
-    publisher: LocalAccount,
-    public_key: bytes,
-    name: str,
-    *,
-    flags: int = 3,
-) -> Asset:
-    nft, _datatoken = create_tokens(client, dev_chain, publisher, name)
-    ddo = _document(nft, dev_chain.chain_id, name)
-    plain = ddo.encode()
-    data = lzma.compress(plain) if flags & 1 else plain
-    data = encrypt(public_key, data) if flags & 2 else data
-    digest = hashlib.sha256(plain).digest()
-    created = _set_metadata(client, publisher, nft, data, flags, digest)
-    return Asset(nft, ddo, created, flags, data, digest)
+def publisher(dev_chain: DevChain, public_key: bytes) -> Publisher:
+    account = Account.from_key(dev_chain.accounts[1].private_key)
+    return Publisher(ChainClient(dev_chain.rpc), dev_chain, account, public_key)
 
 
 @pytest.fixture(scope="module")
-def asset(
-    client: ChainClient, dev_chain: DevChain, publisher: LocalAccount, public_key: bytes
-) -> Asset:
-    return _publish(client, dev_chain, publisher, public_key, "decrypted")
+def asset(publisher: Publisher) -> Asset:
+    return publisher.publish("decrypted")
 
 
 class Indexer:
@@ -168,42 +171,37 @@ def _document_fields(asset: Asset) -> dict[str, Any]:
 
 
 def test_the_publish_transaction_gives_the_ddo_as_ocean_nodes_indexer_asks(
-    server: ServerProcess, dev_chain: DevChain, asset: Asset
+    server: ServerProcess, publisher: Publisher, asset: Asset
 ) -> None:
     # The very body Ocean Node's indexer sends (BaseProcessor.decryptDDO): no document in it.
-    answer = Indexer(server).post(asset.nft, dev_chain.chain_id, transactionId=asset.created)
+    answer = Indexer(server).post(asset.nft, publisher.chain_id, transactionId=asset.created)
     assert answer.status_code == 200, answer.text
     assert answer.text == asset.ddo
     assert answer.headers["content-type"].startswith("text/plain")
 
 
 def test_an_update_transaction_gives_the_updated_ddo(
-    server: ServerProcess,
-    client: ChainClient,
-    dev_chain: DevChain,
-    publisher: LocalAccount,
-    public_key: bytes,
+    server: ServerProcess, publisher: Publisher
 ) -> None:
-    first = _publish(client, dev_chain, publisher, public_key, "before update")
-    updated = _document(first.nft, dev_chain.chain_id, "after update")
-    data = encrypt(public_key, updated.encode())
-    digest = hashlib.sha256(updated.encode()).digest()
-    tx = _set_metadata(client, publisher, first.nft, data, 2, digest)
+    first = publisher.publish("before update")
+    updated = publisher.document(first.nft, "after update").encode()
+    data = encrypt(publisher.public_key, updated)
+    tx = publisher.set_metadata(first.nft, data, 2, hashlib.sha256(updated).digest())
     indexer = Indexer(server)
-    chain = dev_chain.chain_id
+    chain = publisher.chain_id
     # Signed the older way too, the transactionId in the message.
     answer = indexer.post(first.nft, chain, legacy=True, transactionId=tx)
     assert answer.status_code == 200, answer.text
-    assert answer.text == updated
+    assert answer.text == updated.decode()
     # The create transaction still gives the DDO it set.
     assert indexer.post(first.nft, chain, transactionId=first.created).text == first.ddo
 
 
 def test_the_document_in_the_request_still_decrypts_and_is_checked(
-    server: ServerProcess, dev_chain: DevChain, asset: Asset
+    server: ServerProcess, publisher: Publisher, asset: Asset
 ) -> None:
     indexer = Indexer(server)
-    chain = dev_chain.chain_id
+    chain = publisher.chain_id
     answer = indexer.post(asset.nft, chain, legacy=True, **_document_fields(asset))
     assert answer.status_code == 200, answer.text
     assert answer.text == asset.ddo
@@ -214,15 +212,10 @@ def test_the_document_in_the_request_still_decrypts_and_is_checked(
 
 
 def test_another_nfts_transaction_is_refused(
-    server: ServerProcess,
-    client: ChainClient,
-    dev_chain: DevChain,
-    publisher: LocalAccount,
-    public_key: bytes,
-    asset: Asset,
+    server: ServerProcess, publisher: Publisher, asset: Asset
 ) -> None:
-    other = _publish(client, dev_chain, publisher, public_key, "another")
-    answer = Indexer(server).post(asset.nft, dev_chain.chain_id, transactionId=other.created)
+    other = publisher.publish("another")
+    answer = Indexer(server).post(asset.nft, publisher.chain_id, transactionId=other.created)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"] == (
         f"transactionId {other.created} has no MetadataCreated or MetadataUpdated event"
@@ -260,14 +253,10 @@ def _raw(client: ChainClient, account: LocalAccount, tx: dict[str, Any]) -> Any:
 
 
 def test_an_nft_the_factory_did_not_make_is_refused(
-    server: ServerProcess,
-    client: ChainClient,
-    dev_chain: DevChain,
-    publisher: LocalAccount,
-    asset: Asset,
+    server: ServerProcess, publisher: Publisher, asset: Asset
 ) -> None:
-    impostor, tx = _look_alike(client, publisher, asset)
-    chain = dev_chain.chain_id
+    impostor, tx = _look_alike(publisher.client, publisher.account, asset)
+    chain = publisher.chain_id
     indexer = Indexer(server)
     expected = f"{impostor} is not a data NFT created by the ERC721Factory of chain {chain}"
     for fields in ({"transactionId": tx}, _document_fields(asset)):
@@ -281,20 +270,18 @@ def test_an_nft_the_factory_did_not_make_is_refused(
 
 
 def test_a_failed_or_unknown_transaction_is_refused(
-    server: ServerProcess,
-    client: ChainClient,
-    dev_chain: DevChain,
-    asset: Asset,
+    server: ServerProcess, publisher: Publisher, asset: Asset
 ) -> None:
     # Someone without the NFT's metadata role tries to set it: mined, reverted.
-    stranger = Account.from_key(dev_chain.accounts[2].private_key)
+    client = publisher.client
+    stranger = Account.from_key(publisher.chain.accounts[2].private_key)
     call = client.contract("ERC721Template", asset.nft).functions.setMetaData(
         0, "http://provider", stranger.address, b"\x00", b"{}", bytes(32), []
     )
     failed = _raw(client, stranger, {"to": asset.nft, "data": call._encode_transaction_data()})
     assert failed["status"] == 0
     failed_tx = failed["transactionHash"].to_0x_hex()
-    chain = dev_chain.chain_id
+    chain = publisher.chain_id
     indexer = Indexer(server)
     answer = indexer.post(asset.nft, chain, transactionId=failed_tx)
     assert answer.status_code == 400
@@ -310,39 +297,33 @@ def test_a_failed_or_unknown_transaction_is_refused(
 
 
 def test_an_unserved_chain_is_refused(
-    server: ServerProcess, dev_chain: DevChain, asset: Asset
+    server: ServerProcess, publisher: Publisher, asset: Asset
 ) -> None:
     answer = Indexer(server).post(asset.nft, 1, transactionId=asset.created)
     assert answer.status_code == 400
     assert answer.json()["error"] == (
-        f"chain 1 is not served by this provider (served: {dev_chain.chain_id})"
+        f"chain 1 is not served by this provider (served: {publisher.chain_id})"
     )
 
 
-def test_a_deprecated_asset_is_not_decrypted(
-    server: ServerProcess,
-    client: ChainClient,
-    dev_chain: DevChain,
-    publisher: LocalAccount,
-    public_key: bytes,
-) -> None:
-    deprecated = _publish(client, dev_chain, publisher, public_key, "deprecated", flags=2)
-    template = client.contract("ERC721Template", deprecated.nft)
-    client.transact(publisher, template.functions.setMetaDataState(2), "setMetaDataState")
-    answer = Indexer(server).post(
-        deprecated.nft, dev_chain.chain_id, transactionId=deprecated.created
-    )
+def test_a_deprecated_asset_is_not_decrypted(server: ServerProcess, publisher: Publisher) -> None:
+    deprecated = publisher.publish("deprecated", flags=2)
+    template = publisher.client.contract("ERC721Template", deprecated.nft)
+    call = template.functions.setMetaDataState(2)
+    publisher.client.transact(publisher.account, call, "setMetaDataState")
+    chain = publisher.chain_id
+    answer = Indexer(server).post(deprecated.nft, chain, transactionId=deprecated.created)
     assert answer.status_code == 403
     assert answer.json()["error"] == (
-        f"asset {did_for(deprecated.nft, dev_chain.chain_id)} is deprecated (metadata state 2):"
+        f"asset {did_for(deprecated.nft, chain)} is deprecated (metadata state 2):"
         " its DDO is not decrypted"
     )
 
 
 def test_signature_list_and_nonce_are_checked_before_the_chain_is_read(
-    server: ServerProcess, dev_chain: DevChain, asset: Asset
+    server: ServerProcess, publisher: Publisher, asset: Asset
 ) -> None:
-    chain = dev_chain.chain_id
+    chain = publisher.chain_id
     indexer = Indexer(server)
     stranger = Indexer(server, Account.create())
     answer = stranger.post(asset.nft, chain, transactionId=asset.created)
@@ -361,23 +342,18 @@ def test_signature_list_and_nonce_are_checked_before_the_chain_is_read(
 
 
 def test_a_deeply_nested_document_is_a_400_and_the_provider_lives_on(
-    server: ServerProcess,
-    client: ChainClient,
-    dev_chain: DevChain,
-    publisher: LocalAccount,
-    public_key: bytes,
-    asset: Asset,
+    server: ServerProcess, publisher: Publisher, asset: Asset
 ) -> None:
-    nested = "[" * 100_000 + "]" * 100_000
-    nft, _datatoken = create_tokens(client, dev_chain, publisher, "nested")
+    nested = ("[" * 100_000 + "]" * 100_000).encode()
     fields = {
-        "encryptedDocument": "0x" + encrypt(public_key, nested.encode()).hex(),
+        "encryptedDocument": "0x" + encrypt(publisher.public_key, nested).hex(),
         "flags": 2,
-        "documentHash": hashlib.sha256(nested.encode()).hexdigest(),
+        "documentHash": hashlib.sha256(nested).hexdigest(),
     }
-    answer = Indexer(server).post(nft, dev_chain.chain_id, **fields)
+    chain = publisher.chain_id
+    answer = Indexer(server).post(publisher.new_nft("nested"), chain, **fields)
     assert answer.status_code == 400
     assert answer.json()["error"] == "the decrypted document is not a JSON DDO"
     assert server.process.poll() is None
-    again = Indexer(server).post(asset.nft, dev_chain.chain_id, transactionId=asset.created)
+    again = Indexer(server).post(asset.nft, chain, transactionId=asset.created)
     assert again.text == asset.ddo
