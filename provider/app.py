@@ -143,6 +143,7 @@ def build_services(
         charge=address_limit,
         contracts=Erc1271Signers(chain.clients) if chain.clients else None,
     )
+    access_lists = ChainAccessLists(chain.clients)
     jobs = JobService(
         config=config,
         engine=engine,
@@ -158,7 +159,7 @@ def build_services(
         output_key=bytes(account.key),
         source_policy=SourcePolicy.parse(settings.source_networks),
         gateways=settings.gateways,
-        access_lists=ChainAccessLists(chain.clients),
+        access_lists=access_lists,
         publisher=publisher,
     )
     return Services(
@@ -200,6 +201,8 @@ def build_services(
                 )
                 for served in chain.chains
             },
+            access_lists=settings.decrypter_lists,
+            holds=access_lists.holds,
         ),
         index=chain.index,
         chain_ids=tuple(served.chain_id for served in chain.chains),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -29,7 +29,14 @@ from provider.assets.resolver import NFT_STATES
 from provider.auth.nonces import NonceStore
 from provider.auth.signature import Command, recover_signers, request_message
 from provider.chain.client import ChainError
-from provider.errors import BadRequest, C2DError, Forbidden, ServiceUnavailable, Unauthorized
+from provider.errors import (
+    BadRequest,
+    C2DError,
+    ConfigError,
+    Forbidden,
+    ServiceUnavailable,
+    Unauthorized,
+)
 
 __all__ = ["DdoDecrypter", "DecryptRequest", "NftChain", "decrypt_messages"]
 
@@ -71,8 +78,11 @@ def decrypt_messages(request: DecryptRequest) -> tuple[str, str]:
 
 
 class DdoDecrypter:
-    """Decrypts for the addresses in ``allowed`` and for the provider's own address, the DDOs
-    of the data NFTs on the chains in ``chains`` (the chains served)."""
+    """Decrypts the DDOs of the data NFTs on the chains in ``chains`` (the chains served) for
+    the addresses Ocean Node's two rules let in, both where both are set: on the ``allowed``
+    list (the provider's own address always is), and holding a token of one of the chain's
+    ``access_lists`` (``holds(chain, contract, address)``; every address, the provider's too).
+    With neither set, only the provider decrypts."""
 
     def __init__(
         self,
@@ -82,11 +92,24 @@ class DdoDecrypter:
         nonces: NonceStore,
         decrypt: Callable[[bytes], bytes],
         chains: Mapping[int, NftChain],
+        access_lists: Mapping[int, Sequence[str]] | None = None,
+        holds: Callable[[int, str, str], bool] | None = None,
     ) -> None:
-        self._allowed = {address.lower() for address in allowed} | {own_address.lower()}
+        self._allowed = {address.lower() for address in allowed}
+        self._own = own_address.lower()
         self._nonces = nonces
         self._decrypt = decrypt
         self._chains = chains
+        self._access_lists = dict(access_lists or {})
+        unserved = sorted(set(self._access_lists) - set(chains))
+        if unserved:
+            served = ", ".join(map(str, sorted(chains))) or "none"
+            raise ConfigError(
+                f"C2D_DECRYPTER_ACCESS_LISTS: chain {unserved[0]} is not served (served: {served})"
+            )
+        if self._access_lists and holds is None:
+            raise ValueError("access lists need holds() to read them")
+        self._holds = holds
 
     def decrypt(self, request: DecryptRequest) -> str:
         nfts = self._chains.get(request.chain_id)
@@ -97,6 +120,7 @@ class DdoDecrypter:
             )
         self._authenticate(request)
         with _reading(request.chain_id):
+            self._check_access_lists(request)
             document = self._document(nfts, request)
         try:
             plain = open_document(
@@ -114,12 +138,29 @@ class DdoDecrypter:
             for message in decrypt_messages(request)
             for signer in recover_signers(message, request.signature)
         }
-        if request.decrypter.lower() not in signers:
+        address = request.decrypter.lower()
+        if address not in signers:
             raise Unauthorized("signature does not match decrypterAddress")
-        if request.decrypter.lower() not in self._allowed:
+        listed = address in self._allowed or (
+            not self._allowed and request.chain_id in self._access_lists
+        )
+        if address != self._own and not listed:
             raise Forbidden(f"{request.decrypter} is not allowed to decrypt on this provider")
         # After the signature, so a forged request cannot burn a nonce; a replay is refused here.
         self._nonces.consume(request.decrypter, request.nonce)
+
+    def _check_access_lists(self, request: DecryptRequest) -> None:
+        """Ocean Node's AUTHORIZED_DECRYPTERS_LIST: on a chain listed, a token of one of its
+        access lists, the provider's own address included (as Ocean Node checks its own too)."""
+        chain = request.chain_id
+        contracts = self._access_lists.get(chain)
+        if contracts is None or self._holds is None:
+            return
+        holds = self._holds
+        if not any(holds(chain, contract, request.decrypter) for contract in contracts):
+            raise Forbidden(
+                f"{request.decrypter} holds no token of the decrypter access lists of chain {chain}"
+            )
 
     def _document(self, nfts: NftChain, request: DecryptRequest) -> MetadataEvent:
         """The document to open, once the chain says the NFT's DDO may be read."""

@@ -30,8 +30,10 @@ from provider.assets.ddo import did_for
 from provider.assets.encryption import encrypt
 from provider.chain.client import ChainClient
 from provider.chain.files import DevChain
+from tests.chain.access_list import AccessList
 
 INDEXER = Account.create()
+TOKENLESS = Account.create()  # on the address list, without a token of the access list
 # Runtime code that logs its calldata under MetadataCreated's topic (the caller as createdBy):
 # a contract the factory never made, emitting what looks like a data NFT's event.
 _TOPIC = keccak(text="MetadataCreated(address,uint8,string,bytes,bytes,bytes32,uint256,uint256)")
@@ -52,13 +54,33 @@ class Asset:
 
 
 @pytest.fixture(scope="module")
-def server(chain_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A provider of its own (its own key and state) on the session's chain."""
+def access_list(dev_chain: DevChain) -> AccessList:
+    """The decrypters' access list: INDEXER holds a token of it, TOKENLESS none."""
+    gate = AccessList(
+        ChainClient(dev_chain.rpc), Account.from_key(dev_chain.accounts[2].private_key)
+    )
+    gate.mint(INDEXER.address)
+    return gate
+
+
+@pytest.fixture(scope="module")
+def server(
+    chain_home: Path,
+    dev_chain: DevChain,
+    access_list: AccessList,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServerProcess]:
+    """A provider of its own (its own key and state) on the session's chain, with both of Ocean
+    Node's decrypter rules: an address list and an access list."""
     home = tmp_path_factory.mktemp("decrypt-chain") / "home"
     (home / "chain").mkdir(parents=True)
     for name in ("addresses.json", "accounts.json"):
         shutil.copy(chain_home / "chain" / name, home / "chain" / name)
-    served = start_server(home, env={"C2D_ALLOWED_DECRYPTERS": INDEXER.address})
+    env = {
+        "C2D_ALLOWED_DECRYPTERS": f"{INDEXER.address},{TOKENLESS.address}",
+        "C2D_DECRYPTER_ACCESS_LISTS": json.dumps({str(dev_chain.chain_id): [access_list.address]}),
+    }
+    served = start_server(home, env=env)
     yield served
     served.stop()
 
@@ -320,7 +342,7 @@ def test_a_deprecated_asset_is_not_decrypted(server: ServerProcess, publisher: P
     )
 
 
-def test_signature_list_and_nonce_are_checked_before_the_chain_is_read(
+def test_signature_lists_and_nonce_are_checked(
     server: ServerProcess, publisher: Publisher, asset: Asset
 ) -> None:
     chain = publisher.chain_id
@@ -330,6 +352,11 @@ def test_signature_list_and_nonce_are_checked_before_the_chain_is_read(
     assert answer.status_code == 403
     assert answer.json()["error"] == (
         f"{stranger.account.address} is not allowed to decrypt on this provider"
+    )
+    tokenless = Indexer(server, TOKENLESS).post(asset.nft, chain, transactionId=asset.created)
+    assert tokenless.status_code == 403
+    assert tokenless.json()["error"] == (
+        f"{TOKENLESS.address} holds no token of the decrypter access lists of chain {chain}"
     )
     body = indexer.body(asset.nft, chain, transactionId=asset.created)
     forged = {**body, "signature": stranger.body(asset.nft, chain)["signature"]}

@@ -19,13 +19,21 @@ from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
+from pydantic import ValidationError
 
 from provider.access.decrypt import DdoDecrypter, DecryptRequest
 from provider.assets.ddo import did_for
 from provider.assets.encryption import decrypt, encrypt
 from provider.assets.onchain import MetadataEvent
 from provider.auth.nonces import NonceStore
-from provider.errors import BadRequest, Forbidden, ServiceUnavailable, Unauthorized
+from provider.errors import (
+    BadRequest,
+    ConfigError,
+    Forbidden,
+    ServiceUnavailable,
+    Unauthorized,
+)
+from provider.settings import Settings
 
 PROVIDER = Account.create()
 PUBLIC = PrivateKey(bytes(PROVIDER.key)).public_key.to_bytes()
@@ -219,3 +227,79 @@ def test_a_chain_that_cannot_be_read_is_a_503(tmp_path: Path, indexer: LocalAcco
     service = decrypter(tmp_path, indexer.address, chain=Unreachable())
     with pytest.raises(ServiceUnavailable, match="chain 8996 cannot be read now: no RPC URL"):
         service.decrypt(signed(indexer, 1))
+
+
+LIST = "0x" + "11" * 20
+
+
+def gated(
+    tmp_path: Path, holders: set[str], *allowed: str, lists: tuple[str, ...] = (LIST,)
+) -> DdoDecrypter:
+    """Ocean Node's AUTHORIZED_DECRYPTERS_LIST on CHAIN: ``holders`` hold a token of LIST."""
+
+    def holds(chain: int, contract: str, address: str) -> bool:
+        return chain == CHAIN and contract == LIST and address.lower() in holders
+
+    return DdoDecrypter(
+        allowed=frozenset(allowed),
+        own_address=PROVIDER.address,
+        nonces=NonceStore(tmp_path / "auth.sqlite"),
+        decrypt=lambda data: decrypt(bytes(PROVIDER.key), data),
+        chains={CHAIN: Chain()},
+        access_lists={CHAIN: lists},
+        holds=holds,
+    )
+
+
+def test_with_access_lists_alone_a_holder_decrypts(tmp_path: Path, indexer: LocalAccount) -> None:
+    service = gated(tmp_path, {indexer.address.lower()})
+    assert service.decrypt(signed(indexer, 1)) == DDO
+    stranger = Account.create()
+    with pytest.raises(Forbidden, match="holds no token of the decrypter access lists of chain"):
+        service.decrypt(signed(stranger, 1))
+
+
+def test_with_both_rules_both_must_hold(tmp_path: Path, indexer: LocalAccount) -> None:
+    holder = Account.create()
+    service = gated(tmp_path, {holder.address.lower()}, indexer.address)
+    with pytest.raises(Forbidden, match="holds no token"):
+        service.decrypt(signed(indexer, 1))  # listed, no token
+    with pytest.raises(Forbidden, match="is not allowed to decrypt"):
+        service.decrypt(signed(holder, 1))  # a token, not listed
+    # As on Ocean Node, the provider's own address passes the list but not the access lists.
+    with pytest.raises(Forbidden, match="holds no token"):
+        service.decrypt(signed(PROVIDER, 1))
+    assert gated(tmp_path, {indexer.address.lower()}, indexer.address).decrypt(signed(indexer, 2))
+
+
+def test_access_lists_on_a_chain_not_served_stop_the_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="C2D_DECRYPTER_ACCESS_LISTS: chain 1 is not served"):
+        DdoDecrypter(
+            allowed=frozenset(),
+            own_address=PROVIDER.address,
+            nonces=NonceStore(tmp_path / "auth.sqlite"),
+            decrypt=lambda data: data,
+            chains={CHAIN: Chain()},
+            access_lists={1: (LIST,)},
+            holds=lambda chain, contract, address: True,
+        )
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("[1]", "not a JSON object"),
+        ("{", "not JSON"),
+        ('{"mainnet": []}', "'mainnet' is not a chain id"),
+        ('{"8996": ["0x12"]}', "chain 8996: not a list of 0x addresses"),
+    ],
+)
+def test_malformed_access_list_settings_are_refused(value: str, problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        Settings(decrypter_access_lists=value)
+
+
+def test_access_list_settings_are_read() -> None:
+    settings = Settings(decrypter_access_lists=json.dumps({"8996": [LIST], "1": []}))
+    assert settings.decrypter_lists == {8996: (LIST,), 1: ()}
+    assert Settings().decrypter_lists == {}
