@@ -69,7 +69,8 @@ def post(server: ServerProcess, payload: dict[str, Any]) -> httpx.Response:
 
 
 def test_a_chain_not_served_is_refused(server: ServerProcess, public_key: bytes) -> None:
-    answer = post(server, body(public_key, 10))
+    # An empty transactionId is none, as Ocean Node reads it.
+    answer = post(server, {**body(public_key, 10), "transactionId": ""})
     assert answer.status_code == 400
     assert answer.json()["error"] == (
         f"chain {CHAIN} is not served by this provider (served: none)"
@@ -116,6 +117,21 @@ def test_bad_input_is_a_400_naming_it(server: ServerProcess, public_key: bytes) 
 def test_settings_refuse_a_malformed_allowed_address(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="C2D_ALLOWED_DECRYPTERS"):
         start_server(tmp_path / "home", env={"C2D_ALLOWED_DECRYPTERS": "0x1234"})
+
+
+@pytest.mark.parametrize(
+    ("lists", "problem"),
+    [
+        ('{"8996": "0x12"}', "not a list of 0x addresses"),
+        # Well formed, but this provider serves no chain: the list could never be read.
+        (f'{{"8996": ["0x{"11" * 20}"]}}', "chain 8996 is not served .served: none."),
+    ],
+)
+def test_settings_refuse_decrypter_access_lists_that_cannot_work(
+    tmp_path: Path, lists: str, problem: str
+) -> None:
+    with pytest.raises(RuntimeError, match=f"C2D_DECRYPTER_ACCESS_LISTS.*{problem}"):
+        start_server(tmp_path / "home", env={"C2D_DECRYPTER_ACCESS_LISTS": lists})
 
 
 def test_a_deeply_nested_body_is_a_400_and_the_provider_lives_on(

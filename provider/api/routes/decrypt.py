@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from provider.access.decrypt import DecryptRequest
 from provider.api.deps import ServicesDep
@@ -28,8 +28,9 @@ class DecryptDdoBody(Wire):
     signature: str = Field(max_length=200)
     data_nft_address: str = Field(alias="dataNftAddress", pattern=ADDRESS_PATTERN)
     # The document as the NFT's metadata event in this transaction carries it, or as sent.
+    # Empty text is no transaction, as on Ocean Node.
     transaction_id: str | None = Field(
-        default=None, alias="transactionId", pattern=r"^0x[0-9a-fA-F]{64}$"
+        default=None, alias="transactionId", pattern=r"^(0x[0-9a-fA-F]{64})?$"
     )
     # The request body's size cap (C2D_MAX_REQUEST_BYTES) bounds it.
     encrypted_document: str | None = Field(
@@ -39,6 +40,11 @@ class DecryptDdoBody(Wire):
     document_hash: str | None = Field(
         default=None, alias="documentHash", pattern=r"^(0x)?[0-9a-fA-F]{64}$"
     )
+
+    @field_validator("transaction_id")
+    @classmethod
+    def _no_transaction(cls, value: str | None) -> str | None:
+        return value or None
 
     @model_validator(mode="after")
     def _document_given(self) -> DecryptDdoBody:
