@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import lzma
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from provider.assets.encryption import encrypt
 from provider.chain.client import ChainClient
 from provider.chain.files import DevChain
 from tests.chain.access_list import AccessList
+from tests.chain.homes import provider_home
 
 INDEXER = Account.create()
 TOKENLESS = Account.create()  # on the address list, without a token of the access list
@@ -72,10 +72,7 @@ def server(
 ) -> Iterator[ServerProcess]:
     """A provider of its own (its own key and state) on the session's chain, with both of Ocean
     Node's decrypter rules: an address list and an access list."""
-    home = tmp_path_factory.mktemp("decrypt-chain") / "home"
-    (home / "chain").mkdir(parents=True)
-    for name in ("addresses.json", "accounts.json"):
-        shutil.copy(chain_home / "chain" / name, home / "chain" / name)
+    home = provider_home(chain_home, tmp_path_factory.mktemp("decrypt-chain") / "home")
     env = {
         "C2D_ALLOWED_DECRYPTERS": f"{INDEXER.address},{TOKENLESS.address}",
         "C2D_DECRYPTER_ACCESS_LISTS": json.dumps({str(dev_chain.chain_id): [access_list.address]}),
