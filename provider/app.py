@@ -41,6 +41,7 @@ from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
 from provider.chain.access_lists import ChainAccessLists, check_access_chains
+from provider.chain.data_nfts import DataNfts
 from provider.chain.erc1271 import Erc1271Signers
 from provider.chains.served import ServedChain, served_chains
 from provider.engine_factory import build_engine, result_store
@@ -142,6 +143,7 @@ def build_services(
         charge=address_limit,
         contracts=Erc1271Signers(chain.clients) if chain.clients else None,
     )
+    access_lists = ChainAccessLists(chain.clients)
     jobs = JobService(
         config=config,
         engine=engine,
@@ -157,7 +159,7 @@ def build_services(
         output_key=bytes(account.key),
         source_policy=SourcePolicy.parse(settings.source_networks),
         gateways=settings.gateways,
-        access_lists=ChainAccessLists(chain.clients),
+        access_lists=access_lists,
         publisher=publisher,
     )
     return Services(
@@ -193,6 +195,14 @@ def build_services(
             own_address=account.address,
             nonces=nonces,
             decrypt=lambda data: encryption.decrypt(bytes(account.key), data),
+            chains={
+                served.chain_id: DataNfts(
+                    chain.clients[served.chain_id], served.addresses.address("ERC721Factory")
+                )
+                for served in chain.chains
+            },
+            access_lists=settings.decrypter_lists,
+            holds=access_lists.holds,
         ),
         index=chain.index,
         chain_ids=tuple(served.chain_id for served in chain.chains),

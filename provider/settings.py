@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Literal
@@ -98,6 +99,12 @@ class Settings(BaseSettings):
         description="comma-separated addresses (indexers) that may decrypt DDOs encrypted for"
         " this provider with POST /api/services/decrypt; empty: only the provider's own address",
     )
+    decrypter_access_lists: str = Field(
+        default="",
+        description="Ocean AccessList contracts per chain, JSON as Ocean Node's"
+        ' AUTHORIZED_DECRYPTERS_LIST ({"8996": ["0x..."]}): on a chain listed, a decrypter must'
+        " also hold a token of one of them; empty: none",
+    )
     settlement_retry: float = Field(
         default=30.0,
         gt=0,
@@ -173,6 +180,17 @@ class Settings(BaseSettings):
             if not _ADDRESS.fullmatch(address):
                 raise ValueError(f"{address[:60]!r} is not a 0x address of 40 hex digits")
         return value
+
+    @field_validator("decrypter_access_lists")
+    @classmethod
+    def _decrypter_lists(cls, value: str) -> str:
+        _access_lists(value)  # a ValueError names what is wrong
+        return value
+
+    @property
+    def decrypter_lists(self) -> dict[int, tuple[str, ...]]:
+        """The decrypter access lists by chain id."""
+        return _access_lists(self.decrypter_access_lists)
 
     @property
     def decrypters(self) -> frozenset[str]:
@@ -252,6 +270,27 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.home / "provider.key"
+
+
+def _access_lists(value: str) -> dict[int, tuple[str, ...]]:
+    if not value.strip():
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise ValueError('not JSON; write {"<chainId>": ["0x<access list>", ...]}') from None
+    if not isinstance(parsed, dict):
+        raise ValueError('not a JSON object; write {"<chainId>": ["0x<access list>", ...]}')
+    lists: dict[int, tuple[str, ...]] = {}
+    for chain, contracts in parsed.items():
+        if not str(chain).isdecimal() or not 0 < int(chain) < 2**63:
+            raise ValueError(f"{str(chain)[:30]!r} is not a chain id")
+        if not isinstance(contracts, list) or not all(
+            isinstance(address, str) and _ADDRESS.fullmatch(address) for address in contracts
+        ):
+            raise ValueError(f"chain {chain}: not a list of 0x addresses of 40 hex digits")
+        lists[int(chain)] = tuple(contracts)
+    return lists
 
 
 def _address_list(value: str) -> list[str]:

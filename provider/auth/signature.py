@@ -37,6 +37,7 @@ class Command(StrEnum):
     CREATE_AUTH_TOKEN = "createAuthToken"  # noqa: S105 (a command name, not a secret)
     INVALIDATE_AUTH_TOKEN = "invalidateAuthToken"  # noqa: S105
     ENCRYPT = "encrypt"  # Ocean Node's name for the encrypt route's command
+    DECRYPT_DDO = "decryptDDO"  # signed by Ocean Node's indexer for POST decrypt
 
 
 def request_message(address: str, nonce: str | int, command: str) -> str:

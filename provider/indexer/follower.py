@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from provider.assets.onchain import (
 )
 from provider.chain.block_ranges import LOG_RANGE, block_ranges
 from provider.chain.client import ChainClient, ChainError
+from provider.chain.data_nfts import DataNfts, metadata_event
 from provider.errors import BadRequest, C2DError, ServiceUnavailable
 from provider.indexer.store import IndexedEvent, IndexStore
 
@@ -41,7 +41,6 @@ _log = logging.getLogger("c2d.indexer")
 # Blocks whose hashes are kept: reorgs deeper than this re-index from startBlock.
 REORG_WINDOW = 1000
 _KINDS = {"MetadataCreated": "created", "MetadataUpdated": "updated", "MetadataState": "state"}
-_ZERO = "0x" + "0" * 40
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,7 @@ class ChainIndexer:
         self.chain_id = client.chain_id
         self._client = client
         self._store = store
-        self._factory = client.contract("ERC721Factory", factory)
-        self._template = client.w3.eth.contract(abi=client.contract("ERC721Template", _ZERO).abi)
-        self._topics = {str(self._template.events[name]().topic): name for name in _KINDS}
+        self._nfts = DataNfts(client, factory)
         self._start = start_block
         self._decrypt = decrypt
         self._step = step
@@ -158,7 +155,7 @@ class ChainIndexer:
 
     def log_filter(self, start: int, stop: int) -> Any:
         """The eth_getLogs filter of one range: every metadata event, whoever emitted it."""
-        return {"fromBlock": start, "toBlock": stop, "topics": [list(self._topics)]}
+        return {"fromBlock": start, "toBlock": stop, "topics": [list(self._nfts.topics)]}
 
     def _read(
         self, start: int, stop: int
@@ -172,7 +169,7 @@ class ChainIndexer:
             emitter = str(log["address"]).lower()
             ours = self._ours(emitter, nfts)
             if ours is None:
-                ours = self._factory_made(emitter)
+                ours = self._nfts.factory_made(emitter)
                 nfts[emitter] = (emitter, int(log["blockNumber"]), ours)
             if not ours:
                 continue
@@ -185,16 +182,8 @@ class ChainIndexer:
             return seen[emitter][2]
         return self._store.nft_is_ours(self.chain_id, emitter)
 
-    def _factory_made(self, address: str) -> bool:
-        """Whether the served deployment's factory created this NFT (others are ignored)."""
-        listed = self._factory.functions.erc721List(to_checksum_address(address)).call()
-        return str(listed).lower() == address
-
     def _event(self, log: Any) -> IndexedEvent:
-        name = self._topics[log["topics"][0].to_0x_hex()]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            args = self._template.events[name]().process_log(log)["args"]
+        name, args = self._nfts.decode(log)
         nft = to_checksum_address(str(log["address"]))
         base: dict[str, Any] = {
             "chain_id": self.chain_id,
@@ -211,12 +200,7 @@ class ChainIndexer:
         if name == "MetadataState":
             return IndexedEvent(owner="", **base)
         owner = str(self._client.contract("ERC721Template", nft).functions.ownerOf(1).call())
-        event = MetadataEvent(
-            flags=bytes(args["flags"]),
-            data=bytes(args["data"]),
-            metadata_hash=bytes(args["metaDataHash"]),
-        )
-        return IndexedEvent(owner=owner, **base, **self._verdict(event, base, owner))
+        return IndexedEvent(owner=owner, **base, **self._verdict(metadata_event(args), base, owner))
 
     def _verdict(self, event: MetadataEvent, base: dict[str, Any], owner: str) -> dict[str, Any]:
         """The DDO of a metadata event, or why it is refused (kept so that asking answers why)."""

@@ -14,11 +14,11 @@ import yaml
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from devkit.artifacts import contract, deploy
 from devkit.client import C2DClient, ProviderError
 from devkit.launch import ServerProcess, start_server
 from provider.chain.client import ChainClient
 from provider.chain.files import ChainFiles, DevChain
+from tests.chain.access_list import AccessList
 from tests.chain.market import Market
 
 _RUNTIME = {
@@ -45,21 +45,6 @@ def _environment(env_id: str, **extra: Any) -> dict[str, Any]:
         "runtimes": [_RUNTIME],
         **extra,
     }
-
-
-class AccessList:
-    def __init__(self, client: ChainClient, owner: LocalAccount) -> None:
-        self.client, self.owner = client, owner
-        self.address = deploy(client, owner, "AccessList")
-        self._contract = contract(client, "AccessList", self.address)
-        client.transact(
-            owner,
-            self._contract.functions.initialize(owner.address, "Gate", "GT", False, [], []),
-            "initialize the access list",
-        )
-
-    def mint(self, to: str) -> None:
-        self.client.transact(self.owner, self._contract.functions.mint(to, ""), "mint")
 
 
 @pytest.fixture(scope="module")

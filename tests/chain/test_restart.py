@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from devkit.launch import ServerProcess, start_server
 from devkit.publish import AssetDraft
 from provider.chain.files import DevChain
 from tests.chain.conftest import SERVER_ENV
+from tests.chain.homes import provider_home
 from tests.chain.market import CONTAINER, Market, job_body
 from workflows.status import JobStatus
 
@@ -24,11 +24,7 @@ SLOW = "import time\nprint('working', flush=True)\ntime.sleep(3)\nprint('done')\
 @pytest.fixture
 def own_home(tmp_path: Path, chain_home: Path) -> Path:
     """A second provider (own key, own state) on the session's chain."""
-    home = tmp_path / "home"
-    (home / "chain").mkdir(parents=True)
-    for name in ("addresses.json", "accounts.json"):
-        shutil.copy(chain_home / "chain" / name, home / "chain" / name)
-    return home
+    return provider_home(chain_home, tmp_path / "home")
 
 
 @pytest.fixture

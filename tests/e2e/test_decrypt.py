@@ -1,11 +1,11 @@
-"""POST /api/services/decrypt on a real ``c2d serve``: an allowed indexer signs as Ocean Node's
-clients do and gets the DDO encrypted with the provider's public key (GET /)."""
+"""POST /api/services/decrypt on a real ``c2d serve`` that serves no chain: what is refused
+before any chain is read (the body's shape, an unserved chain) and the settings. Decrypting,
+and every check that reads the chain, is in tests/chain/test_decrypt_on_chain.py."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import lzma
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,16 +45,8 @@ def public_key(server: ServerProcess) -> bytes:
     return PublicKey.from_compressed_bytes(compressed).to_bytes()
 
 
-def body(
-    public_key: bytes,
-    nonce: int,
-    signer: LocalAccount = INDEXER,
-    *,
-    document: str = DDO,
-    flags: int = 2,
-) -> dict[str, Any]:
-    plain = document.encode()
-    payload = lzma.compress(plain) if flags & 1 else plain
+def body(public_key: bytes, nonce: int, signer: LocalAccount = INDEXER) -> dict[str, Any]:
+    plain = DDO.encode()
     message = f"{to_checksum_address(NFT)}{signer.address}{CHAIN}{nonce}"
     signature = signer.sign_message(encode_defunct(text="0x" + keccak(text=message).hex()))
     return {
@@ -63,54 +55,44 @@ def body(
         "nonce": str(nonce),
         "signature": "0x" + bytes(signature.signature).hex(),
         "dataNftAddress": NFT,
-        "encryptedDocument": "0x" + encrypt(public_key, payload).hex(),
-        "flags": flags,
+        "encryptedDocument": "0x" + encrypt(public_key, plain).hex(),
+        "flags": 2,
         "documentHash": "0x" + hashlib.sha256(plain).hexdigest(),
     }
+
+
+DOCUMENT = ("encryptedDocument", "flags", "documentHash")
 
 
 def post(server: ServerProcess, payload: dict[str, Any]) -> httpx.Response:
     return httpx.post(server.url + "/api/services/decrypt", json=payload, timeout=30)
 
 
-def test_an_allowed_indexer_decrypts_and_cannot_replay(
-    server: ServerProcess, public_key: bytes
-) -> None:
-    first = body(public_key, 10, flags=3)
-    answer = post(server, first)
-    assert answer.status_code == 200, answer.text
-    assert answer.text == DDO
-    assert answer.headers["content-type"].startswith("text/plain")
-    replayed = post(server, first)
-    assert replayed.status_code == 401
-    assert "nonce 10 is not greater" in replayed.json()["error"]
-
-
-def test_an_address_not_on_the_list_is_forbidden(server: ServerProcess, public_key: bytes) -> None:
-    answer = post(server, body(public_key, 1, Account.create()))
-    assert answer.status_code == 403
-    assert "not allowed to decrypt" in answer.json()["error"]
-
-
-def test_a_forged_signature_and_a_wrong_hash_are_refused(
-    server: ServerProcess, public_key: bytes
-) -> None:
-    forged = {
-        **body(public_key, 20),
-        "signature": body(public_key, 20, Account.create())["signature"],
-    }
-    assert post(server, forged).status_code == 401
-    wrong_hash = {**body(public_key, 21), "documentHash": "0x" + "00" * 32}
-    answer = post(server, wrong_hash)
+def test_a_chain_not_served_is_refused(server: ServerProcess, public_key: bytes) -> None:
+    # An empty transactionId is none, as Ocean Node reads it.
+    answer = post(server, {**body(public_key, 10), "transactionId": ""})
     assert answer.status_code == 400
-    assert "does not match documentHash" in answer.json()["error"]
+    assert answer.json()["error"] == (
+        f"chain {CHAIN} is not served by this provider (served: none)"
+    )
+    # The same for a transaction: nothing is looked up on a chain this provider does not serve.
+    by_transaction = {
+        **{k: v for k, v in body(public_key, 11).items() if k not in DOCUMENT},
+        "transactionId": "0x" + "1" * 64,
+    }
+    answer = post(server, by_transaction)
+    assert answer.status_code == 400
+    assert "is not served by this provider" in answer.json()["error"]
 
 
 def test_bad_input_is_a_400_naming_it(server: ServerProcess, public_key: bytes) -> None:
     cases = {
-        "transactionId is not supported": {
+        "transactionId and encryptedDocument, flags, documentHash: send either": {
             **body(public_key, 30),
             "transactionId": "0x" + "1" * 64,
+        },
+        "missing encryptedDocument, flags, documentHash (or send transactionId": {
+            k: v for k, v in body(public_key, 33).items() if k not in DOCUMENT
         },
         "missing documentHash": {
             k: v for k, v in body(public_key, 31).items() if k != "documentHash"
@@ -126,11 +108,30 @@ def test_bad_input_is_a_400_naming_it(server: ServerProcess, public_key: bytes) 
     malformed = post(server, {**body(public_key, 35), "encryptedDocument": "0xzz"})
     assert malformed.status_code == 422
     assert "encryptedDocument" in malformed.text
+    short = {k: v for k, v in body(public_key, 36).items() if k not in DOCUMENT}
+    malformed = post(server, {**short, "transactionId": "0x1234"})
+    assert malformed.status_code == 422
+    assert "transactionId" in malformed.text
 
 
 def test_settings_refuse_a_malformed_allowed_address(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="C2D_ALLOWED_DECRYPTERS"):
         start_server(tmp_path / "home", env={"C2D_ALLOWED_DECRYPTERS": "0x1234"})
+
+
+@pytest.mark.parametrize(
+    ("lists", "problem"),
+    [
+        ('{"8996": "0x12"}', "not a list of 0x addresses"),
+        # Well formed, but this provider serves no chain: the list could never be read.
+        (f'{{"8996": ["0x{"11" * 20}"]}}', "chain 8996 is not served .served: none."),
+    ],
+)
+def test_settings_refuse_decrypter_access_lists_that_cannot_work(
+    tmp_path: Path, lists: str, problem: str
+) -> None:
+    with pytest.raises(RuntimeError, match=f"C2D_DECRYPTER_ACCESS_LISTS.*{problem}"):
+        start_server(tmp_path / "home", env={"C2D_DECRYPTER_ACCESS_LISTS": lists})
 
 
 def test_a_deeply_nested_body_is_a_400_and_the_provider_lives_on(
@@ -146,9 +147,5 @@ def test_a_deeply_nested_body_is_a_400_and_the_provider_lives_on(
             timeout=30,
         )
         assert answer.status_code == 400, answer.text
-    # The same nesting as a signed document with its right hash.
-    answer = post(server, body(public_key, 40, document=nested))
-    assert answer.status_code == 400
-    assert "not a JSON DDO" in answer.json()["error"]
     assert server.process.poll() is None
-    assert post(server, body(public_key, 41)).text == DDO
+    assert "is not served" in post(server, body(public_key, 41)).json()["error"]

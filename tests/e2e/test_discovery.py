@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -83,3 +84,26 @@ def test_chain_ids_are_the_configured_chains_even_unpriced_and_down(tmp_path: Pa
         )
     finally:
         server.stop()
+
+
+def _unserved_routes() -> list[tuple[str, str]]:
+    """The (method, path) pairs docs/ocean-compat.md lists as Ocean Node routes c2d does not
+    serve, each ``:param`` given a value."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "ocean-compat.md").read_text()
+    section = text.split("## Ocean Node routes c2d does not serve", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    found = [
+        (method, re.sub(r":[A-Za-z]+", "x", path))
+        for row in rows
+        for method, path in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`]*)`", row.split("|")[1])
+    ]
+    assert len(rows) >= 15 and len(found) >= 28, found
+    return found
+
+
+def test_the_ocean_node_routes_listed_as_unserved_are_not_served(server: ServerProcess) -> None:
+    for method, path in _unserved_routes():
+        answer = httpx.request(method, server.url + path, json={})
+        assert answer.status_code in (404, 405), (method, path, answer.status_code)
+    # The check can fail: a route c2d serves answers otherwise.
+    assert httpx.get(server.url + "/api/services/nonce?userAddress=x").status_code == 422
