@@ -14,7 +14,7 @@ from bench.calibration import calibrate, calibration_figures, calibration_line
 from bench.cli import measure_cli
 from bench.dag import measure_dag
 from bench.data import measure_configure, measure_results
-from bench.e2e import measure_consumers
+from bench.e2e import measure_consumers, measure_wide_burst
 from bench.figures import Figure, table, write_results
 from bench.images import measure_images
 from bench.index import measure_index
@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         finally:
             bench.close()
+        figures += measure_wide_burst(work / "wide", slots=8, burst=10 if quick else 200)
         if args.only_consumers:
             return _report(line, figures, args.output)
         figures += measure_dag(rounds=20 if quick else 200)

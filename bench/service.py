@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,10 @@ from eth_account.signers.local import LocalAccount
 
 from devkit.client import sign_request
 from devkit.launch import ServerProcess, start_server
+from provider.environments import default_config
 from workflows.status import TERMINAL_STATUSES, JobStatus
 
-__all__ = ["CONTAINER", "Bench", "free_start_body", "wait_final"]
+__all__ = ["CONTAINER", "Bench", "free_start_body", "slots_settings", "wait_final"]
 
 CONTAINER = {"entrypoint": "python $ALGO", "image": "python", "tag": "3.11"}
 # Polling the status as an Ocean client does; this interval bounds the error it adds.
@@ -41,6 +43,18 @@ def free_start_body(
     if wait:
         body["queueMaxWaitTime"] = wait
     return body
+
+
+def slots_settings(home: Path, slots: int) -> dict[str, str]:
+    """Settings for a provider under ``home`` whose default environment runs ``slots`` jobs at
+    once (``maxJobs``, ``free.maxJobs`` and ``C2D_MAX_CONCURRENT_JOBS``); its config file is
+    written into ``home``."""
+    environment = default_config(home).environments[0].model_dump(by_alias=True, exclude_none=True)
+    environment["maxJobs"] = slots
+    environment["free"]["maxJobs"] = slots
+    config = home / "environments.json"
+    config.write_text(json.dumps({"environments": [environment]}))
+    return {"C2D_CONFIG": str(config), "C2D_MAX_CONCURRENT_JOBS": str(slots)}
 
 
 class Bench:
