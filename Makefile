@@ -23,7 +23,7 @@ unit: $(PY_STAMP)
 	$(BIN)/pytest -q -m "not (e2e or sandbox or root or chain or node or postgresql)"
 
 # Figures against a real `c2d serve` (docs/operations.md); not part of `make test`.
-bench: install /usr/bin/curl /usr/bin/skopeo /usr/bin/docker-registry /usr/bin/umoci /bin/busybox
+bench: install /usr/bin/curl /usr/bin/openssl /usr/bin/skopeo /usr/bin/docker-registry /usr/bin/umoci /bin/busybox
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 /usr/bin/skopeo:
@@ -33,6 +33,10 @@ bench: install /usr/bin/curl /usr/bin/skopeo /usr/bin/docker-registry /usr/bin/u
 /usr/bin/curl:
 	@echo "installing curl (the data-path baseline of make bench) from apt"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq curl
+
+/usr/bin/openssl:
+	@echo "installing openssl (the checksum of the data-path baseline of make bench) from apt"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openssl
 
 # The registry and image tools of the image tests (tests/steps/images): a real registry on
 # loopback, images built from this machine's files with umoci, busybox as the tiny image's /bin.
