@@ -23,11 +23,12 @@ from web3.contract import Contract
 
 from devkit.client import C2DClient
 from devkit.launch import ServerProcess, start_server
-from devkit.publish import AssetDraft
+from devkit.publish import AssetDraft, mint_datatokens
 from provider.assets.results import KEPT_FILE_TYPE
 from provider.chain.files import DevChain
+from tests.chain.cli import doc_block, run_doc_block
 from tests.chain.conftest import SERVER_ENV
-from tests.chain.market import UNIT, Market, job_body, wait_settled
+from tests.chain.market import CONTAINER, UNIT, Market, job_body, wait_settled
 from tests.e2e.oceanjs import run_oceanjs
 from workflows.status import JobStatus
 
@@ -260,6 +261,45 @@ def test_lifecycle_publish_download_then_derived_jobs_paid_and_free(
         answer = httpx.get(fetched["url"], headers=headers, timeout=60)
         assert answer.status_code == 403, answer.text
         assert why in answer.json()["error"]
+
+
+def test_the_lifecycle_from_the_cli_as_payments_md_runs_it(
+    market: Market, paid_server: ServerProcess, chain_home: Path, tmp_path: Path
+) -> None:
+    (market.files.folder / "derive.py").write_text(DERIVE_CODE)  # type: ignore[attr-defined]
+    consumer = market.new_consumer()
+    algorithm = market.algorithm()
+    dataset = market.dataset(market.trusting(algorithm))
+    market.give_datatokens(algorithm, consumer.address, 1)
+    market.give_datatokens(dataset, consumer.address, 1)
+    # The consumer's own algorithm: the default policy of their asset's compute service.
+    files = [{"type": "url", "url": market.files.url("derive.py"), "method": "GET"}]
+    draft = AssetDraft(name="derive", type="algorithm", files=files, container=dict(CONTAINER))
+    derive = market.publish(draft, publisher=consumer)
+    mint_datatokens(market.client, consumer, derive.datatoken, consumer.address, UNIT)
+
+    (tmp_path / "consumer.key").write_text(consumer.key.hex())
+    env = {
+        "C2D_PROVIDER_URL": paid_server.url,
+        "ALGO_DID": algorithm.did,
+        "DATASET_DID": dataset.did,
+        "DERIVE_DID": derive.did,
+    }
+    code = doc_block("docs/payments.md", "--publish-results")
+    done = run_doc_block(code, env, home=chain_home, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    printed = (tmp_path / "first.txt").read_text().splitlines()
+    did = printed[-1].removeprefix("asset: ")
+    assert printed[-1].startswith("asset: did:op:"), printed
+
+    answer = httpx.get(f"{paid_server.url}/api/aquarius/assets/ddo/{did}", timeout=60)
+    assert answer.status_code == 200, answer.text
+    compute, access = answer.json()["services"]
+    assert (compute["type"], access["type"]) == ("compute", "access")
+    assert compute["compute"] == {"publisherTrustedAlgorithmPublishers": [consumer.address]}
+    outputs = (tmp_path / "first-results" / "outputs.tar").read_bytes()
+    derived = (tmp_path / "derived-results" / "outputs.tar").read_bytes()
+    assert _derived_result(derived) == _derived(outputs)
 
 
 def test_free_job_asking_for_publication_is_refused(market: Market, buyer: LocalAccount) -> None:

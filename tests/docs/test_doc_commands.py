@@ -74,8 +74,10 @@ def test_every_command_is_in_a_shell_block_and_every_skip_says_why() -> None:
     assert [(b.doc, b.line) for b in BLOCKS if b.mode == "untagged"] == []
     skipped = [b for b in BLOCKS if b.mode == "skip"]
     assert [(b.doc, b.line) for b in skipped if not b.reason] == []
-    # The allow-list stays small: a cluster, Docker, make test itself, a server, placeholders.
-    assert len(skipped) <= 11, [(b.doc, b.line, b.reason) for b in skipped]
+    # The allow-list stays small: a cluster, Docker, make test itself, a server, placeholders
+    # (two of the chain's blocks are run as written by tests/chain: payments.md's paid job and
+    # its published-results lifecycle).
+    assert len(skipped) <= 12, [(b.doc, b.line, b.reason) for b in skipped]
 
 
 @pytest.mark.parametrize("doc", sorted({b.doc for b in BLOCKS if b.mode in ("run", "provider")}))
