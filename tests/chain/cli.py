@@ -10,7 +10,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from tests.docs.blocks import doc_blocks
+from tests.docs.blocks import doc_blocks, run_shell, shell_env
 
 __all__ = ["TX", "assert_refused", "doc_block", "run_doc_block", "submit_cli"]
 
@@ -55,19 +55,5 @@ def doc_block(doc: str, needle: str) -> str:
 def run_doc_block(
     code: str, env: dict[str, str], *, home: Path, cwd: Path
 ) -> subprocess.CompletedProcess[str]:
-    """Run a doc's block as a user would: bash, this venv's c2d first on PATH, no C2D_ settings
-    but ``C2D_HOME`` and what ``env`` gives."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("C2D_")}
-    clean |= {
-        "PATH": f"{Path(sys.executable).parent}:{clean.get('PATH', '')}",
-        "C2D_HOME": str(home),
-        **env,
-    }
-    return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", code],
-        env=clean,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    """Run a doc's block as a user would, with ``env`` besides ``C2D_HOME``."""
+    return run_shell(code, cwd, {**shell_env(home), **env}, timeout=600)

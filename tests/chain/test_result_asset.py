@@ -23,7 +23,7 @@ from web3.contract import Contract
 
 from devkit.client import C2DClient
 from devkit.launch import ServerProcess, start_server
-from devkit.publish import AssetDraft, mint_datatokens
+from devkit.publish import AssetDraft, Published, mint_datatokens
 from provider.assets.results import KEPT_FILE_TYPE
 from provider.chain.files import DevChain
 from tests.chain.cli import doc_block, run_doc_block
@@ -63,21 +63,8 @@ def test_outputs_become_an_asset_the_consumer_owns_orders_and_downloads(
 ) -> None:
     algorithm = market.algorithm()
     dataset = market.dataset(market.trusting(algorithm))
-    body = {**job_body(algorithm, [dataset], duration=120), "publishResults": ASKED}
-    market.fund_escrow(buyer, deposit=10, authorize=10)
-    started = market.ordered_start(buyer, body, [algorithm, dataset])
-    assert started.status_code == 200, started.text
-    job_id = started.json()[0]["jobId"]
-
-    with C2DClient(market.provider_url, buyer) as c2d:
-        job = wait_settled(c2d, job_id)
-        assert job["status"] == JobStatus.FINISHED, job
-        job = _wait_published(c2d, job_id)
-        output = next(r for r in job["results"] if r["type"] == "output")
-        outputs = c2d.result(job_id, output["index"])
-
+    job_id, job, outputs = _published_job(market, buyer, algorithm, dataset, ASKED)
     published = job["publishedAsset"]
-    assert published["state"] == "published", published
     entry = next(r for r in job["results"] if r["type"] == "asset")
     assert entry == {"type": "asset", "did": published["did"], "chainId": market.chain.chain_id}
 
@@ -156,19 +143,8 @@ def test_lifecycle_publish_download_then_derived_jobs_paid_and_free(
     derive = market.algorithm("derive.py")
     policy = market.trusting(derive, "derive.py")
     asked = {**ASKED, "services": ["access", "compute"], "compute": policy}
-    body = {**job_body(algorithm, [dataset], duration=120), "publishResults": asked}
-    market.fund_escrow(buyer, deposit=10, authorize=10)
-    started = market.ordered_start(buyer, body, [algorithm, dataset])
-    assert started.status_code == 200, started.text
-    job_id = started.json()[0]["jobId"]
-    with C2DClient(market.provider_url, buyer) as c2d:
-        job = wait_settled(c2d, job_id)
-        assert job["status"] == JobStatus.FINISHED, job
-        job = _wait_published(c2d, job_id)
-        output = next(r for r in job["results"] if r["type"] == "output")
-        outputs = c2d.result(job_id, output["index"])
+    job_id, job, outputs = _published_job(market, buyer, algorithm, dataset, asked)
     published = job["publishedAsset"]
-    assert published["state"] == "published", published
 
     # The new DID resolves: an access and a compute service, in the order asked, one datatoken,
     # the policy given, the file encrypted for this provider.
@@ -369,6 +345,30 @@ def test_provider_without_a_public_url_refuses_publication(
     assert answer.json()["error"].startswith(
         "publishResults: this provider publishes no results as assets"
     )
+
+
+def _published_job(
+    market: Market,
+    buyer: LocalAccount,
+    algorithm: Published,
+    dataset: Published,
+    asked: dict[str, Any],
+) -> tuple[str, dict[str, Any], bytes]:
+    """A paid job of ``algorithm`` on ``dataset`` asking ``publishResults: asked``, once its
+    outputs are published: its id, its full status, its outputs.tar."""
+    body = {**job_body(algorithm, [dataset], duration=120), "publishResults": asked}
+    market.fund_escrow(buyer, deposit=10, authorize=10)
+    started = market.ordered_start(buyer, body, [algorithm, dataset])
+    assert started.status_code == 200, started.text
+    job_id: str = started.json()[0]["jobId"]
+    with C2DClient(market.provider_url, buyer) as c2d:
+        job = wait_settled(c2d, job_id)
+        assert job["status"] == JobStatus.FINISHED, job
+        job = _wait_published(c2d, job_id)
+        output = next(r for r in job["results"] if r["type"] == "output")
+        outputs = c2d.result(job_id, output["index"])
+    assert job["publishedAsset"]["state"] == "published", job["publishedAsset"]
+    return job_id, job, outputs
 
 
 def _wait_published(c2d: C2DClient, job_id: str, timeout: float = 120) -> dict[str, Any]:
