@@ -26,6 +26,7 @@ __all__ = ["KEPT_INPUT_HEADER", "KeptInputs"]
 
 KEPT_INPUT_HEADER = "X-C2D-Kept-Input"
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
+_MAC = re.compile(r"[0-9a-f]{64}")  # checked first: compare_digest refuses non-ASCII text
 _REFUSED = "this header opens no kept outputs now"
 
 
@@ -62,7 +63,7 @@ class KeptInputs:
     def open(self, kept_job: str, header: str | None) -> Path:
         """The kept file, if ``header`` is one ``input_file`` made for a job still running."""
         reader, _, mac = (header or "").partition(".")
-        if not (_JOB_ID.fullmatch(kept_job) and _JOB_ID.fullmatch(reader)):
+        if not (_JOB_ID.fullmatch(kept_job) and _JOB_ID.fullmatch(reader) and _MAC.fullmatch(mac)):
             raise Forbidden(_REFUSED)
         if not hmac.compare_digest(mac, self._mac(kept_job, reader)):
             raise Forbidden(_REFUSED)

@@ -36,7 +36,8 @@ def test_the_header_opens_nothing_else_nor_after_its_job() -> None:
     kept = _kept_inputs({READER, "c" * 32})
     header = kept.input_file({"jobId": KEPT}, NFT, READER, label="d").headers[KEPT_INPUT_HEADER]
     other_job = "c" * 32 + header[32:]  # another running job's id with this job's MAC
-    for job, given in [("d" * 32, header), (KEPT, other_job), (KEPT, None), (KEPT, "x.y")]:
+    bad = [(KEPT, None), (KEPT, "x.y"), (KEPT, f"{READER}.{'é' * 64}"), (KEPT, f"{READER}.")]
+    for job, given in [("d" * 32, header), (KEPT, other_job), *bad]:
         with pytest.raises(Forbidden, match="opens no kept outputs now"):
             kept.open(job, given)
     made_elsewhere = _kept_inputs({READER}, key=b"\x02" * 32)
