@@ -34,6 +34,7 @@ from provider.api.routes import (
     results,
 )
 from provider.assets import encryption
+from provider.assets.kept_inputs import KeptInputs
 from provider.assets.publication_store import PublicationStore
 from provider.assets.resolver import RegistryResolver
 from provider.assets.results import MintingChain, ResultPublisher
@@ -58,7 +59,7 @@ from provider.statedb.leader import Leadership
 from provider.statedb.open import State, open_state
 from provider.ui import routes as ui
 from steps.readers.guard import SourcePolicy
-from workflows.engines.base import Engine
+from workflows.engines.base import Engine, JobNotFound
 
 __all__ = ["build_services", "create_app", "load_account", "load_provider_config"]
 
@@ -126,6 +127,7 @@ def build_services(
     publisher = _publisher(settings, account, chain)
     if publisher is not None:
         publisher.watch(engine)
+    kept_inputs = _kept_inputs(publisher, engine, account, settings.public_url)
     nonces = NonceStore(state.auth)
     tokens = TokenService(
         auth_token_secret(account),
@@ -161,6 +163,7 @@ def build_services(
         gateways=settings.gateways,
         access_lists=access_lists,
         publisher=publisher,
+        kept_inputs=kept_inputs,
     )
     return Services(
         settings=settings,
@@ -206,6 +209,7 @@ def build_services(
         ),
         index=chain.index,
         chain_ids=tuple(served.chain_id for served in chain.chains),
+        kept_inputs=kept_inputs,
         close_state=lambda: _close(expiry, state),
     )
 
@@ -228,6 +232,27 @@ def _publisher(
         public_url=settings.public_url,
         kept_dir=settings.kept_results_dir,
         retry=settings.settlement_retry,
+    )
+
+
+def _kept_inputs(
+    publisher: ResultPublisher | None, engine: Engine, account: LocalAccount, public_url: str
+) -> KeptInputs | None:
+    if publisher is None:
+        return None
+
+    def running(job_id: str) -> bool:
+        try:
+            return engine.get(job_id).date_finished is None
+        except JobNotFound:
+            return False
+
+    return KeptInputs(
+        kept_for=publisher.kept_for,
+        kept_file=publisher.kept_file,
+        running=running,
+        key=bytes(account.key),
+        public_url=public_url,
     )
 
 

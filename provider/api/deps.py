@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Request
 from provider.access.decrypt import DdoDecrypter
 from provider.access.fileinfo import FileInfo
 from provider.access.service import AccessService
+from provider.assets.kept_inputs import KeptInputs
 from provider.auth.authenticate import Authenticator
 from provider.auth.nonces import NonceStore
 from provider.auth.tokens import TokenService
@@ -44,6 +45,7 @@ class Services:
     close_state: Callable[[], None] = lambda: None
     index: AssetIndex | None = None  # None: no chain is served
     chain_ids: tuple[int, ...] = ()  # the chains served (chains: in the config, or the dev chain)
+    kept_inputs: KeptInputs | None = None  # None: no results are published as assets
 
 
 # Both are async though they never wait: FastAPI runs a plain ``def`` dependency in its thread

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from provider.api.field_rules import MAX_METADATA, check_payment, metadata_size, same_value
+from provider.api.publish_results import PublishResultsIn
 from provider.api.validation import (
     MAX_AMOUNT,
     MAX_INTEGER,
@@ -138,18 +139,6 @@ class ComputeAssetIn(Wire):
     transfer_tx_id: str | None = Field(default=None, alias="transferTxId", max_length=128)
     file_object: dict[str, Any] | None = Field(default=None, alias="fileObject")
     userdata: dict[str, Any] | None = None
-
-
-class PublishResultsIn(Wire):
-    """c2d's own field: publish the job's outputs.tar as a new asset owned by the consumer."""
-
-    name: str = Field(min_length=1, max_length=256)
-    description: str = Field(default="", max_length=8192)
-    author: str = Field(default="", max_length=256)
-    license: str = Field(default="", max_length=256)
-    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        default_factory=list, max_length=16
-    )
 
 
 class ResourceRequest(Wire):

@@ -48,6 +48,8 @@ def _publish_results(body: StartComputeRequest) -> ResultAssetRequest | None:
         author=given.author,
         license=given.license,
         tags=tuple(given.tags),
+        services=tuple(given.services),
+        compute=None if given.compute is None else given.compute.model_dump(by_alias=True),
     )
 
 

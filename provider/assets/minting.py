@@ -42,8 +42,11 @@ class AssetDraft:
     type: str  # "dataset" or "algorithm"
     files: list[dict[str, Any]]
     service_type: str = "compute"  # "compute" or "access"
+    # Further services over the same files and datatoken, after the first (a result published
+    # for access and compute).
+    more_service_types: tuple[str, ...] = ()
     timeout: int = 0
-    compute: dict[str, Any] | None = None
+    compute: dict[str, Any] | None = None  # the policy of its compute services
     container: dict[str, str] | None = None  # algorithms: entrypoint, image, tag, checksum
     credentials: dict[str, Any] | None = None
     description: str = ""
@@ -150,16 +153,10 @@ def _ddo(
             "version": "0.1",
             "container": draft.container,
         }
-    service: dict[str, Any] = {
-        "id": hashlib.sha256(f"{datatoken}{draft.service_type}".encode()).hexdigest(),
-        "type": draft.service_type,
-        "files": encrypted_files,
-        "datatokenAddress": datatoken,
-        "serviceEndpoint": provider_url,
-        "timeout": draft.timeout,
-    }
-    if draft.compute is not None:
-        service["compute"] = draft.compute
+    services = [
+        _service(kind, draft, datatoken, encrypted_files, provider_url)
+        for kind in (draft.service_type, *draft.more_service_types)
+    ]
     ddo: dict[str, Any] = {
         "@context": ["https://w3id.org/did/v1"],
         "id": did_for(nft, chain_id),
@@ -167,8 +164,27 @@ def _ddo(
         "chainId": chain_id,
         "nftAddress": nft,
         "metadata": metadata,
-        "services": [service],
+        "services": services,
     }
     if draft.credentials is not None:
         ddo["credentials"] = draft.credentials
     return ddo
+
+
+def _service(
+    kind: str, draft: AssetDraft, datatoken: str, encrypted_files: str, provider_url: str
+) -> dict[str, Any]:
+    # One datatoken for every service, as Ocean's DDOs allow: an order names its service by
+    # index (startOrder's serviceIndex, which the provider checks), so a token spent on one
+    # service never pays for another, and an owner holding tokens may use either.
+    service: dict[str, Any] = {
+        "id": hashlib.sha256(f"{datatoken}{kind}".encode()).hexdigest(),
+        "type": kind,
+        "files": encrypted_files,
+        "datatokenAddress": datatoken,
+        "serviceEndpoint": provider_url,
+        "timeout": draft.timeout,
+    }
+    if kind == "compute" and draft.compute is not None:
+        service["compute"] = draft.compute
+    return service

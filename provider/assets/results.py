@@ -2,10 +2,12 @@
 
 When a job that asked (``publishResults``) ends, its ``outputs.tar`` is copied to the kept
 folder (outside result storage: storageExpiry does not remove it), then the provider mints a
-data NFT + datatoken on the job's payment chain, sets a DDO whose one access service serves
-that kept file (encrypted for this provider), mints one datatoken to the job's owner and gives
-them the NFT. The provider pays the gas. A chain failure leaves the row waiting: the sweep
-tries again with a growing wait, across restarts (the rows are in SQLite).
+data NFT + datatoken on the job's payment chain, sets a DDO whose services (access, compute or
+both, as asked; one datatoken) serve that kept file (encrypted for this provider), mints one
+datatoken to the job's owner and gives them the NFT. The provider pays the gas. A chain
+failure leaves the row waiting: the sweep tries again with a growing wait, across restarts
+(the rows are in SQLite). A compute job on the new asset fetches the kept file from this
+provider (provider/assets/kept_inputs.py).
 """
 
 from __future__ import annotations
@@ -269,11 +271,20 @@ def _draft(row: Publication, job: JobState) -> AssetDraft:
     extra: dict[str, Any] = {"additionalInformation": {"c2dProvenance": provenance}}
     if given.get("tags"):
         extra["tags"] = given["tags"]
+    # Rows written before services could be asked for meant one access service.
+    first, *more = given.get("services") or ["access"]
+    compute = None
+    if "compute" in (first, *more):
+        # Private by default, as every compute service here: with no policy given, only the
+        # algorithms the new owner publishes run on it.
+        compute = given.get("compute") or {"publisherTrustedAlgorithmPublishers": [row.owner]}
     return AssetDraft(
         name=given["name"],
         type="dataset",
         files=[{"type": KEPT_FILE_TYPE, "jobId": spec.job_id}],
-        service_type="access",
+        service_type=first,
+        more_service_types=tuple(more),
+        compute=compute,
         description=given.get("description") or f"the outputs of compute job {spec.job_id}",
         author=given.get("author") or row.owner,
         license=given.get("license") or "No License Specified",

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from provider.assets.ddo import Ddo, Service, container_section_checksum, did_hex, service_by_id
+from provider.assets.kept_inputs import KeptInputs
 from provider.assets.policy import (
     AlgorithmFacts,
     authorize_algorithm,
@@ -18,6 +20,7 @@ from provider.assets.policy import (
     split_files_checksum,
 )
 from provider.assets.resolver import AssetResolver
+from provider.assets.results import KEPT_FILE_TYPE
 from provider.environments import EnvironmentConfig
 from provider.errors import BadRequest, Forbidden, NotFound
 from provider.images import registry_image_allowed
@@ -53,6 +56,8 @@ class AdmissionContext:
     source_policy: SourcePolicy = field(default_factory=SourcePolicy)
     # File type → gateway URL (ipfs, arweave), from the operator's settings.
     gateways: Mapping[str, str] = field(default_factory=dict)
+    # Published results (c2dResult files) as inputs; None: this provider publishes none.
+    kept_inputs: KeptInputs | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,7 @@ def _resolve_algorithm(algo: AlgorithmRequest, consumer: str, ctx: AdmissionCont
             container=container,
             did=ddo.id,
             service_id=service.id,
-            files=_service_files(service, label="algorithm", gateways=ctx.gateways),
+            files=_service_files(service, label="algorithm", ctx=ctx),
             ddo=ddo.as_published(),
             **custom,
         )
@@ -260,7 +265,7 @@ def _resolve_inputs(
                     service_id=service.id,
                     files=tuple(
                         with_userdata(file, dataset.userdata)
-                        for file in _service_files(service, label=label, gateways=ctx.gateways)
+                        for file in _service_files(service, label=label, ctx=ctx, ddo=ddo)
                     ),
                     ddo=ddo.as_published(),
                     userdata=dataset.userdata,
@@ -291,14 +296,25 @@ def _service(ddo: Ddo, service_id: str | None, *, label: str) -> Service:
 
 
 def _service_files(
-    service: Service, *, label: str, gateways: Mapping[str, str]
+    service: Service, *, label: str, ctx: AdmissionContext, ddo: Ddo | None = None
 ) -> tuple[FileObject, ...]:
+    """The service's files to fetch; ``ddo``: a dataset's, whose files may be a result this
+    provider keeps (never an algorithm's: a result is data)."""
     files = service.plain_files()
     if files is None:
         raise BadRequest(f"{label}: the service's files are encrypted and cannot be read here")
     if not files:
         raise BadRequest(f"{label}: the service lists no files")
     return tuple(
-        parse_file_object(file, label=f"{label}.files[{i}]", gateways=gateways)
-        for i, file in enumerate(files)
+        _service_file(file, f"{label}.files[{i}]", ctx, ddo) for i, file in enumerate(files)
     )
+
+
+def _service_file(
+    file: dict[str, Any], label: str, ctx: AdmissionContext, ddo: Ddo | None
+) -> FileObject:
+    if ddo is not None and file.get("type") == KEPT_FILE_TYPE:
+        if ctx.kept_inputs is None:
+            raise BadRequest(f"{label}: this provider keeps no published results")
+        return ctx.kept_inputs.input_file(file, ddo.nft_address, ctx.job_id, label=label)
+    return parse_file_object(file, label=label, gateways=ctx.gateways)

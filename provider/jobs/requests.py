@@ -72,21 +72,28 @@ class ResourceAmount:
 
 @dataclass(frozen=True)
 class ResultAssetRequest:
-    """The metadata of the asset the job's outputs are to become (c2d's ``publishResults``)."""
+    """The asset the job's outputs are to become (c2d's ``publishResults``): its metadata, its
+    services, and the policy of its compute service (a DDO ``compute`` block; None: the
+    default, algorithms published by the owner)."""
 
     name: str
     description: str = ""
     author: str = ""
     license: str = ""
     tags: tuple[str, ...] = ()
+    services: tuple[str, ...] = ("access",)
+    compute: dict[str, Any] | None = None
 
     def as_metadata(self) -> dict[str, Any]:
+        """What the publication row keeps until the job ends (provider/assets/results.py)."""
         return {
             "name": self.name,
             "description": self.description,
             "author": self.author,
             "license": self.license,
             "tags": list(self.tags),
+            "services": list(self.services),
+            "compute": self.compute,
         }
 
 

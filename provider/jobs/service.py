@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+from provider.assets.kept_inputs import KeptInputs
 from provider.assets.resolver import AssetResolver
 from provider.assets.results import ResultPublisher
 from provider.auth.authenticate import Authenticator
@@ -57,6 +58,7 @@ class JobService:
         gateways: Mapping[str, str] | None = None,
         access_lists: AccessListReader | None = None,
         publisher: ResultPublisher | None = None,
+        kept_inputs: KeptInputs | None = None,
     ) -> None:
         self._config = config
         self._engine = engine
@@ -70,6 +72,7 @@ class JobService:
         self._gateways = dict(gateways or {})
         self._access_lists = access_lists
         self._publisher = publisher
+        self._kept_inputs = kept_inputs
 
     def start_free(self, request: StartRequest, credentials: Credentials) -> list[dict[str, Any]]:
         env = self._authenticated_start(request, Command.FREE_START_COMPUTE, credentials)
@@ -150,6 +153,7 @@ class JobService:
             output_key=self._output_key,
             source_policy=self._source_policy,
             gateways=self._gateways,
+            kept_inputs=self._kept_inputs,
         )
 
     def status(

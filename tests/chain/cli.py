@@ -10,7 +10,11 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-__all__ = ["TX", "assert_refused", "submit_cli"]
+from tests.docs.blocks import doc_blocks, run_shell, shell_env
+
+__all__ = ["TX", "assert_refused", "doc_block", "run_doc_block", "submit_cli"]
+
+_REPO = Path(__file__).resolve().parents[2]
 
 # A transaction line of a paid submit: what, its hash, the gas it used.
 TX = re.compile(r"^(?P<what>[^:]+): tx (?P<tx>0x[0-9a-f]{64}) gas (?P<gas>[0-9,]+)$", re.M)
@@ -40,3 +44,16 @@ def assert_refused(done: subprocess.CompletedProcess[str], message: str) -> None
     assert done.stderr.splitlines()[-1].startswith("c2d: ")
     assert message in done.stderr, done.stderr
     assert TX.search(done.stderr) is None
+
+
+def doc_block(doc: str, needle: str) -> str:
+    """The doc's one shell block that holds ``needle``."""
+    (block,) = [b for b in doc_blocks(_REPO / doc, doc) if needle in b.code]
+    return block.code
+
+
+def run_doc_block(
+    code: str, env: dict[str, str], *, home: Path, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run a doc's block as a user would, with ``env`` besides ``C2D_HOME``."""
+    return run_shell(code, cwd, {**shell_env(home), **env}, timeout=600)

@@ -5,10 +5,8 @@ any transaction."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -18,18 +16,9 @@ from eth_account.signers.local import LocalAccount
 from devkit.client import C2DClient
 from devkit.launch import ServerProcess
 from devkit.publish import Published
-from tests.chain.cli import TX, assert_refused, submit_cli
+from tests.chain.cli import TX, assert_refused, doc_block, run_doc_block, submit_cli
 from tests.chain.market import UNIT, Market, wait_settled
-from tests.docs.blocks import doc_blocks
 from workflows.status import JobStatus
-
-_REPO = Path(__file__).resolve().parents[2]
-
-
-def _doc_block(doc: str) -> str:
-    """The doc's one shell block that runs ``c2d submit``."""
-    (block,) = [b for b in doc_blocks(_REPO / doc, doc) if "c2d submit" in b.code]
-    return block.code
 
 
 def _assets(market: Market) -> tuple[Published, Published]:
@@ -54,21 +43,16 @@ def test_a_paid_job_from_the_cli(
 
     # payments.md's block as written; no --rpc: the dev chain of C2D_HOME is the one paid on.
     (tmp_path / "consumer.key").write_text(consumer.key.hex())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("C2D_")}
-    env |= {
-        "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
-        "C2D_HOME": str(chain_home),
+    env = {
         "C2D_PROVIDER_URL": paid_server.url,
         "ALGO_DID": algorithm.did,
         "DATASET_DID": dataset.did,
     }
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", _doc_block("docs/payments.md")],
-        env=env,
+    done = run_doc_block(
+        doc_block("docs/payments.md", "--results-dir paid-results"),
+        env,
+        home=chain_home,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     job_id = done.stdout.splitlines()[0]

@@ -13,11 +13,14 @@ An untagged block that starts with a command is an error: it would never be run.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Block", "doc_blocks"]
+__all__ = ["Block", "doc_blocks", "run_shell", "shell_env"]
 
 _SHELL = {"sh", "bash", "shell"}
 _MARK = re.compile(r"<!--\s*doc-test:\s*(skip|provider)\s*(?::\s*(.*?))?\s*-->")
@@ -58,3 +61,26 @@ def doc_blocks(path: Path, name: str) -> list[Block]:
             blocks.append(Block(name, index + 1, code, "untagged"))
         index = end + 1
     return blocks
+
+
+def shell_env(home: Path) -> dict[str, str]:
+    """A user's environment for a doc's commands: no C2D_ settings but ``C2D_HOME``, this
+    venv's ``c2d`` first on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("C2D_")}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    env["C2D_HOME"] = str(home)
+    return env
+
+
+def run_shell(
+    code: str, cwd: Path, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """A block as written, under bash's strict mode."""
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", code],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -86,6 +86,15 @@ def test_the_start_request_from_urls_files_and_dids(tmp_path: Path) -> None:
     assert build_request(chosen)["datasets"] == [{"documentId": "did:op:d", "serviceId": "s1"}]
     by_url = build_request(_submit_args("--dataset", "did:op:d", "--algorithm", "http://h/a.py"))
     assert by_url["algorithm"]["meta"]["url"] == "http://h/a.py"
+    published = _submit_args(
+        "--dataset", "did:op:d", "--algorithm", "did:op:a", "--publish-results", "stats",
+    )  # fmt: skip
+    assert build_request(published)["publishResults"] == {"name": "stats", "services": ["access"]}
+    both = _submit_args(
+        "--dataset", "did:op:d", "--algorithm", "did:op:a", "--publish-results", "stats",
+        "--publish-service", "compute", "--publish-service", "access",
+    )  # fmt: skip
+    assert build_request(both)["publishResults"]["services"] == ["compute", "access"]
 
 
 @pytest.mark.parametrize(
@@ -96,6 +105,10 @@ def test_the_start_request_from_urls_files_and_dids(tmp_path: Path) -> None:
         (["--dataset", "did:op:d", "--algorithm", "/no/such.py"], "No such file"),
         (["--dataset", "did:op:d", "--algorithm", "did:op:a", "--resource", "cpu"], "ID=AMOUNT"),
         (["--dataset", "did:op:d", "--algorithm", "did:op:a", "--duration", "0"], "above 0"),
+        (
+            ["--dataset", "did:op:d", "--algorithm", "did:op:a", "--publish-service", "compute"],
+            "--publish-service: give the asset's name with --publish-results too",
+        ),
     ],
 )
 def test_bad_submit_arguments_are_refused_with_what_to_give(argv: list[str], message: str) -> None:

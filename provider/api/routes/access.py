@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query
+from fastapi import APIRouter, Body, Header, Path, Query
 from fastapi.responses import StreamingResponse
 
+from provider.access.opening import open_kept
 from provider.access.ranges import parse_range
 from provider.access.userdata import NO_POLICY_SERVER, parse_userdata
 from provider.api.deps import AuthToken, ServicesDep
-from provider.errors import BadRequest
+from provider.assets.kept_inputs import KEPT_INPUT_HEADER
+from provider.errors import BadRequest, NotFound
 
 router = APIRouter()
 
@@ -95,3 +97,22 @@ def file_info(
     services: ServicesDep, body: Annotated[dict[str, Any], Body()]
 ) -> list[dict[str, Any]]:
     return services.file_info.describe(body)
+
+
+@router.get("/api/services/keptInput/{job_id}")
+def kept_input(
+    services: ServicesDep,
+    job_id: Annotated[str, Path(max_length=64)],
+    header: Annotated[str | None, Header(alias=KEPT_INPUT_HEADER, max_length=200)] = None,
+) -> StreamingResponse:
+    """A published result's outputs.tar, for the configure step of a job reading that asset
+    (provider/assets/kept_inputs.py); not an Ocean route."""
+    if services.kept_inputs is None:
+        raise NotFound("this provider keeps no published results")
+    opened = open_kept(services.kept_inputs.open(job_id, header), None)
+    return StreamingResponse(
+        opened.chunks,
+        status_code=opened.status,
+        media_type="application/x-tar",
+        headers=opened.headers,
+    )

@@ -90,12 +90,25 @@ def wait_for_job(client: C2DClient, job_id: str, out: TextIO = sys.stderr) -> di
         time.sleep(_POLL_SECONDS)
 
 
+def wait_for_asset(client: C2DClient, job_id: str) -> dict[str, Any]:
+    """The job's ``publishedAsset`` once published or skipped, or at its first failed try (the
+    provider tries again later; its note says why)."""
+    client.login()  # the block is in the full view only
+    while True:
+        asset: dict[str, Any] = client.status(job_id).get("publishedAsset") or {}
+        if asset.get("state") != "waiting" or asset.get("note"):
+            return asset
+        time.sleep(_POLL_SECONDS)
+
+
 def download_results(client: C2DClient, job: dict[str, Any], folder: Path) -> list[Path]:
     """Every result file of the job into ``folder``, under its own name (names from the provider
     are taken as a base name only: a name with a path in it never leaves the folder)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for result in job.get("results") or []:
+        if "filename" not in result:
+            continue  # not a file: the asset the outputs were published as
         name = Path(str(result["filename"])).name
         if name in ("", ".", ".."):
             continue

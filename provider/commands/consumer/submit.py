@@ -5,6 +5,7 @@ its DAG and download its results."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a resource to ask for, e.g. cpu=2 or ram=4 (repeat; default: the environment's)",
     )
     parser.add_argument("--duration", type=float, help="maximum job duration in seconds")
+    parser.add_argument(
+        "--publish-results",
+        metavar="NAME",
+        help="paid jobs: publish outputs.tar as a new asset named NAME, which you will own",
+    )
+    parser.add_argument(
+        "--publish-service",
+        action="append",
+        default=[],
+        choices=["access", "compute"],
+        help="a service of that asset, in this order (repeat; default: access); its compute"
+        " service runs the algorithms you publish",
+    )
     parser.add_argument("--wait", action="store_true", help="follow the job, download results")
     parser.add_argument(
         "--results-dir", type=Path, help="where --wait puts the results (default: ./JOB_ID)"
@@ -71,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from provider.commands.consumer.remote import download_results, wait_for_job
+    from provider.commands.consumer.remote import download_results, wait_for_asset, wait_for_job
 
     body = build_request(args)
     with open_client(args, timeout=120.0) as client, remote_errors(args.provider):
@@ -88,6 +102,13 @@ def run(args: argparse.Namespace) -> int:
         if paid:
             show_payment(client, job_id)
         download_results(client, job, args.results_dir or Path(job_id))
+        if args.publish_results and int(job["status"]) == 70:
+            asset = wait_for_asset(client, job_id)
+            if asset.get("state") != "published":
+                why = asset.get("note") or asset.get("state")
+                print(f"outputs not published as an asset: {why}", file=sys.stderr)
+                return 1
+            print(f"asset: {asset['did']}")
     return 0 if int(job["status"]) == 70 else 1
 
 
@@ -105,6 +126,13 @@ def build_request(args: argparse.Namespace) -> dict[str, Any]:
         if args.duration <= 0:
             raise UsageError(f"--duration {args.duration}: give a number of seconds above 0")
         body["maxJobDuration"] = args.duration
+    if args.publish_service and not args.publish_results:
+        raise UsageError("--publish-service: give the asset's name with --publish-results too")
+    if args.publish_results:
+        body["publishResults"] = {
+            "name": args.publish_results,
+            "services": args.publish_service or ["access"],
+        }
     return body
 
 

@@ -12,6 +12,9 @@
 //   DATASET_DID, DATASET_SERVICE_ID, DATASET_DATATOKEN
 //   MINE_BLOCKS (optional) blocks anvil mines after the orders, for a chain served with
 //               confirmations (an order counts once that deep)
+//   DATASET_SERVICE_INDEX (optional, default 0) the dataset service's index in its DDO, which
+//               the order names
+//   KEEP_RESULT (optional) 1: the summary carries the result archive itself (resultBase64)
 //   C2D_JS_DIR  directory whose node_modules holds @oceanprotocol/lib and ethers (default
 //               <repo>/js)
 // Output: one JSON object on stdout; progress on stderr. Exit 0 only if every step worked.
@@ -32,11 +35,11 @@ const progress = (...args) => console.error('[oceanjs_paid]', ...args);
 
 // Order one input the way initializeCompute says: reuse a still-valid order, renew its fee
 // with reuseOrder, or start a new order with the provider fee.
-async function order(datatoken, dtAddress, entry) {
+async function order(datatoken, dtAddress, entry, serviceIndex = 0) {
   if (entry.validOrder && !entry.providerFee) return entry.validOrder;
   const tx = await (entry.validOrder
     ? datatoken.reuseOrder(dtAddress, entry.validOrder, entry.providerFee)
-    : datatoken.startOrder(dtAddress, entry.consumerAddress, 0, entry.providerFee));
+    : datatoken.startOrder(dtAddress, entry.consumerAddress, serviceIndex, entry.providerFee));
   if (!tx) throw new Error(`ordering ${dtAddress} failed (see the log above)`);
   const receipt = await tx.wait();
   return receipt.hash;
@@ -88,7 +91,8 @@ async function main() {
   // 4. Orders, with the provider fees initializeCompute signed.
   const datatoken = new Datatoken(wallet, chainId, config);
   algorithm.transferTxId = await order(datatoken, need('ALGO_DATATOKEN'), init.algorithm);
-  datasets[0].transferTxId = await order(datatoken, need('DATASET_DATATOKEN'), init.datasets[0]);
+  datasets[0].transferTxId = await order(datatoken, need('DATASET_DATATOKEN'), init.datasets[0],
+    Number(process.env.DATASET_SERVICE_INDEX || '0'));
   progress('ordered', algorithm.transferTxId, datasets[0].transferTxId);
   // A chain served with `confirmations: N` takes an order once it is N blocks deep; anvil
   // makes no block on its own, so the blocks a live chain would add meanwhile are mined here.
@@ -124,7 +128,9 @@ async function main() {
     output.index);
   const res = await fetch(url);
   if (!res.ok) throw new Error(`result download failed: HTTP ${res.status}`);
-  summary.resultBytes = (await res.arrayBuffer()).byteLength;
+  const archive = Buffer.from(await res.arrayBuffer());
+  summary.resultBytes = archive.byteLength;
+  if (process.env.KEEP_RESULT === '1') summary.resultBase64 = archive.toString('base64');
 
   // 7. The escrow after settlement: nothing left locked.
   const [available, lockedAfter] = await escrow.getUserFunds(wallet.address, feeToken);
