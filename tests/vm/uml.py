@@ -26,8 +26,11 @@ _INIT = """#!/bin/sh
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp/home LANG=C.UTF-8
 mount -t proc proc /proc
 mount -t sysfs sys /sys
-mount -t tmpfs -o size=1200m tmp /tmp
 mount -t tmpfs run /run
+mkdir /run/host-tmp
+mount --bind /tmp /run/host-tmp
+mount -t tmpfs -o size=1200m tmp /tmp
+{keep}
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t hostfs -o {out} hostfs {out}
 ip link set lo up
@@ -48,6 +51,18 @@ class GuestRun:
     seconds: float
 
 
+def _host_tmp_binds(paths: list[Path]) -> str:
+    """Init lines that put back, over the guest's own /tmp, the host's /tmp folders holding
+    ``paths`` (a checkout under /tmp, its venv): without them the guest found neither its
+    repository nor its output folder."""
+    tops = sorted(
+        {path.parts[2] for path in paths if path.parts[:2] == ("/", "tmp") and len(path.parts) > 2}
+    )
+    return "\n".join(
+        f"mkdir -p /tmp/{top} && mount --bind /run/host-tmp/{top} /tmp/{top}" for top in tops
+    )
+
+
 def kernel() -> str | None:
     """The user-mode-linux kernel (``apt-get install user-mode-linux``), if installed."""
     return shutil.which("linux.uml", path="/usr/bin:/usr/local/bin")
@@ -62,7 +77,9 @@ def boot(scenario: str, timeout: float = 1800) -> GuestRun:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     init = CACHE / f"init-{scenario}.sh"
-    init.write_text(_INIT.format(out=out, repo=_REPO, python=sys.executable, scenario=scenario))
+    keep = _host_tmp_binds([_REPO, Path(sys.executable)])
+    text = _INIT.format(out=out, repo=_REPO, python=sys.executable, scenario=scenario, keep=keep)
+    init.write_text(text)
     init.chmod(0o755)
     command = [linux, f"mem={_MEMORY}", "rootfstype=hostfs", "rootflags=/", "ro"]
     command += [f"init={init}", "con=null", "con0=null,fd:1", "quiet"]
