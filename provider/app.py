@@ -49,7 +49,7 @@ from provider.engine_factory import build_engine, result_store
 from provider.environments import ProviderConfig, default_config, load_config
 from provider.jobs.service import JobService
 from provider.jobs.streams import StreamLimits
-from provider.keys import auth_token_secret, load_provider_account
+from provider.keys import auth_token_secret, derived_secret, load_provider_account
 from provider.observability.metrics import IndexProgress, Metrics, SettlementSource
 from provider.observability.middleware import RequestMetrics
 from provider.payments.setup import ChainSetup, build_chain_setup, dev_fees
@@ -251,7 +251,7 @@ def _kept_inputs(
         kept_for=publisher.kept_for,
         kept_file=publisher.kept_file,
         running=running,
-        key=bytes(account.key),
+        secret=derived_secret(account, "c2d kept inputs"),
         public_url=public_url,
     )
 

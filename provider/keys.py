@@ -12,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 
 from provider.errors import ConfigError
 
-__all__ = ["auth_token_secret", "load_provider_account"]
+__all__ = ["auth_token_secret", "derived_secret", "load_provider_account"]
 
 
 def load_provider_account(configured: str | None, key_file: Path) -> LocalAccount:
@@ -29,9 +29,15 @@ def load_provider_account(configured: str | None, key_file: Path) -> LocalAccoun
     return account
 
 
+def derived_secret(account: LocalAccount, purpose: str) -> bytes:
+    """A secret for one ``purpose``, derived from the provider key: no second secret file
+    exists, and the code that uses it never holds the key itself."""
+    return hmac.new(bytes(account.key), purpose.encode(), hashlib.sha256).digest()
+
+
 def auth_token_secret(account: LocalAccount) -> bytes:
-    """A JWT signing secret derived from the provider key, so no second secret file exists."""
-    return hmac.new(bytes(account.key), b"c2d auth tokens", hashlib.sha256).digest()
+    """The JWT signing secret."""
+    return derived_secret(account, "c2d auth tokens")
 
 
 def _account_from_hex(text: str, *, source: str) -> LocalAccount:

@@ -37,15 +37,16 @@ class KeptInputs:
         kept_for: KeptFiles,
         kept_file: Callable[[str], Path],
         running: Callable[[str], bool],
-        key: bytes,
+        secret: bytes,
         public_url: str,
     ) -> None:
         """``kept_for``: the publisher's check that an asset serves a job's outputs;
-        ``running``: whether a job exists and has not finished; ``key``: the provider key."""
+        ``running``: whether a job exists and has not finished; ``secret``: the MAC key, one
+        derived from the provider key for this use (``provider.keys.derived_secret``)."""
         self._kept_for = kept_for
         self._kept_file = kept_file
         self._running = running
-        self._mac_key = hashlib.sha256(b"c2d kept input\x00" + key).digest()
+        self._mac_key = secret
         self._public_url = public_url.rstrip("/")
 
     def input_file(self, file: dict[str, Any], nft: str, reader: str, *, label: str) -> FileObject:

@@ -14,12 +14,12 @@ READER = "b" * 32  # the job reading them
 NFT = "0x" + "12" * 20
 
 
-def _kept_inputs(running: set[str], key: bytes = b"\x01" * 32) -> KeptInputs:
+def _kept_inputs(running: set[str], secret: bytes = b"\x01" * 32) -> KeptInputs:
     return KeptInputs(
         kept_for=lambda job, nft: Path(f"/kept/{job}.tar") if (job, nft) == (KEPT, NFT) else None,
         kept_file=lambda job: Path(f"/kept/{job}.tar"),
         running=lambda job: job in running,
-        key=key,
+        secret=secret,
         public_url="https://provider.example/",
     )
 
@@ -40,7 +40,7 @@ def test_the_header_opens_nothing_else_nor_after_its_job() -> None:
     for job, given in [("d" * 32, header), (KEPT, other_job), *bad]:
         with pytest.raises(Forbidden, match="opens no kept outputs now"):
             kept.open(job, given)
-    made_elsewhere = _kept_inputs({READER}, key=b"\x02" * 32)
+    made_elsewhere = _kept_inputs({READER}, secret=b"\x02" * 32)
     with pytest.raises(Forbidden):
         made_elsewhere.open(KEPT, header)
     with pytest.raises(Forbidden, match=f"job {READER} has ended"):
