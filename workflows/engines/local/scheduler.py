@@ -1,8 +1,8 @@
 """Per-environment job slots and a FIFO queue whose entries expire at their deadline.
 
 No polling: one thread sleeps on a condition until the earliest queue deadline (a heap of
-them; entries of jobs that left the queue are dropped when they come up) or until a deadline
-earlier than any it knew is queued. Each queue is an insertion-ordered dict, so taking a job out
+them; entries of jobs that left the queue are dropped when they come up) or until a submit or
+a finished job wakes it. Each queue is an insertion-ordered dict, so taking a job out
 costs the same with a thousand waiting. ``start`` and ``expire`` run outside the lock, so they
 may call back in; ``admit``'s ``admitted`` runs inside it, so it must not.
 """
@@ -79,10 +79,7 @@ class Scheduler:
             else:
                 queue[job_id] = None
                 if deadline is not None:
-                    earliest = self._deadlines[0][0] if self._deadlines else None
                     heapq.heappush(self._deadlines, (deadline, job_id, environment))
-                    if earliest is None or deadline < earliest:
-                        self._changed.notify_all()
             self._changed.notify_all()
         if start:
             self._start(job_id)
