@@ -70,25 +70,24 @@ def commit_within_caps(
         return
     with locked_usage(folder.parent) as usage:
         # A publish run again (a restart) replaces what its first run counted.
-        _, counted_before = read_mark(folder)
-        usage.add(environment, -(counted_before or 0))
+        before = read_mark(folder)[1] or 0
         own = sum(_allocated(path) for path in staged)
-        problem = _over(caps.host_bytes, usage.host, own + reserve, "the provider's result storage")
-        env_cap = caps.for_environment(environment)
+        problem = _over(
+            caps.host_bytes, usage.host - before, own + reserve, "the provider's result storage"
+        )
         problem = problem or _over(
-            env_cap,
-            usage.environment(environment),
+            caps.for_environment(environment),
+            usage.environment(environment) - before,
             own + reserve,
             f"the result storage of environment {environment}",
         )
         if problem:
-            usage.add(environment, counted_before or 0)
             for path in staged:
                 path.unlink(missing_ok=True)
             raise StorageFull(problem)
         _commit(folder, names)
         write_mark(folder, environment, own)
-        usage.add(environment, own)
+        usage.add(environment, own - before)
 
 
 def _over(cap: int | None, used: int, own: int, what: str) -> str:
