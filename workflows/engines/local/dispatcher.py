@@ -141,17 +141,17 @@ def parse_quantity(value: str | int | float) -> float:
     return float(match.group(1)) * _SUFFIXES[match.group(2)]
 
 
-def local_workflow(workflow: Mapping[str, Any]) -> dict[str, Any]:
-    """``workflow`` with its ``templateRef``s resolved as in the cluster (local library): done
-    once per job, then each step is planned from it."""
+def local_workflow(workflow: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``workflow`` with its ``templateRef``s resolved as in the cluster (local library); as it
+    is when none is left (the runner resolves a job's once, then plans each step from it)."""
+    if not has_template_refs(workflow):
+        return workflow
     return inline_template_refs(workflow, local_template_library())
 
 
 def plan_step(workflow: Mapping[str, Any], template_name: str, volumes: JobVolumes) -> StepPlan:
-    """The plan of one template of ``workflow`` (``templateRef``s resolved first if any are
-    left; see ``local_workflow``)."""
-    if has_template_refs(workflow):
-        workflow = local_workflow(workflow)
+    """The plan of one template of ``workflow`` (see ``local_workflow``)."""
+    workflow = local_workflow(workflow)
     template = next(t for t in workflow["spec"]["templates"] if t["name"] == template_name)
     if "container" in template:
         return _container_step(workflow, template, volumes)

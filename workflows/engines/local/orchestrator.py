@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from workflows.publisher_templates import local_template_library
-from workflows.templates import has_template_refs, inline_template_refs
+from workflows.engines.local.dispatcher import local_workflow
 
 __all__ = ["DagTask", "Outcome", "evaluate_depends", "next_tasks", "read_dag"]
 
@@ -36,9 +35,7 @@ class DagTask:
 def read_dag(workflow: Mapping[str, Any]) -> list[DagTask]:
     """The tasks of the entrypoint DAG, then those of the ``onExit`` DAG, of a Workflow in its
     JSON form (``templateRef``s inlined from the local engine's template library)."""
-    if has_template_refs(workflow):
-        workflow = inline_template_refs(workflow, local_template_library())
-    spec = workflow["spec"]
+    spec = local_workflow(workflow)["spec"]
     tasks = _dag_tasks(spec, spec["entrypoint"], on_exit=False)
     if spec.get("onExit"):
         tasks += _dag_tasks(spec, spec["onExit"], on_exit=True)

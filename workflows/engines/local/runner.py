@@ -141,7 +141,7 @@ class JobRunner:
             for task in ready:
                 record = self._run_task(record, task, workflow)
 
-    def _run_task(self, record: JobRecord, task: DagTask, workflow: dict[str, Any]) -> JobRecord:
+    def _run_task(self, record: JobRecord, task: DagTask, workflow: Mapping[str, Any]) -> JobRecord:
         job_id = record.spec.job_id
         plan = plan_step(workflow, task.template, self._volumes(record.spec))
         if record.stop_requested and plan.kind != "trusted":
