@@ -26,7 +26,7 @@ from bench.service import Bench, slots_settings
 from devkit.launch import free_port
 from workflows.status import JobStatus
 
-__all__ = ["bare_run_seconds", "measure_consumers"]
+__all__ = ["bare_run_seconds", "measure_consumers", "measure_wide_burst"]
 
 _POLL_SECONDS = 0.02  # a client's status poll; bounds the visibility error it adds
 _POLL_RATE = 200.0  # status polls per second, at most, of all the run's consumers together
@@ -191,12 +191,12 @@ def measure_wide_burst(work: Path, slots: int, burst: int) -> list[Figure]:
     try:
         # As the default burst, after jobs have run: the step and stage servers started, the
         # disk image pool filled.
-        warm = {**_base(dataset), "mode": "wait", "consumers": 1, "jobs_per_consumer": slots}
-        _run(bench, warm)
+        base = _base(dataset)
+        _run(bench, {**base, "mode": "wait", "consumers": 1, "jobs_per_consumer": slots})
         cores = os.cpu_count() or 1
         figures, missing = _burst(
             bench,
-            _base(dataset),
+            base,
             burst,
             f"burst_{slots}slots",
             _bare_jobs_per_s(cores, burst),
