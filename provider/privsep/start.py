@@ -65,6 +65,15 @@ def split_services(
 
 
 def _import_folders() -> list[Path]:
-    """Where Python imports from: modules are imported lazily, long after the drop."""
-    folders = {Path(entry).resolve() for entry in sys.path if entry and os.path.isdir(entry)}
+    """Where Python imports from (modules are imported lazily, long after the drop): the
+    search path, and the folders of the packages already loaded. An editable install maps
+    c2d's own packages to its checkout with an import hook, the checkout on no search path;
+    from a checkout under a folder closed to the API user, ``c2d serve`` stopped at its first
+    lazy import (``No module named 'provider.api.sendfile'``)."""
+    entries = [entry for entry in sys.path if entry]
+    for module in list(sys.modules.values()):
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and "." not in spec.name and spec.submodule_search_locations:
+            entries += list(spec.submodule_search_locations)
+    folders = {Path(entry).resolve() for entry in entries if os.path.isdir(entry)}
     return sorted(folders)
