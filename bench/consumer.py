@@ -20,9 +20,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 from eth_account import Account
 
+from bench.http_client import KeepAliveClient
 from devkit.client import sign_request
 from workflows.status import TERMINAL_STATUSES, JobStatus
 
@@ -44,9 +44,9 @@ def _body(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _submit(http: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+def _submit(http: KeepAliveClient, body: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {"owner": body["consumerAddress"], "submitted": time.time()}
-    response = http.post("/api/services/freeCompute", json=body)
+    response = http.post("/api/services/freeCompute", body)
     record["accepted"] = time.time()
     if response.status_code != 200:
         record |= {"status": -response.status_code, "error": response.text[:200]}
@@ -72,11 +72,11 @@ class _Pacer:
             time.sleep(slot - now)
 
 
-def _ended(http: httpx.Client, record: dict[str, Any], pacer: _Pacer) -> bool:
+def _ended(http: KeepAliveClient, record: dict[str, Any], pacer: _Pacer) -> bool:
     """One status poll; on the job's end, stamps when it was seen and its status."""
     pacer.wait()
     params = {"consumerAddress": record["owner"], "jobId": record["jobId"]}
-    job = http.get("/api/services/compute", params=params).json()[0]
+    job = http.get("/api/services/compute", params).json()[0]
     if JobStatus(job["status"]) not in TERMINAL_STATUSES:
         return False
     record["visible"] = time.time()
@@ -86,28 +86,28 @@ def _ended(http: httpx.Client, record: dict[str, Any], pacer: _Pacer) -> bool:
 
 def _consumer(spec: dict[str, Any], jobs: int, pacer: _Pacer) -> list[dict[str, Any]]:
     records = []
-    with httpx.Client(base_url=spec["url"], timeout=120) as http:
-        for _ in range(jobs):
-            record = _submit(http, _body(spec))
-            _wait_all(http, [record], pacer, float(spec["poll"]), float(spec["timeout"]))
-            records.append(record)
+    http = KeepAliveClient(spec["url"], timeout=120)
+    for _ in range(jobs):
+        record = _submit(http, _body(spec))
+        _wait_all(http, [record], pacer, float(spec["poll"]), float(spec["timeout"]))
+        records.append(record)
     return records
 
 
 def _burst(spec: dict[str, Any], pacer: _Pacer) -> tuple[list[dict[str, Any]], float]:
     """The records, and this process's CPU seconds when the starts began to be sent."""
     jobs = int(spec["jobs"])
-    with httpx.Client(base_url=spec["url"], timeout=120) as http:
-        bodies = [_body(spec) for _ in range(jobs)]  # signed before the clock, as in a queue
-        cpu_began = time.process_time()
-        with ThreadPoolExecutor(max_workers=32) as pool:
-            records = list(pool.map(lambda body: _submit(http, body), bodies))
-        _wait_all(http, records, pacer, float(spec["poll"]), float(spec["timeout"]))
+    http = KeepAliveClient(spec["url"], timeout=120)
+    bodies = [_body(spec) for _ in range(jobs)]  # signed before the clock, as in a queue
+    cpu_began = time.process_time()
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        records = list(pool.map(lambda body: _submit(http, body), bodies))
+    _wait_all(http, records, pacer, float(spec["poll"]), float(spec["timeout"]))
     return records, cpu_began
 
 
 def _wait_all(
-    http: httpx.Client, records: list[dict[str, Any]], pacer: _Pacer, poll: float, timeout: float
+    http: KeepAliveClient, records: list[dict[str, Any]], pacer: _Pacer, poll: float, timeout: float
 ) -> None:
     """Polls every unfinished job once per round (as 200 clients each polling would), so a job's
     end is seen one round after it happens whatever order the jobs end in."""
