@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,8 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._fetches: dict[str, threading.Lock] = {}
+        self._fetches_lock = threading.Lock()
 
     def path(self, digest: str) -> Path:
         if not DIGEST.match(digest):
@@ -29,6 +34,16 @@ class BlobStore:
 
     def writer(self, digest: str) -> _BlobWriter:
         return _BlobWriter(self.path(digest))
+
+    @contextlib.contextmanager
+    def fetching(self, digest: str) -> Iterator[None]:
+        """Held while one thread fetches ``digest``: two jobs pulling one image at once (each
+        resolves its tag, config blob included, before the image's own lock) fetch it once;
+        the second finds it stored."""
+        with self._fetches_lock:
+            lock = self._fetches.setdefault(digest, threading.Lock())
+        with lock:
+            yield
 
 
 class _BlobWriter:

@@ -179,8 +179,17 @@ class RegistryClient:
         blobs: BlobStore,
         label: str = "",
     ) -> int:
-        if blobs.has(layer.digest):
-            return 0
+        with blobs.fetching(layer.digest):
+            if blobs.has(layer.digest):
+                return 0
+            size = self._fetch_blob(client, ref, layer, blobs, label)
+        if label:
+            self._progress(label, layer, size, done=True)
+        return size
+
+    def _fetch_blob(
+        self, client: httpx.Client, ref: ImageReference, layer: Layer, blobs: BlobStore, label: str
+    ) -> int:
         url = f"{self._base(ref)}/blobs/{layer.digest}"
         hasher = hashlib.sha256()
         size = 0
@@ -199,8 +208,6 @@ class RegistryClient:
             if "sha256:" + hasher.hexdigest() != layer.digest:
                 raise PullError(f"blob {layer.digest} does not match its digest")
             out.verified = True
-        if label:
-            self._progress(label, layer, size, done=True)
         return size
 
     def _progress(self, label: str, layer: Layer, size: int, *, done: bool = False) -> None:

@@ -4,7 +4,10 @@ basic and bearer-token credentials."""
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -195,3 +198,34 @@ def test_a_token_server_that_wants_credentials_for_a_private_image(
         pulled = client.resolve(ref, blobs)
         assert pulled.digest == digest
         assert client.fetch_layers(ref, pulled, blobs, 2**20) > 0
+
+
+class _SlowFirstWrite(BlobStore):
+    """Counts the blobs written; the first writer waits, so a second pull of the same image
+    is inside its fetch of the same blob while the first is still writing it."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.written: list[str] = []
+
+    def writer(self, digest: str) -> Any:
+        self.written.append(digest)
+        if len(self.written) == 1:
+            time.sleep(0.5)
+        return super().writer(digest)
+
+
+def test_two_pulls_of_one_image_at_once_fetch_each_blob_once(
+    pusher: Pusher, client: RegistryClient, tmp_path: Path
+) -> None:
+    # Two jobs naming one tag resolve it together (the image's own lock comes after); each
+    # resolve fetched the config blob, so the registry served it twice.
+    pusher.layout(busybox_layout(), "tools/busybox", "1")
+    ref = parse_reference(f"{pusher.registry}/tools/busybox", "1")
+    blobs = _SlowFirstWrite(tmp_path / "blobs")
+    with ThreadPoolExecutor(2) as pool:
+        pulled = list(pool.map(lambda _: client.resolve(ref, blobs), range(2)))
+    assert pulled[0].digest == pulled[1].digest
+    assert pulled[0].config == pulled[1].config
+    assert len(blobs.written) == 1  # the config blob, by the first pull
+    assert sorted(p.fetched_bytes == 0 for p in pulled) == [False, True]
