@@ -180,6 +180,24 @@ class JobService:
             states = [s for s in states if s.spec.agreement_id == agreement_id]
         return [self._render(s, full=full_view) for s in states]
 
+    async def public_status(
+        self, consumer_address: str, job_id: str, agreement_id: str | None
+    ) -> list[dict[str, Any]] | None:
+        """``status`` of one job without a token, from the event loop; None when it can only be
+        told from a worker thread (rendering a job reads the settlement or publication rows
+        where a chain is served). A consumer's polls are mostly this call."""
+        if self._payments.reads_store or self._publisher is not None:
+            return None
+        try:
+            state = await self._engine.get_async(job_id)
+        except JobNotFound:
+            return []
+        if not state.spec.may_view(consumer_address):
+            return []
+        if agreement_id and state.spec.agreement_id != agreement_id:
+            return []
+        return [self._render(state, full=False)]
+
     def stop(
         self, consumer_address: str, job_id: str, credentials: Credentials
     ) -> list[dict[str, Any]]:

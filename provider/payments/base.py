@@ -23,6 +23,10 @@ class PaymentGrant:
 
 
 class PaymentGate(Protocol):
+    # Whether ``view`` and ``describe`` read a database: a status is then rendered in a worker
+    # thread, never on the event loop.
+    reads_store: bool
+
     def initialize(
         self, request: StartRequest, environment: EnvironmentConfig, spec: JobSpec
     ) -> dict[str, Any]:
@@ -54,6 +58,8 @@ class PaymentGate(Protocol):
 
 class NoPayments:
     """A provider that serves no chain: every paid start is refused with the reason."""
+
+    reads_store = False
 
     def initialize(
         self, request: StartRequest, environment: EnvironmentConfig, spec: JobSpec

@@ -22,6 +22,8 @@ class PaymentsByChain:
     """Sends initializeCompute and paid starts to the gate of ``payment.chainId`` (the start's
     ``chainId``, else the only chain served); one Settler settles the jobs of every chain."""
 
+    reads_store = True  # the settlement rows
+
     def __init__(
         self,
         gates: Mapping[int, ChainPayments],

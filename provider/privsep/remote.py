@@ -51,6 +51,10 @@ _log = logging.getLogger("c2d")
 # Idle connections kept for reuse (the API's worker threads call at most this many at once in
 # the common case; more are opened when needed and closed after their call).
 _IDLE_CONNECTIONS = 8
+# Calls from the event loop on the wire at once, each on a connection of its own, all kept;
+# more calls wait for one (the thread pool bounds the blocking calls alike). Well under the
+# helper's listen backlog (128) and connection cap (512).
+_ASYNC_CALLS = 32
 _JOB_ID = re.compile(JOB_ID_PATTERN)
 _ERRORS: dict[str, type[Exception]] = {
     "ResultsExpired": ResultsExpired,
@@ -79,6 +83,16 @@ class _Wire:
     answered: bool = False
 
 
+@dataclass
+class _LoopWires:
+    """The kept connections of one event loop for calls made from it (asyncio streams belong
+    to the loop that opened them), and how many of its calls may be on the wire at once."""
+
+    loop: asyncio.AbstractEventLoop
+    calls: asyncio.Semaphore
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+
+
 @dataclass(frozen=True)
 class _PassedResult(StoredResult):
     """A result the helper opened and passed over (the API cannot open result storage)."""
@@ -97,6 +111,7 @@ class RemoteEngine:
         self._closed = threading.Event()
         self._idle: list[socket.socket] = []
         self._idle_lock = threading.Lock()
+        self._loop_wires: _LoopWires | None = None
         info = self._call({"op": "info"})
         self.weak_sandbox: bool = bool(info["weakSandbox"])
         self.sandbox_description: str = str(info["description"])
@@ -116,6 +131,9 @@ class RemoteEngine:
 
     def get(self, job_id: str) -> JobState:
         return decode_state(self._call({"op": "get", "jobId": _known(job_id)}))
+
+    async def get_async(self, job_id: str) -> JobState:
+        return decode_state(await self._call_async({"op": "get", "jobId": _known(job_id)}))
 
     def stop(self, job_id: str) -> JobState:
         return decode_state(self._call({"op": "stop", "jobId": _known(job_id)}))
@@ -171,6 +189,7 @@ class RemoteEngine:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+        self._close_loop_wires()
         with contextlib.suppress(OSError):
             self._events.shutdown(socket.SHUT_RDWR)
 
@@ -221,6 +240,57 @@ class RemoteEngine:
         with self._kept() as wire:
             send_frame(wire.conn, request)
             return self._answer(wire)
+
+    async def _call_async(self, request: dict[str, Any]) -> Any:
+        """``_call`` from the event loop, on that loop's own kept connections: no worker
+        thread (a status poll's hand-off to one and back cost more than the call)."""
+        wires = self._wires_of_loop()
+        async with wires.calls:
+            reader, writer = wires.idle.pop() if wires.idle else await self._open_async()
+            answered = False
+            try:
+                writer.write(_frame(request))
+                await writer.drain()
+                (size,) = struct.unpack(">I", await reader.readexactly(4))
+                if size > MAX_ANSWER:
+                    raise EngineError(f"the sandbox helper's answer of {size} bytes is too big")
+                message = json.loads(await reader.readexactly(size))
+                answered = True
+            except (OSError, asyncio.IncompleteReadError) as error:
+                raise EngineError(f"the sandbox helper hung up: {error}") from None
+            finally:
+                # Kept whatever the number: at most _ASYNC_CALLS are ever open at once.
+                if answered and not self._closed.is_set():
+                    wires.idle.append((reader, writer))
+                else:
+                    writer.close()
+        _raise_error(message)
+        return message["ok"]
+
+    def _wires_of_loop(self) -> _LoopWires:
+        loop = asyncio.get_running_loop()
+        wires = self._loop_wires
+        if wires is None or wires.loop is not loop:
+            # A new loop (a test's second app, a restart of the server's loop): the old
+            # loop's streams cannot be used from this one and are dropped with it.
+            wires = _LoopWires(loop, asyncio.Semaphore(_ASYNC_CALLS), [])
+            self._loop_wires = wires
+        return wires
+
+    def _close_loop_wires(self) -> None:
+        wires, self._loop_wires = self._loop_wires, None
+        if wires is None:
+            return
+        for _, writer in wires.idle:
+            # A stream is closed by its own loop; a loop already closed took its sockets along.
+            with contextlib.suppress(RuntimeError):
+                wires.loop.call_soon_threadsafe(writer.close)
+
+    async def _open_async(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        try:
+            return await asyncio.open_unix_connection(self._path)
+        except OSError as error:
+            raise EngineError(f"the sandbox helper is not answering: {error.strerror}") from None
 
     def _answer(self, wire: _Wire) -> Any:
         answer, fds = self._answer_with_fds(wire)

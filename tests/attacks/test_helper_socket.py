@@ -16,8 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
+from devkit.client import C2DClient
 from devkit.launch import ServerProcess
 from provider.privsep.protocol import MAX_REQUEST, recv_frame, send_frame
+from tests.attacks.conftest import run
 from tests.workflows.engine_support import sandboxed_spec
 
 _GIB = 2**30
@@ -261,3 +263,30 @@ def test_status_polls_reuse_the_connections_to_the_helper(
         again = _helper_connections(helper, socket_path)
     assert len(kept) >= 2, kept  # the events stream and at least one kept for calls
     assert again == kept
+
+
+def test_a_status_without_a_token_is_the_public_view_of_a_job_the_address_may_see(
+    provider: ServerProcess, attacker: C2DClient
+) -> None:
+    # The status route answers this case from the event loop (RemoteEngine.get_async); every
+    # filter of the token path holds there too.
+    job = run(attacker, "print(1)")
+    owner = {"consumerAddress": attacker.account.address, "jobId": job["jobId"]}
+    with httpx.Client(base_url=provider.url) as http:
+
+        def status(**changes: str) -> Any:
+            answer = http.get("/api/services/compute", params={**owner, **changes})
+            assert answer.status_code == 200, answer.text
+            assert answer.headers["content-type"] == "application/json"
+            return answer.json()
+
+        public = status()
+        stranger = status(consumerAddress="0x" + "11" * 20)
+        no_such_job = status(jobId="0" * 32)
+        other_agreement = status(agreementId="0x" + "ab" * 32)
+    assert [(j["jobId"], j["status"], j["owner"]) for j in public] == [
+        (job["jobId"], 70, attacker.account.address)
+    ]
+    assert public[0]["results"] == job["results"]
+    assert not {"algorithm", "agreementId", "payment", "inputDID"} & set(public[0])
+    assert stranger == no_such_job == other_agreement == []

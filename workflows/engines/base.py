@@ -139,6 +139,10 @@ class Engine(Protocol):
         """Raise ``JobNotFound`` for an unknown id."""
         ...
 
+    async def get_async(self, job_id: str) -> JobState:
+        """``get`` for a caller on the event loop: it never blocks the loop."""
+        ...
+
     def list_for_owner(self, owner: str) -> list[JobState]: ...
 
     def active_jobs(self, environment: str) -> int:

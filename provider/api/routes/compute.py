@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
+from provider.api.blocking import in_thread
 from provider.api.deps import AuthToken, ServicesDep
 from provider.api.schemas import ADDRESS_PATTERN, StartComputeRequest
 from provider.api.translate import start_request
@@ -34,15 +36,23 @@ def paid_compute(
     return services.jobs.start_paid(start_request(body), credentials)
 
 
-@router.get("/compute")
-def compute_status(
+# Async, and answered as a ready JSON response: clients poll this route, and FastAPI's thread
+# hand-off and response validation cost more than the lookup itself.
+@router.get("/compute", response_model=list[dict[str, Any]])
+async def compute_status(
     services: ServicesDep,
     token: AuthToken,
     consumer_address: Address,
     job_id: Annotated[str | None, Query(alias="jobId", max_length=64)] = None,
     agreement_id: Annotated[str | None, Query(alias="agreementId", max_length=128)] = None,
-) -> list[dict[str, Any]]:
-    return services.jobs.status(consumer_address, job_id, agreement_id, token)
+) -> JSONResponse:
+    jobs = services.jobs
+    answer = None
+    if token is None and job_id:
+        answer = await jobs.public_status(consumer_address, job_id, agreement_id)
+    if answer is None:
+        answer = await in_thread(jobs.status, consumer_address, job_id, agreement_id, token)
+    return JSONResponse(answer)
 
 
 @router.put("/compute")

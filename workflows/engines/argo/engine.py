@@ -144,6 +144,10 @@ class ArgoEngine:
             raise JobNotFound(f"job {job_id} not found")
         return state
 
+    async def get_async(self, job_id: str) -> JobState:
+        # The watch cache's lock is shared with the threads that fill it.
+        return await asyncio.to_thread(self.get, job_id)
+
     def list_for_owner(self, owner: str) -> list[JobState]:
         wanted = owner.lower()
         states = (

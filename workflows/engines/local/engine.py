@@ -3,6 +3,7 @@ slots with a queue."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import sys
@@ -195,6 +196,10 @@ class LocalEngine:
 
     def get(self, job_id: str) -> JobState:
         return self._board.state(job_id)
+
+    async def get_async(self, job_id: str) -> JobState:
+        # A finished job missing from the board's cache is read from SQLite and its manifest.
+        return await asyncio.to_thread(self._board.state, job_id)
 
     def list_for_owner(self, owner: str) -> list[JobState]:
         return self._board.for_owner(owner)
