@@ -11,13 +11,17 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from provider.listen import listen
+
 __all__ = ["app"]
 
 app = FastAPI()
 
 
+# Async as c2d's status route is (a ``def`` route pays anyio's thread hand-off, which c2d's
+# does not: that baseline came out slower than the measured route).
 @app.get("/api/services/compute")
-def status(consumerAddress: str, jobId: str) -> list[dict[str, Any]]:  # noqa: N803
+async def status(consumerAddress: str, jobId: str) -> list[dict[str, Any]]:  # noqa: N803
     return [{"owner": consumerAddress, "jobId": jobId, "status": 70, "statusText": "Job finished"}]
 
 
@@ -32,4 +36,8 @@ def root() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    # Served as ``c2d serve`` serves: its listening socket (Nagle's algorithm off, see
+    # provider/listen.py; uvicorn's own left a response waiting on the client's delayed ACK),
+    # the asyncio loop, no access log.
+    config = uvicorn.Config(app, log_level="warning", access_log=False, loop="asyncio")
+    uvicorn.Server(config).run(sockets=[listen("127.0.0.1", int(sys.argv[1]))])
