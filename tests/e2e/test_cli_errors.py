@@ -13,15 +13,22 @@ _REPO = Path(__file__).resolve().parents[2]
 
 
 def test_ctrl_c_in_the_demo_is_one_line_and_cleans_up() -> None:
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "provider.cli", "demo"],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        cwd=_REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # a process group of its own, as a shell's foreground job
-    )
+    # A suite started in the background (a non-interactive shell's `&`) has SIGINT ignored,
+    # and an ignored signal stays ignored across exec: the demo would never see the Ctrl-C. A
+    # handler is reset to the default by exec, so the demo starts as from a terminal.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "provider.cli", "demo"],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            cwd=_REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # a process group of its own, as a shell's foreground job
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert demo.stdout is not None and demo.stderr is not None
     workdir = None
     lines = []

@@ -10,7 +10,9 @@ password is never anywhere the provider writes in clear.
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from tests.e2e.oceanjs import run_oceanjs
 from tests.e2e.storage_checks import sealed_output
 from tests.steps.images.oci import Pusher, busybox_layout, htpasswd_auth_config, registry
 from workflows.status import JobStatus
+
+_JOB_FOLDER = re.compile(r"[0-9a-f]{32}")
 
 USER, PASSWORD = "carol", "Pr1vate-Registry-Pa55"
 
@@ -107,9 +111,19 @@ def test_a_private_image_runs_only_with_the_right_sealed_credentials(
     status_text = str(client.status(job["jobId"]))
     assert PASSWORD not in status_text and sealed not in status_text
     home = server[1]
+    # A job's working folder is deleted just after its end is visible; walked meanwhile, an
+    # entry vanished under the walk (FileNotFoundError). Everything that stays is walked.
+    _wait_for_job_folders_removed(home / "jobs")
     for path in home.rglob("*"):
         if path.is_file() and not path.is_symlink():
             assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def _wait_for_job_folders_removed(jobs: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while any(_JOB_FOLDER.fullmatch(entry.name) for entry in jobs.iterdir()):
+        assert time.monotonic() < deadline, sorted(entry.name for entry in jobs.iterdir())
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize(
