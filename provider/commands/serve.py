@@ -74,7 +74,7 @@ def splits(settings: Settings) -> bool:
 def _serve(app: FastAPI, args: argparse.Namespace, sock: socket.socket) -> None:
     import uvicorn
 
-    from provider.api.sendfile import SendfileHttpProtocol
+    from provider.api.http_protocol import ProviderHttpProtocol
 
     config = uvicorn.Config(
         app,
@@ -84,7 +84,7 @@ def _serve(app: FastAPI, args: argparse.Namespace, sock: socket.socket) -> None:
         log_config=None,
         # The asyncio loop: its transports implement sendfile, which results are sent by.
         loop="asyncio",
-        http=SendfileHttpProtocol,
+        http=ProviderHttpProtocol,
     )
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -5,6 +5,7 @@ compromised API process would."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -48,9 +49,17 @@ def _listens_on(pid: int, port: int) -> bool:
             parts = line.split()
             if int(parts[1].rsplit(":", 1)[1], 16) == port and parts[3] == "0A":
                 inodes.add(parts[9])
-    fds = Path(f"/proc/{pid}/fd")
-    held = {os.readlink(fd) for fd in fds.iterdir()}
-    return any(f"socket:[{inode}]" in held for inode in inodes)
+    return any(f"socket:[{inode}]" in _held(pid) for inode in inodes)
+
+
+def _held(pid: int) -> set[str]:
+    """What ``pid``'s descriptors point at; one closed during the scan (a connection the
+    process ended meanwhile) is left out."""
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            held.add(os.readlink(fd))
+    return held
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +251,7 @@ def _helper_connections(helper: int, socket_path: Path) -> set[str]:
         listening = int(parts[3], 16) & 0x10000  # __SO_ACCEPTCON
         if len(parts) > 7 and parts[7] == str(socket_path) and not listening:
             accepted.add(parts[6])
-    held = {os.readlink(fd) for fd in Path(f"/proc/{helper}/fd").iterdir()}
+    held = _held(helper)
     return {inode for inode in accepted if f"socket:[{inode}]" in held}
 
 

@@ -3,6 +3,8 @@ Retry-After per client IP and per proven consumer address (naming an address cos
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,3 +94,29 @@ def test_the_ip_limit_counts_every_request(strict: ServerProcess) -> None:
         last = http.get(_NONCE, params={"userAddress": "0x" + "c" * 40})
         assert last.status_code == 429 and "IP address" in last.json()["error"]
         assert int(last.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /api/services/compute HTTP/1.1\r\nHost: x\r\nX-Bad\x01: y\r\n\r\n",
+        b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"NOT A REQUEST\r\n\r\n",
+    ],
+)
+def test_a_request_that_cannot_be_parsed_is_a_json_400(
+    strict: ServerProcess, request_bytes: bytes
+) -> None:
+    # uvicorn answered these itself in plain text ("Invalid HTTP request received."), which
+    # the schema fuzzing (negative mode) met now and then.
+    host, port = strict.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request_bytes)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "HTTP/1.1 400 Bad Request", answer
+    assert "content-type: application/json" in [line.lower() for line in lines[1:]], answer
+    assert json.loads(body) == {"error": "Invalid HTTP request received."}
