@@ -176,9 +176,7 @@ class JobService:
             states = [s for s in states if s.spec.may_view(consumer_address)]
         else:
             states = self._engine.list_for_owner(consumer_address)
-        if agreement_id:
-            states = [s for s in states if s.spec.agreement_id == agreement_id]
-        return [self._render(s, full=full_view) for s in states]
+        return self._rendered(states, agreement_id, full=full_view)
 
     async def public_status(
         self, consumer_address: str, job_id: str, agreement_id: str | None
@@ -189,14 +187,19 @@ class JobService:
         if self._payments.reads_store or self._publisher is not None:
             return None
         try:
-            state = await self._engine.get_async(job_id)
+            states = [await self._engine.get_async(job_id)]
         except JobNotFound:
-            return []
-        if not state.spec.may_view(consumer_address):
-            return []
-        if agreement_id and state.spec.agreement_id != agreement_id:
-            return []
-        return [self._render(state, full=False)]
+            states = []
+        states = [s for s in states if s.spec.may_view(consumer_address)]
+        return self._rendered(states, agreement_id, full=False)
+
+    def _rendered(
+        self, states: list[JobState], agreement_id: str | None, *, full: bool
+    ) -> list[dict[str, Any]]:
+        """``states`` of ``agreement_id`` (all when none is named), as their status shows them."""
+        if agreement_id:
+            states = [s for s in states if s.spec.agreement_id == agreement_id]
+        return [self._render(s, full=full) for s in states]
 
     def stop(
         self, consumer_address: str, job_id: str, credentials: Credentials
