@@ -22,6 +22,7 @@ from typing import Any
 
 from eth_account import Account
 
+from bench.cpu import machine_busy_seconds
 from bench.http_client import KeepAliveClient
 from devkit.client import sign_request
 from workflows.status import TERMINAL_STATUSES, JobStatus
@@ -94,12 +95,13 @@ def _consumer(spec: dict[str, Any], jobs: int, pacer: _Pacer) -> list[dict[str, 
     return records
 
 
-def _burst(spec: dict[str, Any], pacer: _Pacer) -> tuple[list[dict[str, Any]], float]:
-    """The records, and this process's CPU seconds when the starts began to be sent."""
+def _burst(spec: dict[str, Any], pacer: _Pacer) -> tuple[list[dict[str, Any]], tuple[float, float]]:
+    """The records, and this process's and the machine's CPU seconds when the starts began
+    to be sent."""
     jobs = int(spec["jobs"])
     http = KeepAliveClient(spec["url"], timeout=120)
     bodies = [_body(spec) for _ in range(jobs)]  # signed before the clock, as in a queue
-    cpu_began = time.process_time()
+    cpu_began = (time.process_time(), machine_busy_seconds())
     with ThreadPoolExecutor(max_workers=32) as pool:
         records = list(pool.map(lambda body: _submit(http, body), bodies))
     _wait_all(http, records, pacer, float(spec["poll"]), float(spec["timeout"]))
@@ -122,21 +124,29 @@ def _wait_all(
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
-    """The records, the run's start and end (wall clock) and its CPU seconds (``cpu``: this
-    process's, from the first start sent; imports and a burst's signing left out)."""
+    """The records, the run's start and end (wall clock) and CPU seconds from the first start
+    sent (imports and a burst's signing left out): ``cpu`` this process's, ``machine`` the
+    whole machine's busy time."""
     pacer = _Pacer(float(spec["poll_rate"]))
     if spec["mode"] == "burst":
         began = time.time()  # after signing (inside _burst the clock starts at the first POST)
         records, cpu_began = _burst(spec, pacer)
         began = min((r["submitted"] for r in records), default=began)
     else:
-        began, cpu_began = time.time(), time.process_time()
+        began, cpu_began = time.time(), (time.process_time(), machine_busy_seconds())
         consumers, per = int(spec["consumers"]), int(spec["jobs_per_consumer"])
         with ThreadPoolExecutor(max_workers=consumers) as pool:
             chunks = list(pool.map(lambda _: _consumer(spec, per, pacer), range(consumers)))
         records = [record for chunk in chunks for record in chunk]
-    cpu = time.process_time() - cpu_began
-    return {"began": began, "ended": time.time(), "records": records, "cpu": cpu}
+    cpu = time.process_time() - cpu_began[0]
+    machine = machine_busy_seconds() - cpu_began[1]
+    return {
+        "began": began,
+        "ended": time.time(),
+        "records": records,
+        "cpu": cpu,
+        "machine": machine,
+    }
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CpuSnapshot", "cpu_per_job", "snapshot"]
+__all__ = ["CpuSnapshot", "cpu_per_job", "machine_busy_seconds", "snapshot"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -39,16 +39,38 @@ def snapshot(root: int) -> CpuSnapshot:
     return CpuSnapshot(parts)
 
 
+def machine_busy_seconds(stat: Path = Path("/proc/stat")) -> float:
+    """CPU seconds every core has spent busy since boot: user, nice, system, irq and softirq
+    (idle and I/O wait are not work; steal is the hypervisor's; guest is already in user)."""
+    for line in stat.read_text().splitlines():
+        fields = line.split()
+        if fields and fields[0] == "cpu":
+            user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[1:8])
+            return (user + nice + system + irq + softirq) / _TICK
+    raise ValueError(f"{stat} has no cpu line")
+
+
 def cpu_per_job(
-    before: CpuSnapshot, after: CpuSnapshot, jobs: int, client_seconds: float
+    before: CpuSnapshot,
+    after: CpuSnapshot,
+    jobs: int,
+    client_seconds: float,
+    machine_seconds: float | None = None,
 ) -> dict[str, float]:
     """Milliseconds of CPU per job of each part between two snapshots, and of the client
-    (``client_seconds``, as the client process measured its own)."""
+    (``client_seconds``, as the client process measured its own). With ``machine_seconds``
+    (the machine's busy time over the client's run): ``machine``, and ``rest``, what the
+    machine spent beyond the parts and the client."""
+    count = max(jobs, 1)
     per_job = {
-        part: (after.parts[part] - before.parts.get(part, 0.0)) * 1000 / max(jobs, 1)
+        part: (after.parts[part] - before.parts.get(part, 0.0)) * 1000 / count
         for part in after.parts
     }
-    per_job["client"] = client_seconds * 1000 / max(jobs, 1)
+    per_job["client"] = client_seconds * 1000 / count
+    if machine_seconds is not None:
+        counted = sum(per_job.values())
+        per_job["machine"] = machine_seconds * 1000 / count
+        per_job["rest"] = max(per_job["machine"] - counted, 0.0)
     return per_job
 
 

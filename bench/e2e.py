@@ -87,15 +87,18 @@ def _phase_figures(label: str, bench: Bench, records: Sequence[dict[str, Any]]) 
     ]
 
 
-def _run(bench: Bench, spec: dict[str, Any]) -> tuple[float, int, list[dict[str, Any]], float]:
-    """(jobs whose end the client saw per second, jobs lost, the records, the client's CPU
-    seconds)."""
+def _run(
+    bench: Bench, spec: dict[str, Any]
+) -> tuple[float, int, list[dict[str, Any]], tuple[float, float]]:
+    """(jobs whose end the client saw per second, jobs lost, the records, the client's and the
+    machine's CPU seconds over the run)."""
     result = run_module("bench.consumer", {**spec, "url": bench.url, "code": TRIVIAL})
     records: list[dict[str, Any]] = result["records"]
     finished = [r for r in records if r.get("status") == JobStatus.FINISHED]
     last = max((r["visible"] for r in finished), default=result["ended"])
     rate = len(finished) / max(last - result["began"], 1e-9)
-    return rate, len(records) - len(finished), records, float(result["cpu"])
+    cpu = (float(result["cpu"]), float(result["machine"]))
+    return rate, len(records) - len(finished), records, cpu
 
 
 def _burst(
@@ -109,14 +112,23 @@ def _burst(
     """``burst`` starts at once: jobs per second seen ended, the phases, CPU per job by part;
     and the jobs lost."""
     before = snapshot(bench.server.process.pid)
-    rate, missing, records, client = _run(bench, {**base, "mode": "burst", "jobs": burst})
-    used = cpu_per_job(before, snapshot(bench.server.process.pid), burst - missing, client)
+    rate, missing, records, (client, machine) = _run(
+        bench, {**base, "mode": "burst", "jobs": burst}
+    )
+    after = snapshot(bench.server.process.pid)
+    used = cpu_per_job(before, after, burst - missing, client, machine)
     figures = [Figure(f"e2e_{label}_jobs_per_s", rate, "jobs/s", bare_rate, target)]
     figures += _phase_figures(label, bench, records)
     figures += [
         Figure(f"cpu_{label}_{part}_ms_per_job", ms, "ms", None, "CPU per job (bench/cpu.py)")
         for part, ms in sorted(used.items())
     ]
+    # How busy the machine was: near 100 % the jobs wait on the CPU, far below it on something
+    # else (locks, the kernel, the slots).
+    seconds = (burst - missing) / rate if rate else 0.0
+    cores = os.cpu_count() or 1
+    busy = 100 * machine / (cores * seconds) if seconds else 0.0
+    figures.append(Figure(f"cpu_{label}_machine_busy_percent", busy, "%", None, "all cores"))
     return figures, missing
 
 
