@@ -39,17 +39,23 @@ class Placement:
 
 # The algorithm's output is its log on the job volume (publish stores it without talking to the
 # Kubernetes API); `tail --pid` echoes it to the container's stdout while it runs, so the pod
-# API serves live logs. The shell ends with the algorithm's own exit code as soon as the
-# algorithm ends: no pipe is held open by processes it left behind, which die with the pod (or
-# the local sandbox's pid namespace). An image without GNU tail just has no live log. The log
-# exists before tail starts: were it created by the background job, a tail that ran first would
-# find no file and end at once, and the live log would stay empty. The shell is PID 1, which
-# ignores SIGTERM unless it handles it: the trap hands a stop or an eviction to the algorithm,
-# and the shell waits for it again (a trapped signal ends the first wait) to exit with its code.
+# API serves live logs. An image without GNU tail just has no live log. The log exists before
+# tail starts: were it created by the background job, a tail that ran first would find no file
+# and end at once, and the live log would stay empty. Where stdout is /dev/null (the local
+# sandbox: the engine reads the log file itself) tail is not started: it would echo into
+# nothing, and starting it (a fork and an exec) cost a few ms of every job's CPU. `-ef` is not
+# POSIX but every common shell has it; in a shell without it the test fails and tail runs.
+# The shell ends with the algorithm's own exit code as soon as the algorithm ends: no pipe is
+# held open by processes it left behind, which die with the pod (or the local sandbox's pid
+# namespace). The shell is PID 1, which ignores SIGTERM unless it handles it: the trap hands a
+# stop or an eviction to the algorithm, and the shell waits for it again (a trapped signal ends
+# the first wait) to exit with its code.
 _RUN_AND_FOLLOW = (
     f': >{contract.ALGORITHM_LOG}; "$@" >>{contract.ALGORITHM_LOG} 2>&1 & pid=$!;'
     " trap 'kill -TERM \"$pid\" 2>/dev/null' TERM;"
-    f' tail -n +1 -f {contract.ALGORITHM_LOG} --pid="$pid" 2>/dev/null & wait "$pid"; code=$?;'
+    " [ /proc/self/fd/1 -ef /dev/null ] ||"
+    f' {{ tail -n +1 -f {contract.ALGORITHM_LOG} --pid="$pid" 2>/dev/null & }};'
+    ' wait "$pid"; code=$?;'
     ' while kill -0 "$pid" 2>/dev/null; do wait "$pid"; code=$?; done; exit "$code"'
 )
 

@@ -60,9 +60,40 @@ def test_the_log_exists_before_tail_follows_it(tmp_path: Path) -> None:
     for _ in range(10):
         log.unlink(missing_ok=True)
         subprocess.run(
-            [shell, flag, script, name, sys.executable, "-c", "pass"], env=env, timeout=60
+            [shell, flag, script, name, sys.executable, "-c", "pass"],
+            env=env,
+            stdout=subprocess.PIPE,  # someone reads stdout: tail is started
+            timeout=60,
         )
     assert seen.read_text().split() == ["yes"] * 10
+
+
+def test_no_tail_when_nothing_reads_stdout(tmp_path: Path) -> None:
+    """The local sandbox points the shell's stdout at /dev/null: no tail is started there (it
+    would echo into nothing); a pipe, as a pod's container runtime reads, gets one."""
+    (container,) = algorithm_pod(workflow_dict(raw_spec()))["spec"]["containers"]
+    pod_shell, flag, script, name = container["command"][:4]
+    log = tmp_path / "algorithm.log"
+    script = script.replace(contract.ALGORITHM_LOG, str(log))
+    wrappers = tmp_path / "bin"
+    wrappers.mkdir()
+    started = tmp_path / "started"
+    tail = wrappers / "tail"
+    tail.write_text(f'#!/bin/sh\necho tail >>"{started}"\n')
+    tail.chmod(0o755)
+    env = {**os.environ, "PATH": f"{wrappers}:{os.environ['PATH']}"}
+    code = "import sys; print('out'); sys.exit(5)"
+    for shell_path in (pod_shell, "/bin/bash", "/bin/dash"):
+        if not Path(shell_path).exists():
+            continue
+        argv = [shell_path, flag, script, name, sys.executable, "-c", code]
+        quiet = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, timeout=60)
+        assert quiet.returncode == 5 and "out" in log.read_text()
+        assert not started.exists(), shell_path
+        read = subprocess.run(argv, env=env, stdout=subprocess.PIPE, timeout=60)
+        assert read.returncode == 5
+        assert started.read_text() == "tail\n", shell_path
+        started.unlink()
 
 
 def test_a_child_left_behind_does_not_keep_the_step_alive(tmp_path: Path) -> None:
