@@ -5,6 +5,14 @@ Starlette's ``FileResponse`` sends ``pathsend`` when the server offers it; the b
 from the page cache to the socket by ``sendfile(2)`` instead of through Python (read into
 bytes, write to the transport), which delivers about a third of what the disk gives. Result
 files are the provider's largest responses (an ``outputs.tar`` can be gigabytes).
+
+The file goes out ``_CHUNK`` bytes per ``sendfile`` call. Asked for the whole file at once,
+one call on a non-blocking socket ran for as long as the client kept up, reading from the disk
+inside the call when the file was not in the page cache: on loopback a GiB held the event loop,
+and every other request, for 150-370 ms (in the page cache) and read it from the disk at a third
+of the disk's speed. In 2 MiB calls the loop is held for a few ms at a time (at most 17 ms
+measured here, from the disk), a file in the page cache goes out as fast, and one on the disk
+two to three times as fast.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 __all__ = ["PATHSEND", "SendfileHttpProtocol"]
 
 PATHSEND = "http.response.pathsend"
+_CHUNK = 2 * 1024 * 1024  # per sendfile call (see above)
 
 _Send = Callable[[Any], Coroutine[Any, Any, None]]
 
@@ -60,9 +69,16 @@ async def _send_file(
         await cycle.flow.drain()
     if cycle.disconnected or cycle.transport.is_closing():
         return
+    size = cycle.expected_content_length
+    sent = 0
     with open(path, "rb") as file:
         try:
-            sent = await loop.sendfile(cycle.transport, file, 0, cycle.expected_content_length)
+            while sent < size:
+                length = min(_CHUNK, size - sent)
+                done = await loop.sendfile(cycle.transport, file, sent, length)
+                sent += done
+                if done < length:  # the file ended early: uvicorn sees the short body
+                    break
         except (ConnectionError, RuntimeError):
             # The client went away mid-body (RuntimeError: the transport closed under us).
             cycle.transport.close()

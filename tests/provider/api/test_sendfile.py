@@ -95,3 +95,24 @@ def test_a_client_leaving_mid_body_does_not_stop_the_server(served: tuple[int, b
     connection.request("GET", "/result")
     assert connection.getresponse().read() == body
     connection.close()
+
+
+def test_no_sendfile_call_is_asked_for_more_than_a_chunk(
+    served: tuple[int, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One call asked for the whole file ran as long as the client kept up (on loopback, a
+    GiB took the event loop for hundreds of ms); each call is now bounded, the body intact."""
+    port, body = served
+    asked: list[int] = []
+    real_sendfile = os.sendfile
+
+    def recording_sendfile(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        asked.append(count)
+        return real_sendfile(out_fd, in_fd, offset, count)
+
+    monkeypatch.setattr(os, "sendfile", recording_sendfile)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/result")
+    assert connection.getresponse().read() == body
+    connection.close()
+    assert asked and max(asked) <= 2 * 2**20, asked[:5]
