@@ -5,8 +5,10 @@ from disk."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -28,6 +30,7 @@ __all__ = ["measure_configure", "measure_results"]
 
 _MIB = 2**20
 _CHUNK = _MIB
+_ROUNDS = 3  # of each result download and its baseline; the figures are medians
 
 
 def _write_file(path: Path, size: int) -> str:
@@ -161,17 +164,26 @@ def measure_results(bench: Bench, home: Path, size: int, label: str) -> list[Fig
         return str(request.url)
 
     size_on_disk = path.stat().st_size
+    # The first read of a file just written is slow on this VM's disk whoever reads it (a
+    # third of later reads: measured with the download first and with the plain read first),
+    # and the download was that first read: an unread first, then rounds of both, medians.
+    _evict(path)
+    _read_seconds(path)
     figures = []
     runs = (True, "result_download_ratio"), (False, "result_download_ratio_cached")
-    for nonce, (cold, name) in enumerate(runs, start=2):
-        if cold:
-            _evict(path)
-        else:
-            _read_seconds(path)  # both runs below find the whole file in the page cache
-        download = _download_seconds(url(nonce), size_on_disk)
-        if cold:
-            _evict(path)
-        disk = _read_seconds(path)
+    nonces = itertools.count(2)
+    for cold, name in runs:
+        downloads, reads = [], []
+        for _ in range(_ROUNDS):
+            if cold:
+                _evict(path)
+            else:
+                _read_seconds(path)  # both runs below find the whole file in the page cache
+            downloads.append(_download_seconds(url(next(nonces)), size_on_disk))
+            if cold:
+                _evict(path)
+            reads.append(_read_seconds(path))
+        download, disk = statistics.median(downloads), statistics.median(reads)
         target = (
             f"ratio >= 0.5 ({label} outputs.tar by curl; baseline: read from disk, both uncached)"
             if cold
@@ -201,6 +213,9 @@ def measure_results(bench: Bench, home: Path, size: int, label: str) -> list[Fig
             "MiB/s",
             size_on_disk / ceiling / _MIB,
             "the loopback ceiling: curl from a bare sendfile server, file in the page cache",
+            # Context: both deliver at loopback speed, which moves by a quarter between runs;
+            # c2d's median came out above the bare server's best in some runs.
+            floor=False,
         )
     )
     return figures
