@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import socket
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
     sock = listen(args.host, args.port)
     keep_in_logs(address)
     helper = None
+    # uvicorn raises a stop signal again once the HTTP side has shut down, with the handler it
+    # found. SIGTERM's default action ended the process right there, before the ``finally``
+    # below: ``c2d serve`` exited while its helper was still shutting the engine down (a
+    # provider started at once on the same home raced it). This handler lets the end run.
+    signal.signal(signal.SIGTERM, _raise_stopped)
+    stopped = False
     try:
         if splits(settings):
             from provider.privsep.start import split_services
@@ -58,12 +65,28 @@ def run(args: argparse.Namespace) -> int:
             app = create_app(settings)
         logging.getLogger("c2d").info("%s", describe_start(app.state.services, address))
         _serve(app, args, sock)
+    except _Stopped:
+        stopped = True
     finally:
         sock.close()
         if helper is not None:
             helper.stop()
+            logging.getLogger("c2d").info("the sandbox helper has stopped")
         lock.release()
+    if stopped:
+        # Ended by the signal, as before: a service manager that sent it counts that as a
+        # clean stop (exit status 143 it would count as a failure).
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
     return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM, once uvicorn has stopped serving (or while the provider starts)."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise _Stopped
 
 
 def splits(settings: Settings) -> bool:

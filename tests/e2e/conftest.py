@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Iterator
@@ -134,3 +135,15 @@ def wait_for_status(client: C2DClient, job_id: str, wanted: JobStatus, timeout: 
 
 def result_of_type(job: dict[str, Any], kind: str) -> dict[str, Any]:
     return next(r for r in job["results"] if r["type"] == kind)
+
+
+def processes_with_home(home: Path) -> list[int]:
+    """Processes whose environment names ``home`` as C2D_HOME (a provider left running)."""
+    wanted = f"C2D_HOME={home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):  # gone meanwhile, or not ours to read
+                if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+    return found

@@ -3,13 +3,20 @@ its logs are still retrievable."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 from eth_account import Account
 
 from devkit.client import C2DClient
 from devkit.launch import start_server
-from tests.e2e.conftest import raw_algorithm, result_of_type, wait_for, wait_for_status
+from tests.e2e.conftest import (
+    processes_with_home,
+    raw_algorithm,
+    result_of_type,
+    wait_for,
+    wait_for_status,
+)
 from workflows.status import FAILED_STATUSES, JobStatus
 
 
@@ -44,3 +51,48 @@ def test_job_interrupted_by_a_crash_ends_with_a_reason_and_keeps_its_logs(tmp_pa
             assert b"before the crash" in log
     finally:
         restarted.stop()
+
+
+def test_a_stop_signal_lets_the_helper_set_running_jobs_aside(tmp_path: Path) -> None:
+    """SIGTERM to ``c2d serve`` (systemd's stop, ``docker stop``) while a job runs: the sandbox
+    helper shuts its engine down in order before the process ends. uvicorn raised the signal
+    again as soon as the HTTP side had stopped, and SIGTERM's default action ended the process
+    there: the helper died with it (its parent-death signal), the running job's disk stayed
+    mounted under the home, and nothing said the job was left for the next start."""
+    home = tmp_path / "home"
+    jobs = str((home / "jobs").resolve())
+    owner = Account.create()
+    server = start_server(home)
+    try:
+        with C2DClient(server.url, owner) as client:
+            algorithm = raw_algorithm("import time\nprint('running', flush=True)\ntime.sleep(300)")
+            job = client.free_compute({"environment": "free", "algorithm": algorithm})
+            wait_for_status(client, job["jobId"], JobStatus.RUNNING_ALGORITHM)
+            assert b"running" in next(client.logs(job["jobId"]))
+        assert _mounts_under(jobs)  # the job's disk
+        server.process.send_signal(signal.SIGTERM)
+        # Ended by the signal (a service manager counts that as a clean stop), and only after
+        # its helper: the helper's last line comes before the API's note that it has stopped.
+        assert server.process.wait(timeout=60) == -signal.SIGTERM
+    finally:
+        server.kill()
+    log = server.log_path.read_text()
+    assert "job left for the next start to resume" in log, log[-3000:]
+    assert "the sandbox helper has stopped" in log, log[-3000:]
+    assert _mounts_under(jobs) == []
+    assert not processes_with_home(home)
+
+    restarted = start_server(home)
+    try:
+        with C2DClient(restarted.url, owner) as client:
+            client.login()
+            final = wait_for(client, job["jobId"], timeout=60)
+            assert final["status"] in FAILED_STATUSES
+            assert "restart" in final["statusReason"]
+    finally:
+        restarted.stop()
+
+
+def _mounts_under(folder: str) -> list[str]:
+    lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    return [line.split()[4] for line in lines if line.split()[4].startswith(folder + "/")]
