@@ -196,8 +196,8 @@ def measure_consumers(
 
 def measure_wide_burst(work: Path, slots: int, burst: int) -> list[Figure]:
     """The burst again on a provider whose environment runs ``slots`` jobs at once (the
-    default runs 4): a trivial job mostly waits on the kernel (a cgroup move's RCU grace
-    period, namespaces, fsync), so more at once use the CPU the default leaves idle."""
+    default runs 4): whether the default's slots leave the machine idle (its busy percentage
+    says; about 95 % with 4 here, so more slots gain little)."""
     bench = Bench(work / "home", env=slots_settings(work / "home", slots))
     dataset = _DatasetServer(work / "dataset")
     try:
