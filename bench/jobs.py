@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -148,8 +149,11 @@ def measure_throughput(bench: Bench, jobs: int, rounds: int = 3) -> list[Figure]
     ]
 
 
-def burst(bench: Bench, jobs: int) -> tuple[float, int]:
-    """(jobs finished per second, jobs not finished) of ``jobs`` starts sent at once."""
+def burst(
+    bench: Bench, jobs: int, while_queued: Callable[[], None] | None = None
+) -> tuple[float, int]:
+    """(jobs finished per second, jobs not finished) of ``jobs`` starts sent at once;
+    ``while_queued`` runs once every start has been answered (most jobs still queued)."""
     bodies = [free_start_body(TRIVIAL, wait=3600) for _ in range(jobs)]
 
     def submit(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -162,6 +166,8 @@ def burst(bench: Bench, jobs: int) -> tuple[float, int]:
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=32) as pool:
         accepted = [job for job in pool.map(submit, bodies) if job is not None]
+    if while_queued is not None:
+        while_queued()
     # The provider's own count of ended jobs, read every 100 ms: polling 200 statuses would take
     # a good part of the CPU being measured (each job's final status is read after the clock).
     while _jobs_ended(bench) - ended_before < len(accepted):

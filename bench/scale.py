@@ -19,6 +19,7 @@ from workflows.status import JobStatus
 __all__ = ["fill_store", "measure_scale"]
 
 _OWNERS = 1000
+_LISTINGS = 20
 
 
 def _owner(i: int) -> str:
@@ -104,11 +105,27 @@ def measure_scale(work: Path, jobs: int, queued: int, rate: float, duration: flo
         Figure("scale_fill_s", filled, "s", None, f"writing {jobs:,} jobs through JobStore"),
     ]
     bench = Bench(work / "scale-queue")
+    listing: list[float] = []
+
+    def list_environments() -> None:
+        """What a marketplace asks before each start, while the queue is full."""
+        for _ in range(_LISTINGS):
+            began = time.perf_counter()
+            bench.http.get("/api/services/computeEnvironments").raise_for_status()
+            listing.append(time.perf_counter() - began)
+
     try:
-        rate_done, lost = burst(bench, queued)
+        rate_done, lost = burst(bench, queued, while_queued=list_environments)
     finally:
         bench.close()
     figures += [
+        Figure(
+            "scale_queued_environments_p50_ms",
+            percentile(listing, 0.5) * 1000,
+            "ms",
+            None,
+            f"computeEnvironments x{_LISTINGS} right after {queued:,} starts (most still queued)",
+        ),
         Figure(
             "scale_queued_jobs_per_s", rate_done, "jobs/s", None, f"{queued:,} submitted at once"
         ),

@@ -25,6 +25,7 @@ from typing import Any, TypeAlias
 from pydantic import ValidationError
 
 from provider.environments import ProviderConfig
+from provider.jobs.occupancy import occupancy
 from provider.privsep.checks import RefusedRequest, check_job
 from provider.privsep.protocol import (
     MAX_REQUEST,
@@ -34,6 +35,7 @@ from provider.privsep.protocol import (
     InfoOp,
     JobOp,
     ListOp,
+    OccupancyOp,
     RecentOp,
     Request,
     ResultOp,
@@ -179,6 +181,9 @@ class Helper:
             if request.op == "slots":
                 return list(engine.slots(request.environment)), ()
             return engine.active_jobs(request.environment), ()
+        if isinstance(request, OccupancyOp):
+            load = occupancy(engine.unfinished(request.environment), request.now)
+            return dataclasses.asdict(load), ()
         if isinstance(request, RecentOp):
             return [encode_state(s) for s in engine.recent_jobs(request.limit)], ()
         return self._info(), ()

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provider.jobs.occupancy import Occupancy
 from provider.privsep.protocol import (
     JOB_ID_PATTERN,
     MAX_ANSWER,
@@ -147,6 +148,17 @@ class RemoteEngine:
     def unfinished(self, environment: str) -> list[JobState]:
         answer = self._call({"op": "unfinished", "environment": environment})
         return [decode_state(s) for s in answer]
+
+    def occupancy(self, environment: str, now: float) -> Occupancy:
+        """The environment's load, counted by the helper where the jobs are."""
+        answer = self._call({"op": "occupancy", "environment": environment, "now": now})
+        return Occupancy(
+            running=int(answer["running"]),
+            queued=int(answer["queued"]),
+            queue_wait=int(answer["queue_wait"]),
+            run_wait=int(answer["run_wait"]),
+            in_use={str(k): float(v) for k, v in answer["in_use"].items()},
+        )
 
     def slots(self, environment: str) -> tuple[int, int]:
         limit, running = self._call({"op": "slots", "environment": environment})

@@ -14,7 +14,7 @@ from provider.api.deps import ServicesDep
 from provider.api.validation import MAX_INTEGER
 from provider.environment_access import render_access
 from provider.environments import EnvironmentConfig, ResourceConfig
-from provider.jobs.occupancy import Occupancy, occupancy
+from provider.jobs.occupancy import Occupancy, environment_occupancy
 
 __all__ = ["render_environment", "router"]
 
@@ -30,7 +30,7 @@ def compute_environments(
     now = time.time()
     return [
         render_environment(
-            env, services.account.address, occupancy(services.engine.unfinished(env.id), now)
+            env, services.account.address, environment_occupancy(services.engine, env.id, now)
         )
         for env in services.config.environments
         if not chain_id or str(chain_id) in env.fees
