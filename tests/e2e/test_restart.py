@@ -3,10 +3,14 @@ its logs are still retrievable."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from devkit.client import C2DClient
 from devkit.launch import start_server
@@ -40,17 +44,9 @@ def test_job_interrupted_by_a_crash_ends_with_a_reason_and_keeps_its_logs(tmp_pa
     finally:
         server.kill()
 
-    restarted = start_server(home)
-    try:
-        with C2DClient(restarted.url, owner) as client:
-            client.login()
-            final = wait_for(client, job["jobId"], timeout=60)
-            assert final["status"] in FAILED_STATUSES
-            assert "restart" in final["statusReason"]
-            log = client.result(final["jobId"], result_of_type(final, "algorithmLog")["index"])
-            assert b"before the crash" in log
-    finally:
-        restarted.stop()
+    with _restarted(home, owner, job["jobId"]) as (client, final):
+        log = client.result(final["jobId"], result_of_type(final, "algorithmLog")["index"])
+        assert b"before the crash" in log
 
 
 def test_a_stop_signal_lets_the_helper_set_running_jobs_aside(tmp_path: Path) -> None:
@@ -82,13 +78,23 @@ def test_a_stop_signal_lets_the_helper_set_running_jobs_aside(tmp_path: Path) ->
     assert _mounts_under(jobs) == []
     assert not processes_with_home(home)
 
+    with _restarted(home, owner, job["jobId"]):
+        pass
+
+
+@contextlib.contextmanager
+def _restarted(
+    home: Path, owner: LocalAccount, job_id: str
+) -> Iterator[tuple[C2DClient, dict[str, Any]]]:
+    """A provider started again on ``home``: the interrupted job has ended with a reason."""
     restarted = start_server(home)
     try:
         with C2DClient(restarted.url, owner) as client:
             client.login()
-            final = wait_for(client, job["jobId"], timeout=60)
+            final = wait_for(client, job_id, timeout=60)
             assert final["status"] in FAILED_STATUSES
             assert "restart" in final["statusReason"]
+            yield client, final
     finally:
         restarted.stop()
 

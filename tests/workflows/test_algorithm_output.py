@@ -45,17 +45,11 @@ def test_output_is_echoed_to_stdout_while_the_algorithm_runs(tmp_path: Path) -> 
 def test_the_log_exists_before_tail_follows_it(tmp_path: Path) -> None:
     # A tail started before the log exists ends at once and echoes nothing: a `tail` first on
     # PATH records whether the log was there when it started.
-    (container,) = algorithm_pod(workflow_dict(raw_spec()))["spec"]["containers"]
-    shell, flag, script, name = container["command"][:4]
     log = tmp_path / "algorithm.log"
-    script = script.replace(contract.ALGORITHM_LOG, str(log))
-    wrappers = tmp_path / "bin"
-    wrappers.mkdir()
     seen = tmp_path / "seen"
-    tail = wrappers / "tail"
-    tail.write_text(f'#!/bin/sh\n[ -e "{log}" ] && echo yes >>"{seen}" || echo no >>"{seen}"\n')
-    tail.chmod(0o755)
-    env = {**os.environ, "PATH": f"{wrappers}:{os.environ['PATH']}"}
+    (shell, flag, script, name), env = _with_fake_tail(
+        tmp_path, log, f'[ -e "{log}" ] && echo yes >>"{seen}" || echo no >>"{seen}"'
+    )
     # The algorithm's own open of the log is made slow by a busy parent: run it several times.
     for _ in range(10):
         log.unlink(missing_ok=True)
@@ -71,17 +65,11 @@ def test_the_log_exists_before_tail_follows_it(tmp_path: Path) -> None:
 def test_no_tail_when_nothing_reads_stdout(tmp_path: Path) -> None:
     """The local sandbox points the shell's stdout at /dev/null: no tail is started there (it
     would echo into nothing); a pipe, as a pod's container runtime reads, gets one."""
-    (container,) = algorithm_pod(workflow_dict(raw_spec()))["spec"]["containers"]
-    pod_shell, flag, script, name = container["command"][:4]
     log = tmp_path / "algorithm.log"
-    script = script.replace(contract.ALGORITHM_LOG, str(log))
-    wrappers = tmp_path / "bin"
-    wrappers.mkdir()
     started = tmp_path / "started"
-    tail = wrappers / "tail"
-    tail.write_text(f'#!/bin/sh\necho tail >>"{started}"\n')
-    tail.chmod(0o755)
-    env = {**os.environ, "PATH": f"{wrappers}:{os.environ['PATH']}"}
+    (pod_shell, flag, script, name), env = _with_fake_tail(
+        tmp_path, log, f'echo tail >>"{started}"'
+    )
     code = "import sys; print('out'); sys.exit(5)"
     for shell_path in (pod_shell, "/bin/bash", "/bin/dash"):
         if not Path(shell_path).exists():
@@ -112,3 +100,19 @@ def test_a_child_left_behind_does_not_keep_the_step_alive(tmp_path: Path) -> Non
     finally:
         os.killpg(step.pid, signal.SIGKILL)
     assert "parent done" in (tmp_path / "algorithm.log").read_text()
+
+
+def _with_fake_tail(
+    tmp_path: Path, log: Path, tail_script: str
+) -> tuple[tuple[str, str, str, str], dict[str, str]]:
+    """The pod's shell, flag, script (its log at ``log``) and name; an environment whose PATH
+    finds a ``tail`` that runs ``tail_script`` first."""
+    (container,) = algorithm_pod(workflow_dict(raw_spec()))["spec"]["containers"]
+    shell, flag, script, name = container["command"][:4]
+    wrappers = tmp_path / "bin"
+    wrappers.mkdir()
+    tail = wrappers / "tail"
+    tail.write_text(f"#!/bin/sh\n{tail_script}\n")
+    tail.chmod(0o755)
+    env = {**os.environ, "PATH": f"{wrappers}:{os.environ['PATH']}"}
+    return (shell, flag, script.replace(contract.ALGORITHM_LOG, str(log)), name), env
