@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     except _Stopped:
         stopped = True
     finally:
+        # A second SIGTERM (a double stop) must not cut this short: the helper is waited for.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         sock.close()
         if helper is not None:
             helper.stop()

@@ -85,7 +85,7 @@ class OccupancyOp(_Op):
 
     op: Literal["occupancy"]
     environment: Annotated[str, Field(min_length=1, max_length=63)]
-    now: float
+    now: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class RecentOp(_Op):

@@ -234,6 +234,32 @@ def test_the_api_user_gets_only_what_a_job_request_could(
     assert "malformed request" in messages[9]
 
 
+_NAN_PAYLOAD = b'{"op": "occupancy", "environment": "free", "now": NaN}'
+_NAN_TIME = len(_NAN_PAYLOAD).to_bytes(4, "big") + _NAN_PAYLOAD  # JSON has no NaN; Python's has
+
+
+def test_the_load_sums_are_all_an_occupancy_request_gets(
+    attack_home: Path, api_ids: tuple[int, int]
+) -> None:
+    """The sums ``computeEnvironments`` lists, for one environment at one time: no job, and a
+    time that is no time (negative, NaN) or an environment name out of bounds is refused."""
+    uid, gid = api_ids
+    answers = _as(
+        uid,
+        gid,
+        attack_home / "run",
+        _ask(
+            {"op": "occupancy", "environment": "free", "now": 1_800_000_000.5},
+            {"op": "occupancy", "environment": "free", "now": -1},
+            _NAN_TIME,
+            {"op": "occupancy", "environment": "x" * 64, "now": 1.0},
+        ),
+    )
+    load, *refusals = answers["ok"]
+    assert set(load["ok"]) == {"running", "queued", "queue_wait", "run_wait", "in_use"}
+    assert all(answer["error"]["type"] == "Refused" for answer in refusals), refusals
+
+
 def test_an_oversized_request_is_dropped_unread(
     attack_home: Path, api_ids: tuple[int, int]
 ) -> None:
