@@ -115,4 +115,4 @@ def test_no_sendfile_call_is_asked_for_more_than_a_chunk(
     connection.request("GET", "/result")
     assert connection.getresponse().read() == body
     connection.close()
-    assert asked and max(asked) <= 4 * 2**20, asked[:5]
+    assert asked and max(asked) <= 8 * 2**20, asked[:5]
