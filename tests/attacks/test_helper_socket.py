@@ -143,6 +143,12 @@ def _as(uid: int, gid: int, cwd: Path, action: Callable[[], Any]) -> dict[str, A
     return result
 
 
+def _as_api_user(home: Path, api_ids: tuple[int, int], action: Callable[[], Any]) -> dict[str, Any]:
+    """``_as`` the API user, in the folder of the helper's socket."""
+    uid, gid = api_ids
+    return _as(uid, gid, home / "run", action)
+
+
 def _ask(*requests: dict[str, Any] | bytes) -> Callable[[], list[Any]]:
     """Connect to ``helper.sock`` (in the working folder), send each request, collect answers
     (with none, the one answer the helper gives unasked)."""
@@ -199,11 +205,9 @@ def _spec(**changes: Any) -> dict[str, Any]:
 def test_the_api_user_gets_only_what_a_job_request_could(
     attack_home: Path, api_ids: tuple[int, int]
 ) -> None:
-    uid, gid = api_ids
-    answers = _as(
-        uid,
-        gid,
-        attack_home / "run",
+    answers = _as_api_user(
+        attack_home,
+        api_ids,
         _ask(
             {"op": "check", "spec": _spec()},
             {"op": "get", "jobId": "../../state"},
@@ -243,11 +247,9 @@ def test_the_load_sums_are_all_an_occupancy_request_gets(
 ) -> None:
     """The sums ``computeEnvironments`` lists, for one environment at one time: no job, and a
     time that is no time (negative, NaN) or an environment name out of bounds is refused."""
-    uid, gid = api_ids
-    answers = _as(
-        uid,
-        gid,
-        attack_home / "run",
+    answers = _as_api_user(
+        attack_home,
+        api_ids,
         _ask(
             {"op": "occupancy", "environment": "free", "now": 1_800_000_000.5},
             {"op": "occupancy", "environment": "free", "now": -1},
