@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     wait_for,
     wait_for_status,
 )
+from workflows.engines.local.quota import mounts_under
 from workflows.status import FAILED_STATUSES, JobStatus
 
 
@@ -56,7 +57,7 @@ def test_a_stop_signal_lets_the_helper_set_running_jobs_aside(tmp_path: Path) ->
     there: the helper died with it (its parent-death signal), the running job's disk stayed
     mounted under the home, and nothing said the job was left for the next start."""
     home = tmp_path / "home"
-    jobs = str((home / "jobs").resolve())
+    jobs = home / "jobs"
     owner = Account.create()
     server = start_server(home)
     try:
@@ -65,7 +66,7 @@ def test_a_stop_signal_lets_the_helper_set_running_jobs_aside(tmp_path: Path) ->
             job = client.free_compute({"environment": "free", "algorithm": algorithm})
             wait_for_status(client, job["jobId"], JobStatus.RUNNING_ALGORITHM)
             assert b"running" in next(client.logs(job["jobId"]))
-        assert _mounts_under(jobs)  # the job's disk
+        assert mounts_under(jobs)  # the job's disk
         server.process.send_signal(signal.SIGTERM)
         # Ended by the signal (a service manager counts that as a clean stop), and only after
         # its helper: the helper's last line comes before the API's note that it has stopped.
@@ -75,7 +76,7 @@ def test_a_stop_signal_lets_the_helper_set_running_jobs_aside(tmp_path: Path) ->
     log = server.log_path.read_text()
     assert "job left for the next start to resume" in log, log[-3000:]
     assert "the sandbox helper has stopped" in log, log[-3000:]
-    assert _mounts_under(jobs) == []
+    assert mounts_under(jobs) == []
     assert not processes_with_home(home)
 
     with _restarted(home, owner, job["jobId"]):
@@ -97,8 +98,3 @@ def _restarted(
             yield client, final
     finally:
         restarted.stop()
-
-
-def _mounts_under(folder: str) -> list[str]:
-    lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    return [line.split()[4] for line in lines if line.split()[4].startswith(folder + "/")]
