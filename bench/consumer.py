@@ -101,7 +101,7 @@ def _burst(spec: dict[str, Any], pacer: _Pacer) -> tuple[list[dict[str, Any]], t
     jobs = int(spec["jobs"])
     http = KeepAliveClient(spec["url"], timeout=120)
     bodies = [_body(spec) for _ in range(jobs)]  # signed before the clock, as in a queue
-    cpu_began = (time.process_time(), machine_busy_seconds())
+    cpu_began = _cpu_seconds()
     with ThreadPoolExecutor(max_workers=32) as pool:
         records = list(pool.map(lambda body: _submit(http, body), bodies))
     _wait_all(http, records, pacer, float(spec["poll"]), float(spec["timeout"]))
@@ -123,6 +123,11 @@ def _wait_all(
         record["status"] = None
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """This process's CPU seconds, and the whole machine's busy seconds."""
+    return time.process_time(), machine_busy_seconds()
+
+
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     """The records, the run's start and end (wall clock) and CPU seconds from the first start
     sent (imports and a burst's signing left out): ``cpu`` this process's, ``machine`` the
@@ -133,13 +138,13 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         records, cpu_began = _burst(spec, pacer)
         began = min((r["submitted"] for r in records), default=began)
     else:
-        began, cpu_began = time.time(), (time.process_time(), machine_busy_seconds())
+        began, cpu_began = time.time(), _cpu_seconds()
         consumers, per = int(spec["consumers"]), int(spec["jobs_per_consumer"])
         with ThreadPoolExecutor(max_workers=consumers) as pool:
             chunks = list(pool.map(lambda _: _consumer(spec, per, pacer), range(consumers)))
         records = [record for chunk in chunks for record in chunk]
-    cpu = time.process_time() - cpu_began[0]
-    machine = machine_busy_seconds() - cpu_began[1]
+    cpu_ended = _cpu_seconds()
+    cpu, machine = cpu_ended[0] - cpu_began[0], cpu_ended[1] - cpu_began[1]
     return {
         "began": began,
         "ended": time.time(),
