@@ -3,6 +3,7 @@ SIGTERM, which PID 1 would otherwise ignore (reproduced with a pid namespace of 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -90,6 +91,9 @@ def test_sigterm_ends_configure_mid_download(job: Job, stalled: socket.socket) -
     spec = make_spec([{"folder": "0", "files": [source]}], download_timeout=600)
     job.write_spec(spec)
     env = {**os.environ, contract.PATH_MAP_ENV: json.dumps(job.mounts), **job.extra_env}
+    # This test timed out in 2 of about 5 full suites and never when run alone: on a timeout
+    # the step's Python stacks (faulthandler, on SIGABRT) say where it was.
+    env["PYTHONFAULTHANDLER"] = "1"
     step = _as_pid1(
         [sys.executable, "-m", "steps.configure"],
         env=env,
@@ -100,8 +104,18 @@ def test_sigterm_ends_configure_mid_download(job: Job, stalled: socket.socket) -
     try:
         connection, _ = stalled.accept()  # configure is now waiting for the data
         with connection:
-            os.kill(_pid1(step), signal.SIGTERM)
-            _, stderr = step.communicate(timeout=_BOUND)
+            pid1 = _pid1(step)
+            os.kill(pid1, signal.SIGTERM)
+            try:
+                _, stderr = step.communicate(timeout=_BOUND)
+            except subprocess.TimeoutExpired:
+                # faulthandler writes the stacks; as PID 1 the process then lives on.
+                os.kill(pid1, signal.SIGABRT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    step.wait(2)
+                os.kill(pid1, signal.SIGKILL)
+                _, stacks = step.communicate(timeout=_BOUND)
+                raise AssertionError(f"configure ignored SIGTERM; its stacks:\n{stacks}") from None
         assert step.returncode == 128 + signal.SIGTERM
         assert "configure: stopped by SIGTERM (a stop, an eviction or a deadline)" in stderr
     finally:
