@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,27 +74,64 @@ def start_server(
         "--port",
         str(port),
     ]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    server = ServerProcess(process, f"http://127.0.0.1:{port}", log_path)
-    deadline = time.monotonic() + ready_timeout
-    try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"c2d serve exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
-                )
-            try:
-                if httpx.get(server.url + "/", timeout=1).status_code == 200:
-                    return server
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-    except KeyboardInterrupt:
-        # Ctrl-C while it starts: the caller has no handle on it yet to stop it.
+    # Ctrl-C is held for the whole start and acted on here. Raised where it lands, it could land
+    # inside Popen after the fork, or before the handle was kept: the provider then ran on with
+    # nothing left to stop it (the demo removed its home under it).
+    with _interrupt_held() as interrupted:
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                command, env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
+        server = ServerProcess(process, f"http://127.0.0.1:{port}", log_path)
+        if _wait_until_ready(server, time.monotonic() + ready_timeout, interrupted):
+            return server
         server.stop()
-        raise
-    server.stop()
+        if interrupted:
+            raise KeyboardInterrupt
     raise RuntimeError(
         f"c2d serve did not answer within {ready_timeout} s:\n{log_path.read_text()[-3000:]}"
     )
+
+
+def _wait_until_ready(server: ServerProcess, deadline: float, interrupted: _Held) -> bool:
+    """True once it answers; False at the deadline or a Ctrl-C; raises if it exits."""
+    while time.monotonic() < deadline and not interrupted:
+        if server.process.poll() is not None:
+            server.stop()
+            raise RuntimeError(
+                f"c2d serve exited with {server.process.returncode}:\n"
+                f"{server.log_path.read_text()[-3000:]}"
+            )
+        try:
+            if httpx.get(server.url + "/", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+class _Held:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def note(self, signum: int, frame: object) -> None:
+        self.count += 1
+
+
+@contextlib.contextmanager
+def _interrupt_held() -> Iterator[_Held]:
+    """SIGINT is noted instead of raised while the block runs (the main thread's Ctrl-C; other
+    threads never receive it). The child of a fork inside keeps no Python handler past exec."""
+    held = _Held()
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = signal.signal(signal.SIGINT, held.note)
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)
