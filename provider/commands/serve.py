@@ -52,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     # uvicorn raises a stop signal again once the HTTP side has shut down, with the handler it
     # found. SIGTERM's default action ended the process right there, before the ``finally``
     # below: ``c2d serve`` exited while its helper was still shutting the engine down (a
-    # provider started at once on the same home raced it). This handler lets the end run.
-    signal.signal(signal.SIGTERM, _raise_stopped)
+    # provider started at once on the same home raced it). These handlers let the end run.
+    signal.signal(signal.SIGTERM, stop_signalled)
+    signal.signal(signal.SIGINT, stop_signalled)
     stopped = False
     try:
         if splits(settings):
@@ -68,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
     except _Stopped:
         stopped = True
     finally:
-        # A second SIGTERM (a double stop) must not cut this short: the helper is waited for.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # A stop signal from now on (a double stop) must not cut this short: the helper is
+        # waited for.
+        _ignore_stop_signals()
         sock.close()
         if helper is not None:
             helper.stop()
@@ -83,12 +85,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Stopped(Exception):
-    """SIGTERM, once uvicorn has stopped serving (or while the provider starts)."""
+class _Stopped(BaseException):
+    """SIGTERM, once uvicorn has stopped serving (or while the provider starts). Not an
+    ``Exception``: a broad ``except Exception`` on the way must not swallow the stop (the
+    signals are ignored from then on, so a swallowed stop would leave a provider no SIGTERM
+    ends)."""
 
 
-def _raise_stopped(signum: int, frame: object) -> None:
+def stop_signalled(signum: int, frame: object) -> None:
+    """SIGTERM raises ``_Stopped``, SIGINT ``KeyboardInterrupt`` (a Ctrl-C, as ever). Only the
+    first: a Ctrl-C reaches every process of the terminal's group, the demo's provider and the
+    demo, which then stops its provider with SIGTERM. That second signal, raised inside the
+    first one's clean-up, broke off the wait for the helper."""
+    _ignore_stop_signals()
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise _Stopped
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def splits(settings: Settings) -> bool:
