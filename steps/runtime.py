@@ -7,10 +7,11 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import IO
 
 from steps.paths import PathMap
+from steps.termination import Terminated, end_on_sigterm
 from workflows import contract
 from workflows.spec import JobSpec
 
@@ -20,24 +21,16 @@ __all__ = ["EXIT_TERMINATED", "StepLog", "read_spec", "run_step"]
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
-class _Terminated(BaseException):
-    """SIGTERM arrived: a stop, the pod's eviction or its deadline."""
-
-
 def run_step(name: str, main: Callable[[], int]) -> int:
     """Run a step's ``main`` so that SIGTERM ends it at once (exit 143, saying so).
 
     In a pod the step is PID 1, and PID 1 ignores a signal it has no handler for: without
     this, a stop or an eviction would wait the pod's whole grace period for SIGKILL.
     """
-
-    def _terminate(_signum: int, _frame: FrameType | None) -> None:
-        raise _Terminated
-
-    signal.signal(signal.SIGTERM, _terminate)
+    end_on_sigterm()
     try:
         return main()
-    except _Terminated:
+    except Terminated:
         print(f"{name}: stopped by SIGTERM (a stop, an eviction or a deadline)", file=sys.stderr)
         return EXIT_TERMINATED
 

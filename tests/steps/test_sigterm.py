@@ -91,8 +91,7 @@ def test_sigterm_ends_configure_mid_download(job: Job, stalled: socket.socket) -
     spec = make_spec([{"folder": "0", "files": [source]}], download_timeout=600)
     job.write_spec(spec)
     env = {**os.environ, contract.PATH_MAP_ENV: json.dumps(job.mounts), **job.extra_env}
-    # This test timed out in 2 of about 5 full suites and never when run alone: on a timeout
-    # the step's Python stacks (faulthandler, on SIGABRT) say where it was.
+    # On a timeout the step's Python stacks (faulthandler, on SIGABRT) say where it waits.
     env["PYTHONFAULTHANDLER"] = "1"
     step = _as_pid1(
         [sys.executable, "-m", "steps.configure"],
@@ -113,10 +112,46 @@ def test_sigterm_ends_configure_mid_download(job: Job, stalled: socket.socket) -
                 os.kill(pid1, signal.SIGABRT)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     step.wait(2)
-                os.kill(pid1, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # the abort may have ended it
+                    os.kill(pid1, signal.SIGKILL)
                 _, stacks = step.communicate(timeout=_BOUND)
                 raise AssertionError(f"configure ignored SIGTERM; its stacks:\n{stacks}") from None
         assert step.returncode == 128 + signal.SIGTERM
         assert "configure: stopped by SIGTERM (a stop, an eviction or a deadline)" in stderr
     finally:
         step.kill()
+
+
+# A signal that lands after Python's last check and before a blocking call starts only sets a
+# flag: the call is not interrupted and waits out its timeout (configure sat out about one
+# SIGTERM in forty, at the moment it began to wait for an answer). A signal taken by another
+# thread leaves the main thread's call just as uninterrupted, every time.
+_SIGTERM_OUTSIDE_THE_READ = """
+import os, signal, sys, threading
+from steps.runtime import run_step
+
+def main() -> int:
+    never_written, _ = os.pipe()
+    def sigterm_to_this_thread() -> None:
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+    threading.Timer(0.2, sigterm_to_this_thread).start()
+    os.read(never_written, 1)
+    return 0
+
+sys.exit(run_step("probe", main))
+"""
+
+
+def test_a_sigterm_that_misses_the_blocking_read_still_ends_the_step() -> None:
+    step = subprocess.Popen(
+        [sys.executable, "-c", _SIGTERM_OUTSIDE_THE_READ],
+        cwd=Path(__file__).resolve().parents[2],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _, stderr = step.communicate(timeout=_BOUND)
+    finally:
+        step.kill()
+    assert step.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr == "probe: stopped by SIGTERM (a stop, an eviction or a deadline)\n"
