@@ -33,6 +33,7 @@ from provider.api.routes import (
     payments,
     results,
 )
+from provider.api.status_poll import StatusPolls
 from provider.assets import encryption
 from provider.assets.kept_inputs import KeptInputs
 from provider.assets.publication_store import PublicationStore
@@ -348,6 +349,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     for module in routers:
         app.include_router(module.router)
+    # Innermost: the rate limit, size limit and metrics see every poll it answers.
+    app.add_middleware(StatusPolls, jobs=built.jobs, route=compute.STATUS_ROUTE)
     app.add_middleware(
         RateLimit, per_ip=RatePolicy(settings.rate_limit_ip, settings.rate_limit_ip_burst)
     )

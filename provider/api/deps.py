@@ -23,7 +23,7 @@ from provider.observability.metrics import Metrics
 from provider.settings import Settings
 from workflows.engines.base import Engine
 
-__all__ = ["AuthToken", "Services", "ServicesDep"]
+__all__ = ["AuthToken", "Services", "ServicesDep", "token_of"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ async def _services(request: Request) -> Services:
 
 
 async def _auth_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+    return token_of(authorization)
+
+
+def token_of(authorization: str | None) -> str | None:
+    """The token an Authorization header carries, or None when it carries none."""
     # Ocean clients send the raw token; tolerate the usual "Bearer " prefix too. ocean.js sends
     # the literal text "undefined" when it signs instead of using a token.
     token = (authorization or "").removeprefix("Bearer ").strip()

@@ -13,7 +13,7 @@ from provider.api.schemas import ADDRESS_PATTERN, StartComputeRequest
 from provider.api.translate import start_request
 from provider.jobs.requests import Credentials
 
-__all__ = ["router"]
+__all__ = ["STATUS_ROUTE", "router"]
 
 router = APIRouter(prefix="/api/services")
 
@@ -53,6 +53,10 @@ async def compute_status(
     if answer is None:
         answer = await in_thread(jobs.status, consumer_address, job_id, agreement_id, token)
     return JSONResponse(answer)
+
+
+# Its metrics label, for the polls ``status_poll`` answers before routing.
+STATUS_ROUTE = next(r for r in router.routes if getattr(r, "endpoint", None) is compute_status)
 
 
 @router.put("/compute")
