@@ -97,7 +97,6 @@ def _wait_until_ready(server: ServerProcess, deadline: float, interrupted: _Held
     """True once it answers; False at the deadline or a Ctrl-C; raises if it exits."""
     while time.monotonic() < deadline and not interrupted:
         if server.process.poll() is not None:
-            server.stop()
             raise RuntimeError(
                 f"c2d serve exited with {server.process.returncode}:\n"
                 f"{server.log_path.read_text()[-3000:]}"
@@ -113,13 +112,13 @@ def _wait_until_ready(server: ServerProcess, deadline: float, interrupted: _Held
 
 class _Held:
     def __init__(self) -> None:
-        self.count = 0
+        self.arrived = False
 
     def __bool__(self) -> bool:
-        return self.count > 0
+        return self.arrived
 
     def note(self, signum: int, frame: object) -> None:
-        self.count += 1
+        self.arrived = True
 
 
 @contextlib.contextmanager

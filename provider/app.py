@@ -350,7 +350,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     # Innermost: the rate limit, size limit and metrics see every poll it answers.
-    app.add_middleware(StatusPolls, jobs=built.jobs, route=compute.STATUS_ROUTE)
+    app.add_middleware(StatusPolls, jobs=built.jobs)
     app.add_middleware(
         RateLimit, per_ip=RatePolicy(settings.rate_limit_ip, settings.rate_limit_ip_burst)
     )

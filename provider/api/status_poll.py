@@ -17,19 +17,18 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from fastapi.responses import JSONResponse
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from provider.api.deps import token_of
+from provider.api.routes.compute import MAX_AGREEMENT_ID, MAX_JOB_ID, STATUS_ROUTE
+from provider.api.schemas import ADDRESS_PATTERN
 from provider.jobs.service import JobService
 
 __all__ = ["Poll", "StatusPolls", "poll_of"]
 
-PATH = "/api/services/compute"
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+PATH = STATUS_ROUTE.path
+_ADDRESS = re.compile(ADDRESS_PATTERN)  # fullmatch: "$" does not pass a trailing newline
 _NAMES = frozenset({"consumerAddress", "jobId", "agreementId"})
-_MAX_JOB_ID = 64
-_MAX_AGREEMENT_ID = 128
 
 
 @dataclass(frozen=True)
@@ -53,9 +52,9 @@ def poll_of(scope: Scope) -> Poll | None:
         return None
     address, job_id = params.get("consumerAddress", ""), params.get("jobId", "")
     agreement_id = params.get("agreementId")
-    if not _ADDRESS.fullmatch(address) or not 0 < len(job_id) <= _MAX_JOB_ID:
+    if not _ADDRESS.fullmatch(address) or not 0 < len(job_id) <= MAX_JOB_ID:
         return None
-    if agreement_id is not None and len(agreement_id) > _MAX_AGREEMENT_ID:
+    if agreement_id is not None and len(agreement_id) > MAX_AGREEMENT_ID:
         return None
     return Poll(address, job_id, agreement_id)
 
@@ -63,10 +62,9 @@ def poll_of(scope: Scope) -> Poll | None:
 class StatusPolls:
     """ASGI middleware: answers ``poll_of``'s polls as the route would, hands on the rest."""
 
-    def __init__(self, app: ASGIApp, jobs: JobService, route: BaseRoute) -> None:
+    def __init__(self, app: ASGIApp, jobs: JobService) -> None:
         self._app = app
         self._jobs = jobs
-        self._route = route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         poll = poll_of(scope)
@@ -78,7 +76,7 @@ class StatusPolls:
             except Exception:
                 answer = None
             if answer is not None:
-                scope["route"] = self._route  # the metrics label the request by its route
+                scope["route"] = STATUS_ROUTE  # the metrics label the request by its route
                 await JSONResponse(answer)(scope, receive, send)
                 return
         await self._app(scope, receive, send)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from provider.api.blocking import in_thread
 from provider.api.deps import AuthToken, ServicesDep
@@ -13,11 +14,13 @@ from provider.api.schemas import ADDRESS_PATTERN, StartComputeRequest
 from provider.api.translate import start_request
 from provider.jobs.requests import Credentials
 
-__all__ = ["STATUS_ROUTE", "router"]
+__all__ = ["MAX_AGREEMENT_ID", "MAX_JOB_ID", "STATUS_ROUTE", "router"]
 
 router = APIRouter(prefix="/api/services")
 
 Address = Annotated[str, Query(alias="consumerAddress", pattern=ADDRESS_PATTERN)]
+MAX_JOB_ID = 64
+MAX_AGREEMENT_ID = 128
 
 
 @router.post("/freeCompute")
@@ -43,8 +46,10 @@ async def compute_status(
     services: ServicesDep,
     token: AuthToken,
     consumer_address: Address,
-    job_id: Annotated[str | None, Query(alias="jobId", max_length=64)] = None,
-    agreement_id: Annotated[str | None, Query(alias="agreementId", max_length=128)] = None,
+    job_id: Annotated[str | None, Query(alias="jobId", max_length=MAX_JOB_ID)] = None,
+    agreement_id: Annotated[
+        str | None, Query(alias="agreementId", max_length=MAX_AGREEMENT_ID)
+    ] = None,
 ) -> JSONResponse:
     jobs = services.jobs
     answer = None
@@ -55,8 +60,10 @@ async def compute_status(
     return JSONResponse(answer)
 
 
-# Its metrics label, for the polls ``status_poll`` answers before routing.
-STATUS_ROUTE = next(r for r in router.routes if getattr(r, "endpoint", None) is compute_status)
+# Its path, and its metrics label, for the polls ``status_poll`` answers before routing.
+STATUS_ROUTE = next(
+    r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is compute_status
+)
 
 
 @router.put("/compute")
@@ -64,7 +71,7 @@ def compute_stop(
     services: ServicesDep,
     token: AuthToken,
     consumer_address: Address,
-    job_id: Annotated[str, Query(alias="jobId", max_length=64)],
+    job_id: Annotated[str, Query(alias="jobId", max_length=MAX_JOB_ID)],
     nonce: Annotated[str | None, Query(max_length=40)] = None,
     signature: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[dict[str, Any]]:

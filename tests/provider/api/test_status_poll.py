@@ -110,7 +110,7 @@ def test_the_poll_is_answered_as_the_route_answers_it() -> None:
     job = [{"jobId": JOB, "status": 70, "statusText": "Job finished"}]
     jobs, route = _Jobs(job), _Route()
     scope = _scope()
-    sent = _call(StatusPolls(route, jobs, STATUS_ROUTE), scope)  # type: ignore[arg-type]
+    sent = _call(StatusPolls(route, jobs), scope)  # type: ignore[arg-type]
     assert jobs.asked == [(OWNER, JOB, None)] and route.scopes == []
     assert sent[0]["status"] == 200
     assert (b"content-type", b"application/json") in sent[0]["headers"]
@@ -122,12 +122,12 @@ def test_the_poll_is_answered_as_the_route_answers_it() -> None:
 @pytest.mark.parametrize("answer", [None, RuntimeError("the helper has gone")])
 def test_what_it_cannot_answer_goes_to_the_route(answer: Exception | None) -> None:
     jobs, route = _Jobs(answer), _Route()
-    sent = _call(StatusPolls(route, jobs, STATUS_ROUTE), _scope())  # type: ignore[arg-type]
+    sent = _call(StatusPolls(route, jobs), _scope())  # type: ignore[arg-type]
     assert len(jobs.asked) == 1 and len(route.scopes) == 1
     assert sent[0]["status"] == 299
 
 
 def test_other_requests_never_reach_the_jobs() -> None:
     jobs, route = _Jobs([]), _Route()
-    _call(StatusPolls(route, jobs, STATUS_ROUTE), _scope(method="PUT"))  # type: ignore[arg-type]
+    _call(StatusPolls(route, jobs), _scope(method="PUT"))  # type: ignore[arg-type]
     assert jobs.asked == [] and len(route.scopes) == 1
