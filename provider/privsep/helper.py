@@ -40,6 +40,7 @@ from provider.privsep.protocol import (
     Request,
     ResultOp,
     SubmitOp,
+    encode_progress,
     encode_state,
     parse_request,
     recv_frame,
@@ -165,6 +166,8 @@ class Helper:
                 raise Refused(f"job {request.spec.job_id} exists already")
             return encode_state(engine.submit(request.spec)), ()
         if isinstance(request, JobOp):
+            if request.op == "status":
+                return encode_progress(engine.get(request.job_id)), ()
             state = (
                 engine.stop(request.job_id) if request.op == "stop" else engine.get(request.job_id)
             )

@@ -28,6 +28,7 @@ __all__ = [
     "FrameError",
     "Request",
     "decode_state",
+    "encode_progress",
     "encode_state",
     "parse_request",
     "recv_frame",
@@ -59,7 +60,10 @@ class SubmitOp(_Op):
 
 
 class JobOp(_Op):
-    op: Literal["get", "stop", "log"]
+    """``status``: the job's state without its spec, which never changes (the API keeps the
+    spec of a job it polls, so a poll carries neither its encoding nor its validation)."""
+
+    op: Literal["get", "status", "stop", "log"]
     job_id: Annotated[str, Field(alias="jobId", pattern=JOB_ID_PATTERN)]
 
 
@@ -156,8 +160,12 @@ def _recv_exactly(sock: socket.socket, size: int, *, with_fds: bool) -> tuple[by
 
 def encode_state(state: JobState) -> dict[str, Any]:
     """A job's state as JSON (the spec as its own JSON, as the job store keeps it)."""
+    return {"spec": json.loads(state.spec.model_dump_json()), **encode_progress(state)}
+
+
+def encode_progress(state: JobState) -> dict[str, Any]:
+    """Everything of a job's state but its spec."""
     return {
-        "spec": json.loads(state.spec.model_dump_json()),
         "status": int(state.status),
         "dateFinished": state.date_finished,
         "results": [
@@ -172,9 +180,10 @@ def encode_state(state: JobState) -> dict[str, Any]:
     }
 
 
-def decode_state(data: dict[str, Any]) -> JobState:
+def decode_state(data: dict[str, Any], spec: JobSpec | None = None) -> JobState:
+    """``encode_state``'s answer; or ``encode_progress``'s, with the job's ``spec``."""
     return JobState(
-        spec=JobSpec.model_validate(data["spec"]),
+        spec=JobSpec.model_validate(data["spec"]) if spec is None else spec,
         status=JobStatus(data["status"]),
         date_finished=data["dateFinished"],
         results=tuple(ResultFile(**r) for r in data["results"]),

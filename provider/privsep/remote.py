@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from provider.jobs.occupancy import Occupancy
+from provider.privsep.known_specs import KnownSpecs
 from provider.privsep.protocol import (
     JOB_ID_PATTERN,
     MAX_ANSWER,
@@ -113,6 +114,7 @@ class RemoteEngine:
         self._idle: list[socket.socket] = []
         self._idle_lock = threading.Lock()
         self._loop_wires: _LoopWires | None = None
+        self._specs = KnownSpecs()
         info = self._call({"op": "info"})
         self.weak_sandbox: bool = bool(info["weakSandbox"])
         self.sandbox_description: str = str(info["description"])
@@ -134,7 +136,16 @@ class RemoteEngine:
         return decode_state(self._call({"op": "get", "jobId": _known(job_id)}))
 
     async def get_async(self, job_id: str) -> JobState:
-        return decode_state(await self._call_async({"op": "get", "jobId": _known(job_id)}))
+        """A job asked about before is joined from its kept spec and the helper's ``status``
+        (what changes): a poll's answer is a few hundred bytes whatever the job carries."""
+        spec = self._specs.get(_known(job_id))
+        if spec is not None:
+            progress, _ = await self._call_async({"op": "status", "jobId": job_id})
+            return decode_state(progress, spec)
+        answer, size = await self._call_async({"op": "get", "jobId": job_id})
+        state = decode_state(answer)
+        self._specs.keep(state.spec, size)
+        return state
 
     def stop(self, job_id: str) -> JobState:
         return decode_state(self._call({"op": "stop", "jobId": _known(job_id)}))
@@ -253,9 +264,10 @@ class RemoteEngine:
             send_frame(wire.conn, request)
             return self._answer(wire)
 
-    async def _call_async(self, request: dict[str, Any]) -> Any:
+    async def _call_async(self, request: dict[str, Any]) -> tuple[Any, int]:
         """``_call`` from the event loop, on that loop's own kept connections: no worker
-        thread (a status poll's hand-off to one and back cost more than the call)."""
+        thread (a status poll's hand-off to one and back cost more than the call). The answer,
+        and its size in bytes."""
         wires = self._wires_of_loop()
         async with wires.calls:
             reader, writer = wires.idle.pop() if wires.idle else await self._open_async()
@@ -277,7 +289,7 @@ class RemoteEngine:
                 else:
                     writer.close()
         _raise_error(message)
-        return message["ok"]
+        return message["ok"], size
 
     def _wires_of_loop(self) -> _LoopWires:
         loop = asyncio.get_running_loop()

@@ -238,6 +238,26 @@ def test_the_api_user_gets_only_what_a_job_request_could(
     assert "malformed request" in messages[9]
 
 
+def test_a_status_request_names_a_job_as_a_get_does(
+    attack_home: Path, api_ids: tuple[int, int]
+) -> None:
+    """``status`` (a poll of a job whose spec the API keeps) is bounded as ``get``: a job's id
+    and nothing else."""
+    answers = _as_api_user(
+        attack_home,
+        api_ids,
+        _ask(
+            {"op": "status", "jobId": "../../state"},
+            {"op": "status", "jobId": "0" * 32},
+            {"op": "status", "jobId": "0" * 32, "path": "/etc/shadow"},
+        ),
+    )
+    malformed, unknown, extra = answers["ok"]
+    assert malformed["error"]["type"] == "Refused" and "pattern" in malformed["error"]["message"]
+    assert unknown["error"]["type"] == "JobNotFound"
+    assert extra["error"]["type"] == "Refused" and "Extra inputs" in extra["error"]["message"]
+
+
 _NAN_PAYLOAD = b'{"op": "occupancy", "environment": "free", "now": NaN}'
 _NAN_TIME = len(_NAN_PAYLOAD).to_bytes(4, "big") + _NAN_PAYLOAD  # JSON has no NaN; Python's has
 

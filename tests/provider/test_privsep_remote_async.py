@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 
 from provider.jobs.occupancy import Occupancy, environment_occupancy
-from provider.privsep.protocol import MAX_REQUEST, encode_state, recv_frame, send_frame
+from provider.privsep.protocol import (
+    MAX_REQUEST,
+    encode_progress,
+    encode_state,
+    recv_frame,
+    send_frame,
+)
 from provider.privsep.remote import RemoteEngine
 from tests.workflows.support import JOB_ID, make_spec
 from workflows.engines.base import EngineError, JobNotFound, JobState
@@ -30,7 +36,8 @@ _LOAD = {"running": 4, "queued": 996, "queue_wait": 3600, "run_wait": 240, "in_u
 
 @dataclass
 class _Helper:
-    """Answers ``info``, ``events`` (then silent) and ``get``; counts call connections."""
+    """Answers ``info``, ``events`` (then silent), ``get`` and ``status``; counts call
+    connections."""
 
     path: Path
     calls: list[str] = field(default_factory=list)
@@ -69,6 +76,8 @@ class _Helper:
                     send_frame(conn, {"ok": None})
                 elif op == "occupancy":
                     send_frame(conn, {"ok": _LOAD})
+                elif request.get("jobId") == JOB_ID and op == "status":
+                    send_frame(conn, {"ok": encode_progress(_STATE)})
                 elif request.get("jobId") == JOB_ID:
                     send_frame(conn, {"ok": encode_state(_STATE)})
                 elif request.get("jobId") == _HANG_UP:
@@ -95,6 +104,30 @@ def engine(helper: _Helper) -> Iterator[RemoteEngine]:
 
 def test_a_status_from_the_loop_is_the_same_as_from_a_thread(engine: RemoteEngine) -> None:
     assert asyncio.run(engine.get_async(JOB_ID)) == engine.get(JOB_ID) == _STATE
+
+
+def test_a_job_polled_again_is_asked_without_its_spec(
+    engine: RemoteEngine, helper: _Helper
+) -> None:
+    """The spec never changes and is most of a state on the wire: the first poll fetches it,
+    the next ones ask only what changes and answer the same state."""
+
+    async def polls() -> list[JobState]:
+        return [await engine.get_async(JOB_ID) for _ in range(3)]
+
+    assert asyncio.run(polls()) == [_STATE] * 3
+    assert [op for op in helper.calls if op in ("get", "status")] == ["get", "status", "status"]
+    assert "spec" not in encode_progress(_STATE)
+
+
+def test_an_unknown_job_is_never_answered_from_a_kept_spec(
+    engine: RemoteEngine, helper: _Helper
+) -> None:
+    with pytest.raises(JobNotFound):
+        asyncio.run(engine.get_async(_UNKNOWN))
+    with pytest.raises(JobNotFound):
+        asyncio.run(engine.get_async(_UNKNOWN))
+    assert [op for op in helper.calls if op in ("get", "status")] == ["get", "get"]
 
 
 def test_the_loop_keeps_its_connection_across_calls(engine: RemoteEngine, helper: _Helper) -> None:
