@@ -19,6 +19,7 @@ from steps.paths import PathMap, PathMapError
 from steps.readers import FetchError, SourcePolicy
 from steps.readers.guard import tls_context
 from steps.runtime import StepLog, read_spec, run_step
+from steps.warm import warm_download
 from workflows import contract
 from workflows.spec import FileObject, JobSpec
 
@@ -44,10 +45,12 @@ class ProvisioningFailed(Exception):
 
 def prepare() -> None:
     """Run once by the step server before it forks: every configure child then shares the TLS
-    context instead of loading the CA bundle again, and the IDNA codec httpx encodes each host
-    name with (imported by its first use: in every child, a few milliseconds and pages)."""
+    context instead of loading the CA bundle again, the IDNA codec httpx encodes each host
+    name with (imported by its first use: in every child, a few milliseconds and pages), and
+    the HTTP stack as one download left it (``warm.py``)."""
     tls_context()
     "localhost".encode("idna")
+    warm_download()
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:
