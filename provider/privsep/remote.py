@@ -6,6 +6,8 @@ status poll crossed that every time). At most ``_IDLE_CONNECTIONS`` wait idle; a
 whose call failed on the wire is dropped, never reused. One long-lived connection carries
 events (finished jobs, ended steps), one more each live log. When the events connection ends,
 the helper has gone: the API process then stops itself (SIGTERM), since it can run nothing.
+A job's spec never changes, so the API keeps those of the jobs it polls (``known_specs.py``)
+and a repeated poll asks the helper only for what changes (``status``).
 """
 
 from __future__ import annotations
