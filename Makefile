@@ -13,7 +13,7 @@ demo: install
 	$(BIN)/c2d demo
 
 test: install /usr/bin/linux.uml $(JS_STAMP) lint typecheck /usr/bin/docker-registry /usr/bin/umoci /bin/busybox \
-		/usr/bin/chromium /usr/bin/pg_ctlcluster /usr/bin/buildah /usr/bin/mmdebstrap
+		/usr/bin/chromium /usr/bin/pg_ctlcluster /usr/bin/buildah /usr/bin/mmdebstrap /usr/bin/strace
 	$(BIN)/pytest -q
 
 install: $(PY_STAMP) /usr/bin/bwrap
@@ -62,6 +62,12 @@ $(PY_STAMP): pyproject.toml requirements.lock requirements-dev.lock requirements
 /usr/bin/pg_ctlcluster:
 	@echo "installing postgresql (the shared state tests) from apt"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql
+
+# strace holds a process at a chosen system call, so a test can land a signal in a race's
+# window every time (tests/steps/test_sigterm.py) instead of one run in a few.
+/usr/bin/strace:
+	@echo "installing strace (the signal race's test) from apt"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq strace
 
 /usr/bin/bwrap:
 	@echo "installing bubblewrap (the algorithm sandbox) from apt"

@@ -49,10 +49,16 @@ class Placement:
 # held open by processes it left behind, which die with the pod (or the local sandbox's pid
 # namespace). The shell is PID 1, which ignores SIGTERM unless it handles it: the trap hands a
 # stop or an eviction to the algorithm, and the shell waits for it again (a trapped signal ends
-# the first wait) to exit with its code.
+# the first wait) to exit with its code. The trap is set before the algorithm starts: set after,
+# a SIGTERM in between (the algorithm already running, its shell not yet at the trap) was
+# ignored, and the pod ran on until its grace ran out. One that lands before the algorithm's pid
+# is known is kept in `stop` and handed on as soon as it is; `pid` and `stop` are emptied first,
+# for the consumer's environment may hold either name.
 _RUN_AND_FOLLOW = (
-    f': >{contract.ALGORITHM_LOG}; "$@" >>{contract.ALGORITHM_LOG} 2>&1 & pid=$!;'
-    " trap 'kill -TERM \"$pid\" 2>/dev/null' TERM;"
+    "pid=; stop=;"
+    ' trap \'if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; else stop=1; fi\' TERM;'
+    f' : >{contract.ALGORITHM_LOG}; "$@" >>{contract.ALGORITHM_LOG} 2>&1 & pid=$!;'
+    ' [ -z "$stop" ] || kill -TERM "$pid" 2>/dev/null;'
     " [ /proc/self/fd/1 -ef /dev/null ] ||"
     f' {{ tail -n +1 -f {contract.ALGORITHM_LOG} --pid="$pid" 2>/dev/null & }};'
     ' wait "$pid"; code=$?;'

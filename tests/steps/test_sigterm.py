@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,12 +29,18 @@ def _as_pid1(argv: list[str], **options: object) -> subprocess.Popen[str]:
 
 def _pid1(launcher: subprocess.Popen[str]) -> int:
     """The outer pid of the process that is PID 1 in the launcher's new pid namespace."""
+    return _pid1_of(launcher.pid)
+
+
+def _pid1_of(parent: int, command: str | None = None) -> int:
+    """The outer pid of the first child of ``parent`` (that runs ``command``), once it has one."""
     for _ in range(600):
-        children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()
-        if children:
-            return int(children[0])
+        for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+            with contextlib.suppress(FileNotFoundError):  # a child that has just ended
+                if command is None or Path(f"/proc/{child}/comm").read_text() == command + "\n":
+                    return int(child)
         subprocess.run(["sleep", "0.05"], check=True)
-    raise AssertionError("unshare started nothing")
+    raise AssertionError(f"{parent} started nothing")
 
 
 def _wait_for(path: Path, text: str) -> None:
@@ -76,6 +83,46 @@ def test_an_algorithm_that_handles_sigterm_ends_with_its_own_code(tmp_path: Path
         assert log.read_text() == "started\nsaved\n"
     finally:
         shell.kill()
+
+
+def _strace() -> str:
+    strace = shutil.which("strace")
+    if strace is None:
+        reason = "needs strace on PATH (`make test` installs it)"
+        if os.environ.get("C2D_TESTS_REQUIRE_ALL") == "1":
+            pytest.fail(f"{reason}, and C2D_TESTS_REQUIRE_ALL=1 forbids skipping")
+        pytest.skip(reason)
+    return strace
+
+
+def test_a_sigterm_while_the_shell_starts_the_algorithm_still_reaches_it(tmp_path: Path) -> None:
+    """The shell's fork is held (strace, from outside, delays each process's first fork's return)
+    so the algorithm runs while its PID 1 has not yet taken its pid: a SIGTERM then was ignored
+    when the trap came after the fork (the CI flake of the test above, one run in a few)."""
+    log = tmp_path / "algorithm.log"
+    script = _RUN_AND_FOLLOW.replace(contract.ALGORITHM_LOG, str(log))
+    algorithm = "trap 'echo saved; exit 0' TERM; echo started; while :; do sleep 0.1; done"
+    held = [_strace(), "-f", "-qq", "-o", "/dev/null", "-e", "trace=clone,fork,vfork"]
+    held += ["-e", "inject=clone,fork,vfork:delay_exit=500000:when=1"]
+    as_pid1 = ["unshare", "--pid", "--fork", "--kill-child"]
+    shell = subprocess.Popen(
+        [*held, *as_pid1, "/bin/sh", "-c", script, "algorithm", "/bin/sh", "-c", algorithm],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # strace -> unshare -> the shell (strace first forks children of its own, to probe the
+    # kernel, which end at once)
+    pid1 = _pid1_of(_pid1_of(shell.pid, "unshare"))
+    try:
+        _wait_for(log, "started")
+        os.kill(pid1, signal.SIGTERM)
+        assert shell.wait(_BOUND) == 0
+        assert log.read_text() == "started\nsaved\n"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid1, signal.SIGKILL)
+        shell.kill()
+        shell.wait()
 
 
 @pytest.fixture
