@@ -105,23 +105,26 @@ def test_a_sigterm_while_the_shell_starts_the_algorithm_still_reaches_it(tmp_pat
     held = [_strace(), "-f", "-qq", "-o", "/dev/null", "-e", "trace=clone,fork,vfork"]
     held += ["-e", "inject=clone,fork,vfork:delay_exit=500000:when=1"]
     as_pid1 = ["unshare", "--pid", "--fork", "--kill-child"]
+    # A session of its own: the whole tree (strace, unshare, the shell, the algorithm) is one
+    # process group, killed at once whatever state the test ends in. Killing strace alone would
+    # let its tracees run on.
     shell = subprocess.Popen(
         [*held, *as_pid1, "/bin/sh", "-c", script, "algorithm", "/bin/sh", "-c", algorithm],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
-    # strace -> unshare -> the shell (strace first forks children of its own, to probe the
-    # kernel, which end at once)
-    pid1 = _pid1_of(_pid1_of(shell.pid, "unshare"))
     try:
+        # strace -> unshare -> the shell (strace first forks children of its own, to probe the
+        # kernel, which end at once)
+        pid1 = _pid1_of(_pid1_of(shell.pid, "unshare"))
         _wait_for(log, "started")
         os.kill(pid1, signal.SIGTERM)
         assert shell.wait(_BOUND) == 0
         assert log.read_text() == "started\nsaved\n"
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid1, signal.SIGKILL)
-        shell.kill()
+            os.killpg(shell.pid, signal.SIGKILL)
         shell.wait()
 
 
