@@ -224,12 +224,13 @@ def _default_library() -> dict[str, dict[str, Any]]:
 
 
 def _referenced(ref: Mapping[str, Any], library: Mapping[str, Mapping[str, Any]]) -> Any:
+    """The library's own template (shared: never changed; ``_substitute`` builds a new one)."""
     source = library.get(ref["name"])
     if source is None:
         raise ValueError(f"templateRef names an unknown WorkflowTemplate {ref['name']!r}")
     for template in source["spec"]["templates"]:
         if template["name"] == ref["template"]:
-            return copy.deepcopy(template)
+            return template
     raise ValueError(f"WorkflowTemplate {ref['name']!r} has no template {ref['template']!r}")
 
 
@@ -247,6 +248,7 @@ def _parameter_values(template: Mapping[str, Any], arguments: Mapping[str, str])
 
 
 def _substitute(node: Any, values: Mapping[str, str]) -> Any:
+    """A new copy of ``node`` (JSON data) with its parameters replaced; nothing of it shared."""
     if isinstance(node, str):
 
         def value(match: re.Match[str]) -> str:

@@ -18,6 +18,7 @@ from tests.workflows.support import (
     workflow_dict,
 )
 from workflows import contract
+from workflows.dag import StepImages, build_workflow
 from workflows.engines.local.dispatcher import (
     JobVolumes,
     Mount,
@@ -26,7 +27,9 @@ from workflows.engines.local.dispatcher import (
     parse_quantity,
     plan_step,
 )
+from workflows.publisher_templates import local_template_library
 from workflows.spec import JobSpec
+from workflows.templates import inline_template_refs
 
 
 @pytest.fixture
@@ -251,6 +254,19 @@ def test_a_template_ref_the_local_engine_cannot_resolve_is_refused(volumes: JobV
     )
     with pytest.raises(ValueError, match="unknown WorkflowTemplate 'someone-elses'"):
         plan_step(workflow, "configure", volumes)
+
+
+def test_resolving_a_workflow_never_changes_the_shared_template_library() -> None:
+    """Every job resolves against one library built per process: what one job's inlined
+    templates become (its own arguments, a change made to them) must not reach the next."""
+    library = local_template_library()
+    before = copy.deepcopy(library)
+    resolved = inline_template_refs(build_workflow(raw_spec(), StepImages()).to_dict(), library)
+    publish = template(resolved, "publish")
+    publish["container"]["env"].append({"name": "CHANGED", "value": "by one job"})
+    publish["container"]["command"].append("--changed")
+    inline_template_refs(build_workflow(preprocess_spec(), StepImages()).to_dict(), library)
+    assert library == before
 
 
 def test_writable_mounts_are_handed_to_the_sandbox_uid(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from workflows.contract import ALGORITHM_UID
 from workflows.engines.local import mounts
+from workflows.engines.local.ext4image import Ext4Images
 from workflows.engines.local.imagepool import ImagePool
 
 __all__ = ["DiskQuotas", "QuotaMount", "mounts_under"]
@@ -59,7 +60,8 @@ class DiskQuotas:
 
     def __init__(self, tools: dict[str, str]) -> None:
         self._tools = tools
-        self._pool = ImagePool(self._format)
+        self._images = Ext4Images(self._format)
+        self._pool = ImagePool(self._images.make)
 
     @classmethod
     def detect(cls) -> DiskQuotas | None:
@@ -87,7 +89,7 @@ class DiskQuotas:
         image.unlink(missing_ok=True)
         # A spare image formatted in the background (never used before), else a new one now.
         if not self._pool.take(work_dir.parent / _POOL, limit_bytes, image):
-            self._format(image, limit_bytes)
+            self._images.make(image, limit_bytes)
         root.mkdir(mode=0o700, exist_ok=True)
         mounts.attach_loop(image, root, _FS_FLAGS)
         for folder, target in (("outputs", outputs), ("logs", logs)):
