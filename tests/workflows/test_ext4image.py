@@ -18,7 +18,10 @@ _MiB = 1024 * 1024
 def _tool(name: str) -> str:
     path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
     if path is None:
-        pytest.skip(f"needs {name} (e2fsprogs)")
+        reason = f"needs {name} (e2fsprogs)"
+        if os.environ.get("C2D_TESTS_REQUIRE_ALL") == "1":
+            pytest.fail(f"{reason}, and C2D_TESTS_REQUIRE_ALL=1 forbids skipping")
+        pytest.skip(reason)
     return path
 
 
