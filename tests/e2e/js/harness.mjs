@@ -25,6 +25,33 @@ export function need(name) {
   return value;
 }
 
+// The receipt of ``tx`` once mined, polled here rather than by ``tx.wait()``: that one waits
+// with no end, and once (CI, an order after "Payee already authorized") it never returned. On
+// anvil a transaction is mined as it arrives; one that is not mined within ``seconds`` fails
+// with what says why: its nonce against the account's mined and pending counts (a nonce ahead
+// of them waits for a transaction that never came).
+export async function mined(tx, seconds = 60) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const receipt = await tx.provider.getTransactionReceipt(tx.hash);
+    if (receipt) {
+      if (receipt.status === 0) throw new Error(`transaction ${tx.hash} reverted`);
+      return receipt;
+    }
+    if (Date.now() > deadline) {
+      const [latest, pending] = await Promise.all([
+        tx.provider.getTransactionCount(tx.from, 'latest'),
+        tx.provider.getTransactionCount(tx.from, 'pending'),
+      ]);
+      throw new Error(
+        `transaction ${tx.hash} (nonce ${tx.nonce} of ${tx.from}) not mined in ${seconds} s;` +
+          ` the account has ${latest} mined and ${pending} pending`,
+      );
+    }
+    await sleep(100);
+  }
+}
+
 // The job with ``jobId`` (else the first) from a provider answer: an array or one object.
 export function pickJob(response, jobId) {
   const jobs = Array.isArray(response) ? response : [response];

@@ -11,7 +11,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
-import { need, requireFromJs, run } from './harness.mjs';
+import { mined, need, requireFromJs, run } from './harness.mjs';
 
 const { ProviderInstance, ConfigHelper, Datatoken } = requireFromJs('@oceanprotocol/lib');
 const { ethers } = requireFromJs('ethers');
@@ -35,7 +35,7 @@ async function main() {
   const datatoken = new Datatoken(wallet, chainId, config);
   const tx = await datatoken.startOrder(need('DATATOKEN'), wallet.address, 0, init.providerFee);
   if (!tx) throw new Error('ordering failed (see the log above)');
-  const transferTxId = (await tx.wait()).hash;
+  const transferTxId = (await mined(tx)).hash;
 
   const url = await ProviderInstance.getDownloadUrl(
     did, serviceId, 0, transferTxId, providerUrl, wallet);

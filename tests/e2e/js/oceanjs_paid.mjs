@@ -21,7 +21,7 @@
 
 import fs from 'node:fs';
 
-import { need, pickJob, requireFromJs, run, sleep } from './harness.mjs';
+import { mined, need, pickJob, requireFromJs, run, sleep } from './harness.mjs';
 
 const { ProviderInstance, ConfigHelper, Datatoken, EscrowContract, approve, unitsToAmount } =
   requireFromJs('@oceanprotocol/lib');
@@ -41,7 +41,7 @@ async function order(datatoken, dtAddress, entry, serviceIndex = 0) {
     ? datatoken.reuseOrder(dtAddress, entry.validOrder, entry.providerFee)
     : datatoken.startOrder(dtAddress, entry.consumerAddress, serviceIndex, entry.providerFee));
   if (!tx) throw new Error(`ordering ${dtAddress} failed (see the log above)`);
-  const receipt = await tx.wait();
+  const receipt = await mined(tx);
   return receipt.hash;
 }
 
@@ -81,12 +81,12 @@ async function main() {
   summary.amountInUnits = amount;
   const approval = await approve(
     wallet, config, wallet.address, feeToken, init.payment.escrowAddress, amount);
-  if (approval && approval.wait) await approval.wait();
+  if (approval && approval.wait) await mined(approval);
   const escrow = new EscrowContract(init.payment.escrowAddress, wallet, chainId, config);
-  await (await escrow.deposit(feeToken, amount)).wait();
+  await mined(await escrow.deposit(feeToken, amount));
   const auth = await escrow.authorize(
     feeToken, init.payment.payee, amount, String(init.payment.minLockSeconds), '10');
-  if (auth) await auth.wait();
+  if (auth) await mined(auth);
 
   // 4. Orders, with the provider fees initializeCompute signed.
   const datatoken = new Datatoken(wallet, chainId, config);
