@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -141,5 +142,29 @@ def test_a_thousand_waiting_jobs_expire_by_deadline_and_the_rest_start_in_order(
         assert len(calls.expired) == len(odd_due)
         assert calls.started == ["running", "j0", "j2"]
         assert scheduler.queued("small") == 1000 - 1 - 100 - len(odd_due) - 1
+    finally:
+        scheduler.close()
+
+
+def test_a_job_with_an_earlier_deadline_wakes_the_expiry_that_sleeps_for_a_later_one() -> None:
+    # Real time: the expiry thread sleeps until the earliest deadline it knows ("far", an hour
+    # away) and is woken only by a job whose deadline comes before it.
+    calls = _Calls()
+    scheduler = Scheduler(
+        limits={"small": 1},
+        default_limit=1,
+        max_queued=10,
+        start=calls.start,
+        expire=calls.expire,
+    )
+    try:
+        now = time.time()
+        assert scheduler.admit("running", "small", None)
+        assert not scheduler.admit("far", "small", now + 3600)
+        assert not scheduler.admit("later", "small", now + 7200)
+        assert not scheduler.admit("soon", "small", now + 0.2)
+        with calls.changed:
+            assert calls.changed.wait_for(lambda: calls.expired == ["soon"], 10)
+        assert scheduler.queued("small") == 2
     finally:
         scheduler.close()

@@ -1,8 +1,8 @@
 """Per-environment job slots and a FIFO queue whose entries expire at their deadline.
 
 No polling: one thread sleeps on a condition until the earliest queue deadline (a heap of
-them; entries of jobs that left the queue are dropped when they come up) or until a submit or
-a finished job wakes it. Each queue is an insertion-ordered dict, so taking a job out
+them; entries of jobs that left the queue are dropped when they come up) or until a queued job
+with an earlier deadline wakes it. Each queue is an insertion-ordered dict, so taking a job out
 costs the same with a thousand waiting. ``start`` and ``expire`` run outside the lock, so they
 may call back in; ``admit``'s ``admitted`` runs inside it, so it must not.
 """
@@ -80,7 +80,11 @@ class Scheduler:
                 queue[job_id] = None
                 if deadline is not None:
                     heapq.heappush(self._deadlines, (deadline, job_id, environment))
-            self._changed.notify_all()
+                    # The expiry thread sleeps until the earliest deadline: woken only when
+                    # this one comes first (each wake-up of it cost a thread switch and a pass
+                    # over every queue, at every submit and every finished job).
+                    if self._deadlines[0][1] == job_id:
+                        self._changed.notify_all()
         if start:
             self._start(job_id)
         return start
@@ -90,7 +94,8 @@ class Scheduler:
         with self._changed:
             self._running.get(environment, set()).discard(job_id)
             started, expired = self._advance(environment)
-            self._changed.notify_all()
+        # The expiry thread is not woken: no deadline came earlier (one of a job that started
+        # stays in the heap until its time, then is dropped).
         self._dispatch(started, expired)
 
     def withdraw(self, job_id: str, environment: str) -> bool:
