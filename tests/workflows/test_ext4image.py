@@ -107,3 +107,22 @@ def test_a_new_image_replaces_a_file_but_never_follows_a_link(tmp_path: Path) ->
     with pytest.raises(OSError):
         images.make(tmp_path / "link.img", 64 * _MiB)
     assert target.read_bytes() == b"keep"
+
+
+def test_the_sizes_kept_are_bounded_together_the_least_recently_used_going_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mkfs = _Mkfs()
+    images = Ext4Images(mkfs)
+    images.make(tmp_path / "probe.img", 64 * _MiB)
+    layout = ext4image._read(tmp_path / "probe.img")
+    assert layout is not None
+    one_size = layout.kept_bytes
+    monkeypatch.setattr(ext4image, "_MAX_TOTAL_BYTES", one_size * 2 + one_size // 2)
+    images.make(tmp_path / "a.img", 65 * _MiB)  # two sizes kept: 64 and 65 MiB
+    images.make(tmp_path / "b.img", 64 * _MiB)  # 64 is now the most recently used
+    images.make(tmp_path / "c.img", 66 * _MiB)  # a third: 65 MiB goes
+    mkfs.runs.clear()
+    for size in (64, 66, 65):
+        images.make(tmp_path / f"again-{size}.img", size * _MiB)
+    assert mkfs.runs == [65 * _MiB]
