@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -116,16 +117,20 @@ _CHECKS: dict[str, Callable[[], str | None]] = {
 }
 
 
+def missing_need(reason: str) -> NoReturn:
+    """Skip the test for want of ``reason``; fail it under ``C2D_TESTS_REQUIRE_ALL=1``."""
+    if os.environ.get("C2D_TESTS_REQUIRE_ALL") == "1":
+        pytest.fail(f"{reason}, and C2D_TESTS_REQUIRE_ALL=1 forbids skipping")
+    pytest.skip(reason)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for name, check in _CHECKS.items():
         if item.get_closest_marker(name) is None:
             continue
         reason = check()
-        if reason is None:
-            continue
-        if os.environ.get("C2D_TESTS_REQUIRE_ALL") == "1":
-            pytest.fail(f"{reason}, and C2D_TESTS_REQUIRE_ALL=1 forbids skipping")
-        pytest.skip(reason)
+        if reason is not None:
+            missing_need(reason)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing_need
 from tests.steps.conftest import Job, make_spec
 from workflows import contract
 from workflows.algorithm_pod import _RUN_AND_FOLLOW
@@ -88,10 +89,7 @@ def test_an_algorithm_that_handles_sigterm_ends_with_its_own_code(tmp_path: Path
 def _strace() -> str:
     strace = shutil.which("strace")
     if strace is None:
-        reason = "needs strace on PATH (`make test` installs it)"
-        if os.environ.get("C2D_TESTS_REQUIRE_ALL") == "1":
-            pytest.fail(f"{reason}, and C2D_TESTS_REQUIRE_ALL=1 forbids skipping")
-        pytest.skip(reason)
+        missing_need("needs strace on PATH (`make test` installs it)")
     return strace
 
 

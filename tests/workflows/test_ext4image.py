@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing_need
 from workflows.engines.local import ext4image
 from workflows.engines.local.ext4image import Ext4Images
 
@@ -18,10 +19,7 @@ _MiB = 1024 * 1024
 def _tool(name: str) -> str:
     path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
     if path is None:
-        reason = f"needs {name} (e2fsprogs)"
-        if os.environ.get("C2D_TESTS_REQUIRE_ALL") == "1":
-            pytest.fail(f"{reason}, and C2D_TESTS_REQUIRE_ALL=1 forbids skipping")
-        pytest.skip(reason)
+        missing_need(f"needs {name} (e2fsprogs)")
     return path
 
 
