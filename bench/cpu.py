@@ -6,7 +6,7 @@ started by the stage layer, the client as it counts its own) move much less, and
 part to cut. A part's
 figure is its own CPU plus that of its children it has reaped (``cutime``/``cstime``): the step
 server's children are the configure and publish steps, the stage server's the algorithms'
-sandboxes (bwrap, setpriv, the shell, the algorithm).
+sandboxes (the stage layer and bwrap's outer process).
 """
 
 from __future__ import annotations

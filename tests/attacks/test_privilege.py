@@ -66,8 +66,8 @@ os.kill(child, 9)
 os.waitpid(child, 0)
 status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines()
               if ":\t" in line)
-out["CapEff"] = status["CapEff"].strip()
-out["CapPrm"] = status["CapPrm"].strip()
+for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "Groups"):
+    out[name] = status[name].strip()
 out["NoNewPrivs"] = status["NoNewPrivs"].strip()
 out["Seccomp"] = status["Seccomp"].strip()
 setuid = []
@@ -104,7 +104,11 @@ def test_no_privilege_can_be_gained(attacker: C2DClient, provider: ServerProcess
     assert calls.pop("personality PER_LINUX") == "allowed", calls
     assert len(calls) == 36, sorted(calls)
     assert {name: why for name, why in calls.items() if why != "EPERM"} == {}, calls
-    assert found["CapEff"] == found["CapPrm"] == "0000000000000000", found
+    # Every capability set is empty, the bounding one included (nothing to regain through a
+    # file capability), and no supplementary group is left from root.
+    for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert found[name] == "0000000000000000", (name, found)
+    assert found["Groups"] == "", found
     assert found["NoNewPrivs"] == "1", found
     # 2: a filter is loaded (bubblewrap's --seccomp).
     assert found["Seccomp"] == "2", found

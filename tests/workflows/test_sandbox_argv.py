@@ -67,12 +67,8 @@ def argv(plan: StepPlan) -> list[str]:
 
 
 def _layers(argv: list[str]) -> dict[str, list[str]]:
-    """Split the command into its layers: stage, setpriv, bwrap."""
-    starts = {
-        "stage": 0,
-        "setpriv": argv.index(TOOLS["setpriv"]),
-        "bwrap": argv.index(TOOLS["bwrap"]),
-    }
+    """Split the command into its layers: stage, bwrap."""
+    starts = {"stage": 0, "bwrap": argv.index(TOOLS["bwrap"])}
     assert list(starts.values()) == sorted(starts.values()), "layers out of order"
     bounds = [*starts.values(), len(argv)]
     return {name: argv[bounds[i] : bounds[i + 1]] for i, name in enumerate(starts)}
@@ -106,10 +102,12 @@ def _staged_sources(argv: list[str]) -> dict[str, str]:
     return {f"{plan['staging']}/{name}": source for source, name, _ in plan["binds"]}
 
 
-def test_layers_are_stage_setpriv_bwrap(argv: list[str]) -> None:
+def test_layers_are_stage_then_bwrap(argv: list[str]) -> None:
     layers = _layers(argv)
     assert layers["stage"][:3] == [PYTHON, "-m", STAGE_MODULE]
-    assert layers["setpriv"][-1] == "--"
+    # The stage layer drops root itself: no program runs between it and bwrap.
+    assert len(layers["stage"]) == 4
+    assert TOOLS["setpriv"] not in argv
 
 
 def test_bwrap_isolates_everything(argv: list[str]) -> None:
@@ -196,14 +194,8 @@ def test_rlimits_are_set_by_the_stage_layer(plan: StepPlan) -> None:
     assert set(_stage_plan(argv)["rlimits"]) <= set(RLIMITS)
 
 
-def test_setpriv_drops_to_uid_1000_without_capabilities(argv: list[str]) -> None:
-    setpriv = _layers(argv)["setpriv"]
-    assert setpriv[setpriv.index("--reuid") + 1] == "1000"
-    assert setpriv[setpriv.index("--regid") + 1] == "1000"
-    assert "--clear-groups" in setpriv
-    assert "--inh-caps=-all" in setpriv
-    assert "--bounding-set=-all" in setpriv
-    assert not any("keep-caps" in arg or "+" in arg for arg in setpriv)
+def test_the_stage_layer_drops_to_uid_and_gid_1000(argv: list[str]) -> None:
+    assert _stage_plan(argv)["user"] == [1000, 1000]
 
 
 def test_the_stage_layer_joins_the_cgroups_and_stages_under_mnt(argv: list[str]) -> None:

@@ -4,8 +4,8 @@ The algorithm's command line is built in layers, each with one job:
 ``stage`` (as root: join the job's cgroups, a private mount namespace, the job's folders staged
 under a tmpfs that the unprivileged user can reach, read-only ones behind an overlay so that
 ``/proc/self/mountinfo`` in the sandbox names no host path; rlimits; the seccomp filter on a
-known descriptor; see ``stage.py``) → ``setpriv`` (drop to the algorithm's uid, no
-capabilities) → ``bwrap`` (the sandbox itself).
+known descriptor; last, the drop to the algorithm's uid with no capabilities; see ``stage.py``)
+→ ``bwrap`` (the sandbox itself).
 Pure: builds argv lists and the staging plan, starts nothing.
 """
 
@@ -36,7 +36,7 @@ __all__ = [
 # Staging point for the job's folders inside the private mount namespace: it only has to exist on
 # the host; a tmpfs hides whatever is there, for this namespace only.
 _STAGING = "/mnt"
-# The module that stages the job's folders (run as root, then executes setpriv → bwrap).
+# The module that stages the job's folders (run as root, then drops it and executes bwrap).
 STAGE_MODULE = "workflows.engines.local.stage"
 # Where the stage layer puts the seccomp filter for ``bwrap --seccomp``: the first descriptor
 # after stdin, stdout and stderr (every other one is closed before it runs).
@@ -98,7 +98,7 @@ def algorithm_command(
     python: str,
     seccomp: bool = True,
 ) -> list[str]:
-    """The layered command line: ``python -m <stage> PLAN`` then setpriv then bwrap."""
+    """The layered command line: ``python -m <stage> PLAN`` then bwrap."""
     staged = [(f"{_STAGING}/{i}", m) for i, m in enumerate(plan.mounts) if m.source is not None]
     stage_plan = {
         "cgroup_procs": [str(procs) for procs in cgroup_procs],
@@ -107,17 +107,14 @@ def algorithm_command(
         + ([[runtime.root, _IMAGE_STAGING, True]] if runtime.root else []),
         "rlimits": _rlimits(limits),
         "seccomp_fd": SECCOMP_FD if seccomp else None,
+        "user": [ALGORITHM_UID, ALGORITHM_UID],
     }
-    uid = str(ALGORITHM_UID)
-    drop = [tools["setpriv"], "--reuid", uid, "--regid", uid, "--clear-groups"]
-    drop += ["--inh-caps=-all", "--bounding-set=-all", "--"]
     staged_at = {id(m): s for s, m in staged}
     return [
         python,
         "-m",
         STAGE_MODULE,
         json.dumps(stage_plan),
-        *drop,
         *_bwrap(plan, runtime, staged_at, tools["bwrap"], SECCOMP_FD if seccomp else None),
     ]
 

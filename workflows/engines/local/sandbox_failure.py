@@ -1,4 +1,4 @@
-"""Why a sandbox did not start: the last line its own tools (stage, setpriv, bwrap) wrote.
+"""Why a sandbox did not start: the last line its own tools (stage, bwrap) wrote.
 
 The stage layer's stderr (and so bwrap's) goes to a file in the job's folder; the algorithm's
 own output goes to its log, not there. The file is read only for a job's reason, from its end,
@@ -17,7 +17,7 @@ SANDBOX_STDERR = "sandbox.stderr"
 _CAP = 8192
 _REASON_CHARS = 300
 # What the sandbox's tools prefix their own errors with (stage.py raises SystemExit("stage: …")).
-_TOOLS = ("bwrap: ", "setpriv: ", "stage: ")
+_TOOLS = ("bwrap: ", "stage: ")
 
 
 def sandbox_failure(job_dir: Path) -> str:

@@ -4,7 +4,8 @@ PLAN_JSON NEXT...``.
 It joins the job's cgroups, enters a private mount namespace, stages the job's folders under a
 tmpfs the unprivileged user can reach (read-only ones behind an overlay of themselves, so that
 ``/proc/self/mountinfo`` in the sandbox names no host path), sets the rlimits, puts the seccomp
-filter on the descriptor bwrap is told to read, then executes ``NEXT`` (setpriv → bwrap).
+filter on the descriptor bwrap is told to read, drops to the algorithm's uid with no capability
+(``privileges.py``), then executes ``NEXT`` (bwrap).
 
 System calls, not programs: ``unshare``, ``sh``, ``mkdir``, one ``mount`` per folder and
 ``prlimit`` each cost a process start (the ``mount`` program also parses the mount table), about
@@ -21,7 +22,7 @@ import resource
 import sys
 from typing import Any
 
-from workflows.engines.local import mounts
+from workflows.engines.local import mounts, privileges
 from workflows.engines.local.seccomp import SeccompUnavailable, filter_bpf, filter_fd
 
 __all__ = ["RLIMITS", "main", "prepare"]
@@ -40,9 +41,10 @@ _EMPTY_LAYER = ".empty"
 def prepare() -> None:
     """Run once by the step server's helper before it forks (see ``_zygote.py``): the seccomp
     program is compiled there, and every child inherits it (importing pyseccomp runs
-    ``ldconfig``; compiling takes milliseconds)."""
+    ``ldconfig``; compiling takes milliseconds); so is the drop's first ctypes call."""
     with contextlib.suppress(SeccompUnavailable):
         filter_bpf()
+    privileges.warm()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,10 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         resource.setrlimit(RLIMITS[name], (value, value))
     if plan["seccomp_fd"] is not None:
         _filter_on(int(plan["seccomp_fd"]))
+    uid, gid = (int(i) for i in plan["user"])
+    try:
+        privileges.drop_to(uid, gid)
+    except (OSError, privileges.PrivilegesKept) as error:
+        raise SystemExit(f"stage: cannot drop to uid {uid}: {error}") from None
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # the algorithm writes its log file; nothing reads this stdout
     os.close(devnull)
-    os.execv(command[0], command)  # noqa: S606 (setpriv → bwrap, no shell involved)
+    os.execv(command[0], command)  # noqa: S606 (bwrap, no shell involved)
 
 
 def _stage(staging: str, binds: list[list[Any]]) -> None:
@@ -90,7 +97,7 @@ def _overlay(name: str) -> str:
 def _filter_on(target: int) -> None:
     fd = filter_fd()
     if fd != target:
-        os.dup2(fd, target)  # inheritable: bwrap reads it after two more execs
+        os.dup2(fd, target)  # inheritable: bwrap reads it after one more exec
         os.close(fd)
     else:
         os.set_inheritable(fd, True)
