@@ -6,7 +6,8 @@ folder only root and the API's group may enter, so others cannot even connect). 
 frame is one request (``protocol.py``), re-checked (``checks.py``), answered with
 ``{"ok": ...}`` or ``{"error": {"type", "message"}}``. ``log`` turns the connection into a
 stream of the algorithm's log (raw frames, an empty one at the end), ``events`` into a stream
-of finished jobs and ended steps.
+of finished jobs, ended steps and the ids of changed jobs (each sent once the helper's answers
+show the change: the API keeps polled states until then).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class Helper:
         threading.Thread(target=self._loop.run_forever, name="helper-logs", daemon=True).start()
         engine.on_finished(lambda state: self._publish({"finished": encode_state(state)}))
         engine.on_step(lambda event: self._publish({"step": dataclasses.asdict(event)}))
+        engine.on_change(lambda job_id: self._publish({"changed": job_id}))
 
     def serve(self, listener: socket.socket) -> None:
         """Accept connections until the listener is closed (a thread each)."""

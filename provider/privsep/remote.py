@@ -1,13 +1,15 @@
-"""RemoteEngine: the API process's engine, every call a request to the sandbox helper.
+"""RemoteEngine: the API process's engine, its calls requests to the sandbox helper.
 
 Calls go over kept connections, one call at a time on each (the helper serves a connection in a
 thread of its own, so a new connection per call cost a thread start and a peer check there; a
 status poll crossed that every time). At most ``_IDLE_CONNECTIONS`` wait idle; a connection
 whose call failed on the wire is dropped, never reused. One long-lived connection carries
-events (finished jobs, ended steps), one more each live log. When the events connection ends,
-the helper has gone: the API process then stops itself (SIGTERM), since it can run nothing.
+events (finished jobs, ended steps, changed jobs), one more each live log. When the events
+connection ends, the helper has gone: the API process then stops itself (SIGTERM), since it
+can run nothing.
 A job's spec never changes, so the API keeps those of the jobs it polls (``known_specs.py``)
-and a repeated poll asks the helper only for what changes (``status``).
+and a repeated poll asks the helper only for what changes (``status``); a job's state, once
+asked, is kept until the helper announces a change of it (``polled_states.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 
 from provider.jobs.occupancy import Occupancy
 from provider.privsep.known_specs import KnownSpecs
+from provider.privsep.polled_states import PolledStates
 from provider.privsep.protocol import (
     JOB_ID_PATTERN,
     MAX_ANSWER,
@@ -117,6 +120,7 @@ class RemoteEngine:
         self._idle_lock = threading.Lock()
         self._loop_wires: _LoopWires | None = None
         self._specs = KnownSpecs()
+        self._polled = PolledStates()
         info = self._call({"op": "info"})
         self.weak_sandbox: bool = bool(info["weakSandbox"])
         self.sandbox_description: str = str(info["description"])
@@ -140,17 +144,27 @@ class RemoteEngine:
     async def get_async(self, job_id: str) -> JobState:
         """A job asked about before is joined from its kept spec and the helper's ``status``
         (what changes): a poll's answer is a few hundred bytes whatever the job carries."""
-        spec = self._specs.get(_known(job_id))
+        kept = self._polled.get(_known(job_id))
+        if kept is not None:
+            return kept
+        mark = self._polled.mark()
+        spec = self._specs.get(job_id)
         if spec is not None:
             progress, _ = await self._call_async({"op": "status", "jobId": job_id})
-            return decode_state(progress, spec)
-        answer, size = await self._call_async({"op": "get", "jobId": job_id})
-        state = decode_state(answer)
-        self._specs.keep(state.spec, size)
+            state = decode_state(progress, spec)
+        else:
+            answer, size = await self._call_async({"op": "get", "jobId": job_id})
+            state = decode_state(answer)
+            self._specs.keep(state.spec, size)
+        self._polled.keep(state, mark)
         return state
 
     def stop(self, job_id: str) -> JobState:
-        return decode_state(self._call({"op": "stop", "jobId": _known(job_id)}))
+        # Dropped here too: the helper's announcement may come after the consumer's next poll.
+        self._polled.changed(job_id)
+        state = decode_state(self._call({"op": "stop", "jobId": _known(job_id)}))
+        self._polled.changed(job_id)
+        return state
 
     def list_for_owner(self, owner: str) -> list[JobState]:
         return [decode_state(s) for s in self._call({"op": "list", "owner": owner})]
@@ -351,6 +365,8 @@ class RemoteEngine:
             if "finished" in event:
                 for listener in self._finished:
                     _call_listener(listener, decode_state(event["finished"]))
+            elif "changed" in event:
+                self._polled.changed(str(event["changed"]))
             elif "step" in event:
                 for step_listener in self._steps:
                     _call_listener(step_listener, StepEvent(**event["step"]))

@@ -5,6 +5,7 @@ counted under the route's label."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import httpx
@@ -62,3 +63,28 @@ def test_a_poll_answers_what_the_route_answers(
     assert answers[1] == mine
     assert answers[2:] == [[], [], [], []]
     assert _polls_counted(server) == before + 2 * len(asked)
+
+
+def test_a_polled_job_is_seen_through_every_change_to_its_end(
+    client: C2DClient, server: ServerProcess, file_server: FileServer
+) -> None:
+    """The API keeps a polled job's state until the sandbox helper announces a change of it:
+    plain polls see the job run and end, not the state of their first answer."""
+    env = str(client.environments()[0]["id"])
+    job = client.free_compute(
+        {
+            "environment": env,
+            "datasets": [raw_dataset(file_server.url("weather.csv"))],
+            "algorithm": raw_algorithm("import time; time.sleep(1.5)"),
+        }
+    )
+    params = {"consumerAddress": client.account.address, "jobId": job["jobId"]}
+    seen: list[int] = []
+    deadline = time.monotonic() + 60
+    while (not seen or seen[-1] != JobStatus.FINISHED) and time.monotonic() < deadline:
+        answer = httpx.get(server.url + _STATUS, params=params, timeout=10).json()
+        if not seen or answer[0]["status"] != seen[-1]:
+            seen.append(answer[0]["status"])
+        time.sleep(0.02)
+    assert JobStatus.RUNNING_ALGORITHM in seen, seen
+    assert seen[-1] == JobStatus.FINISHED, seen

@@ -8,8 +8,9 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,22 @@ _LOAD = {"running": 4, "queued": 996, "queue_wait": 3600, "run_wait": 240, "in_u
 
 @dataclass
 class _Helper:
-    """Answers ``info``, ``events`` (then silent), ``get`` and ``status``; counts call
-    connections."""
+    """Answers ``info``, ``events`` (then silent but for ``announce``), ``get`` and ``status``
+    of ``state``; counts call connections."""
 
     path: Path
     calls: list[str] = field(default_factory=list)
     connections: int = 0
+    state: JobState = _STATE
+    # Set while asked: the helper announces a change of the job, then answers.
+    announce_while_asked: bool = False
     _listener: socket.socket | None = None
+    _events: socket.socket | None = None
+
+    def announce(self, job_id: str) -> None:
+        """A change of the job, on the events connection (as the real helper's ``changed``)."""
+        assert self._events is not None
+        send_frame(self._events, {"changed": job_id})
 
     def start(self) -> None:
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -74,12 +84,17 @@ class _Helper:
                     send_frame(conn, {"ok": {"weakSandbox": False, "description": "test"}})
                 elif op == "events":
                     send_frame(conn, {"ok": None})
+                    self._events = conn
                 elif op == "occupancy":
                     send_frame(conn, {"ok": _LOAD})
                 elif request.get("jobId") == JOB_ID and op == "status":
-                    send_frame(conn, {"ok": encode_progress(_STATE)})
+                    answer = encode_progress(self.state)
+                    if self.announce_while_asked:
+                        self.announce(JOB_ID)
+                        time.sleep(0.2)  # the announcement is read before the answer
+                    send_frame(conn, {"ok": answer})
                 elif request.get("jobId") == JOB_ID:
-                    send_frame(conn, {"ok": encode_state(_STATE)})
+                    send_frame(conn, {"ok": encode_state(self.state)})
                 elif request.get("jobId") == _HANG_UP:
                     return
                 else:
@@ -106,18 +121,69 @@ def test_a_status_from_the_loop_is_the_same_as_from_a_thread(engine: RemoteEngin
     assert asyncio.run(engine.get_async(JOB_ID)) == engine.get(JOB_ID) == _STATE
 
 
-def test_a_job_polled_again_is_asked_without_its_spec(
+def _asked(helper: _Helper) -> list[str]:
+    return [op for op in helper.calls if op in ("get", "status")]
+
+
+def test_a_job_polled_again_is_answered_from_its_kept_state_until_it_changes(
     engine: RemoteEngine, helper: _Helper
 ) -> None:
-    """The spec never changes and is most of a state on the wire: the first poll fetches it,
-    the next ones ask only what changes and answer the same state."""
+    """The first poll fetches the whole state; the next ones are answered by the API until the
+    helper announces a change; then only what changes is asked (the spec never does)."""
 
     async def polls() -> list[JobState]:
         return [await engine.get_async(JOB_ID) for _ in range(3)]
 
     assert asyncio.run(polls()) == [_STATE] * 3
-    assert [op for op in helper.calls if op in ("get", "status")] == ["get", "status", "status"]
+    assert _asked(helper) == ["get"]
+    running = replace(_STATE, status=JobStatus.RUNNING_ALGORITHM, date_finished=None)
+    helper.state = running
+    helper.announce(JOB_ID)
+    assert _asked_again(engine, helper) == running
+    assert _asked(helper) == ["get", "status"]
+    assert asyncio.run(polls()) == [running] * 3
+    assert _asked(helper) == ["get", "status"]
     assert "spec" not in encode_progress(_STATE)
+
+
+def test_an_answer_that_crossed_an_announcement_is_not_kept(
+    engine: RemoteEngine, helper: _Helper
+) -> None:
+    """The helper computed the answer, then announced a change before the answer was read: the
+    answer may be older than the change, so the next poll asks again."""
+    assert asyncio.run(engine.get_async(JOB_ID)) == _STATE
+    helper.announce_while_asked = True
+    helper.announce(JOB_ID)
+    assert _asked_again(engine, helper) == _STATE  # the helper announced while asked
+    helper.announce_while_asked = False
+    assert asyncio.run(engine.get_async(JOB_ID)) == _STATE  # so it is asked again
+    assert asyncio.run(engine.get_async(JOB_ID)) == _STATE  # and that answer is kept
+    assert _asked(helper) == ["get", "status", "status"]
+
+
+def test_a_stop_through_the_api_is_never_answered_from_a_state_kept_before(
+    engine: RemoteEngine, helper: _Helper
+) -> None:
+    """The helper's announcement of the stop may come after the consumer's next poll (this
+    helper never announces it)."""
+    running = replace(_STATE, status=JobStatus.RUNNING_ALGORITHM, date_finished=None)
+    helper.state = running
+    assert asyncio.run(engine.get_async(JOB_ID)) == running
+    helper.state = _STATE
+    engine.stop(JOB_ID)
+    assert asyncio.run(engine.get_async(JOB_ID)) == _STATE
+
+
+def _asked_again(engine: RemoteEngine, helper: _Helper) -> JobState:
+    """Poll until the helper is asked again (the announcement has been read); that answer."""
+    asked = len(_asked(helper))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        answer = asyncio.run(engine.get_async(JOB_ID))
+        if len(_asked(helper)) > asked:
+            return answer
+        time.sleep(0.01)
+    raise AssertionError("the announcement was never read")
 
 
 def test_an_unknown_job_is_never_answered_from_a_kept_spec(
@@ -180,7 +246,8 @@ def test_a_second_event_loop_opens_its_own_connection(
     # never used from another.
     before = helper.connections
     assert asyncio.run(engine.get_async(JOB_ID)) == _STATE
-    assert asyncio.run(engine.get_async(JOB_ID)) == _STATE
+    helper.announce(JOB_ID)  # so that the next loop asks the helper
+    assert _asked_again(engine, helper) == _STATE
     assert helper.connections == before + 2
 
 

@@ -257,6 +257,11 @@ class LocalEngine:
         self._store.close()
 
     # --- what this engine adds: metrics and queue views ---------------------------------------
+    def on_change(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(job_id)`` after each change of a job's state, once ``get`` shows it
+        (from the thread that made the change)."""
+        self._board.events.subscribe_every_job(listener)
+
     def on_step(self, listener: Callable[[StepEvent], None]) -> None:
         """Call ``listener`` each time a step of a job ends (durations, sandbox kills)."""
         self._runner.on_step(listener)

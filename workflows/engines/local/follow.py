@@ -30,11 +30,18 @@ _FALLBACK_SECONDS = 0.1
 
 
 class JobEvents:
-    """Callbacks per job id, called (from any thread) whenever that job's state changes."""
+    """Callbacks per job id, called (from any thread) whenever that job's state changes, and
+    callbacks for every job, called with its id."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: dict[str, list[Callable[[], None]]] = {}
+        self._every_job: list[Callable[[str], None]] = []
+
+    def subscribe_every_job(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(job_id)`` after each change of any job (for the process's life)."""
+        with self._lock:
+            self._every_job.append(callback)
 
     def subscribe(self, job_id: str, callback: Callable[[], None]) -> Callable[[], None]:
         """Register ``callback``; returns the function that unregisters it."""
@@ -54,8 +61,11 @@ class JobEvents:
     def publish(self, job_id: str) -> None:
         with self._lock:
             callbacks = list(self._subscribers.get(job_id, ()))
+            every_job = list(self._every_job)
         for callback in callbacks:
             callback()
+        for every in every_job:
+            every(job_id)
 
     def async_waker(self, job_id: str, event: asyncio.Event) -> Callable[[], None]:
         """Subscribe so that a change sets ``event`` on the running loop; returns unsubscribe."""
