@@ -6,8 +6,9 @@ folder only root and the API's group may enter, so others cannot even connect). 
 frame is one request (``protocol.py``), re-checked (``checks.py``), answered with
 ``{"ok": ...}`` or ``{"error": {"type", "message"}}``. ``log`` turns the connection into a
 stream of the algorithm's log (raw frames, an empty one at the end), ``events`` into a stream
-of finished jobs, ended steps and the ids of changed jobs (each sent once the helper's answers
-show the change: the API keeps polled states until then).
+of finished jobs, ended steps and the ids of changed jobs: of those asked about since their last
+change (``watched_jobs.py``), each sent once the helper's answers show the change (the API
+keeps polled states until then).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from provider.privsep.protocol import (
     recv_frame,
     send_frame,
 )
+from provider.privsep.watched_jobs import WatchedJobs
 from workflows.engines.base import EngineError, JobNotFound
 from workflows.engines.local.engine import LocalEngine
 from workflows.jobfiles import RefusedJobFile
@@ -80,7 +82,8 @@ class Helper:
         threading.Thread(target=self._loop.run_forever, name="helper-logs", daemon=True).start()
         engine.on_finished(lambda state: self._publish({"finished": encode_state(state)}))
         engine.on_step(lambda event: self._publish({"step": dataclasses.asdict(event)}))
-        engine.on_change(lambda job_id: self._publish({"changed": job_id}))
+        self._watched = WatchedJobs()
+        engine.on_change(self._changed)
 
     def serve(self, listener: socket.socket) -> None:
         """Accept connections until the listener is closed (a thread each)."""
@@ -168,6 +171,10 @@ class Helper:
                 raise Refused(f"job {request.spec.job_id} exists already")
             return encode_state(engine.submit(request.spec)), ()
         if isinstance(request, JobOp):
+            if request.op in ("status", "get"):
+                # Watched before its state is read: a change after the read is announced.
+                for dropped in self._watched.asked(request.job_id):
+                    self._publish({"changed": dropped})
             if request.op == "status":
                 return encode_progress(engine.get(request.job_id)), ()
             state = (
@@ -253,6 +260,10 @@ class Helper:
                 self._subscribers.remove(inbox)
             conn.close()
             self._slots.release()
+
+    def _changed(self, job_id: str) -> None:
+        if self._watched.changed(job_id):
+            self._publish({"changed": job_id})
 
     def _publish(self, event: dict[str, Any]) -> None:
         with self._lock:
