@@ -1,5 +1,6 @@
 """The HTTP protocol the provider serves with: uvicorn's httptools protocol plus the ASGI
-``http.response.pathsend`` extension.
+``http.response.pathsend`` extension, and each response's head written with its first body
+bytes (``joined_head.py``).
 
 Starlette's ``FileResponse`` sends ``pathsend`` when the server offers it; the body then goes
 from the page cache to the socket by ``sendfile(2)`` instead of through Python (read into
@@ -26,6 +27,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from provider.api.joined_head import joining_head
+
 __all__ = ["PATHSEND", "SendfileHttpProtocol"]
 
 PATHSEND = "http.response.pathsend"
@@ -47,12 +50,13 @@ class SendfileHttpProtocol(HttpToolsProtocol):
 
 
 def _with_pathsend(cycle: RequestResponseCycle, loop: asyncio.AbstractEventLoop) -> _Send:
-    send = cycle.send
+    send, flush_head = joining_head(cycle)
 
     async def send_or_sendfile(message: Any) -> None:
         if message["type"] != PATHSEND:
             await send(message)
             return
+        flush_head()
         await _send_file(cycle, loop, str(message["path"]))
         # The ordinary end of body: uvicorn checks the length, keeps the connection alive or
         # closes it, and starts the next pipelined request.
