@@ -3,7 +3,7 @@
 Each job's quota image (``quota.py``) is a new sparse file formatted ext4. mkfs.ext4 is a
 program: starting it and its work cost 3.5-6 ms of CPU per job here. Yet what it writes for
 one size is the same every time but its UUID and hash seed, and little of it is not zeros: the
-4 KiB blocks that hold anything else come to 0.6 MB of a 1 GiB image, 5 MB of a 100 GiB one.
+4 KiB blocks that hold anything else come to 80 KB of a 1 GiB image, 1.2 MB of a 100 GiB one.
 So mkfs runs once per size, the non-zero blocks of its image are kept, and every later image of
 that size is a new sparse file of the same length with those blocks written where they were.
 Read back, it is byte for byte the file mkfs made (a hole reads as zeros). Each image is still
@@ -27,7 +27,7 @@ _BLOCK = 4096
 _READ = 1024 * 1024
 # A size whose formatted image holds more non-zero bytes than this runs mkfs every time, and
 # the sizes kept hold at most _MAX_TOTAL_BYTES together (the least recently used go first).
-# A 1 GiB image keeps 0.6 MB, 100 GiB 5 MB.
+# A 1 GiB image keeps 80 KB, 100 GiB 1.2 MB.
 _MAX_KEPT_BYTES = 16 * 1024 * 1024
 _MAX_TOTAL_BYTES = 32 * 1024 * 1024
 
