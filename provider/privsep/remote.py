@@ -142,8 +142,9 @@ class RemoteEngine:
         return decode_state(self._call({"op": "get", "jobId": _known(job_id)}))
 
     async def get_async(self, job_id: str) -> JobState:
-        """A job asked about before is joined from its kept spec and the helper's ``status``
-        (what changes): a poll's answer is a few hundred bytes whatever the job carries."""
+        """A job's state kept since it was last asked (no change announced since), else the
+        helper's: for a job asked about before, its kept spec joined with the helper's
+        ``status`` (what changes), a few hundred bytes whatever the job carries."""
         kept = self._polled.get(_known(job_id))
         if kept is not None:
             return kept
