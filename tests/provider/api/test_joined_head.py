@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio.selector_events
 import http.client
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from provider.api.http_protocol import ProviderHttpProtocol
 from provider.api.sendfile import PATHSEND
+from tests.provider.api.served import served_on_loopback
 
 _BODY = b'[{"status": 70}]'
 
@@ -62,20 +60,8 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
 
 @pytest.fixture
 def port(writes: list[bytes]) -> Iterator[int]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(_app, http=ProviderHttpProtocol, loop="asyncio", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.01)
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        listener.close()
+    with served_on_loopback(_app, ProviderHttpProtocol) as served:
+        yield served
 
 
 def _get(port: int, path: str, method: str = "GET") -> tuple[int, bytes]:

@@ -6,15 +6,14 @@ from __future__ import annotations
 import http.client
 import os
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from provider.api.sendfile import PATHSEND, SendfileHttpProtocol
+from tests.provider.api.served import served_on_loopback
 
 _SIZE = 32 * 2**20 + 123  # several socket buffers, and not a multiple of any of them
 
@@ -39,22 +38,8 @@ def served(tmp_path: Path) -> Iterator[tuple[int, bytes]]:
     body = os.urandom(_SIZE)
     path = tmp_path / "outputs.tar"
     path.write_bytes(body)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        _app_for(path), http=SendfileHttpProtocol, loop="asyncio", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.01)
-    try:
-        yield listener.getsockname()[1], body
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        listener.close()
+    with served_on_loopback(_app_for(path), SendfileHttpProtocol) as port:
+        yield port, body
 
 
 def test_a_whole_body_arrives_and_the_connection_stays_usable(
