@@ -9,7 +9,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -44,8 +44,8 @@ class _Helper:
     calls: list[str] = field(default_factory=list)
     connections: int = 0
     state: JobState = _STATE
-    # Set while asked: the helper announces a change of the job, then answers.
-    announce_while_asked: bool = False
+    # Called while a status is asked, between computing the answer and sending it.
+    while_asked: Callable[[], None] | None = None
     _listener: socket.socket | None = None
     _events: socket.socket | None = None
 
@@ -89,9 +89,8 @@ class _Helper:
                     send_frame(conn, {"ok": _LOAD})
                 elif request.get("jobId") == JOB_ID and op == "status":
                     answer = encode_progress(self.state)
-                    if self.announce_while_asked:
-                        self.announce(JOB_ID)
-                        time.sleep(0.2)  # the announcement is read before the answer
+                    if self.while_asked is not None:
+                        self.while_asked()
                     send_frame(conn, {"ok": answer})
                 elif request.get("jobId") == JOB_ID:
                     send_frame(conn, {"ok": encode_state(self.state)})
@@ -152,10 +151,18 @@ def test_an_answer_that_crossed_an_announcement_is_not_kept(
     """The helper computed the answer, then announced a change before the answer was read: the
     answer may be older than the change, so the next poll asks again."""
     assert asyncio.run(engine.get_async(JOB_ID)) == _STATE
-    helper.announce_while_asked = True
+
+    def announced_and_read() -> None:
+        before = engine._polled.mark()
+        helper.announce(JOB_ID)
+        deadline = time.monotonic() + 10
+        while engine._polled.mark() == before and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    helper.while_asked = announced_and_read
     helper.announce(JOB_ID)
     assert _asked_again(engine, helper) == _STATE  # the helper announced while asked
-    helper.announce_while_asked = False
+    helper.while_asked = None
     assert asyncio.run(engine.get_async(JOB_ID)) == _STATE  # so it is asked again
     assert asyncio.run(engine.get_async(JOB_ID)) == _STATE  # and that answer is kept
     assert _asked(helper) == ["get", "status", "status"]
