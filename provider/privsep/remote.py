@@ -161,9 +161,10 @@ class RemoteEngine:
         return state
 
     def stop(self, job_id: str) -> JobState:
-        # Dropped here too: the helper's announcement may come after the consumer's next poll.
-        self._polled.changed(job_id)
         state = decode_state(self._call({"op": "stop", "jobId": _known(job_id)}))
+        # Dropped here too: the helper's announcement may come after the consumer's next poll.
+        # Once is enough, after the stop: a state kept before it is dropped now, and an answer
+        # asked before it and read later is refused by its mark.
         self._polled.changed(job_id)
         return state
 
