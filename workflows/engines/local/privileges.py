@@ -68,9 +68,7 @@ def drop_to(uid: int, gid: int) -> None:
     if _libc_capset(header, empty) != 0:
         _raise_errno("capset")
     # Before Linux 4.3 there is no ambient set (EINVAL): nothing to clear.
-    cleared = _libc_prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0
-    if not cleared and ctypes.get_errno() != errno.EINVAL:
-        _raise_errno("prctl")
+    _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, absent=errno.EINVAL)
     _check(uid, gid)
 
 
@@ -108,8 +106,9 @@ def _read(path: str) -> str:
         os.close(fd)
 
 
-def _prctl(option: int, argument: int) -> None:
-    if _libc_prctl(option, argument, 0, 0, 0) != 0:
+def _prctl(option: int, argument: int, absent: int | None = None) -> None:
+    """prctl(2); ``absent``: the errno of a kernel without the option, taken as done."""
+    if _libc_prctl(option, argument, 0, 0, 0) != 0 and ctypes.get_errno() != absent:
         _raise_errno("prctl")
 
 
