@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from workflows.engines.local import privileges
-from workflows.engines.local.privileges import CAPABILITY_SETS, PrivilegesKept
+from workflows.engines.local.privileges import CAPABILITY_SETS, PrivilegesKept, status_fields
 
 # As root, first hold what a careless parent could pass on: supplementary groups, an
 # inheritable and an ambient capability (CAP_NET_RAW, 13). Then drop, and report the status.
@@ -33,10 +33,6 @@ print(json.dumps([before, after]))
 """
 
 
-def _status(text: str) -> dict[str, str]:
-    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
-
-
 @pytest.mark.root
 def test_a_dropped_process_keeps_no_id_group_or_capability() -> None:
     done = subprocess.run(
@@ -47,7 +43,7 @@ def test_a_dropped_process_keeps_no_id_group_or_capability() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    before, after = (_status(text) for text in json.loads(done.stdout))
+    before, after = (status_fields(text) for text in json.loads(done.stdout))
     # What it held, so that each emptied set below was emptied by the drop.
     assert before["Groups"].split() == ["0", "4", "27"]
     assert int(before["CapInh"], 16) == int(before["CapAmb"], 16) == 1 << 13

@@ -13,7 +13,7 @@ import ctypes
 import errno
 import os
 
-__all__ = ["CAPABILITY_SETS", "PrivilegesKept", "drop_to", "warm"]
+__all__ = ["CAPABILITY_SETS", "PrivilegesKept", "drop_to", "status_fields", "warm"]
 
 # Every capability set of a process as /proc/<pid>/status names it.
 CAPABILITY_SETS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
@@ -80,8 +80,13 @@ def warm() -> None:
     _status()
 
 
+def status_fields(text: str) -> dict[str, str]:
+    """The fields of a ``/proc/<pid>/status`` text, by name."""
+    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+
+
 def _status() -> dict[str, str]:
-    return dict(line.split(":\t", 1) for line in _read(_STATUS).splitlines() if ":\t" in line)
+    return status_fields(_read(_STATUS))
 
 
 def _check(uid: int, gid: int) -> None:
