@@ -104,4 +104,7 @@ def test_a_file_by_pathsend_follows_its_head(
     file = tmp_path / "result.bin"
     file.write_bytes(b"x" * 100_000)
     assert _get(port, f"/file?{file}") == (200, b"x" * 100_000)
-    assert len(writes) == 1 and writes[0].endswith(b"\r\n\r\n")  # the body went by sendfile
+    # The head alone, then the body by sendfile, then uvicorn's empty end of body: written
+    # after the client has the whole file, so the test may look before or after it.
+    assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and writes[0].endswith(b"\r\n\r\n")
+    assert writes[1:] in ([], [b""])
