@@ -85,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         finally:
             bench.close()
-        figures += measure_wide_burst(work / "wide", slots=8, burst=10 if quick else 200)
+        # The same burst with two and four slots per CPU: what the default's three cost and gain.
+        cores = os.cpu_count() or 1
+        for per_cpu in (2, 4):
+            figures += measure_wide_burst(
+                work / f"wide{per_cpu}", slots=per_cpu * cores, burst=10 if quick else 200
+            )
         if args.only_consumers:
             return _report(line, figures, args.output)
         figures += measure_dag(rounds=20 if quick else 200)

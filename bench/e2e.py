@@ -196,8 +196,8 @@ def measure_consumers(
 
 def measure_wide_burst(work: Path, slots: int, burst: int) -> list[Figure]:
     """The burst again on a provider whose environment runs ``slots`` jobs at once (the
-    default runs 4): whether the default's slots leave the machine idle (its busy percentage
-    says; about 95 % with 4 here, so more slots gain little)."""
+    default runs 3 per CPU): whether fewer slots leave the machine idle and more gain anything
+    (the busy percentage and the CPU per job say)."""
     bench = Bench(work / "home", env=slots_settings(work / "home", slots))
     dataset = _DatasetServer(work / "dataset")
     try:

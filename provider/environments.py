@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from provider.chains.config import ChainConfig
 from provider.environment_access import AccessConfig
 from provider.errors import ConfigError
+from provider.job_slots import default_job_slots
 from provider.runtime_config import KubernetesConfig, RuntimeConfig
 from steps.images.policy import validate_pattern
 
@@ -260,6 +261,7 @@ def default_config(home: Path, paid_fees: dict[str, Any] | None = None) -> Provi
     paid environment ``paid`` with the same resources and runtimes is offered beside it.
     """
     cpus = os.cpu_count() or 1
+    slots = default_job_slots()
     ram_gib = max(1, _memory_bytes() // _GIB)
     home.mkdir(parents=True, exist_ok=True)
     disk_gib = max(1, min(100, shutil.disk_usage(home).free // _GIB // 2))
@@ -268,6 +270,7 @@ def default_config(home: Path, paid_fees: dict[str, Any] | None = None) -> Provi
             "id": "free",
             "description": "Free compute on this machine (sandboxed, no network)",
             "maxJobDuration": 600,
+            "maxJobs": slots,
             "resources": [
                 {"id": "cpu", "total": cpus, "max": cpus, "min": 1},
                 {"id": "ram", "total": ram_gib, "max": ram_gib, "min": 1},
@@ -276,7 +279,7 @@ def default_config(home: Path, paid_fees: dict[str, Any] | None = None) -> Provi
             ],
             "free": {
                 "maxJobDuration": 600,
-                "maxJobs": 4,
+                "maxJobs": slots,
                 "resources": [
                     {"id": "cpu", "max": cpus},
                     {"id": "ram", "max": max(1, ram_gib // 2)},

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provider.errors import ConfigError
+from provider.job_slots import default_job_slots
 from workflows import contract
 from workflows.source_networks import parse_source_networks
 
@@ -37,7 +38,9 @@ class Settings(BaseSettings):
         description="longest life of an auth token, seconds; 0: until invalidated (Ocean Node's)",
     )
     max_concurrent_jobs: int = Field(
-        default=4, gt=0, description="jobs run at once per environment (also capped by maxJobs)"
+        default_factory=default_job_slots,
+        gt=0,
+        description="jobs run at once per environment (also capped by maxJobs); 3 per CPU",
     )
     max_queued_jobs: int = Field(default=1000, gt=0, description="jobs waiting per environment")
     rate_limit_ip: float = Field(
