@@ -8,6 +8,7 @@ the services, then the log line naming everything a newcomer looks for.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -128,6 +129,11 @@ def _serve(app: FastAPI, args: argparse.Namespace, sock: socket.socket) -> None:
         loop="asyncio",
         http=ProviderHttpProtocol,
     )
+    # What start-up built (modules, the app, its schemas) lives as long as the process. Frozen
+    # out of the collector's reach, it is not walked again by every full collection: those
+    # walks were 8 % of this process's CPU through a burst of jobs.
+    gc.collect()
+    gc.freeze()
     uvicorn.Server(config).run(sockets=[sock])
 
 
