@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from steps._files import temp_name
+from steps.background_writer import BackgroundWriter
 from steps.readers import FetchError, SourcePolicy, reader_for
 from workflows.spec import FileObject
 
@@ -61,7 +62,8 @@ def download(
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         with (
-            os.fdopen(os.open(tmp, flags, 0o600), "wb") as out,
+            os.fdopen(os.open(tmp, flags, 0o600), "wb") as file_out,
+            BackgroundWriter(file_out) as out,
             contextlib.closing(
                 reader.read(file, timeout=timeout, max_bytes=budget.remaining)
             ) as chunks,

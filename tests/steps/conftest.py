@@ -25,6 +25,9 @@ from workflows.spec import JobSpec
 ROOT = Path(__file__).resolve().parents[2]
 BODY = bytes(range(256)) * 12  # 3072 bytes
 BODY_SHA256 = hashlib.sha256(BODY).hexdigest()
+# Past the size configure writes in its own thread (steps/background_writer.py).
+LARGE = bytes(range(256)) * 4096 * 20  # 20 MiB
+LARGE_SHA256 = hashlib.sha256(LARGE).hexdigest()
 ALGORITHM_CODE = b"print('hello')\n"
 TIMEOUT = 0.5
 
@@ -53,6 +56,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _file(self) -> None:
         self._send(BODY)
+
+    def _large(self) -> None:
+        self._send(LARGE)
 
     def _algorithm(self) -> None:
         self._send(ALGORITHM_CODE)

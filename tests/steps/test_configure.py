@@ -18,6 +18,8 @@ from tests.steps.conftest import (
     ALGORITHM_CODE,
     BODY,
     BODY_SHA256,
+    LARGE,
+    LARGE_SHA256,
     ROOT,
     TIMEOUT,
     Job,
@@ -90,6 +92,30 @@ def test_volume_permissions(job: Job) -> None:
     code = job.host(contract.ALGORITHM_PATH)
     assert code.read_text() == "print(1)\n"
     assert "algorithm: raw code, 9 bytes" in job.log(contract.CONFIGURE_LOG)
+
+
+def test_a_large_input_arrives_whole_and_checked(job: Job, server: Server) -> None:
+    file = {"url": server.url("large"), "checksum": LARGE_SHA256}
+    job.write_spec(make_spec([{"folder": "0", "files": [file]}], max_download_bytes=2 * len(LARGE)))
+
+    done = job.run("configure")
+
+    assert done.returncode == 0, done.stderr
+    assert job.host(f"{contract.INPUTS}/0/0").read_bytes() == LARGE
+
+
+def test_a_large_input_over_the_cap_leaves_nothing(job: Job, server: Server) -> None:
+    cap = 12 * 2**20  # past what is written inline: the writer's thread holds chunks
+    inputs = [{"folder": "0", "files": [{"url": server.url("endless")}]}]
+    job.write_spec(make_spec(inputs, max_download_bytes=cap))
+
+    done = job.run("configure")
+
+    assert done.returncode == contract.EXIT_DATA_PROVISIONING_FAILED, done.stderr
+    assert f"input 0 file 0: failed: size cap {cap} bytes exceeded" in job.log(
+        contract.CONFIGURE_LOG
+    )
+    assert list(job.host(f"{contract.INPUTS}/0").iterdir()) == []
 
 
 def _closed_port_url() -> str:
