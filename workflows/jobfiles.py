@@ -12,19 +12,19 @@ and opens it here:
   regular file with one link, on the file system of the folder it was found in;
 - reads go through :func:`read_capped`: positional, and never past a caller's cap.
 
-Every call here may block on the disk: async code runs them in a worker thread.
+Every call here may block on the disk: async code runs them in a worker thread
+(``jobfile_stream.py`` streams a log that way).
 """
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import ctypes.util
 import errno
 import functools
 import os
 import stat
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,6 @@ __all__ = [
     "read_capped",
     "read_job_file",
     "refused_note",
-    "stream_job_file",
     "truncated_note",
 ]
 
@@ -140,30 +139,6 @@ def read_job_file(path: JobFilePath, cap: int, *, tail: bool = False) -> bytes:
     with path.open() as job_file:
         start = max(0, job_file.info.st_size - cap) if tail else 0
         return read_capped(job_file, start, start + cap)
-
-
-async def stream_job_file(path: JobFilePath, cap: int) -> AsyncIterator[bytes]:
-    """A finished log, chunk by chunk from a worker thread, at most ``cap`` bytes then a note;
-    an unsafe file gives only a note saying why."""
-    try:
-        job_file = await asyncio.to_thread(path.open)
-    except FileNotFoundError:
-        return
-    except RefusedJobFile as refused:
-        yield refused_note(refused)
-        return
-    try:
-        offset = 0
-        while offset < cap:
-            chunk = await asyncio.to_thread(job_file.read, offset, min(_CHUNK, cap - offset))
-            if not chunk:
-                return
-            offset += len(chunk)
-            yield chunk
-        if await asyncio.to_thread(job_file.read, cap, 1):
-            yield truncated_note(cap)
-    finally:
-        job_file.close()
 
 
 def refused_note(refused: RefusedJobFile) -> bytes:

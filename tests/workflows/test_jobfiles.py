@@ -14,7 +14,8 @@ import pytest
 from workflows import jobfiles
 from workflows.engines.local.follow import JobEvents, follow_log
 from workflows.engines.local.inotify import Inotify
-from workflows.jobfiles import JobFilePath, RefusedJobFile, read_job_file, stream_job_file
+from workflows.jobfile_stream import stream_job_file
+from workflows.jobfiles import JobFilePath, RefusedJobFile, read_job_file
 
 
 @pytest.fixture(params=["openat2", "openat walk"])

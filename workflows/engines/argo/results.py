@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from workflows.engines.base import RemoteResult, ResultFile, ResultReader, StoredResult
-from workflows.jobfiles import JobFilePath, stream_job_file
+from workflows.jobfile_stream import stream_job_file
+from workflows.jobfiles import JobFilePath
 from workflows.manifest import read_manifest
 
 __all__ = ["ClusterResults"]
