@@ -4,7 +4,7 @@ A job does not use its CPU all the time: between its steps, while publish syncs 
 disk and while one of its processes hands over to the next, its slot waits. Through bursts of
 trivial jobs on a 2-core machine, two slots per CPU left the CPUs about 10 % idle; three kept
 them 95 % busy and ran 3 to 12 % more jobs per second at about the same CPU per job; four
-gained nothing more (docs/operations.md, "Slots per CPU").
+gained nothing certain (docs/operations.md, "Slots per CPU").
 """
 
 from __future__ import annotations
