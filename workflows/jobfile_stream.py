@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from workflows.jobfiles import JobFilePath, RefusedJobFile, refused_note, truncated_note
+from workflows.jobfiles import (
+    READ_CHUNK,
+    JobFilePath,
+    RefusedJobFile,
+    refused_note,
+    truncated_note,
+)
 
 __all__ = ["stream_job_file"]
-
-_CHUNK = 1024 * 1024
 
 
 async def stream_job_file(path: JobFilePath, cap: int) -> AsyncIterator[bytes]:
@@ -30,7 +34,7 @@ async def stream_job_file(path: JobFilePath, cap: int) -> AsyncIterator[bytes]:
     try:
         offset = 0
         while offset < cap:
-            chunk = await asyncio.to_thread(job_file.read, offset, min(_CHUNK, cap - offset))
+            chunk = await asyncio.to_thread(job_file.read, offset, min(READ_CHUNK, cap - offset))
             if not chunk:
                 return
             offset += len(chunk)

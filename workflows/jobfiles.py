@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "READ_CHUNK",
     "JobFile",
     "JobFilePath",
     "RefusedJobFile",
@@ -40,7 +41,7 @@ __all__ = [
     "truncated_note",
 ]
 
-_CHUNK = 1024 * 1024
+READ_CHUNK = 1024 * 1024  # the most one read of a job's file asks for
 _SYS_OPENAT2 = 437  # the same number on every architecture (added in Linux 5.6)
 _RESOLVE_NO_MAGICLINKS = 0x02
 _RESOLVE_NO_SYMLINKS = 0x04
@@ -125,7 +126,7 @@ def read_capped(job_file: JobFile, offset: int, cap: int) -> bytes:
     """Everything from ``offset`` to the end, but never past byte ``cap`` of the file."""
     chunks = []
     while offset < cap:
-        chunk = job_file.read(offset, min(_CHUNK, cap - offset))
+        chunk = job_file.read(offset, min(READ_CHUNK, cap - offset))
         if not chunk:
             break
         chunks.append(chunk)
